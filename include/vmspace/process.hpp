@@ -1,0 +1,124 @@
+// vmspace — a guest process: its address space, descriptors, limits and credentials, with
+// the Linux system-call surface.
+//
+// Synopsis (every call returns a Result carrying Linux's return value or errno)
+//   mmap(addr, len, prot, flags, fd, off) -> address     munmap(addr, len)
+//   mprotect(addr, len, prot)                            open/openat/close/dup/dup2/dup3
+//   ftruncate(fd, length)                                memfd_create(name, flags)
+//   maps()                 /proc/PID/maps text, byte for byte as Linux renders it
+//   vmas()                 the VMAs as values
+//   import_layout(text)    replace the address space by one described as maps (or smaps) text
+//   set_rlimit / rlimit    resource limits (RLIMIT_AS, DATA, STACK, MEMLOCK, NOFILE, ...)
+//   drop_privileges()      become an ordinary user (no CAP_SYS_RAWIO, CAP_IPC_LOCK)
+//
+// Arguments are taken as the kernel takes them: 64-bit registers, with descriptors truncated to
+// 32 bits, so a guest's -1 is 0xffffffffffffffff here.
+//
+// Example
+//   auto fd = p.open("data.bin", lx::o_rdwr | lx::o_creat, 0666);
+//   auto a = p.mmap(0, 4096, lx::prot_read, lx::map_shared, *fd, 0);
+//   if (!a) printf("%s\n", errno_name(a.error()));
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vmspace/abi.hpp"
+#include "vmspace/result.hpp"
+
+namespace vmspace {
+
+class System;
+class AddressSpace;
+class FdTable;
+
+// A VMA as the public API shows it.
+struct VmaInfo {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t flags = 0;  // Linux VM_* bits
+  uint64_t pgoff = 0;
+  bool anonymous = true;
+  bool has_anon_vma = false;
+  uint32_t dev_major = 0, dev_minor = 0;
+  uint64_t ino = 0;
+  std::string name;  // the name column of /proc/PID/maps ("" for plain anonymous memory)
+};
+
+class Process {
+ public:
+  ~Process();
+  Process(const Process &) = delete;
+  Process &operator=(const Process &) = delete;
+
+  int pid() const { return pid_; }
+  System &system() { return *sys_; }
+
+  // ---- memory ----
+  // Linux: sys_mmap (arch/x86/kernel/sys_x86_64.c) -> ksys_mmap_pgoff -> do_mmap.
+  Result<uint64_t> mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd,
+                        uint64_t offset);
+  // Linux: __vm_munmap -> do_vmi_munmap.
+  Result<void> munmap(uint64_t addr, uint64_t len);
+  // Linux: do_mprotect_pkey.
+  Result<void> mprotect(uint64_t addr, uint64_t len, uint64_t prot);
+
+  // ---- files ----
+  Result<int> open(std::string_view path, uint64_t flags, uint64_t mode);
+  Result<int> openat(uint64_t dirfd, std::string_view path, uint64_t flags, uint64_t mode);
+  Result<void> close(uint64_t fd);
+  Result<int> dup(uint64_t fd);
+  Result<int> dup2(uint64_t oldfd, uint64_t newfd);
+  Result<int> dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags);
+  Result<void> ftruncate(uint64_t fd, uint64_t length);
+  Result<int> memfd_create(std::string_view name, uint64_t flags);
+
+  // ---- state ----
+  std::string maps() const;
+  std::vector<VmaInfo> vmas() const;
+  int map_count() const;
+  // Replaces the address space by the layout described as /proc/PID/maps text (optionally
+  // smaps text, whose VmFlags and Anonymous lines make the import exact). File mappings are
+  // reopened read-only from their paths where those exist; special mappings are recreated.
+  // On failure *error says "line:col: message" and the process is unchanged.
+  bool import_layout(std::string_view text, std::string *error);
+
+  uint64_t rlimit_cur(int resource) const;
+  uint64_t rlimit_max(int resource) const;
+  // setrlimit(2) semantics: EINVAL when soft > hard, EPERM when raising hard unprivileged.
+  Result<void> set_rlimit(int resource, uint64_t soft, uint64_t hard);
+  // Sets a limit without the checks of setrlimit (environment set-up, like a login shell).
+  void force_rlimit(int resource, uint64_t soft, uint64_t hard) {
+    if (resource >= 0 && resource < 16) {
+      rlim_cur_[resource] = soft;
+      rlim_max_[resource] = hard;
+    }
+  }
+  bool privileged() const { return privileged_; }
+  void drop_privileges() { privileged_ = false; }
+
+  // Checks every invariant of the address space (tree, counters, VMA sanity).
+  bool validate(std::string *why) const;
+
+  // Internal access for the library's own layers.
+  AddressSpace &mm() { return *mm_; }
+  const AddressSpace &mm() const { return *mm_; }
+  FdTable &files() { return *files_; }
+
+ private:
+  friend class System;
+  Process(System *sys, int pid);
+
+  System *sys_;
+  int pid_;
+  std::shared_ptr<AddressSpace> mm_;
+  std::shared_ptr<FdTable> files_;
+  uint64_t rlim_cur_[16];
+  uint64_t rlim_max_[16];
+  bool privileged_ = true;
+};
+
+}  // namespace vmspace

@@ -1,0 +1,225 @@
+// Inodes over host files and vmspace-owned objects. See inode.hpp.
+#include "file/inode.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "vmspace/abi.hpp"
+
+namespace vmspace {
+
+namespace {
+constexpr long kExt4Magic = 0xEF53;
+constexpr long kXfsMagic = 0x58465342;
+constexpr long kBtrfsMagic = 0x9123683E;
+constexpr long kTmpfsMagic = 0x01021994;
+constexpr long kHugetlbfsMagic = 0x958458f6;
+constexpr long kProcMagic = 0x9fa0;
+constexpr long kSysfsMagic = 0x62656572;
+
+InodeKind kind_of(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFDIR: return InodeKind::directory;
+    case S_IFIFO: return InodeKind::fifo;
+    case S_IFCHR: return InodeKind::chardev;
+    case S_IFBLK: return InodeKind::blockdev;
+    case S_IFSOCK: return InodeKind::socket;
+    case S_IFLNK: return InodeKind::symlink;
+    default: return InodeKind::regular;
+  }
+}
+}  // namespace
+
+Inode::~Inode() {
+  if (cache_ && huge_reserved_) cache_->unreserve_huge(huge_page_size_, huge_reserved_);
+  if (cache_) cache_->forget(this);
+  if (host_fd_ >= 0) ::close(host_fd_);
+}
+
+uint64_t Inode::size() const {
+  if (host_fd_ < 0) return size_;
+  struct stat st {};
+  if (::fstat(host_fd_, &st) != 0) return 0;
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Ref<Inode> InodeCache::host(int host_fd) {
+  struct stat st {};
+  if (::fstat(host_fd, &st) != 0) return nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto key = std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+  auto it = host_.find(key);
+  if (it != host_.end()) return Ref<Inode>(it->second);
+
+  Ref<Inode> in(new Inode);
+  in->cache_ = this;
+  in->host_fd_ = ::fcntl(host_fd, F_DUPFD_CLOEXEC, 3);
+  in->dev_major_ = major(st.st_dev);
+  in->dev_minor_ = minor(st.st_dev);
+  in->ino_ = st.st_ino;
+  in->kind_ = kind_of(st.st_mode);
+  if (in->kind_ == InodeKind::regular) {
+    struct statfs sfs {};
+    if (::fstatfs(host_fd, &sfs) == 0) {
+      long t = static_cast<long>(sfs.f_type);
+      if (t == kExt4Magic || t == kXfsMagic) in->rejects_sync_ = true;
+      if (t == kExt4Magic || t == kXfsMagic || t == kBtrfsMagic)
+        in->policy_ = AreaPolicy::thp;
+      else if (t == kTmpfsMagic)
+        in->policy_ = AreaPolicy::shmem;
+      else if (t == kHugetlbfsMagic)
+        in->policy_ = AreaPolicy::hugetlb;
+      else if (t == kProcMagic || t == kSysfsMagic)
+        in->policy_ = AreaPolicy::none;
+    }
+    // FS_IOC_GETFLAGS needs a real (not O_PATH) descriptor.
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd);
+    int rfd = ::open(link, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (rfd >= 0) {
+      int attr = 0;
+      if (::ioctl(rfd, FS_IOC_GETFLAGS, &attr) == 0) in->append_only_ = (attr & FS_APPEND_FL) != 0;
+      ::close(rfd);
+    }
+  } else if (in->kind_ == InodeKind::chardev) {
+    // /dev/zero (1:5) is the one character device vmspace maps; others have no mmap.
+    in->policy_ = (major(st.st_rdev) == 1 && minor(st.st_rdev) == 5) ? AreaPolicy::dev_zero
+                                                                     : AreaPolicy::none;
+  } else {
+    in->policy_ = AreaPolicy::none;
+  }
+  struct statvfs svfs {};
+  if (::fstatvfs(host_fd, &svfs) == 0) in->noexec_ = (svfs.f_flag & ST_NOEXEC) != 0;
+  host_[key] = in.get();
+  return in;
+}
+
+Ref<Inode> InodeCache::shmem(std::string maps_path, uint64_t size) {
+  Ref<Inode> in(new Inode);
+  in->kind_ = InodeKind::shmem;
+  in->policy_ = AreaPolicy::shmem;
+  in->dev_minor_ = 1;
+  in->size_ = size;
+  in->own_path_ = std::move(maps_path);
+  std::lock_guard<std::mutex> lock(mu_);
+  in->ino_ = next_ino_++;
+  return in;
+}
+
+Ref<Inode> InodeCache::hugetlb(std::string maps_path, uint64_t size, uint64_t huge_page_size) {
+  Ref<Inode> in(new Inode);
+  in->kind_ = InodeKind::hugetlb;
+  in->policy_ = AreaPolicy::hugetlb;
+  // Each huge page size has its own internal hugetlbfs mount (00:11 for 2 MiB, 00:12 for 1 GiB
+  // on the reference machine).
+  in->dev_minor_ = huge_page_size >= (1ull << 30) ? 0x12 : 0x11;
+  in->size_ = size;
+  in->huge_page_size_ = huge_page_size;
+  in->own_path_ = std::move(maps_path);
+  in->cache_ = this;
+  std::lock_guard<std::mutex> lock(mu_);
+  in->ino_ = next_ino_++;
+  return in;
+}
+
+Ref<Inode> InodeCache::standin(uint32_t dev_major, uint32_t dev_minor, uint64_t ino,
+                               InodeKind kind, std::string maps_path, int host_fd) {
+  Ref<Inode> in(new Inode);
+  in->kind_ = kind;
+  in->policy_ = kind == InodeKind::shmem ? AreaPolicy::shmem : AreaPolicy::thp;
+  in->dev_major_ = dev_major;
+  in->dev_minor_ = dev_minor;
+  in->ino_ = ino;
+  in->own_path_ = std::move(maps_path);
+  if (host_fd >= 0) {
+    struct stat st {};
+    if (::fstat(host_fd, &st) == 0) in->size_ = static_cast<uint64_t>(st.st_size);
+    ::close(host_fd);
+  }
+  return in;
+}
+
+void InodeCache::set_huge_pool(uint64_t free_2m, uint64_t free_1g) {
+  std::lock_guard<std::mutex> lock(mu_);
+  huge_free_2m_ = free_2m;
+  huge_free_1g_ = free_1g;
+}
+
+bool InodeCache::reserve_huge(uint64_t page_size, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t &pool = page_size >= (1ull << 30) ? huge_free_1g_ : huge_free_2m_;
+  if (pool < n) return false;
+  pool -= n;
+  return true;
+}
+
+void InodeCache::unreserve_huge(uint64_t page_size, uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t &pool = page_size >= (1ull << 30) ? huge_free_1g_ : huge_free_2m_;
+  pool += n;
+}
+
+uint64_t InodeCache::huge_free(uint64_t page_size) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return page_size >= (1ull << 30) ? huge_free_1g_ : huge_free_2m_;
+}
+
+void InodeCache::forget(Inode *in) {
+  if (in->host_fd_ < 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = host_.begin(); it != host_.end(); ++it) {
+    if (it->second == in) {
+      host_.erase(it);
+      return;
+    }
+  }
+}
+
+OpenFile::~OpenFile() {
+  if (host_fd_ >= 0) ::close(host_fd_);
+}
+
+bool OpenFile::is_path() const { return (flags_ & lx::o_path) == lx::o_path; }
+
+bool OpenFile::readable() const {
+  if (is_path()) return false;
+  uint64_t acc = flags_ & lx::o_accmode;
+  return acc == lx::o_rdonly || acc == lx::o_rdwr;
+}
+
+bool OpenFile::writable() const {
+  if (is_path()) return false;
+  uint64_t acc = flags_ & lx::o_accmode;
+  return acc == lx::o_wronly || acc == lx::o_rdwr;
+}
+
+int OpenFile::truncate(uint64_t size) {
+  if (host_fd_ < 0) {
+    inode_->set_own_size(size);
+    return 0;
+  }
+  if (::ftruncate(host_fd_, static_cast<off_t>(size)) != 0) return errno;
+  return 0;
+}
+
+std::string OpenFile::maps_path() const {
+  if (path_override_) return *path_override_;
+  if (host_fd_ < 0) return inode_->own_path();
+  char link[64];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd_);
+  char buf[4096];
+  ssize_t n = ::readlink(link, buf, sizeof buf);
+  if (n < 0) return "";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace vmspace

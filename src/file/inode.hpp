@@ -1,0 +1,158 @@
+// Inodes and open files (Linux: struct inode, struct file).
+//
+// An Inode is either a real host file (vmspace asks the host for its size, device and inode
+// numbers, so /proc/PID/maps shows what Linux would) or an object vmspace owns: shmem (memfd,
+// shared anonymous memory) and hugetlbfs files. One Inode exists per host (device, inode)
+// pair (InodeCache), so every open of a file shares it, as in Linux.
+// An OpenFile is one open() of an inode: its access mode decides what mmap may do, its
+// identity decides whether two VMAs can merge, and its path is the one maps shows.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "base/ref.hpp"
+#include "vma/vma.hpp"
+
+namespace vmspace {
+
+enum class InodeKind : uint8_t {
+  regular,
+  directory,
+  fifo,
+  chardev,
+  blockdev,
+  socket,
+  symlink,
+  shmem,    // memfd_create, shared anonymous memory, MAP_SHARED of /dev/zero
+  hugetlb,  // anonymous MAP_HUGETLB and MFD_HUGETLB
+};
+
+// Which get_unmapped_area a file's filesystem uses (Linux: f_op->get_unmapped_area).
+enum class AreaPolicy : uint8_t {
+  generic,   // mm_get_unmapped_area
+  thp,       // thp_get_unmapped_area (ext4, xfs, btrfs): 2 MiB alignment for large ranges
+  shmem,     // shmem_get_unmapped_area (tmpfs, memfd): generic while huge=never
+  hugetlb,   // hugetlb_get_unmapped_area: huge-page aligned
+  dev_zero,  // get_unmapped_area_zero
+  none,      // no mmap support (ENODEV)
+};
+
+class InodeCache;
+
+class Inode : public RefCounted {
+ public:
+  ~Inode() override;
+
+  InodeKind kind() const { return kind_; }
+  AreaPolicy area_policy() const { return policy_; }
+  uint32_t dev_major() const { return dev_major_; }
+  uint32_t dev_minor() const { return dev_minor_; }
+  uint64_t ino() const { return ino_; }
+  bool is_host() const { return host_fd_ >= 0; }
+  bool append_only() const { return append_only_; }
+  bool noexec_mount() const { return noexec_; }
+  uint64_t huge_page_size() const { return huge_page_size_; }
+  bool is_dev_zero() const { return policy_ == AreaPolicy::dev_zero; }
+  // ext4 and xfs refuse VM_SYNC mappings of non-DAX files (EOPNOTSUPP from their mmap hook).
+  bool rejects_map_sync() const { return rejects_sync_; }
+  // MAP_SHARED_VALIDATE may carry MAP_SYNC for this file (Linux: FOP_MMAP_SYNC).
+  bool supports_map_sync_flag() const { return rejects_sync_; }
+  // Huge pages this hugetlbfs object holds reserved (given back when it goes away).
+  uint64_t huge_reserved() const { return huge_reserved_; }
+  void add_huge_reserved(uint64_t n) { huge_reserved_ += n; }
+  // Path of a vmspace-owned object as maps shows it ("/memfd:x (deleted)").
+  const std::string &own_path() const { return own_path_; }
+
+  // Current size in bytes (asks the host for host files).
+  uint64_t size() const;
+  // Sets the size of a vmspace-owned object (host files are truncated through an OpenFile).
+  void set_own_size(uint64_t size) { size_ = size; }
+
+ private:
+  friend class InodeCache;
+  Inode() = default;
+  InodeCache *cache_ = nullptr;
+  InodeKind kind_ = InodeKind::regular;
+  AreaPolicy policy_ = AreaPolicy::generic;
+  uint32_t dev_major_ = 0, dev_minor_ = 0;
+  uint64_t ino_ = 0;
+  int host_fd_ = -1;  // any host descriptor of the file, for fstat
+  bool append_only_ = false;
+  bool noexec_ = false;
+  uint64_t size_ = 0;  // for objects vmspace owns
+  uint64_t huge_page_size_ = 0;
+  uint64_t huge_reserved_ = 0;
+  bool rejects_sync_ = false;
+  std::string own_path_;
+};
+
+// One Inode per host file; vmspace-owned objects get inode numbers from a counter
+// (Linux: get_next_ino()).
+class InodeCache {
+ public:
+  // The inode of the file open as host_fd (which the caller keeps).
+  Ref<Inode> host(int host_fd);
+  Ref<Inode> shmem(std::string maps_path, uint64_t size);
+  // An inode known only from a maps line (layout import, replay): shown with the given device,
+  // inode number and path; backed by host_fd for its contents when host_fd >= 0 (taken over).
+  Ref<Inode> standin(uint32_t dev_major, uint32_t dev_minor, uint64_t ino, InodeKind kind,
+                     std::string maps_path, int host_fd);
+  Ref<Inode> hugetlb(std::string maps_path, uint64_t size, uint64_t huge_page_size);
+  // Sets the next inode number handed to a vmspace-owned object.
+  void set_next_ino(uint64_t n) { next_ino_ = n; }
+
+  // The huge page pools (vm.nr_hugepages): free pages of 2 MiB and 1 GiB.
+  void set_huge_pool(uint64_t free_2m, uint64_t free_1g);
+  // Takes n pages of the given size from the pool; false when not enough are free.
+  bool reserve_huge(uint64_t page_size, uint64_t n);
+  void unreserve_huge(uint64_t page_size, uint64_t n);
+  uint64_t huge_free(uint64_t page_size);
+
+ private:
+  friend class Inode;
+  void forget(Inode *in);
+  std::mutex mu_;
+  std::map<std::pair<uint64_t, uint64_t>, Inode *> host_;  // (st_dev, st_ino) -> inode
+  uint64_t next_ino_ = 1025;
+  uint64_t huge_free_2m_ = 0, huge_free_1g_ = 0;
+};
+
+// One open file description (Linux: struct file).
+class OpenFile : public MappedFile {
+ public:
+  // host_fd (may be -1 for vmspace-owned objects) is owned and closed by the OpenFile.
+  OpenFile(Ref<Inode> inode, uint64_t open_flags, int host_fd)
+      : inode_(std::move(inode)), flags_(open_flags), host_fd_(host_fd) {}
+  ~OpenFile() override;
+
+  const Ref<Inode> &inode() const { return inode_; }
+  uint64_t open_flags() const { return flags_; }
+  int host_fd() const { return host_fd_; }
+  bool is_path() const;   // O_PATH: usable only as a name, not for I/O or mmap
+  bool readable() const;  // FMODE_READ
+  bool writable() const;  // FMODE_WRITE
+
+  // ftruncate. Returns 0 or a Linux errno value.
+  int truncate(uint64_t size);
+
+  uint32_t dev_major() const override { return inode_->dev_major(); }
+  uint32_t dev_minor() const override { return inode_->dev_minor(); }
+  uint64_t ino() const override { return inode_->ino(); }
+  std::string maps_path() const override;
+  uint64_t split_granule() const override { return inode_->huge_page_size(); }
+  // Replaces the shown path (replay shows the recorded path of a stand-in file).
+  void set_path_override(std::string p) { path_override_ = std::move(p); }
+
+ private:
+  Ref<Inode> inode_;
+  uint64_t flags_;
+  int host_fd_;
+  std::optional<std::string> path_override_;
+};
+
+}  // namespace vmspace

@@ -1,0 +1,129 @@
+// Guest path resolution over host files, inside the sandbox. See vfs.hpp.
+#include "file/vfs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+
+#include "vmspace/abi.hpp"
+
+namespace vmspace {
+
+namespace {
+std::string real_path_of_fd(int fd) {
+  char link[64], buf[PATH_MAX];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+  if (n < 0) return "";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+// The resolved host path `path` would name relative to base_fd, following symlinks where the
+// file exists; for a file that does not exist yet, its resolved directory plus the name.
+std::string resolve(int base_fd, const std::string &path) {
+  int fd = ::openat(base_fd, path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd >= 0) {
+    std::string r = real_path_of_fd(fd);
+    ::close(fd);
+    return r;
+  }
+  std::string dir = ".", name = path;
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos) {
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+    name = path.substr(slash + 1);
+  }
+  fd = ::openat(base_fd, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string r = real_path_of_fd(fd);
+  ::close(fd);
+  return r + "/" + name;
+}
+
+// The permission an ordinary user (uid 65534, not the owner) has: the "other" bits.
+bool other_may(const struct stat &st, int want) {
+  mode_t m = st.st_mode;
+  if ((want & 4) && !(m & S_IROTH)) return false;
+  if ((want & 2) && !(m & S_IWOTH)) return false;
+  if ((want & 1) && !(m & S_IXOTH)) return false;
+  return true;
+}
+}  // namespace
+
+Vfs::Vfs(InodeCache &inodes, std::string root, bool allow_host_read)
+    : inodes_(inodes), allow_host_read_(allow_host_read) {
+  char buf[PATH_MAX];
+  if (::realpath(root.c_str(), buf)) root_ = buf;
+  root_fd_ = ::open(root_.empty() ? "." : root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+Vfs::~Vfs() {
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+bool Vfs::inside(const std::string &resolved) const {
+  if (root_.empty() || resolved.empty()) return false;
+  if (resolved == root_) return true;
+  return resolved.compare(0, root_.size(), root_) == 0 && resolved.size() > root_.size() &&
+         resolved[root_.size()] == '/';
+}
+
+Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_t flags,
+                                uint64_t mode, bool privileged, std::string *violation) {
+  std::string path(path_view);
+  if (path.empty()) return fail(Errno::noent);
+  if (base_fd < 0) base_fd = root_fd_;
+  const bool is_opath = (flags & lx::o_path) == lx::o_path;
+  const uint64_t acc = flags & lx::o_accmode;
+  const bool wants_write =
+      !is_opath && (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & (lx::o_creat | lx::o_trunc)) ||
+                    (flags & lx::o_tmpfile) == lx::o_tmpfile);
+
+  std::string resolved = resolve(base_fd, path);
+  const bool in_sandbox = inside(resolved);
+  if (!in_sandbox) {
+    if (wants_write) {
+      *violation = "refusing to open " + (resolved.empty() ? path : resolved) +
+                   " for writing: it is outside the sandbox " + root_;
+      return fail(Errno::acces);
+    }
+    if (!allow_host_read_) {
+      *violation = "refusing to open " + path + ": host files are not allowed";
+      return fail(Errno::acces);
+    }
+  }
+
+  if (!privileged) {
+    // An ordinary user: check the "other" permission bits the way the kernel would refuse.
+    struct stat st {};
+    if (::fstatat(base_fd, path.c_str(), &st, 0) == 0) {
+      int want = 0;
+      if (!is_opath) {
+        if (acc == lx::o_rdonly || acc == lx::o_rdwr) want |= 4;
+        if (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & lx::o_trunc)) want |= 2;
+      }
+      if (want && !other_may(st, want)) return fail(Errno::acces);
+    }
+  }
+
+  // Open on the host with the guest's flags. FIFOs would block on the host: open them
+  // non-blocking (a guest open of a FIFO with a peer behaves the same).
+  int host_flags = static_cast<int>(flags) | O_CLOEXEC;
+  struct stat pre {};
+  if (::fstatat(base_fd, path.c_str(), &pre, 0) == 0 && S_ISFIFO(pre.st_mode)) host_flags |= O_NONBLOCK;
+  int fd = ::openat(base_fd, path.c_str(), host_flags, static_cast<mode_t>(mode));
+  if (fd < 0) return fail(static_cast<Errno>(errno));
+  Ref<Inode> inode = inodes_.host(fd);
+  if (!inode) {
+    int e = errno;
+    ::close(fd);
+    return fail(static_cast<Errno>(e));
+  }
+  return make_ref<OpenFile>(std::move(inode), flags, fd);
+}
+
+}  // namespace vmspace

@@ -1,0 +1,47 @@
+// Vfs: how guest paths reach host files, inside the sandbox.
+//
+// Relative paths resolve in the sandbox directory (the guest's working directory) or in the
+// directory behind a dirfd; absolute paths are host paths. Host files outside the sandbox may
+// be opened read-only; anything that could change them (write access, O_CREAT, O_TRUNC) is
+// refused with EACCES and a message for the user (take_violation).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/ref.hpp"
+#include "file/inode.hpp"
+#include "vmspace/result.hpp"
+
+namespace vmspace {
+
+struct SystemState;
+
+class Vfs {
+ public:
+  Vfs(InodeCache &inodes, std::string root, bool allow_host_read);
+  ~Vfs();
+  Vfs(const Vfs &) = delete;
+  Vfs &operator=(const Vfs &) = delete;
+
+  // Opens `path` relative to the host directory descriptor base_fd (-1: the sandbox root).
+  // `privileged` false applies an ordinary user's permission checks. On a sandbox refusal,
+  // *violation describes it.
+  Result<Ref<OpenFile>> open(int base_fd, std::string_view path, uint64_t flags, uint64_t mode,
+                             bool privileged, std::string *violation);
+
+  // Absolute host path of the sandbox.
+  const std::string &root() const { return root_; }
+  int root_fd() const { return root_fd_; }
+  // Is this host path (resolved) inside the sandbox?
+  bool inside(const std::string &resolved) const;
+
+ private:
+  InodeCache &inodes_;
+  std::string root_;
+  int root_fd_ = -1;
+  bool allow_host_read_;
+};
+
+}  // namespace vmspace

@@ -1,0 +1,173 @@
+// AddressSpace: construction, accounting and invariants (Linux: kernel/fork.c mm_init,
+// mm/mmap.c may_expand_vm, vm_stat_account, mm/util.c __vm_enough_memory).
+#include "mm/address_space.hpp"
+
+#include <cstdio>
+
+#include "file/inode.hpp"
+#include "mm/system_state.hpp"
+#include "vmspace/abi.hpp"
+
+namespace vmspace {
+
+namespace {
+unsigned log2_of(uint64_t x) {
+  unsigned s = 0;
+  while ((1ull << s) < x) s++;
+  return s;
+}
+}  // namespace
+
+AddressSpace::AddressSpace(SystemState &s, uint64_t rlimit_stack)
+    : sys(s),
+      cfg(s.cfg),
+      page_size(s.cfg.page_size),
+      page_shift(log2_of(s.cfg.page_size)),
+      task_size((1ull << 47) - s.cfg.page_size),
+      vmas(log2_of(s.cfg.page_size)) {
+  // Linux: arch/x86/mm/mmap.c arch_pick_mmap_layout / mmap_base, without randomisation.
+  uint64_t gap = rlimit_stack;
+  uint64_t pad = stack_guard_gap();
+  if (gap + pad > gap) gap += pad;
+  uint64_t gap_min = 128ull << 20;
+  uint64_t gap_max = (task_size / 6) * 5;
+  if (gap < gap_min)
+    gap = gap_min;
+  else if (gap > gap_max)
+    gap = gap_max;
+  mmap_base = page_align(task_size - gap);
+  mmap_legacy_base = page_align(task_size / 3);
+  topdown = !cfg.legacy_va_layout;
+  if (!topdown) mmap_base = mmap_legacy_base;
+}
+
+AddressSpace::~AddressSpace() { clear(); }
+
+uint64_t AddressSpace::next_anon_id() { return sys.anon_ids.fetch_add(1); }
+
+// Linux: is_data_mapping / is_exec_mapping / is_stack_mapping.
+static bool is_data_mapping(uint64_t f) { return (f & (vm::write | vm::shared | vm::stack)) == vm::write; }
+static bool is_exec_mapping(uint64_t f) { return (f & (vm::exec | vm::write | vm::stack)) == vm::exec; }
+static bool is_stack_mapping(uint64_t f) { return (f & vm::stack) == vm::stack; }
+
+bool AddressSpace::may_expand_vm(uint64_t f, uint64_t npages, const TaskLimits &lim) const {
+  if (total_vm + npages > (lim.rlimit_as >> page_shift)) return false;
+  if (is_data_mapping(f) && data_vm + npages > (lim.rlimit_data >> page_shift)) {
+    // Workaround for Valgrind: a soft limit of 0 falls back to the hard limit.
+    if (lim.rlimit_data == 0 && data_vm + npages <= (lim.rlimit_data_max >> page_shift)) return true;
+    return false;
+  }
+  return true;
+}
+
+void AddressSpace::vm_stat_account(uint64_t f, int64_t npages) {
+  total_vm += static_cast<uint64_t>(npages);
+  if (is_exec_mapping(f))
+    exec_vm += static_cast<uint64_t>(npages);
+  else if (is_stack_mapping(f))
+    stack_vm += static_cast<uint64_t>(npages);
+  else if (is_data_mapping(f))
+    data_vm += static_cast<uint64_t>(npages);
+}
+
+bool AddressSpace::vm_enough_memory(uint64_t npages, const TaskLimits &lim) {
+  int64_t pages = static_cast<int64_t>(npages);
+  sys.committed_pages.fetch_add(pages);
+  if (cfg.overcommit_memory == 1) return true;
+  if (cfg.overcommit_memory == 0) {
+    if (npages > sys.total_ram_pages + sys.total_swap_pages) {
+      sys.committed_pages.fetch_sub(pages);
+      return false;
+    }
+    return true;
+  }
+  // OVERCOMMIT_NEVER: vm_commit_limit minus the reserves.
+  int64_t allowed;
+  if (cfg.overcommit_kbytes)
+    allowed = static_cast<int64_t>(cfg.overcommit_kbytes >> (page_shift - 10));
+  else
+    allowed = static_cast<int64_t>(sys.total_ram_pages * cfg.overcommit_ratio / 100);
+  allowed += static_cast<int64_t>(sys.total_swap_pages);
+  if (!lim.cap_sys_admin) allowed -= static_cast<int64_t>(cfg.admin_reserve_kbytes >> (page_shift - 10));
+  int64_t reserve = static_cast<int64_t>(cfg.user_reserve_kbytes >> (page_shift - 10));
+  int64_t per_mm = static_cast<int64_t>(total_vm / 32);
+  allowed -= per_mm < reserve ? per_mm : reserve;
+  if (sys.committed_pages.load() < allowed) return true;
+  sys.committed_pages.fetch_sub(pages);
+  return false;
+}
+
+void AddressSpace::vm_unacct_memory(uint64_t npages) {
+  sys.committed_pages.fetch_sub(static_cast<int64_t>(npages));
+}
+
+uint64_t AddressSpace::vm_start_gap(const Vma &v) const {
+  if (!(v.flags & vm::growsdown)) return v.start;
+  uint64_t s = v.start - stack_guard_gap();
+  return s > v.start ? 0 : s;
+}
+
+Vma *AddressSpace::insert_vma(const Vma &proto) {
+  Vma *v = vmas.alloc(proto);
+  vmas.link(v);
+  vm_stat_account(v->flags, static_cast<int64_t>(pages(v->size())));
+  if (v->flags & vm::locked) locked_vm += pages(v->size());
+  if (v->flags & vm::account) sys.committed_pages.fetch_add(static_cast<int64_t>(pages(v->size())));
+  update_hiwater();
+  return v;
+}
+
+void AddressSpace::clear() {
+  while (Vma *v = vmas.tree.first()) {
+    if (v->flags & vm::account) vm_unacct_memory(pages(v->size()));
+    vmas.remove(v);
+  }
+  total_vm = locked_vm = data_vm = exec_vm = stack_vm = 0;
+}
+
+bool AddressSpace::validate(std::string *why) const {
+  std::string dummy;
+  if (!why) why = &dummy;
+  if (!vmas.tree.validate(why)) return false;
+  uint64_t total = 0, locked = 0, data = 0, exec = 0, stack = 0;
+  char buf[160];
+  for (const Vma *v = vmas.tree.first(); v; v = VmaTree::next(v)) {
+    if (!page_aligned(v->start) || !page_aligned(v->end) || v->start >= v->end || v->end > task_size) {
+      std::snprintf(buf, sizeof buf, "VMA %lx-%lx is not page aligned or outside user space",
+                    (unsigned long)v->start, (unsigned long)v->end);
+      *why = buf;
+      return false;
+    }
+    if ((v->flags & vm::shared) && !(v->flags & vm::mayshare)) {
+      *why = "VM_SHARED without VM_MAYSHARE";
+      return false;
+    }
+    if (v->anon_has_parents && !v->anon) {
+      *why = "anon chain without anon_vma";
+      return false;
+    }
+    uint64_t n = pages(v->size());
+    total += n;
+    if (v->flags & vm::locked) locked += n;
+    if (is_exec_mapping(v->flags))
+      exec += n;
+    else if (is_stack_mapping(v->flags))
+      stack += n;
+    else if (is_data_mapping(v->flags))
+      data += n;
+  }
+  if (total != total_vm || locked != locked_vm || data != data_vm || exec != exec_vm ||
+      stack != stack_vm) {
+    std::snprintf(buf, sizeof buf,
+                  "counters: total %lu/%lu locked %lu/%lu data %lu/%lu exec %lu/%lu stack %lu/%lu",
+                  (unsigned long)total, (unsigned long)total_vm, (unsigned long)locked,
+                  (unsigned long)locked_vm, (unsigned long)data, (unsigned long)data_vm,
+                  (unsigned long)exec, (unsigned long)exec_vm, (unsigned long)stack,
+                  (unsigned long)stack_vm);
+    *why = buf;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace vmspace

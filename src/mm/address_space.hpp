@@ -1,0 +1,165 @@
+// AddressSpace: one guest address space (Linux: struct mm_struct) and the core operations on
+// it: address selection, mapping, unmapping, protection changes, accounting.
+//
+// Lock order (see docs/locking.md):  mmap_lock -> inode lock -> frame pool.
+// Layout changes take mmap_lock exclusively; faults and guest memory access take it shared.
+// Functions named ...Locked expect the caller to hold mmap_lock exclusively; the syscall
+// front ends in src/sys take it.
+//
+// Every operation checks in Linux's order and reproduces Linux's partial effects on failure
+// (splits that stay after a later check fails, holes left by a failed MAP_FIXED); everything
+// else is checked before the first visible change.
+#pragma once
+
+#include <cstdint>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "base/ref.hpp"
+#include "vma/vma_set.hpp"
+#include "vmspace/result.hpp"
+#include "vmspace/system.hpp"
+
+namespace vmspace {
+
+class OpenFile;
+struct SystemState;
+
+// What a task brings to a memory call: its limits and capabilities (Linux: current).
+struct TaskLimits {
+  uint64_t rlimit_as = ~0ull;
+  uint64_t rlimit_data = ~0ull;
+  uint64_t rlimit_data_max = ~0ull;
+  uint64_t rlimit_memlock = 8ull << 20;
+  uint64_t rlimit_stack = 8ull << 20;
+  bool cap_ipc_lock = true;
+  bool cap_sys_rawio = true;
+  bool cap_sys_admin = true;
+};
+
+// The VMAs of [start, end) collected for removal (Linux: struct vma_munmap_struct).
+struct UnmapPlan {
+  uint64_t start = 0, end = 0;
+  std::vector<Vma *> vmas;
+  Vma *prev = nullptr;
+  Vma *next = nullptr;
+  uint64_t nr_pages = 0, locked = 0, nr_accounted = 0, exec = 0, stack = 0, data = 0;
+};
+
+// A mapping request after do_mmap's checks (Linux: mmap_region arguments).
+struct MapRequest {
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  uint64_t flags = 0;  // VM_* bits
+  uint64_t pgoff = 0;
+  Ref<OpenFile> file;  // null for private anonymous memory
+  bool populate = false;
+  Special special = Special::none;
+};
+
+class AddressSpace {
+ public:
+  AddressSpace(SystemState &sys, uint64_t rlimit_stack);
+  ~AddressSpace();
+
+  SystemState &sys;
+  const SystemConfig &cfg;
+  const uint64_t page_size;
+  const unsigned page_shift;
+  const uint64_t task_size;  // TASK_SIZE: one page below 2^47
+  VmaSet vmas;
+  mutable std::shared_mutex mmap_lock;
+
+  // Layout (Linux: mm_struct fields).
+  uint64_t mmap_base = 0;
+  uint64_t mmap_legacy_base = 0;
+  bool topdown = true;
+  uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
+  uint64_t start_brk = 0, brk = 0, start_stack = 0;
+  uint64_t def_flags = 0;  // VM_LOCKED etc. after mlockall(MCL_FUTURE)
+  bool has_vsyscall = true;
+
+  // Accounting in pages (Linux: total_vm, locked_vm, data_vm, exec_vm, stack_vm).
+  uint64_t total_vm = 0, locked_vm = 0, data_vm = 0, exec_vm = 0, stack_vm = 0;
+  uint64_t hiwater_vm = 0;
+
+  uint64_t page_align(uint64_t x) const { return (x + page_size - 1) & ~(page_size - 1); }
+  bool page_aligned(uint64_t x) const { return (x & (page_size - 1)) == 0; }
+  uint64_t pages(uint64_t bytes) const { return bytes >> page_shift; }
+  uint64_t stack_guard_gap() const { return cfg.stack_guard_gap_pages << page_shift; }
+  // The effective mmap_min_addr: the sysctl or the LSM floor, whichever is higher.
+  uint64_t mmap_min_addr() const {
+    return cfg.mmap_min_addr > cfg.lsm_mmap_min_addr ? cfg.mmap_min_addr : cfg.lsm_mmap_min_addr;
+  }
+
+  // ---- address selection (unmapped_area.cpp) ----
+  // Linux: __get_unmapped_area. `file` may be null; vm_flags are the flags the VMA will have.
+  Result<uint64_t> get_unmapped_area(const OpenFile *file, uint64_t addr, uint64_t len,
+                                     uint64_t pgoff, uint64_t flags, uint64_t vm_flags);
+  uint64_t vm_start_gap(const Vma &v) const;
+
+  // ---- mapping (mmap_region.cpp) ----
+  // Linux: mmap_region. Maps [addr, addr+len) (MAP_FIXED semantics: replaces what is there).
+  Result<uint64_t> map_region(MapRequest &req, const TaskLimits &lim);
+
+  // ---- unmapping (munmap.cpp) ----
+  // Linux: do_vmi_munmap. Unmaps [start, start+len).
+  Result<void> munmap(uint64_t start, uint64_t len);
+  // Splits the edges of [start, end) (first is the first VMA overlapping it) and collects the
+  // VMAs inside (Linux: vms_gather_munmap_vmas). Splits made before a failure stay.
+  Result<void> gather_unmap(uint64_t start, uint64_t end, Vma *first, UnmapPlan &plan);
+  // Removes the collected VMAs and updates the counters (Linux: vms_complete_munmap_vmas).
+  void complete_unmap(UnmapPlan &plan);
+
+  // ---- protection (mprotect.cpp) ----
+  // Linux: do_mprotect_pkey after its argument checks.
+  Result<void> mprotect(uint64_t start, uint64_t len, uint64_t prot, const TaskLimits &lim);
+
+  // ---- faults and population (populate.cpp) ----
+  // Gives v an anon_vma, reusing a compatible neighbour's (Linux: __anon_vma_prepare).
+  void anon_vma_prepare(Vma *v);
+  // Faults the range in as mm_populate does (write faults on private writable VMAs).
+  void populate(uint64_t start, uint64_t len);
+
+  // ---- accounting (address_space.cpp) ----
+  // Linux: may_expand_vm.
+  bool may_expand_vm(uint64_t vm_flags, uint64_t npages, const TaskLimits &lim) const;
+  // Linux: vm_stat_account.
+  void vm_stat_account(uint64_t vm_flags, int64_t npages);
+  // Linux: security_vm_enough_memory_mm -> __vm_enough_memory. Charges on success.
+  bool vm_enough_memory(uint64_t npages, const TaskLimits &lim);
+  void vm_unacct_memory(uint64_t npages);
+  void update_hiwater() {
+    if (total_vm > hiwater_vm) hiwater_vm = total_vm;
+  }
+
+  // ---- layout (layout.cpp) ----
+  // Installs [vvar], [vvar_vclock], [vdso] below mmap_base and the initial [stack], as exec of
+  // a static binary leaves them.
+  void install_kernel_mappings();
+  // Inserts a fully described VMA (import and exec); accounts it.
+  Vma *insert_vma(const Vma &proto);
+  // Removes every VMA (exit, import).
+  void clear();
+
+  // ---- inspection ----
+  bool validate(std::string *why) const;
+
+  uint64_t next_anon_id();
+
+ private:
+  Result<uint64_t> vm_unmapped_area(bool topdown, uint64_t length, uint64_t low, uint64_t high,
+                                    uint64_t align_mask, uint64_t align_offset,
+                                    uint64_t start_gap);
+  Result<uint64_t> arch_get_unmapped_area(uint64_t addr0, uint64_t len, uint64_t pgoff,
+                                          uint64_t flags, uint64_t align_mask);
+  Result<uint64_t> arch_get_unmapped_area_topdown(uint64_t addr0, uint64_t len, uint64_t pgoff,
+                                                  uint64_t flags, uint64_t align_mask);
+  Result<uint64_t> mm_get_unmapped_area(uint64_t addr, uint64_t len, uint64_t pgoff,
+                                        uint64_t flags, uint64_t align_mask);
+  Result<uint64_t> thp_get_unmapped_area(uint64_t addr, uint64_t len, uint64_t pgoff,
+                                         uint64_t flags);
+};
+
+}  // namespace vmspace

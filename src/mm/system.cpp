@@ -1,0 +1,100 @@
+// System: the kernel object that owns processes and shared state.
+#include "vmspace/system.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "file/fd_table.hpp"
+#include "mm/address_space.hpp"
+#include "mm/system_state.hpp"
+#include "vmspace/process.hpp"
+
+namespace vmspace {
+
+namespace {
+// MemTotal and SwapTotal of the host, in bytes.
+void host_memory(uint64_t *ram, uint64_t *swap) {
+  *ram = 0;
+  *swap = 0;
+  FILE *f = std::fopen("/proc/meminfo", "r");
+  if (!f) return;
+  char line[256];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long kb;
+    if (std::sscanf(line, "MemTotal: %llu kB", &kb) == 1) *ram = kb * 1024;
+    if (std::sscanf(line, "SwapTotal: %llu kB", &kb) == 1) *swap = kb * 1024;
+  }
+  std::fclose(f);
+}
+}  // namespace
+
+SystemState::SystemState(SystemConfig c)
+    : cfg(std::move(c)), vfs(inodes, cfg.root_dir, cfg.allow_host_read) {
+  uint64_t ram = cfg.total_ram_bytes, swap = cfg.total_swap_bytes;
+  if (ram == 0) host_memory(&ram, &swap);
+  total_ram_pages = ram / cfg.page_size;
+  total_swap_pages = swap / cfg.page_size;
+  inodes.set_huge_pool(cfg.hugepages_2m, cfg.hugepages_1g);
+}
+
+System::System(SystemConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+
+System::~System() {
+  // Processes go first: they hold files whose inodes live in the cache.
+  impl_->procs.clear();
+}
+
+SystemConfig &System::config() { return impl_->cfg; }
+const SystemConfig &System::config() const { return impl_->cfg; }
+
+Process &System::spawn(const SpawnOptions &opts) {
+  std::lock_guard<std::mutex> g(impl_->procs_mu);
+  int pid = impl_->next_pid++;
+  auto p = std::unique_ptr<Process>(new Process(this, pid));
+  p->rlim_cur_[lx::rlimit_stack] = opts.rlimit_stack;
+  p->rlim_cur_[lx::rlimit_memlock] = p->rlim_max_[lx::rlimit_memlock] = opts.rlimit_memlock;
+  p->privileged_ = opts.privileged;
+  p->mm_ = std::make_shared<AddressSpace>(*impl_, opts.rlimit_stack);
+  if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
+  if (opts.std_fds) {
+    // Standard input, output and error: /dev/null, which (like a terminal) cannot be mapped.
+    for (int i = 0; i < 3; i++) {
+      int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (fd < 0) break;
+      Ref<Inode> in = impl_->inodes.host(fd);
+      (void)p->files_->install(make_ref<OpenFile>(std::move(in), lx::o_rdwr, fd), false, 3);
+    }
+  }
+  Process &ref = *p;
+  impl_->procs[pid] = std::move(p);
+  return ref;
+}
+
+Process *System::process(int pid) {
+  std::lock_guard<std::mutex> g(impl_->procs_mu);
+  auto it = impl_->procs.find(pid);
+  return it == impl_->procs.end() ? nullptr : it->second.get();
+}
+
+void System::exit_process(int pid) {
+  std::unique_ptr<Process> p;
+  {
+    std::lock_guard<std::mutex> g(impl_->procs_mu);
+    auto it = impl_->procs.find(pid);
+    if (it == impl_->procs.end()) return;
+    p = std::move(it->second);
+    impl_->procs.erase(it);
+  }
+}
+
+std::string System::take_sandbox_violation() {
+  std::lock_guard<std::mutex> g(impl_->violation_mu);
+  std::string v = std::move(impl_->violation);
+  impl_->violation.clear();
+  return v;
+}
+
+}  // namespace vmspace

@@ -1,0 +1,104 @@
+// File system calls the memory calls depend on: open, openat, close, dup, dup2, dup3,
+// ftruncate, memfd_create (Linux: fs/open.c, fs/file.c, mm/memfd.c).
+#include <string>
+
+#include "file/fd_table.hpp"
+#include "file/inode.hpp"
+#include "mm/system_state.hpp"
+#include "vmspace/abi.hpp"
+#include "vmspace/process.hpp"
+#include "vmspace/system.hpp"
+
+namespace vmspace {
+
+namespace {
+constexpr uint64_t kMfdAllFlags =
+    lx::mfd_cloexec | lx::mfd_allow_sealing | lx::mfd_hugetlb | lx::mfd_noexec_seal | lx::mfd_exec;
+constexpr size_t kMfdNameMax = 249;  // NAME_MAX - strlen("memfd:")
+}  // namespace
+
+Result<int> Process::open(std::string_view path, uint64_t flags, uint64_t mode) {
+  return openat(static_cast<uint64_t>(lx::at_fdcwd), path, flags, mode);
+}
+
+Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flags, uint64_t mode) {
+  SystemState &s = sys_->impl();
+  if (path.empty()) return fail(Errno::noent);
+  const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);
+  VMS_TRY(files_->reserve_check(nofile));
+  int base = -1;
+  const int dfd = static_cast<int>(static_cast<uint32_t>(dirfd));
+  if (path[0] != '/' && dfd != lx::at_fdcwd) {
+    OpenFile *d = files_->get(static_cast<uint32_t>(dirfd));
+    if (!d) return fail(Errno::badf);
+    if (d->host_fd() < 0 || d->inode()->kind() != InodeKind::directory) return fail(Errno::notdir);
+    base = d->host_fd();
+  }
+  std::string violation;
+  Result<Ref<OpenFile>> f = s.vfs.open(base, path, flags, mode, privileged_, &violation);
+  if (!violation.empty()) s.report_violation(violation);
+  if (!f) return fail(f.error());
+  return files_->install(*f, (flags & lx::o_cloexec) != 0, nofile);
+}
+
+Result<void> Process::close(uint64_t fd) { return files_->close(fd); }
+
+Result<int> Process::dup(uint64_t fd) { return files_->dup(fd, rlimit_cur(lx::rlimit_nofile)); }
+
+Result<int> Process::dup2(uint64_t oldfd, uint64_t newfd) {
+  return files_->dup2(oldfd, newfd, rlimit_cur(lx::rlimit_nofile));
+}
+
+Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
+  return files_->dup3(oldfd, newfd, flags, rlimit_cur(lx::rlimit_nofile));
+}
+
+// Linux: do_sys_ftruncate.
+Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
+  if (static_cast<int64_t>(length) < 0) return fail(Errno::inval);
+  OpenFile *f = files_->get(fd & 0xffffffffu);
+  if (!f || f->is_path()) return fail(Errno::badf);
+  const Inode &in = *f->inode();
+  bool regular = in.kind() == InodeKind::regular || in.kind() == InodeKind::shmem ||
+                 in.kind() == InodeKind::hugetlb;
+  if (!regular || !f->writable()) return fail(Errno::inval);
+  if (in.append_only()) return fail(Errno::perm);
+  if (in.kind() == InodeKind::hugetlb && (length & (in.huge_page_size() - 1))) return fail(Errno::inval);
+  if (length > static_cast<uint64_t>(rlimit_cur(lx::rlimit_fsize))) return fail(Errno::fbig);
+  int e = f->truncate(length);
+  if (e) return fail(static_cast<Errno>(e));
+  return {};
+}
+
+// Linux: mm/memfd.c memfd_create.
+Result<int> Process::memfd_create(std::string_view name, uint64_t flags) {
+  SystemState &s = sys_->impl();
+  if (!(flags & lx::mfd_hugetlb)) {
+    if (flags & ~kMfdAllFlags) return fail(Errno::inval);
+  } else {
+    if (flags & ~(kMfdAllFlags | (lx::map_huge_mask << lx::map_huge_shift))) return fail(Errno::inval);
+  }
+  if ((flags & lx::mfd_exec) && (flags & lx::mfd_noexec_seal)) return fail(Errno::inval);
+  if (name.size() > kMfdNameMax) return fail(Errno::inval);
+  const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);
+  VMS_TRY(files_->reserve_check(nofile));
+  std::string path = "/memfd:" + std::string(name) + " (deleted)";
+  Ref<Inode> in;
+  if (flags & lx::mfd_hugetlb) {
+    uint64_t log = (flags >> lx::map_huge_shift) & lx::map_huge_mask;
+    uint64_t h;
+    if (log == 0 || log == 21)
+      h = 2ull << 20;
+    else if (log == 30 && s.cfg.gigantic_pages)
+      h = 1ull << 30;
+    else
+      return fail(Errno::inval);
+    in = s.inodes.hugetlb(path, 0, h);
+  } else {
+    in = s.inodes.shmem(path, 0);
+  }
+  auto f = make_ref<OpenFile>(std::move(in), lx::o_rdwr | lx::o_largefile, -1);
+  return files_->install(f, (flags & lx::mfd_cloexec) != 0, nofile);
+}
+
+}  // namespace vmspace

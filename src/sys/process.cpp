@@ -1,0 +1,80 @@
+// Process: construction, limits and state queries.
+#include "vmspace/process.hpp"
+
+#include <mutex>
+
+#include "file/fd_table.hpp"
+#include "mm/address_space.hpp"
+#include "mm/system_state.hpp"
+#include "proc/maps.hpp"
+
+namespace vmspace {
+
+Process::Process(System *sys, int pid) : sys_(sys), pid_(pid) {
+  for (int i = 0; i < 16; i++) rlim_cur_[i] = rlim_max_[i] = lx::rlim_infinity;
+  rlim_cur_[lx::rlimit_stack] = 8ull << 20;
+  rlim_cur_[lx::rlimit_core] = 0;
+  rlim_cur_[lx::rlimit_nofile] = 1024;
+  rlim_max_[lx::rlimit_nofile] = 1048576;
+  rlim_cur_[lx::rlimit_memlock] = rlim_max_[lx::rlimit_memlock] = 8ull << 20;
+  rlim_cur_[lx::rlimit_nproc] = rlim_max_[lx::rlimit_nproc] = 96365;
+  rlim_cur_[lx::rlimit_sigpending] = rlim_max_[lx::rlimit_sigpending] = 96365;
+  rlim_cur_[lx::rlimit_msgqueue] = rlim_max_[lx::rlimit_msgqueue] = 819200;
+  rlim_cur_[lx::rlimit_nice] = rlim_max_[lx::rlimit_nice] = 0;
+  rlim_cur_[lx::rlimit_rtprio] = rlim_max_[lx::rlimit_rtprio] = 0;
+  files_ = std::make_shared<FdTable>();
+}
+
+Process::~Process() = default;
+
+uint64_t Process::rlimit_cur(int r) const { return (r >= 0 && r < 16) ? rlim_cur_[r] : 0; }
+uint64_t Process::rlimit_max(int r) const { return (r >= 0 && r < 16) ? rlim_max_[r] : 0; }
+
+Result<void> Process::set_rlimit(int r, uint64_t soft, uint64_t hard) {
+  if (r < 0 || r >= 16) return fail(Errno::inval);
+  if (soft > hard) return fail(Errno::inval);
+  if (hard > rlim_max_[r] && !privileged_) return fail(Errno::perm);
+  if (r == lx::rlimit_nofile && hard > 1048576) return fail(Errno::perm);
+  rlim_cur_[r] = soft;
+  rlim_max_[r] = hard;
+  return {};
+}
+
+std::string Process::maps() const {
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return render_maps(*mm_);
+}
+
+int Process::map_count() const {
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->vmas.map_count();
+}
+
+std::vector<VmaInfo> Process::vmas() const {
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  std::vector<VmaInfo> out;
+  for (const Vma *v = mm_->vmas.tree.first(); v; v = VmaTree::next(v)) {
+    VmaInfo i;
+    i.start = v->start;
+    i.end = v->end;
+    i.flags = v->flags;
+    i.pgoff = v->pgoff;
+    i.anonymous = v->is_anonymous();
+    i.has_anon_vma = static_cast<bool>(v->anon);
+    if (v->file) {
+      i.dev_major = v->file->dev_major();
+      i.dev_minor = v->file->dev_minor();
+      i.ino = v->file->ino();
+    }
+    i.name = vma_name(*mm_, *v);
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+bool Process::validate(std::string *why) const {
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->validate(why);
+}
+
+}  // namespace vmspace

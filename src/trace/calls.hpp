@@ -1,0 +1,47 @@
+// The system calls a script can make: how their arguments are read and printed, and how they
+// run on a Process.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vmspace/result.hpp"
+
+namespace vmspace {
+
+class Process;
+class System;
+
+// How an argument is printed (strace's conventions).
+enum class ArgFmt : uint8_t { addr, hex, dec, intarg, prot, mflags, path, oflags, mode, dirfd, mfdflags };
+enum class ResultFmt : uint8_t { addr, dec };
+
+struct ArgVal {
+  uint64_t v = 0;
+  std::string s;  // for path arguments
+};
+
+struct CallOutcome {
+  bool ok = true;
+  uint64_t value = 0;
+  Errno err = Errno::none;
+};
+
+struct CallDef {
+  const char *name;
+  std::vector<ArgFmt> args;
+  int min_args;  // trailing arguments may be left out (open's mode)
+  ResultFmt result;
+  CallOutcome (*exec)(Process &p, const std::vector<ArgVal> &a);
+};
+
+// The definition of a call, or null.
+const CallDef *find_call(const std::string &name);
+
+// "mmap(NULL, 8192, PROT_READ, ...)" for the given values.
+std::string format_call(const CallDef &def, const std::vector<ArgVal> &args);
+// "0x7ffff7ff5000", "3", or "-1 EINVAL (Invalid argument)".
+std::string format_result(const CallDef &def, const CallOutcome &o);
+
+}  // namespace vmspace

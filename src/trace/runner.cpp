@@ -1,0 +1,456 @@
+// The script runner. Each call is printed the way strace prints it, with its actual result,
+// so the output is itself a valid script; expectations are checked as the script runs.
+#include "trace/runner.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "mm/system_state.hpp"
+#include "trace/calls.hpp"
+#include "trace/symbols.hpp"
+#include "vmspace/process.hpp"
+#include "vmspace/system.hpp"
+
+namespace vmspace {
+
+namespace {
+
+std::string where(const Script &s, SrcLoc l) {
+  return s.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col);
+}
+
+void collect_vars(const Expr &e, std::vector<const Expr *> &out) {
+  if (e.kind == Expr::Var) out.push_back(&e);
+  for (const Expr &k : e.kids) collect_vars(k, out);
+}
+
+bool numeric(const Expr &e) {
+  if (e.kind == Expr::Str || e.kind == Expr::Opaque) return false;
+  for (const Expr &k : e.kids)
+    if (!numeric(k)) return false;
+  return true;
+}
+
+uint64_t eval(const Expr &e, const std::map<std::string, uint64_t> &vars) {
+  switch (e.kind) {
+    case Expr::Num: return e.num;
+    case Expr::Sym: return constant_value(e.text).value_or(0);
+    case Expr::Var: {
+      auto it = vars.find(e.text);
+      return it == vars.end() ? 0 : it->second;
+    }
+    case Expr::Neg: {
+      uint64_t v = eval(e.kids[0], vars);
+      return e.op == '~' ? ~v : (0 - v);
+    }
+    case Expr::Binop: {
+      uint64_t a = eval(e.kids[0], vars), b = eval(e.kids[1], vars);
+      switch (e.op) {
+        case '|': return a | b;
+        case '&': return a & b;
+        case '+': return a + b;
+        case '-': return a - b;
+        case '*': return a * b;
+        case '<': return b >= 64 ? 0 : a << b;
+      }
+      return 0;
+    }
+    default: return 0;
+  }
+}
+
+std::vector<std::string> split_lines(const std::string &text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) out.push_back(l);
+  return out;
+}
+
+// Maps lines compare field by field, blanks collapsed; "*" in the expected line matches any
+// field, and $ROOT stands for the sandbox directory.
+std::vector<std::string> fields(const std::string &line) {
+  std::vector<std::string> f;
+  std::istringstream in(line);
+  std::string w;
+  // The first five fields are blank-free; the name is the rest of the line.
+  for (int i = 0; i < 5 && (in >> w); i++) f.push_back(w);
+  std::string rest;
+  std::getline(in, rest);
+  size_t b = rest.find_first_not_of(' ');
+  if (b != std::string::npos) {
+    rest = rest.substr(b);
+    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.pop_back();
+    f.push_back(rest);
+  }
+  return f;
+}
+
+bool maps_line_matches(const std::string &expected, const std::string &actual, const std::string &root) {
+  std::vector<std::string> e = fields(expected), a = fields(actual);
+  if (e.size() != a.size()) return false;
+  for (size_t i = 0; i < e.size(); i++) {
+    if (e[i] == "*") continue;
+    std::string want = e[i];
+    size_t p = want.find("$ROOT");
+    if (p != std::string::npos) want.replace(p, 5, root);
+    if (want != a[i]) return false;
+  }
+  return true;
+}
+
+class Runner {
+ public:
+  Runner(const Script &s, System &sys, const RunOptions &o) : s_(s), sys_(sys), o_(o) {}
+
+  RunStatus run() {
+    sys_.spawn();
+    for (const Stmt &st : s_.stmts) {
+      bool ok = true;
+      switch (st.kind) {
+        case Stmt::Call: ok = call(st); break;
+        case Stmt::Dir: ok = directive(st); break;
+        case Stmt::ExitMarker: break;
+      }
+      if (!ok) return run_bad_input;
+    }
+    std::fflush(o_.out);
+    return mismatches_ ? run_mismatch : run_ok;
+  }
+
+ private:
+  Process *proc(int pid, SrcLoc loc) {
+    Process *p = sys_.process(pid ? pid : default_pid_);
+    if (!p) std::fprintf(o_.err, "%s: no process %d\n", where(s_, loc).c_str(), pid);
+    return p;
+  }
+
+  void mismatch(SrcLoc loc, const std::string &expected, const std::string &actual) {
+    mismatches_++;
+    std::fprintf(o_.err, "%s: mismatch: expected %s, got %s\n", where(s_, loc).c_str(),
+                 expected.c_str(), actual.c_str());
+  }
+
+  bool call(const Stmt &st) {
+    const CallStmt &c = st.call;
+    Process *p = proc(c.pid, st.loc);
+    if (!p) return false;
+    std::string prefix = c.pid ? std::to_string(c.pid) + " " : "";
+    if (!c.known) {
+      std::fprintf(o_.out, "%s%s\n", prefix.c_str(), c.source.c_str());
+      return true;
+    }
+    const CallDef &def = *find_call(c.name);
+    std::vector<ArgVal> args(c.args.size());
+    for (size_t i = 0; i < c.args.size(); i++) {
+      if (def.args[i] == ArgFmt::path)
+        args[i].s = c.args[i].text;
+      else
+        args[i].v = eval(c.args[i], vars_);
+    }
+    CallOutcome out = def.exec(*p, args);
+    std::string violation = sys_.take_sandbox_violation();
+    if (!violation.empty()) {
+      std::fprintf(o_.err, "%s: %s\n", where(s_, st.loc).c_str(), violation.c_str());
+      return false;
+    }
+    uint64_t value = out.ok ? out.value : ~0ull;
+    if (!c.bind.empty()) vars_[c.bind] = value;
+
+    std::string text = format_call(def, args);
+    if (text.size() < 39) text.append(39 - text.size(), ' ');
+    std::string bind = c.bind.empty() ? "" : "$" + c.bind + " = ";
+    std::string result = format_result(def, out);
+    std::fprintf(o_.out, "%s%s%s = %s\n", prefix.c_str(), bind.c_str(), text.c_str(), result.c_str());
+
+    const Expectation &x = c.expect;
+    if (x.kind == Expectation::Value) {
+      uint64_t want = eval(x.value, vars_);
+      if (!out.ok || want != out.value) {
+        std::string w = def.result == ResultFmt::addr ? fmt_hex(want) : fmt_sdec(static_cast<int64_t>(want));
+        mismatch(x.loc, w, result);
+      }
+    } else if (x.kind == Expectation::Error) {
+      uint64_t want = eval(x.value, vars_);
+      if (out.ok || out.err != x.err || want != ~0ull)
+        mismatch(x.loc, fmt_sdec(static_cast<int64_t>(want)) + " " + errno_name(x.err), result);
+    }
+    return true;
+  }
+
+  void echo(const Stmt &st) {
+    const Directive &d = st.dir;
+    std::string line = (d.pid ? std::to_string(d.pid) + " " : "") + "@" + d.name;
+    for (size_t i = 0; i < d.words.size(); i++)
+      line += " " + (d.quoted[i] ? fmt_string(d.words[i]) : d.words[i]);
+    std::fprintf(o_.out, "%s\n", line.c_str());
+  }
+
+  bool directive(const Stmt &st) {
+    const Directive &d = st.dir;
+    const std::string loc = where(s_, st.loc);
+    if (d.name == "maps") {
+      int pid = d.pid;
+      if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
+      Process *p = proc(pid, st.loc);
+      if (!p) return false;
+      std::string actual = p->maps();
+      std::fprintf(o_.out, "%s@maps%s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
+                   d.words.empty() ? "" : (" " + d.words[0]).c_str(), actual.c_str());
+      if (d.has_block) {
+        std::vector<std::string> want;
+        for (const std::string &l : d.block)
+          if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
+        std::vector<std::string> got = split_lines(actual);
+        bool same = want.size() == got.size();
+        for (size_t i = 0; same && i < want.size(); i++)
+          same = maps_line_matches(want[i], got[i], sys_.impl().vfs.root());
+        if (!same) {
+          mismatches_++;
+          std::fprintf(o_.err, "%s: mismatch: maps differ\n", loc.c_str());
+          size_t n = std::max(want.size(), got.size());
+          for (size_t i = 0; i < n; i++) {
+            bool eq = i < want.size() && i < got.size() && maps_line_matches(want[i], got[i], sys_.impl().vfs.root());
+            if (eq) continue;
+            if (i < want.size()) std::fprintf(o_.err, "  - %s\n", want[i].c_str());
+            if (i < got.size()) std::fprintf(o_.err, "  + %s\n", got[i].c_str());
+          }
+        }
+      }
+      return true;
+    }
+    if (d.name == "layout") {
+      Process *p = proc(d.pid, st.loc);
+      if (!p) return false;
+      std::string text;
+      int base_line = 0;
+      if (d.has_block) {
+        for (const std::string &l : d.block) text += l + "\n";
+        base_line = d.block_locs.empty() ? 0 : d.block_locs[0].line - 1;
+      } else {
+        std::string path = d.words[0];
+        if (path[0] != '/') path = o_.script_dir + "/" + path;
+        std::ifstream in(path);
+        if (!in) {
+          std::fprintf(o_.err, "%s: cannot read layout file %s\n", loc.c_str(), path.c_str());
+          return false;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+      }
+      std::string err;
+      if (!p->import_layout(text, &err)) {
+        if (d.has_block) {
+          int l = std::atoi(err.c_str());
+          size_t colon = err.find(':');
+          std::fprintf(o_.err, "%s:%d:%s\n", s_.file.c_str(), base_line + l, err.substr(colon + 1).c_str());
+        } else {
+          std::fprintf(o_.err, "%s: in %s: %s\n", loc.c_str(), d.words[0].c_str(), err.c_str());
+        }
+        return false;
+      }
+      std::fprintf(o_.out, "@layout {\n%s}\n", text.c_str());
+      return true;
+    }
+    if (d.name == "file") return file_directive(st);
+    if (d.name == "sysctl") {
+      echo(st);
+      uint64_t v;
+      if (!number(d.words[1], &v)) {
+        std::fprintf(o_.err, "%s: @sysctl: bad value '%s'\n", loc.c_str(), d.words[1].c_str());
+        return false;
+      }
+      SystemConfig &cfg = sys_.config();
+      const std::string &n = d.words[0];
+      if (n == "vm.max_map_count")
+        cfg.max_map_count = v;
+      else if (n == "vm.mmap_min_addr")
+        cfg.mmap_min_addr = v;
+      else if (n == "vm.overcommit_memory")
+        cfg.overcommit_memory = static_cast<int>(v);
+      else if (n == "vm.overcommit_ratio")
+        cfg.overcommit_ratio = v;
+      else if (n == "vm.overcommit_kbytes")
+        cfg.overcommit_kbytes = v;
+      else if (n == "vm.nr_hugepages")
+        sys_.impl().inodes.set_huge_pool(v, sys_.impl().inodes.huge_free(1ull << 30));
+      else if (n == "vm.legacy_va_layout")
+        cfg.legacy_va_layout = v != 0;
+      else {
+        std::fprintf(o_.err, "%s: @sysctl: unknown setting '%s'\n", loc.c_str(), n.c_str());
+        return false;
+      }
+      return true;
+    }
+    if (d.name == "rlimit") {
+      echo(st);
+      auto r = constant_value(d.words[0]);
+      if (!r || d.words[0].compare(0, 7, "RLIMIT_") != 0) {
+        std::fprintf(o_.err, "%s: @rlimit: unknown resource '%s'\n", loc.c_str(), d.words[0].c_str());
+        return false;
+      }
+      uint64_t soft, hard;
+      if (!number(d.words[1], &soft) || (d.words.size() > 2 && !number(d.words[2], &hard))) {
+        std::fprintf(o_.err, "%s: @rlimit: bad limit\n", loc.c_str());
+        return false;
+      }
+      Process *p = proc(d.pid, st.loc);
+      if (!p) return false;
+      if (d.words.size() <= 2) hard = std::max(soft, p->rlimit_max(static_cast<int>(*r)));
+      if (soft > hard) {
+        std::fprintf(o_.err, "%s: @rlimit: soft limit above hard limit\n", loc.c_str());
+        return false;
+      }
+      p->force_rlimit(static_cast<int>(*r), soft, hard);
+      return true;
+    }
+    if (d.name == "root") {
+      echo(st);
+      Process *p = proc(d.pid, st.loc);
+      if (!p) return false;
+      if (d.words[0] == "off") p->drop_privileges();
+      return true;
+    }
+    std::fprintf(o_.err, "%s: @%s is not supported yet\n", loc.c_str(), d.name.c_str());
+    return false;
+  }
+
+  static bool number(const std::string &w, uint64_t *v) {
+    if (w == "RLIM_INFINITY" || w == "RLIM64_INFINITY" || w == "unlimited" || w == "infinity") {
+      *v = ~0ull;
+      return true;
+    }
+    if (w.empty()) return false;
+    char *end = nullptr;
+    errno = 0;
+    unsigned long long r = std::strtoull(w.c_str(), &end, 0);
+    if (errno || *end) return false;
+    *v = r;
+    return true;
+  }
+
+  bool file_directive(const Stmt &st) {
+    const Directive &d = st.dir;
+    const std::string loc = where(s_, st.loc);
+    SystemState &ss = sys_.impl();
+    const std::string &path = d.words[0];
+    uint64_t mode = 0666;
+    if (d.words.size() > 2 && !number(d.words[2], &mode)) {
+      std::fprintf(o_.err, "%s: @file: bad mode '%s'\n", loc.c_str(), d.words[2].c_str());
+      return false;
+    }
+    std::string resolved = path[0] == '/' ? path : ss.vfs.root() + "/" + path;
+    // Refuse anything that would land outside the sandbox.
+    std::string dir = resolved.substr(0, resolved.rfind('/'));
+    char buf[4096];
+    if (!::realpath(dir.empty() ? "/" : dir.c_str(), buf) || !ss.vfs.inside(std::string(buf) + "/x")) {
+      std::fprintf(o_.err, "%s: @file: %s is outside the sandbox %s\n", loc.c_str(), path.c_str(),
+                   ss.vfs.root().c_str());
+      return false;
+    }
+    int fd = ::open(resolved.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      std::fprintf(o_.err, "%s: @file: cannot create %s: %s\n", loc.c_str(), path.c_str(), strerror(errno));
+      return false;
+    }
+    bool ok = true;
+    if (d.quoted[1]) {
+      const std::string &c = d.words[1];
+      ok = ::write(fd, c.data(), c.size()) == static_cast<ssize_t>(c.size());
+    } else {
+      uint64_t size;
+      if (!number(d.words[1], &size)) {
+        std::fprintf(o_.err, "%s: @file: bad size '%s'\n", loc.c_str(), d.words[1].c_str());
+        ::close(fd);
+        return false;
+      }
+      ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+    }
+    ok = ::fchmod(fd, static_cast<mode_t>(mode)) == 0 && ok;
+    ::close(fd);
+    if (!ok) {
+      std::fprintf(o_.err, "%s: @file: cannot write %s\n", loc.c_str(), path.c_str());
+      return false;
+    }
+    echo(st);
+    return true;
+  }
+
+  const Script &s_;
+  System &sys_;
+  const RunOptions &o_;
+  std::map<std::string, uint64_t> vars_;
+  int default_pid_ = 1;
+  int mismatches_ = 0;
+};
+
+}  // namespace
+
+bool check_script(const Script &s, std::string *error) {
+  std::set<std::string> bound;
+  auto check_vars = [&](const Expr &e) -> bool {
+    std::vector<const Expr *> vs;
+    collect_vars(e, vs);
+    for (const Expr *v : vs) {
+      if (!bound.count(v->text)) {
+        *error = where(s, v->loc) + ": $" + v->text + " is used before it is bound";
+        return false;
+      }
+    }
+    return true;
+  };
+  for (const Stmt &st : s.stmts) {
+    if (st.kind != Stmt::Call || !st.call.known) continue;
+    const CallStmt &c = st.call;
+    const CallDef &def = *find_call(c.name);
+    if (c.args.size() < static_cast<size_t>(def.min_args) || c.args.size() > def.args.size()) {
+      *error = where(s, st.loc) + ": " + c.name + " takes " +
+               (def.min_args == static_cast<int>(def.args.size())
+                    ? std::to_string(def.min_args)
+                    : std::to_string(def.min_args) + " to " + std::to_string(def.args.size())) +
+               " arguments, not " + std::to_string(c.args.size());
+      return false;
+    }
+    for (size_t i = 0; i < c.args.size(); i++) {
+      const Expr &a = c.args[i];
+      if (def.args[i] == ArgFmt::path) {
+        if (a.kind != Expr::Str) {
+          *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name + " must be a string";
+          return false;
+        }
+        if (a.truncated) {
+          *error = where(s, a.loc) + ": this string was truncated by strace; the path is incomplete";
+          return false;
+        }
+      } else if (!numeric(a)) {
+        *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name + " must be a number";
+        return false;
+      }
+      if (!check_vars(a)) return false;
+    }
+    if (c.expect.kind == Expectation::Value || c.expect.kind == Expectation::Error) {
+      if (!numeric(c.expect.value)) {
+        *error = where(s, c.expect.loc) + ": the result must be a number";
+        return false;
+      }
+      if (!check_vars(c.expect.value)) return false;
+    }
+    if (!c.bind.empty()) bound.insert(c.bind);
+  }
+  return true;
+}
+
+RunStatus run_script(const Script &s, System &sys, const RunOptions &opts) {
+  Runner r(s, sys, opts);
+  return r.run();
+}
+
+}  // namespace vmspace

@@ -1,0 +1,195 @@
+// VmaSet: splitting and merging of VMAs (Linux: mm/vma.c). See vma_set.hpp for the rules.
+#include "vma/vma_set.hpp"
+
+#include <cstring>
+
+namespace vmspace {
+
+VmaSet::~VmaSet() {
+  std::vector<Vma *> all;
+  for (Vma *v = tree.first(); v; v = VmaTree::next(v)) all.push_back(v);
+  tree.clear();
+  for (Vma *v : all) delete v;
+  for (Vma *v : free_) delete v;
+}
+
+Vma *VmaSet::alloc(const Vma &proto) {
+  if (!free_.empty()) {
+    Vma *v = free_.back();
+    free_.pop_back();
+    *v = proto;
+    return v;
+  }
+  return new Vma(proto);
+}
+
+void VmaSet::release(Vma *v) {
+  v->file = nullptr;
+  v->anon = nullptr;
+  v->anon_name = nullptr;
+  if (free_.size() < 4096)
+    free_.push_back(v);
+  else
+    delete v;
+}
+
+Vma *VmaSet::split(Vma *v, uint64_t addr, bool new_below) {
+  Vma *n = alloc(*v);
+  uint64_t delta = (addr - v->start) >> page_shift_;
+  if (new_below) {
+    n->end = addr;
+    tree.set_range(v, addr, v->end);
+    v->pgoff += delta;
+  } else {
+    n->start = addr;
+    n->pgoff += delta;
+    tree.set_range(v, v->start, addr);
+  }
+  tree.insert(n);
+  return n;
+}
+
+bool VmaSet::attrs_mergeable(const Vma &v, const VmaProposal &p) {
+  if ((v.flags ^ p.flags) & ~vm::softdirty) return false;
+  if (v.file.get() != p.file) return false;
+  if (v.special != p.special) return false;
+  const AnonName *a = v.anon_name.get(), *b = p.anon_name;
+  if (a != b && (!a || !b || a->name != b->name)) return false;
+  return true;
+}
+
+// Linux 6.16+ (is_mergeable_anon_vma): a target without anon_vma may take the source's unless
+// the source still shares pages with a fork parent; a source without one may join a target
+// unless the target does; otherwise both must already share one.
+bool VmaSet::anon_mergeable(const AnonVma *src_anon, const Vma *src, const Vma &target) {
+  const AnonVma *tgt_anon = target.anon.get();
+  if (!tgt_anon && src_anon) return !(src && src->anon && src->anon_has_parents);
+  if (tgt_anon && !src_anon) return !target.anon_has_parents;
+  return src_anon == tgt_anon;
+}
+
+bool VmaSet::anon_compatible(const Vma &a, const Vma &b) {
+  return !a.anon || !b.anon || a.anon == b.anon;
+}
+
+void VmaSet::dup_anon(Vma *dst, const Vma *src) {
+  if (src->anon && !dst->anon) {
+    dst->anon = src->anon;
+    dst->anon_has_parents = src->anon_has_parents;
+  }
+}
+
+VmaProposal VmaSet::proposal_of(const Vma &v, uint64_t start, uint64_t end) const {
+  VmaProposal p;
+  p.start = start;
+  p.end = end;
+  p.pgoff = v.pgoff + ((start - v.start) >> page_shift_);
+  p.flags = v.flags;
+  p.file = v.file.get();
+  p.anon = v.anon.get();
+  p.anon_has_parents = v.anon_has_parents;
+  p.anon_name = v.anon_name.get();
+  p.special = v.special;
+  return p;
+}
+
+Vma *VmaSet::merge_new(const VmaProposal &p, Vma *prev, Vma *next, bool just_expand) {
+  if ((p.flags & vm::special) || (!prev && !next)) return nullptr;
+  uint64_t pglen = (p.end - p.start) >> page_shift_;
+  bool left = prev && prev->end == p.start && attrs_mergeable(*prev, p) &&
+              anon_mergeable(p.anon, nullptr, *prev) &&
+              prev->pgoff + (prev->size() >> page_shift_) == p.pgoff;
+  bool right = !just_expand && next && p.end == next->start && attrs_mergeable(*next, p) &&
+               anon_mergeable(p.anon, nullptr, *next) && next->pgoff == p.pgoff + pglen &&
+               (!left || anon_compatible(*prev, *next));
+  Vma *target;
+  if (left && right) {
+    dup_anon(prev, next);
+    uint64_t end = next->end;
+    remove(next);
+    tree.set_range(prev, prev->start, end);
+    target = prev;
+  } else if (left) {
+    tree.set_range(prev, prev->start, p.end);
+    target = prev;
+  } else if (right) {
+    tree.set_range(next, p.start, next->end);
+    next->pgoff = p.pgoff;
+    target = next;
+  } else {
+    return nullptr;
+  }
+  // A range copied from a VMA with anonymous pages (mremap) brings its anon_vma along.
+  if (p.anon && !target->anon) {
+    target->anon = Ref<AnonVma>(p.anon);
+    target->anon_has_parents = p.anon_has_parents;
+  }
+  return target;
+}
+
+Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
+  bool left_side = p.start == middle->start;
+  bool right_side = p.end == middle->end;
+  if ((p.flags & vm::special) || (!left_side && !right_side)) return nullptr;
+  uint64_t pglen = (p.end - p.start) >> page_shift_;
+
+  Vma *prev = left_side ? VmaTree::prev(middle) : nullptr;
+  bool merge_left = prev && prev->end == p.start && attrs_mergeable(*prev, p) &&
+                    anon_mergeable(p.anon, middle, *prev) &&
+                    prev->pgoff + (prev->size() >> page_shift_) == p.pgoff;
+  Vma *next = right_side ? VmaTree::next(middle) : nullptr;
+  bool merge_right = next && next->start == p.end && attrs_mergeable(*next, p) &&
+                     anon_mergeable(p.anon, middle, *next) && next->pgoff == p.pgoff + pglen &&
+                     (!merge_left || anon_compatible(*prev, *next));
+  if (!merge_left && !merge_right) return nullptr;
+  bool delete_middle = left_side && right_side;
+
+  if (merge_left && merge_right) {
+    dup_anon(prev, next->anon ? next : middle);
+    uint64_t end = next->end;
+    remove(middle);
+    remove(next);
+    tree.set_range(prev, prev->start, end);
+    return prev;
+  }
+  if (merge_left) {
+    dup_anon(prev, middle);
+    if (delete_middle) {
+      remove(middle);
+    } else {
+      middle->pgoff += pglen;
+      tree.set_range(middle, p.end, middle->end);
+    }
+    tree.set_range(prev, prev->start, p.end);
+    return prev;
+  }
+  dup_anon(next, middle);
+  if (delete_middle)
+    remove(middle);
+  else
+    tree.set_range(middle, middle->start, p.start);
+  tree.set_range(next, p.start, next->end);
+  next->pgoff -= pglen;
+  return next;
+}
+
+Errno VmaSet::modify(const VmaProposal &p, Vma *middle, int max_map_count, Vma **out) {
+  if (Vma *m = merge_existing(p, middle)) {
+    *out = m;
+    return Errno::none;
+  }
+  if (middle->start < p.start) {
+    if (map_count() >= max_map_count) return Errno::nomem;
+    if (!may_split(*middle, p.start)) return Errno::inval;
+    split(middle, p.start, /*new_below=*/true);
+  }
+  if (middle->end > p.end) {
+    if (map_count() >= max_map_count) return Errno::nomem;
+    if (!may_split(*middle, p.end)) return Errno::inval;
+    split(middle, p.end, /*new_below=*/false);
+  }
+  *out = middle;
+  return Errno::none;
+}
+
+}  // namespace vmspace
