@@ -48,6 +48,14 @@ struct VmaInfo {
   std::string name;  // the name column of /proc/PID/maps ("" for plain anonymous memory)
 };
 
+// A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code, si_addr).
+struct Fault {
+  int signal = 0;  // 0: no fault
+  int code = 0;    // SEGV_MAPERR 1, SEGV_ACCERR 2, BUS_ADRERR 2
+  uint64_t addr = 0;
+  explicit operator bool() const { return signal != 0; }
+};
+
 class Process {
  public:
   ~Process();
@@ -65,6 +73,11 @@ class Process {
   Result<void> munmap(uint64_t addr, uint64_t len);
   // Linux: do_mprotect_pkey.
   Result<void> mprotect(uint64_t addr, uint64_t len, uint64_t prot);
+
+  // Touches one byte in every page of [addr, addr+len), as a guest load or store would,
+  // stopping at the first fault. Faults in pages (anonymous memory gets its anon_vma, stacks
+  // grow) as Linux's fault handler does at the VMA level.
+  Fault touch(uint64_t addr, uint64_t len, bool write);
 
   // ---- files ----
   Result<int> open(std::string_view path, uint64_t flags, uint64_t mode);
@@ -97,8 +110,15 @@ class Process {
       rlim_max_[resource] = hard;
     }
   }
+  // Root (uid 0) or an ordinary user; root's capabilities are SystemConfig::root_capabilities.
   bool privileged() const { return privileged_; }
-  void drop_privileges() { privileged_ = false; }
+  bool has_capability(int cap) const { return (caps_ >> cap) & 1; }
+  uint64_t capabilities() const { return caps_; }
+  // Becomes an ordinary user (uid 65534) with no capabilities; there is no way back.
+  void drop_privileges() {
+    privileged_ = false;
+    caps_ = 0;
+  }
 
   // Checks every invariant of the address space (tree, counters, VMA sanity).
   bool validate(std::string *why) const;
@@ -119,6 +139,15 @@ class Process {
   uint64_t rlim_cur_[16];
   uint64_t rlim_max_[16];
   bool privileged_ = true;
+  uint64_t caps_ = ~0ull;
 };
+
+// Linux capability numbers used by the memory calls.
+namespace cap {
+inline constexpr int ipc_lock = 14;
+inline constexpr int sys_rawio = 17;
+inline constexpr int sys_admin = 21;
+inline constexpr int sys_resource = 24;
+}  // namespace cap
 
 }  // namespace vmspace

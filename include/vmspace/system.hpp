@@ -58,6 +58,11 @@ struct SystemConfig {
   bool transparent_hugepage = true;  // CONFIG_TRANSPARENT_HUGEPAGE: 2 MiB alignment of large maps
   bool anon_vma_name = false;        // CONFIG_ANON_VMA_NAME: prctl(PR_SET_VMA) naming
 
+  // The capabilities a root process has. kHostCapabilities: those of the host process when
+  // it runs as root (a container's root may lack some, e.g. CAP_SYS_RESOURCE), else all.
+  static constexpr uint64_t kHostCapabilities = 0;
+  uint64_t root_capabilities = kHostCapabilities;
+
   // Files: relative paths resolve in root_dir (the sandbox); files outside it may only be
   // opened read-only (and only with allow_host_read).
   std::string root_dir = ".";

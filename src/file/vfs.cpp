@@ -85,7 +85,11 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
 
   std::string resolved = resolve(base_fd, path);
   const bool in_sandbox = inside(resolved);
-  if (!in_sandbox) {
+  // Writing to these devices changes no file.
+  const bool harmless_device = resolved == "/dev/null" || resolved == "/dev/zero" ||
+                               resolved == "/dev/full" || resolved == "/dev/random" ||
+                               resolved == "/dev/urandom";
+  if (!in_sandbox && !harmless_device) {
     if (wants_write) {
       *violation = "refusing to open " + (resolved.empty() ? path : resolved) +
                    " for writing: it is outside the sandbox " + root_;
@@ -97,26 +101,36 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     }
   }
 
-  if (!privileged) {
-    // An ordinary user: check the "other" permission bits the way the kernel would refuse.
-    struct stat st {};
-    if (::fstatat(base_fd, path.c_str(), &st, 0) == 0) {
-      int want = 0;
-      if (!is_opath) {
-        if (acc == lx::o_rdonly || acc == lx::o_rdwr) want |= 4;
-        if (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & lx::o_trunc)) want |= 2;
-      }
-      if (want && !other_may(st, want)) return fail(Errno::acces);
-    }
+  struct stat existing {};
+  const bool exists = ::fstatat(base_fd, path.c_str(), &existing, 0) == 0;
+  if (!privileged && (flags & lx::o_creat) && !exists) {
+    // Creating a file needs write and search permission on its directory.
+    std::string dir = ".";
+    size_t slash = path.rfind('/');
+    if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
+    struct stat dst {};
+    if (::fstatat(base_fd, dir.c_str(), &dst, 0) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
   }
 
   // Open on the host with the guest's flags. FIFOs would block on the host: open them
   // non-blocking (a guest open of a FIFO with a peer behaves the same).
   int host_flags = static_cast<int>(flags) | O_CLOEXEC;
-  struct stat pre {};
-  if (::fstatat(base_fd, path.c_str(), &pre, 0) == 0 && S_ISFIFO(pre.st_mode)) host_flags |= O_NONBLOCK;
+  if (exists && S_ISFIFO(existing.st_mode)) host_flags |= O_NONBLOCK;
   int fd = ::openat(base_fd, path.c_str(), host_flags, static_cast<mode_t>(mode));
   if (fd < 0) return fail(static_cast<Errno>(errno));
+  if (!privileged && exists) {
+    // An ordinary user (not the owner): the "other" permission bits decide, after the checks
+    // root passes too (ENOENT, EISDIR, ...), as in the kernel's may_open.
+    int want = 0;
+    if (!is_opath) {
+      if (acc == lx::o_rdonly || acc == lx::o_rdwr) want |= 4;
+      if (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & lx::o_trunc)) want |= 2;
+    }
+    if (want && !other_may(existing, want)) {
+      ::close(fd);
+      return fail(Errno::acces);
+    }
+  }
   Ref<Inode> inode = inodes_.host(fd);
   if (!inode) {
     int e = errno;

@@ -18,6 +18,7 @@
 
 #include "base/ref.hpp"
 #include "vma/vma_set.hpp"
+#include "vmspace/process.hpp"
 #include "vmspace/result.hpp"
 #include "vmspace/system.hpp"
 
@@ -121,6 +122,11 @@ class AddressSpace {
   void anon_vma_prepare(Vma *v);
   // Faults the range in as mm_populate does (write faults on private writable VMAs).
   void populate(uint64_t start, uint64_t len);
+  // A user fault at addr (Linux: do_user_addr_fault, access_error, expand_stack and the
+  // VMA-level part of handle_mm_fault). Returns signal 0 when the access succeeds.
+  Fault fault(uint64_t addr, bool write, bool exec, const TaskLimits &lim);
+  // Grows a VM_GROWSDOWN VMA down to addr (Linux: expand_downwards). Returns Errno::none.
+  Errno expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim);
 
   // ---- accounting (address_space.cpp) ----
   // Linux: may_expand_vm.

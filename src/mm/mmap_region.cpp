@@ -68,6 +68,15 @@ Result<uint64_t> AddressSpace::map_region(MapRequest &r, const TaskLimits &lim) 
       vm_ops = false;  // private /dev/zero is anonymous memory (vma_set_anonymous)
     }
   }
+  // Shared anonymous memory is a new shmem object, charged as a whole unless VM_NORESERVE
+  // (Linux: shmem_zero_setup -> shmem_acct_size).
+  const bool shmem_zero = (flags & vm::shared) && (!file || file->inode()->is_dev_zero());
+  if (hook == Errno::none && shmem_zero && !(flags & vm::noreserve)) {
+    if (!vm_enough_memory(pglen, lim))
+      hook = Errno::nomem;
+    else
+      vm_unacct_memory(pglen);  // the object's charge is not tracked further
+  }
   if (hook != Errno::none) {
     if (charged) vm_unacct_memory(charged);
     if (!plan.vmas.empty()) complete_unmap(plan);
@@ -78,7 +87,6 @@ Result<uint64_t> AddressSpace::map_region(MapRequest &r, const TaskLimits &lim) 
   if (!plan.vmas.empty()) complete_unmap(plan);
 
   // Shared anonymous memory (and MAP_SHARED of /dev/zero) is backed by a new shmem object.
-  bool shmem_zero = (flags & vm::shared) && (!file || file->inode()->is_dev_zero());
   VmaProposal p;
   p.start = addr;
   p.end = end;

@@ -29,6 +29,20 @@ void host_memory(uint64_t *ram, uint64_t *swap) {
   }
   std::fclose(f);
 }
+// The effective capabilities of this (host) process if it is root, else all of them.
+uint64_t host_root_capabilities() {
+  if (::geteuid() != 0) return ~0ull;
+  FILE *f = std::fopen("/proc/self/status", "r");
+  if (!f) return ~0ull;
+  char line[256];
+  uint64_t caps = ~0ull;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long long v;
+    if (std::sscanf(line, "CapEff: %llx", &v) == 1) caps = v;
+  }
+  std::fclose(f);
+  return caps;
+}
 }  // namespace
 
 SystemState::SystemState(SystemConfig c)
@@ -38,6 +52,7 @@ SystemState::SystemState(SystemConfig c)
   total_ram_pages = ram / cfg.page_size;
   total_swap_pages = swap / cfg.page_size;
   inodes.set_huge_pool(cfg.hugepages_2m, cfg.hugepages_1g);
+  if (cfg.root_capabilities == SystemConfig::kHostCapabilities) cfg.root_capabilities = host_root_capabilities();
 }
 
 System::System(SystemConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
@@ -57,6 +72,7 @@ Process &System::spawn(const SpawnOptions &opts) {
   p->rlim_cur_[lx::rlimit_stack] = opts.rlimit_stack;
   p->rlim_cur_[lx::rlimit_memlock] = p->rlim_max_[lx::rlimit_memlock] = opts.rlimit_memlock;
   p->privileged_ = opts.privileged;
+  p->caps_ = opts.privileged ? impl_->cfg.root_capabilities : 0;
   p->mm_ = std::make_shared<AddressSpace>(*impl_, opts.rlimit_stack);
   if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
   if (opts.std_fds) {

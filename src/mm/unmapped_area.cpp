@@ -104,12 +104,17 @@ Result<uint64_t> AddressSpace::mm_get_unmapped_area(uint64_t addr, uint64_t len,
 Result<uint64_t> AddressSpace::thp_get_unmapped_area(uint64_t addr, uint64_t len, uint64_t pgoff,
                                                      uint64_t flags) {
   const uint64_t pmd = page_size * (page_size / 8);
-  uint64_t off = pgoff << page_shift;
-  uint64_t off_end = off + len;
-  uint64_t off_align = (off + pmd - 1) & ~(pmd - 1);
-  bool try_align = cfg.transparent_hugepage && !(off_end <= off_align || off_end - off_align < pmd);
-  uint64_t len_pad = len + pmd;
-  if (try_align && (len_pad < len || off + len_pad < off)) try_align = false;
+  // Linux does this arithmetic on loff_t (signed) mixed with unsigned long; the comparisons
+  // below keep C's conversions, including for offsets near 2^63.
+  const uint64_t off = pgoff << page_shift;
+  const int64_t s_off = static_cast<int64_t>(off);
+  const int64_t off_end = static_cast<int64_t>(off + len);
+  const int64_t off_align = static_cast<int64_t>(((off - 1) | (pmd - 1)) + 1);
+  bool try_align = cfg.transparent_hugepage &&
+                   !(off_end <= off_align || static_cast<uint64_t>(off_end) - static_cast<uint64_t>(off_align) < pmd);
+  const uint64_t len_pad = len + pmd;
+  if (try_align && (len_pad < len || static_cast<uint64_t>(s_off) + len_pad < static_cast<uint64_t>(s_off)))
+    try_align = false;
   if (try_align) {
     Result<uint64_t> r = mm_get_unmapped_area(addr, len_pad, off >> page_shift, flags, 0);
     if (r) {

@@ -143,6 +143,9 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
   std::string text(text_view);
   std::vector<Line> lines;
   bool vsyscall = false;
+  bool skip_details = false;
+  bool brk_line = false;
+  uint64_t brk_start = 0, brk_cur = 0;
   int lineno = 0;
   size_t b = 0;
   while (b < text.size()) {
@@ -164,13 +167,28 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
         *error = std::to_string(lineno) + ":" + std::to_string(col + static_cast<int>(lead)) + ": " + m;
         return false;
       }
-      if (l.name == "[vsyscall]") {
+      skip_details = l.name == "[vsyscall]";  // the gate area is not a VMA
+      if (skip_details) {
         vsyscall = true;
         continue;
       }
       lines.push_back(l);
       continue;
     }
+    if (s.compare(0, 4, "brk ") == 0) {
+      // "brk START_BRK [BRK]": where the heap starts and ends (not visible in maps).
+      unsigned long long a = 0, b = 0;
+      int n = std::sscanf(s.c_str() + 4, "%lli %lli", &a, &b);
+      if (n < 1) {
+        *error = std::to_string(lineno) + ":5: expected brk START_BRK [BRK]";
+        return false;
+      }
+      brk_line = true;
+      brk_start = a;
+      brk_cur = n > 1 ? b : a;
+      continue;
+    }
+    if (skip_details) continue;
     // smaps detail lines
     if (lines.empty()) {
       *error = std::to_string(lineno) + ":1: expected a maps line";
@@ -345,6 +363,32 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
     }
     prev = mm.insert_vma(v);
     prev_line = &l;
+  }
+  if (brk_line) {
+    mm.start_brk = brk_start;
+    mm.brk = brk_cur;
+  } else if (!mm.start_brk) {
+    // No [heap]: the program never grew its heap, which starts right after the executable's
+    // data and bss (the file of the lowest mapping; ASLR off, so no gap).
+    const Line *exe = nullptr;
+    for (const Line &l : lines)
+      if (!l.name.empty() && l.name[0] == '/') {
+        exe = &l;
+        break;
+      }
+    if (exe) {
+      uint64_t end = 0;
+      size_t k = 0;
+      for (size_t i = 0; i < lines.size(); i++)
+        if (lines[i].maj == exe->maj && lines[i].min == exe->min && lines[i].ino == exe->ino && lines[i].name == exe->name) {
+          end = lines[i].end;
+          k = i;
+        }
+      if (k + 1 < lines.size() && lines[k + 1].start == end && lines[k + 1].name.empty() && lines[k + 1].w &&
+          !lines[k + 1].s)
+        end = lines[k + 1].end;  // the bss
+      mm.start_brk = mm.brk = end;
+    }
   }
   return true;
 }

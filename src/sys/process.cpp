@@ -33,7 +33,7 @@ uint64_t Process::rlimit_max(int r) const { return (r >= 0 && r < 16) ? rlim_max
 Result<void> Process::set_rlimit(int r, uint64_t soft, uint64_t hard) {
   if (r < 0 || r >= 16) return fail(Errno::inval);
   if (soft > hard) return fail(Errno::inval);
-  if (hard > rlim_max_[r] && !privileged_) return fail(Errno::perm);
+  if (hard > rlim_max_[r] && !has_capability(cap::sys_resource)) return fail(Errno::perm);
   if (r == lx::rlimit_nofile && hard > 1048576) return fail(Errno::perm);
   rlim_cur_[r] = soft;
   rlim_max_[r] = hard;

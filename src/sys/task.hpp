@@ -14,9 +14,9 @@ inline TaskLimits task_limits(const Process &p) {
   l.rlimit_data_max = p.rlimit_max(lx::rlimit_data);
   l.rlimit_memlock = p.rlimit_cur(lx::rlimit_memlock);
   l.rlimit_stack = p.rlimit_cur(lx::rlimit_stack);
-  l.cap_ipc_lock = p.privileged();
-  l.cap_sys_rawio = p.privileged();
-  l.cap_sys_admin = p.privileged();
+  l.cap_ipc_lock = p.has_capability(cap::ipc_lock);
+  l.cap_sys_rawio = p.has_capability(cap::sys_rawio);
+  l.cap_sys_admin = p.has_capability(cap::sys_admin);
   return l;
 }
 

@@ -312,6 +312,20 @@ class Runner {
       p->force_rlimit(static_cast<int>(*r), soft, hard);
       return true;
     }
+    if (d.name == "touch") {
+      uint64_t addr, len;
+      if (!word_value(d.words[0], &addr, st.loc) || !word_value(d.words[1], &len, st.loc)) return false;
+      Process *p = proc(d.pid, st.loc);
+      if (!p) return false;
+      bool write = d.words.size() < 3 || d.words[2] == "write";
+      Fault f = p->touch(addr, len, write);
+      std::string line = "@touch " + fmt_hex(addr) + " " + fmt_dec(len) + (write ? " write" : " read");
+      if (f)
+        line += std::string("  # ") + (f.signal == 7 ? "SIGBUS" : "SIGSEGV") + " si_code=" +
+                std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr);
+      std::fprintf(o_.out, "%s\n", line.c_str());
+      return true;
+    }
     if (d.name == "root") {
       echo(st);
       Process *p = proc(d.pid, st.loc);
@@ -321,6 +335,27 @@ class Runner {
     }
     std::fprintf(o_.err, "%s: @%s is not supported yet\n", loc.c_str(), d.name.c_str());
     return false;
+  }
+
+  // A directive word as an expression: numbers, constants, $variables, + - | <<.
+  bool word_value(const std::string &w, uint64_t *v, SrcLoc loc) {
+    Script tmp;
+    std::string err;
+    ParseOptions po;
+    if (!parse_script("munmap(" + w + ", 0)\n", s_.file, po, &tmp, &err) || tmp.stmts.size() != 1 ||
+        tmp.stmts[0].call.args.size() != 2 || !numeric(tmp.stmts[0].call.args[0])) {
+      std::fprintf(o_.err, "%s: bad value '%s'\n", where(s_, loc).c_str(), w.c_str());
+      return false;
+    }
+    std::vector<const Expr *> vs;
+    collect_vars(tmp.stmts[0].call.args[0], vs);
+    for (const Expr *e : vs)
+      if (!vars_.count(e->text)) {
+        std::fprintf(o_.err, "%s: $%s is not bound\n", where(s_, loc).c_str(), e->text.c_str());
+        return false;
+      }
+    *v = eval(tmp.stmts[0].call.args[0], vars_);
+    return true;
   }
 
   static bool number(const std::string &w, uint64_t *v) {

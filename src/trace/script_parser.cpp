@@ -500,6 +500,9 @@ class ScriptParser {
       need(d.words.size() == 2, "expected NAME VALUE");
     } else if (d.name == "rlimit") {
       need(d.words.size() == 2 || d.words.size() == 3, "expected RLIMIT_NAME SOFT [HARD]");
+    } else if (d.name == "touch") {
+      need(d.words.size() == 2 || (d.words.size() == 3 && (d.words[2] == "read" || d.words[2] == "write")),
+           "expected ADDR LEN [read|write]");
     } else if (d.name == "root") {
       need(d.words.size() == 1 && (d.words[0] == "off" || d.words[0] == "on"), "expected 'off'");
     } else {

@@ -1,0 +1,95 @@
+// User faults at the VMA level (Linux: arch/x86/mm/fault.c do_user_addr_fault and
+// access_error; mm/mmap.c expand_downwards; the anon_vma part of mm/memory.c).
+#include <mutex>
+
+#include "file/inode.hpp"
+#include "mm/address_space.hpp"
+#include "sys/task.hpp"
+#include "vmspace/process.hpp"
+
+namespace vmspace {
+
+namespace {
+constexpr int kSigbus = 7, kSigsegv = 11;
+constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdrerr = 2;
+}  // namespace
+
+Errno AddressSpace::expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim) {
+  addr &= ~(page_size - 1);
+  if (addr < mmap_min_addr()) return Errno::perm;
+  // Keep the guard gap to an accessible mapping below.
+  Vma *prev = VmaTree::prev(v);
+  if (prev && !(prev->flags & vm::growsdown) && (prev->flags & vm::access_flags) &&
+      addr - prev->end < stack_guard_gap())
+    return Errno::nomem;
+  // Linux prepares the anon_vma before it checks the limits.
+  anon_vma_prepare(v);
+  uint64_t size = v->end - addr;
+  uint64_t grow = pages(v->start - addr);
+  // Linux: acct_stack_growth.
+  if (!may_expand_vm(v->flags, grow, lim)) return Errno::nomem;
+  if (size > lim.rlimit_stack) return Errno::nomem;
+  if ((v->flags & vm::locked) && !lim.cap_ipc_lock &&
+      locked_vm + grow > (lim.rlimit_memlock >> page_shift))
+    return Errno::nomem;
+  if ((v->flags & vm::account) && !vm_enough_memory(grow, lim)) return Errno::nomem;
+  if (v->flags & vm::locked) locked_vm += grow;
+  vm_stat_account(v->flags, static_cast<int64_t>(grow));
+  v->pgoff -= grow;
+  vmas.tree.set_range(v, addr, v->end);
+  update_hiwater();
+  return Errno::none;
+}
+
+Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits &lim) {
+  Fault f;
+  f.addr = addr;
+  f.signal = kSigsegv;
+  f.code = kSegvMaperr;
+  if (addr >= task_size) return f;
+  Vma *v = vmas.tree.find(addr);
+  if (!v) return f;
+  if (v->start > addr) {
+    if (!(v->flags & vm::growsdown) || expand_downwards(v, addr, lim) != Errno::none) return f;
+  }
+  // access_error (x86, no protection keys): writes need VM_WRITE, instruction fetches
+  // VM_EXEC, and anything needs some access.
+  f.code = kSegvAccerr;
+  if (write && !(v->flags & vm::write)) return f;
+  if (exec && !(v->flags & vm::exec)) return f;
+  if (!(v->flags & vm::access_flags)) return f;
+  // A private write gets anonymous memory (the COW copy comes before the file is read).
+  bool private_write = write && !(v->flags & vm::shared);
+  if (private_write && !(v->flags & vm::hugetlb)) anon_vma_prepare(v);
+  // Beyond the end of a file: SIGBUS.
+  if (v->file && v->vm_ops && v->special == Special::none) {
+    const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
+    const Inode &in = *of->inode();
+    if (in.kind() == InodeKind::regular || in.kind() == InodeKind::shmem) {
+      uint64_t index = v->pgoff + ((addr - v->start) >> page_shift);
+      uint64_t size_pages = (in.size() + page_size - 1) >> page_shift;
+      if (index >= size_pages) {
+        f.signal = kSigbus;
+        f.code = kBusAdrerr;
+        return f;
+      }
+    }
+  }
+  f.signal = 0;
+  f.code = 0;
+  return f;
+}
+
+Fault Process::touch(uint64_t addr, uint64_t len, bool write) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  TaskLimits lim = task_limits(*this);
+  uint64_t end = addr + len;
+  for (uint64_t a = addr; a < end; a = (a | (mm_->page_size - 1)) + 1) {
+    Fault f = mm_->fault(a, write, false, lim);
+    if (f) return f;
+    if (a + mm_->page_size < a) break;
+  }
+  return Fault{};
+}
+
+}  // namespace vmspace

@@ -1,0 +1,309 @@
+// vmspace-difftest: the differential test against the host kernel.
+//
+// Random but seeded sequences of memory and descriptor calls run in a forked child on the real
+// kernel (ASLR off) and in vmspace started from that child's layout. After every operation the
+// return value or errno and the complete /proc/PID/maps text must be identical. A divergence
+// prints the seed and a minimal `vmspace run` script that reproduces it.
+//
+//   vmspace-difftest [--seed S] [--sequences N] [--ops N] [--oracle PATH] [-v]
+//   vmspace-difftest --script FILE      run a script's calls on both sides, print kernel results
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "generator.hpp"
+#include "session.hpp"
+#include "trace/script.hpp"
+#include "trace/symbols.hpp"
+#include "vmspace/abi.hpp"
+
+using namespace difftest;
+namespace lx = vmspace::lx;
+
+namespace {
+
+struct Config {
+  std::string oracle;
+  uint64_t seed = 1;
+  int sequences = 100;
+  int ops = 250;
+  bool verbose = false;
+  std::string script;
+};
+
+std::string make_dir() {
+  const char *t = std::getenv("TMPDIR");
+  std::string tmpl = std::string(t && *t ? t : "/tmp") + "/vmspace-diff-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) return "";
+  return buf.data();
+}
+
+// Coverage: which flag combinations and error paths the run reached.
+struct Coverage {
+  std::set<std::string> mmap_flags;
+  std::set<std::string> errors;
+  std::map<std::string, int> calls;
+  void add(const Op &op, const Answer &k) {
+    std::string name = op.kind == Op::Call ? op.name : op.kind == Op::Touch ? "touch" : op.kind == Op::Fill ? "fill" : "setrlimit";
+    calls[name]++;
+    if (op.kind == Op::Call && op.name == "mmap") {
+      std::string f = vmspace::fmt_mmap_flags(op.args[3].v);
+      mmap_flags.insert(f);
+      if (!k.ok) errors.insert("mmap " + std::string(vmspace::errno_name(static_cast<vmspace::Errno>(k.err))) + " [" + f + "]");
+    }
+    if (!k.ok) errors.insert(name + " " + vmspace::errno_name(static_cast<vmspace::Errno>(k.err)));
+  }
+};
+
+struct Divergence {
+  bool found = false;
+  size_t at = 0;
+  std::string what;
+};
+
+// Runs one step on both sides and compares.
+bool step(Session &s, const Op &op, Answer *kernel, std::string *what) {
+  Answer k = s.kernel(op);
+  Answer v = s.vmspace(op);
+  *kernel = k;
+  auto show = [](const Answer &a) {
+    if (!a.ok) return a.err == -1 ? std::string("fault") : std::string("-1 ") + vmspace::errno_name(static_cast<vmspace::Errno>(a.err));
+    return vmspace::fmt_hex(a.value);
+  };
+  if (!(k == v)) {
+    *what = "result: kernel " + show(k) + ", vmspace " + show(v);
+    return false;
+  }
+  if (!s.kernel_alive()) {
+    *what = "the oracle died";
+    return false;
+  }
+  std::string km = s.kernel_maps(), vm = s.vmspace_maps();
+  if (km != vm) {
+    std::istringstream a(km), b(vm);
+    std::string la, lb, diff;
+    std::vector<std::string> A, B;
+    while (std::getline(a, la)) A.push_back(la);
+    while (std::getline(b, lb)) B.push_back(lb);
+    size_t i = 0;
+    while (i < A.size() && i < B.size() && A[i] == B[i]) i++;
+    size_t ja = A.size(), jb = B.size();
+    while (ja > i && jb > i && A[ja - 1] == B[jb - 1]) ja--, jb--;
+    for (size_t x = i; x < ja; x++) diff += "  kernel : " + A[x] + "\n";
+    for (size_t x = i; x < jb; x++) diff += "  vmspace: " + B[x] + "\n";
+    *what = "maps differ:\n" + diff;
+    return false;
+  }
+  std::string why;
+  if (!s.proc().validate(&why)) {
+    *what = "vmspace invariant broken: " + why;
+    return false;
+  }
+  return true;
+}
+
+// Replays fixed ops on a fresh session; returns the index of the first divergence or -1.
+long replay(const Config &c, const std::vector<Op> &ops, bool privileged, std::string *what,
+            std::vector<Answer> *answers, std::string *layout) {
+  std::string dir = make_dir(), err;
+  long at = -1;
+  {
+    Session s;
+    if (!prepare_dir(dir, &err) || !s.start(c.oracle, dir, privileged, &err)) {
+      *what = err;
+      std::filesystem::remove_all(dir);
+      return -2;
+    }
+    if (layout) *layout = s.initial_layout();
+    for (size_t i = 0; i < ops.size(); i++) {
+      Answer k;
+      bool ok = step(s, ops[i], &k, what);
+      if (answers) answers->push_back(k);
+      if (!ok) {
+        at = static_cast<long>(i);
+        break;
+      }
+    }
+  }
+  std::filesystem::remove_all(dir);
+  return at;
+}
+
+// Delta debugging: the smallest subsequence (keeping the failing op last) that still diverges.
+std::vector<Op> minimize(const Config &c, std::vector<Op> ops, bool privileged) {
+  int budget = 300;
+  size_t n = 2;
+  while (ops.size() > 1 && budget > 0) {
+    size_t body = ops.size() - 1;
+    size_t chunk = (body + n - 1) / n;
+    bool reduced = false;
+    for (size_t start = 0; start < body && budget > 0; start += chunk) {
+      std::vector<Op> cand;
+      for (size_t i = 0; i < ops.size(); i++)
+        if (i < start || i >= start + chunk || i == ops.size() - 1) cand.push_back(ops[i]);
+      std::string what;
+      budget--;
+      long at = replay(c, cand, privileged, &what, nullptr, nullptr);
+      if (at == static_cast<long>(cand.size()) - 1) {
+        ops = cand;
+        n = std::max<size_t>(n - 1, 2);
+        reduced = true;
+        break;
+      }
+    }
+    if (!reduced) {
+      if (chunk <= 1) break;
+      n = std::min(body, n * 2);
+    }
+  }
+  return ops;
+}
+
+std::string repro_script(uint64_t seed, const std::vector<Op> &ops, const std::vector<Answer> &ans,
+                         const std::string &layout, bool privileged, const std::string &what) {
+  std::string s = "# vmspace-difftest divergence, seed " + std::to_string(seed) + "\n";
+  struct utsname u;
+  if (::uname(&u) == 0) s += "# kernel: " + std::string(u.sysname) + " " + u.release + "\n";
+  std::istringstream w(what);
+  std::string line;
+  while (std::getline(w, line)) s += "# " + line + "\n";
+  s += "@layout {\n" + layout + "}\n";
+  for (const FileSpec &f : session_files()) {
+    char mode[16];
+    std::snprintf(mode, sizeof mode, "0%o", f.mode);
+    s += "@file " + std::string(f.name) + " " + std::to_string(f.size) + " " + mode + "\n";
+  }
+  if (!privileged) s += "@root off\n";
+  for (size_t i = 0; i < ops.size(); i++) s += op_to_script(ops[i], i < ans.size() ? ans[i] : Answer{}) + "\n";
+  s += "@maps\n";
+  return s;
+}
+
+int run_random(const Config &c) {
+  Coverage cov;
+  uint64_t total = 0;
+  int divergences = 0;
+  for (int q = 0; q < c.sequences; q++) {
+    uint64_t seed = c.seed + static_cast<uint64_t>(q);
+    Generator g(seed * 0x9e3779b97f4a7c15ull + 1);
+    bool privileged = g.pick(4) != 0;
+    bool near_limit = seed % 16 == 5;
+    std::string dir = make_dir(), err;
+    std::vector<Op> ops;
+    std::vector<Answer> answers;
+    std::string what, layout;
+    bool diverged = false;
+    {
+      Session s;
+      if (!prepare_dir(dir, &err) || !s.start(c.oracle, dir, privileged, &err)) {
+        std::fprintf(stderr, "difftest: cannot start a session: %s\n", err.c_str());
+        return 2;
+      }
+      layout = s.initial_layout();
+      int n = c.ops;
+      for (int i = 0; i < n; i++) {
+        Op op;
+        if (near_limit && i == 3) {
+          // Fill the address space up to vm.max_map_count (give or take a few).
+          op.kind = Op::Fill;
+          op.addr = 0x200000000ull;
+          int count = s.proc().map_count();
+          int64_t want = 65530 - count - 1 + static_cast<int64_t>(g.pick(5)) - 2;
+          op.len = static_cast<uint64_t>(want < 2 ? 2 : want);
+          n = std::min(n, i + 40);  // every later step compares 65k maps lines
+        } else {
+          op = g.next(s);
+        }
+        Answer k;
+        bool ok = step(s, op, &k, &what);
+        ops.push_back(op);
+        answers.push_back(k);
+        g.observe(op, k);
+        cov.add(op, k);
+        total++;
+        if (c.verbose) std::printf("%s\n", op_to_script(op, k).c_str());
+        if (!ok) {
+          diverged = true;
+          break;
+        }
+      }
+    }
+    std::filesystem::remove_all(dir);
+    if (diverged) {
+      divergences++;
+      std::printf("DIVERGENCE seed %llu at op %zu (%s)\n%s\n", static_cast<unsigned long long>(seed),
+                  ops.size() - 1, privileged ? "root" : "unprivileged", what.c_str());
+      std::vector<Op> small = ops;
+      bool has_fill = false;
+      for (const Op &o : ops) has_fill |= o.kind == Op::Fill;
+      if (!has_fill) small = minimize(c, ops, privileged);
+      std::vector<Answer> sans;
+      std::string w2;
+      replay(c, small, privileged, &w2, &sans, &layout);
+      std::printf("--- minimal script (%zu of %zu ops) ---\n%s--- end ---\n", small.size(), ops.size(),
+                  repro_script(seed, small, sans, layout, privileged, w2.empty() ? what : w2).c_str());
+      if (divergences >= 3) break;
+    }
+  }
+  std::printf("difftest: %llu operations in %d sequences, %d divergences\n",
+              static_cast<unsigned long long>(total), c.sequences, divergences);
+  std::printf("difftest: %zu distinct mmap flag combinations, %zu distinct (call, errno) paths\n",
+              cov.mmap_flags.size(), cov.errors.size());
+  std::printf("difftest: calls:");
+  for (auto &[k, v] : cov.calls) std::printf(" %s=%d", k.c_str(), v);
+  std::printf("\n");
+  if (c.verbose)
+    for (const std::string &e : cov.errors) std::printf("  %s\n", e.c_str());
+  return divergences ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  Config c;
+  std::string self = argv[0];
+  c.oracle = std::filesystem::absolute(std::filesystem::path(self).parent_path()).string() + "/vmspace-oracle";
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "difftest: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--seed")
+      c.seed = std::strtoull(next().c_str(), nullptr, 0);
+    else if (a == "--sequences")
+      c.sequences = std::atoi(next().c_str());
+    else if (a == "--ops")
+      c.ops = std::atoi(next().c_str());
+    else if (a == "--oracle")
+      c.oracle = next();
+    else if (a == "--script")
+      c.script = next();
+    else if (a == "-v")
+      c.verbose = true;
+    else {
+      std::fprintf(stderr, "usage: vmspace-difftest [--seed S] [--sequences N] [--ops N] [--oracle PATH] [-v]\n");
+      return 2;
+    }
+  }
+  c.oracle = std::filesystem::absolute(c.oracle).string();
+  if (::access(c.oracle.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "difftest: no oracle at %s\n", c.oracle.c_str());
+    return 2;
+  }
+  return run_random(c);
+}

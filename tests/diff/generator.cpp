@@ -1,0 +1,400 @@
+// Random operation sequences for the differential test. See generator.hpp.
+#include "generator.hpp"
+
+#include <algorithm>
+
+#include "vmspace/abi.hpp"
+
+namespace difftest {
+
+namespace lx = vmspace::lx;
+using vmspace::ArgVal;
+
+namespace {
+constexpr uint64_t P = 4096;
+constexpr uint64_t kTaskSize = 0x7ffffffff000ull;
+
+Op call(const char *name, std::initializer_list<uint64_t> vals) {
+  Op op;
+  op.kind = Op::Call;
+  op.name = name;
+  for (uint64_t v : vals) {
+    ArgVal a;
+    a.v = v;
+    op.args.push_back(a);
+  }
+  return op;
+}
+}  // namespace
+
+bool Generator::overlaps_protected(Session &s, uint64_t a, uint64_t len) {
+  uint64_t e = a + len;
+  if (e < a) e = ~0ull;
+  for (auto &r : s.protected_ranges())
+    if (a < r.second && e > r.first) return true;
+  return false;
+}
+
+uint64_t Generator::some_len() {
+  uint64_t r = pick(100);
+  if (r < 45) return (1 + pick(4)) * P;
+  if (r < 60) return (5 + pick(60)) * P;
+  if (r < 70) return (1 + pick(2)) * (2ull << 20);
+  if (r < 74) return (2ull << 20) + P;
+  if (r < 78) return 0;
+  if (r < 84) return 1 + pick(3 * P);
+  if (r < 88) return 1ull << 30;
+  const uint64_t huge[] = {1ull << 47, kTaskSize, kTaskSize + 1, ~0ull, ~0ull - P + 2, 1ull << 40, 1ull << 46};
+  return huge[pick(7)];
+}
+
+uint64_t Generator::some_prot() {
+  uint64_t p = pick(8);  // any subset of RWX
+  if (chance(0.03)) p |= lx::prot_sem;
+  if (chance(0.02)) p |= 0x10 << pick(4);
+  if (chance(0.01)) p |= 1ull << (32 + pick(20));
+  return p;
+}
+
+// An address: near existing VMAs, in a few playground windows, or odd on purpose.
+uint64_t Generator::some_addr(Session &s, uint64_t len, bool fixed) {
+  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
+  for (int attempt = 0; attempt < 20; attempt++) {
+    uint64_t r = pick(100), a;
+    if (r < 40 && !vmas.empty()) {
+      const vmspace::VmaInfo &v = vmas[pick(vmas.size())];
+      int64_t k = static_cast<int64_t>(pick(9)) - 4;
+      a = (chance(0.5) ? v.start : v.end) + static_cast<uint64_t>(k) * P;
+    } else if (r < 55) {
+      a = 0x7ffff7f00000ull + pick(0xf7) * P;  // just below the vDSO
+    } else if (r < 65) {
+      a = 0x100000000ull + pick(64) * P;
+    } else if (r < 72) {
+      a = 0x40000000ull + pick(64) * P;  // the MAP_32BIT window
+    } else if (r < 78) {
+      a = pick(0x20) * P;  // below mmap_min_addr
+    } else if (r < 84) {
+      a = 0x7fffff000000ull + pick(0x1000) * P;  // near the stack's guard gap
+    } else if (r < 88) {
+      a = kTaskSize - (len & ~(P - 1)) - pick(3) * P;
+    } else if (r < 92) {
+      const uint64_t odd[] = {kTaskSize, 1ull << 47, ~0ull & ~(P - 1), 0xffffffffff600000ull, (1ull << 47) - P};
+      a = odd[pick(5)];
+    } else {
+      a = (pick(1ull << 35) * P) & ((1ull << 47) - 1);
+    }
+    if (chance(0.04)) a += 1 + pick(P - 1);  // unaligned
+    if (!fixed || !overlaps_protected(s, a, len ? len : P)) return a;
+  }
+  return 0x100000000ull;
+}
+
+Op Generator::mmap_op(Session &s) {
+  const bool anon = fds_.empty() || chance(0.55);
+  uint64_t len = some_len();
+  uint64_t prot = some_prot();
+  uint64_t flags;
+  uint64_t r = pick(100);
+  if (r < 55)
+    flags = lx::map_private;
+  else if (r < 75)
+    flags = lx::map_shared;
+  else if (r < 83)
+    flags = lx::map_shared_validate;
+  else if (r < 88)
+    flags = lx::map_droppable;
+  else if (r < 93)
+    flags = 0;
+  else
+    flags = pick(16);
+  if (anon) flags |= lx::map_anonymous;
+  struct {
+    uint64_t flag;
+    double p;
+  } extras[] = {{lx::map_fixed, 0.25},   {lx::map_fixed_noreplace, 0.08}, {lx::map_32bit, 0.04},
+                {lx::map_above4g, 0.02}, {lx::map_growsdown, 0.04},        {lx::map_locked, 0.04},
+                {lx::map_noreserve, 0.08}, {lx::map_populate, 0.08},       {lx::map_nonblock, 0.03},
+                {lx::map_stack, 0.05},   {lx::map_hugetlb, 0.03},          {lx::map_sync, 0.03},
+                {lx::map_uninitialized, 0.02}, {lx::map_denywrite, 0.03},  {lx::map_executable, 0.02}};
+  for (auto &e : extras)
+    if (chance(e.p)) flags |= e.flag;
+  if ((flags & lx::map_hugetlb) && chance(0.6)) {
+    const uint64_t sizes[] = {21, 30, 20, 31, 0};
+    flags |= sizes[pick(5)] << lx::map_huge_shift;
+  }
+  if (chance(0.01)) flags |= 1ull << (33 + pick(20));
+  // Populating or locking touches real memory: keep it small.
+  if (len > 16 * P && len != 0) flags &= ~(lx::map_locked | lx::map_populate);
+  bool fixed = flags & (lx::map_fixed | lx::map_fixed_noreplace);
+  uint64_t addr = (chance(0.45) && !fixed) ? 0 : some_addr(s, len, fixed);
+  if (fixed && overlaps_protected(s, addr, len ? len : P)) flags &= ~(lx::map_fixed | lx::map_fixed_noreplace);
+  if ((flags & lx::map_fixed) && !(flags & lx::map_fixed_noreplace) && overlaps_protected(s, addr, len)) {
+    flags &= ~lx::map_fixed;
+  }
+
+  uint64_t fd = ~0ull, off = 0;
+  uint64_t file_size = 0;
+  if (!anon) {
+    uint64_t rr = pick(100);
+    if (rr < 85) {
+      const OpenFd &f = fds_[pick(fds_.size())];
+      fd = static_cast<uint64_t>(f.fd);
+      file_size = f.size;
+    } else if (rr < 92) {
+      const uint64_t bad[] = {99, ~0ull, 1000, 0x100000003ull};
+      fd = bad[pick(4)];
+    } else {
+      fd = pick(3);  // /dev/null
+    }
+  } else if (chance(0.05)) {
+    fd = pick(5);
+  }
+  uint64_t ro = pick(100);
+  if (ro < 60)
+    off = 0;
+  else if (ro < 80)
+    off = pick(std::max<uint64_t>(file_size / P + 2, 2)) * P;
+  else if (ro < 85)
+    off = 1 + pick(P - 1);
+  else if (ro < 90)
+    off = (0x7fffffffffffffffull - pick(4) * P) & ~(P - 1);
+  else if (ro < 95)
+    off = 1ull << (40 + pick(23));
+  else
+    off = (2ull << 20) * (1 + pick(2));
+  return call("mmap", {addr, len, prot, flags, fd, off});
+}
+
+Op Generator::munmap_op(Session &s) {
+  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
+  for (int attempt = 0; attempt < 20; attempt++) {
+    uint64_t addr, len;
+    uint64_t r = pick(100);
+    if (r < 70 && !vmas.empty()) {
+      const vmspace::VmaInfo &v = vmas[pick(vmas.size())];
+      addr = v.start + (pick(3) ? 0 : pick((v.end - v.start) / P) * P);
+      len = chance(0.5) ? (v.end - addr) : (1 + pick(6)) * P;
+      if (chance(0.2)) len += pick(4) * P;
+      if (chance(0.1)) len -= std::min(len, P / 2);
+    } else {
+      addr = some_addr(s, P, false);
+      len = some_len();
+    }
+    if (chance(0.03)) len = 0;
+    if (!overlaps_protected(s, addr, len)) return call("munmap", {addr, len});
+  }
+  return call("munmap", {0x7ffff7fff000ull + 1, P});
+}
+
+Op Generator::mprotect_op(Session &s) {
+  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
+  for (int attempt = 0; attempt < 20; attempt++) {
+    uint64_t addr, len;
+    uint64_t r = pick(100);
+    if (r < 75 && !vmas.empty()) {
+      size_t i = pick(vmas.size());
+      const vmspace::VmaInfo &v = vmas[i];
+      addr = v.start + (pick(3) ? 0 : pick((v.end - v.start) / P) * P);
+      uint64_t span = pick(3) == 0 && i + 1 < vmas.size() ? vmas[i + 1].end - addr : v.end - addr;
+      len = chance(0.5) ? span : std::min(span, (1 + pick(4)) * P);
+      if (chance(0.1)) len += P;
+    } else {
+      addr = some_addr(s, P, false);
+      len = some_len();
+    }
+    uint64_t prot = some_prot();
+    if (chance(0.06)) prot |= lx::prot_growsdown;
+    if (chance(0.02)) prot |= lx::prot_growsup;
+    if (!overlaps_protected(s, addr, len == 0 ? 0 : len + P)) return call("mprotect", {addr, len, prot});
+  }
+  return call("mprotect", {0x100000000ull, P, lx::prot_read});
+}
+
+Op Generator::file_op(Session &s) {
+  (void)s;
+  uint64_t r = pick(100);
+  if (r < 45) {
+    const std::vector<FileSpec> &files = session_files();
+    std::string path;
+    uint64_t size = 0;
+    uint64_t pr = pick(100);
+    if (pr < 75) {
+      const FileSpec &f = files[pick(files.size())];
+      path = f.name;
+      size = f.size;
+    } else if (pr < 82) {
+      path = "dir";
+    } else if (pr < 86) {
+      path = "fifo";
+    } else if (pr < 93) {
+      path = "/dev/zero";
+    } else if (pr < 96) {
+      path = "missing";
+    } else {
+      path = "/dev/null";
+    }
+    const uint64_t modes[] = {lx::o_rdonly, lx::o_rdwr, lx::o_wronly, lx::o_rdwr | lx::o_append,
+                              lx::o_path, lx::o_rdonly | lx::o_directory, lx::o_rdonly | lx::o_cloexec,
+                              lx::o_rdwr | lx::o_nonblock};
+    uint64_t flags = modes[pick(8)];
+    if (path == "fifo") flags |= lx::o_nonblock;
+    Op op;
+    op.kind = Op::Call;
+    ArgVal p;
+    p.s = path;
+    if (chance(0.5)) {
+      op.name = "openat";
+      ArgVal d;
+      d.v = static_cast<uint64_t>(lx::at_fdcwd);
+      ArgVal f;
+      f.v = flags;
+      op.args = {d, p, f};
+    } else {
+      op.name = "open";
+      ArgVal f;
+      f.v = flags;
+      op.args = {p, f};
+    }
+    (void)size;
+    return op;
+  }
+  if (r < 60) {
+    Op op;
+    op.kind = Op::Call;
+    op.name = "memfd_create";
+    ArgVal n, f;
+    n.s = chance(0.95) ? "mfd" + std::to_string(pick(5)) : std::string(250, 'x');
+    const uint64_t fl[] = {0, lx::mfd_cloexec, lx::mfd_allow_sealing, lx::mfd_hugetlb, 0x100,
+                           lx::mfd_exec | lx::mfd_noexec_seal};
+    f.v = fl[pick(6)];
+    op.args = {n, f};
+    return op;
+  }
+  uint64_t fd = fds_.empty() ? 3 : static_cast<uint64_t>(fds_[pick(fds_.size())].fd);
+  if (chance(0.1)) fd = 50 + pick(10);
+  if (r < 72) {
+    const uint64_t lens[] = {0, P, 5000, 3 * P, 2ull << 20, ~0ull};
+    return call("ftruncate", {fd, lens[pick(6)]});
+  }
+  if (r < 82) return call("close", {fd});
+  if (r < 88) return call("dup", {fd});
+  if (r < 94) return call("dup2", {fd, 3 + pick(40)});
+  return call("dup3", {fd, 3 + pick(40), chance(0.8) ? (chance(0.5) ? lx::o_cloexec : 0) : 1});
+}
+
+// Writes to memory the model says is writable and backed (never past the end of a file).
+Op Generator::touch_op(Session &s) {
+  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
+  std::vector<const vmspace::VmaInfo *> ok;
+  for (const vmspace::VmaInfo &v : vmas) {
+    if (!(v.flags & 0x2) || overlaps_protected(s, v.start, v.end - v.start)) continue;
+    if (v.flags & 0x400000) continue;  // hugetlb
+    if (v.name.find("/memfd:") == 0 || v.name.find("[v") == 0) continue;
+    if (!v.anonymous && v.name != "/dev/zero (deleted)" && v.name != "/dev/zero") {
+      // A file: only pages inside it.
+      uint64_t size = 0;
+      bool known = false;
+      for (const OpenFd &f : fds_)
+        if (!f.path.empty() && v.name.size() >= f.path.size() &&
+            v.name.compare(v.name.size() - f.path.size(), f.path.size(), f.path) == 0 &&
+            v.name[v.name.size() - f.path.size() - 1] == '/') {
+          size = f.size;
+          known = true;
+        }
+      if (!known || v.pgoff * P + (v.end - v.start) > ((size + P - 1) & ~(P - 1))) continue;
+    }
+    ok.push_back(&v);
+  }
+  if (ok.empty()) return mmap_op(s);
+  const vmspace::VmaInfo &v = *ok[pick(ok.size())];
+  Op op;
+  op.kind = Op::Touch;
+  uint64_t pages = (v.end - v.start) / P;
+  uint64_t first = pick(pages);
+  op.addr = v.start + first * P;
+  op.len = std::min<uint64_t>(pages - first, 1 + pick(4)) * P;
+  op.write = true;
+  return op;
+}
+
+Op Generator::rlimit_op(Session &s) {
+  Op op;
+  op.kind = Op::Rlimit;
+  const int res[] = {lx::rlimit_as, lx::rlimit_data, lx::rlimit_memlock, lx::rlimit_as, lx::rlimit_data};
+  op.resource = res[pick(5)];
+  uint64_t total = 0, data = 0;
+  for (const vmspace::VmaInfo &v : s.proc().vmas()) {
+    total += v.end - v.start;
+    if ((v.flags & (0x2 | 0x8 | 0x100)) == 0x2) data += v.end - v.start;
+  }
+  uint64_t base = op.resource == lx::rlimit_data ? data : op.resource == lx::rlimit_as ? total : 0;
+  uint64_t r = pick(100);
+  if (r < 40)
+    op.soft = base + pick(8) * P;
+  else if (r < 55)
+    op.soft = 0;
+  else if (r < 70)
+    op.soft = pick(64) * P;
+  else
+    op.soft = lx::rlim_infinity;
+  op.hard = chance(0.7) ? lx::rlim_infinity : std::max(op.soft, op.soft + pick(4) * P);
+  if (op.resource == lx::rlimit_memlock && op.hard == lx::rlim_infinity && chance(0.5)) op.hard = 8ull << 20;
+  return op;
+}
+
+Op Generator::next(Session &s) {
+  ops_++;
+  uint64_t r = pick(100);
+  if (r < 32) return mmap_op(s);
+  if (r < 45) return munmap_op(s);
+  if (r < 70) return mprotect_op(s);
+  if (r < 86) return file_op(s);
+  if (r < 97) return touch_op(s);
+  return rlimit_op(s);
+}
+
+void Generator::observe(const Op &op, const Answer &a) {
+  if (op.kind != Op::Call) return;
+  auto drop = [&](int fd) {
+    fds_.erase(std::remove_if(fds_.begin(), fds_.end(), [&](const OpenFd &f) { return f.fd == fd; }),
+               fds_.end());
+  };
+  auto find = [&](int fd) -> const OpenFd * {
+    for (const OpenFd &f : fds_)
+      if (f.fd == fd) return &f;
+    return nullptr;
+  };
+  if ((op.name == "open" || op.name == "openat") && a.ok) {
+    const ArgVal &p = op.name == "open" ? op.args[0] : op.args[1];
+    uint64_t fl = op.name == "open" ? op.args[1].v : op.args[2].v;
+    uint64_t size = sizes_.count(p.s) ? sizes_[p.s] : 0;
+    drop(static_cast<int>(a.value));
+    fds_.push_back({static_cast<int>(a.value), p.s, fl, size});
+  } else if (op.name == "memfd_create" && a.ok) {
+    drop(static_cast<int>(a.value));
+    fds_.push_back({static_cast<int>(a.value), "", lx::o_rdwr, 0});
+  } else if (op.name == "close" && a.ok) {
+    drop(static_cast<int>(op.args[0].v));
+  } else if ((op.name == "dup" || op.name == "dup2" || op.name == "dup3") && a.ok) {
+    const OpenFd *f = find(static_cast<int>(op.args[0].v));
+    OpenFd copy = f ? *f : OpenFd{0, "", 0, 0};
+    drop(static_cast<int>(a.value));
+    if (f) {
+      copy.fd = static_cast<int>(a.value);
+      fds_.push_back(copy);
+    }
+  } else if (op.name == "ftruncate" && a.ok) {
+    for (OpenFd &f : fds_)
+      if (f.fd == static_cast<int>(op.args[0].v)) {
+        uint64_t sz = op.args[1].v;
+        // Every descriptor of that file sees the new size.
+        std::string path = f.path;
+        for (OpenFd &g : fds_)
+          if (!path.empty() && g.path == path) g.size = sz;
+        f.size = sz;
+        if (!path.empty()) sizes_[path] = sz;
+      }
+  }
+}
+
+}  // namespace difftest
