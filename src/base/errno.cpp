@@ -82,7 +82,9 @@ Errno errno_from_name(std::string_view name) {
 const char *errno_text(Errno e) {
   for (const auto &i : kErrnos)
     if (i.e == e) return i.text;
-  return "Unknown error";
+  static thread_local char buf[32];
+  std::snprintf(buf, sizeof buf, "Unknown error %d", static_cast<int>(e));
+  return buf;
 }
 
 }  // namespace vmspace

@@ -112,25 +112,26 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     if (::fstatat(base_fd, dir.c_str(), &dst, 0) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
   }
 
+  if (!privileged && exists) {
+    // An ordinary user (not the owner): the checks of the kernel's open path in their order,
+    // ending with the "other" permission bits, before the host (where we are root) opens.
+    if ((flags & lx::o_creat) && (flags & lx::o_excl)) return fail(Errno::exist);
+    const bool is_dir = S_ISDIR(existing.st_mode);
+    if ((flags & lx::o_directory) && !is_dir) return fail(Errno::notdir);
+    int want = 0;
+    if (!is_opath) {
+      if (acc == lx::o_rdonly || acc == lx::o_rdwr) want |= 4;
+      if (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & lx::o_trunc)) want |= 2;
+    }
+    if (is_dir && (want & 2)) return fail(Errno::isdir);
+    if (want && !other_may(existing, want)) return fail(Errno::acces);
+  }
   // Open on the host with the guest's flags. FIFOs would block on the host: open them
   // non-blocking (a guest open of a FIFO with a peer behaves the same).
   int host_flags = static_cast<int>(flags) | O_CLOEXEC;
   if (exists && S_ISFIFO(existing.st_mode)) host_flags |= O_NONBLOCK;
   int fd = ::openat(base_fd, path.c_str(), host_flags, static_cast<mode_t>(mode));
   if (fd < 0) return fail(static_cast<Errno>(errno));
-  if (!privileged && exists) {
-    // An ordinary user (not the owner): the "other" permission bits decide, after the checks
-    // root passes too (ENOENT, EISDIR, ...), as in the kernel's may_open.
-    int want = 0;
-    if (!is_opath) {
-      if (acc == lx::o_rdonly || acc == lx::o_rdwr) want |= 4;
-      if (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & lx::o_trunc)) want |= 2;
-    }
-    if (want && !other_may(existing, want)) {
-      ::close(fd);
-      return fail(Errno::acces);
-    }
-  }
   Ref<Inode> inode = inodes_.host(fd);
   if (!inode) {
     int e = errno;

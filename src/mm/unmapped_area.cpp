@@ -166,6 +166,10 @@ Result<uint64_t> AddressSpace::get_unmapped_area(const OpenFile *file, uint64_t 
       r = mm_get_unmapped_area(addr, len, pgoff, flags, 0);
   }
   if (!r) return r;
+  // Linux tests the result with IS_ERR_VALUE: a MAP_FIXED address in the last page of the
+  // 64-bit space comes back as that "error" (mmap(0xfffffffffffffda2, ..., MAP_FIXED) fails
+  // with errno 606).
+  if (*r >= static_cast<uint64_t>(-4095)) return fail(static_cast<Errno>(-static_cast<int64_t>(*r)));
   if (*r > task_size - len) return fail(Errno::nomem);
   if (!page_aligned(*r)) return fail(Errno::inval);
   return r;

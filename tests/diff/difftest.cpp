@@ -86,6 +86,8 @@ bool step(Session &s, const Op &op, Answer *kernel, std::string *what) {
     return false;
   }
   if (!s.kernel_alive()) {
+    // Both sides faulted: the oracle is gone, the sequence ends here without a divergence.
+    if (op.kind == Op::Touch && !k.ok) return true;
     *what = "the oracle died";
     return false;
   }
@@ -141,7 +143,10 @@ long replay(const Config &c, const std::vector<Op> &ops, bool privileged, std::s
 }
 
 // Delta debugging: the smallest subsequence (keeping the failing op last) that still diverges.
-std::vector<Op> minimize(const Config &c, std::vector<Op> ops, bool privileged) {
+// The first line of a divergence description: what kind of difference it is.
+std::string kind_of(const std::string &what) { return what.substr(0, what.find('\n')); }
+
+std::vector<Op> minimize(const Config &c, std::vector<Op> ops, bool privileged, const std::string &what0) {
   int budget = 300;
   size_t n = 2;
   while (ops.size() > 1 && budget > 0) {
@@ -155,7 +160,7 @@ std::vector<Op> minimize(const Config &c, std::vector<Op> ops, bool privileged) 
       std::string what;
       budget--;
       long at = replay(c, cand, privileged, &what, nullptr, nullptr);
-      if (at == static_cast<long>(cand.size()) - 1) {
+      if (at == static_cast<long>(cand.size()) - 1 && kind_of(what) == kind_of(what0)) {
         ops = cand;
         n = std::max<size_t>(n - 1, 2);
         reduced = true;
@@ -237,6 +242,7 @@ int run_random(const Config &c) {
           diverged = true;
           break;
         }
+        if (!s.kernel_alive()) break;  // an agreed fault ended the sequence
       }
     }
     std::filesystem::remove_all(dir);
@@ -247,7 +253,7 @@ int run_random(const Config &c) {
       std::vector<Op> small = ops;
       bool has_fill = false;
       for (const Op &o : ops) has_fill |= o.kind == Op::Fill;
-      if (!has_fill) small = minimize(c, ops, privileged);
+      if (!has_fill) small = minimize(c, ops, privileged, what);
       std::vector<Answer> sans;
       std::string w2;
       replay(c, small, privileged, &w2, &sans, &layout);

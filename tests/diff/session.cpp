@@ -186,8 +186,9 @@ Answer Session::vmspace(const Op &op) {
     case Op::Fill: {
       auto r = proc_->mmap(op.addr, op.len * 4096, 3, 0x32, ~0ull, 0);
       if (!r) return Answer{false, 0, static_cast<int>(r.error())};
+      // The oracle answers -1 (read as -EPERM) when one of the mprotect calls fails.
       for (uint64_t i = 1; i < op.len; i += 2)
-        if (!proc_->mprotect(op.addr + i * 4096, 4096, 1)) return Answer{true, ~0ull, 0};
+        if (!proc_->mprotect(op.addr + i * 4096, 4096, 1)) return Answer{false, 0, 1};
       a.value = *r;
       return a;
     }
