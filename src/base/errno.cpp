@@ -76,6 +76,15 @@ Errno errno_from_name(std::string_view name) {
   if (name == "ENOTSUP") return Errno::notsup;
   if (name == "EWOULDBLOCK") return Errno::again;
   if (name == "EDEADLOCK") return Errno::deadlk;
+  // strace prints errno values without a name as E<number> (e.g. E606).
+  if (name.size() > 1 && name.size() < 6 && name[0] == 'E') {
+    int v = 0;
+    for (size_t i = 1; i < name.size(); i++) {
+      if (name[i] < '0' || name[i] > '9') return Errno::none;
+      v = v * 10 + (name[i] - '0');
+    }
+    if (v > 0 && v < 4096) return static_cast<Errno>(v);
+  }
   return Errno::none;
 }
 

@@ -38,7 +38,9 @@ bool numeric(const Expr &e) {
   return true;
 }
 
-uint64_t eval(const Expr &e, const std::map<std::string, uint64_t> &vars) {
+}  // namespace
+
+uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars) {
   switch (e.kind) {
     case Expr::Num: return e.num;
     case Expr::Sym: return constant_value(e.text).value_or(0);
@@ -47,11 +49,11 @@ uint64_t eval(const Expr &e, const std::map<std::string, uint64_t> &vars) {
       return it == vars.end() ? 0 : it->second;
     }
     case Expr::Neg: {
-      uint64_t v = eval(e.kids[0], vars);
+      uint64_t v = eval_expr(e.kids[0], vars);
       return e.op == '~' ? ~v : (0 - v);
     }
     case Expr::Binop: {
-      uint64_t a = eval(e.kids[0], vars), b = eval(e.kids[1], vars);
+      uint64_t a = eval_expr(e.kids[0], vars), b = eval_expr(e.kids[1], vars);
       switch (e.op) {
         case '|': return a | b;
         case '&': return a & b;
@@ -65,6 +67,8 @@ uint64_t eval(const Expr &e, const std::map<std::string, uint64_t> &vars) {
     default: return 0;
   }
 }
+
+namespace {
 
 std::vector<std::string> split_lines(const std::string &text) {
   std::vector<std::string> out;
@@ -93,6 +97,8 @@ std::vector<std::string> fields(const std::string &line) {
   return f;
 }
 
+}  // namespace
+
 bool maps_line_matches(const std::string &expected, const std::string &actual, const std::string &root) {
   std::vector<std::string> e = fields(expected), a = fields(actual);
   if (e.size() != a.size()) return false;
@@ -105,6 +111,8 @@ bool maps_line_matches(const std::string &expected, const std::string &actual, c
   }
   return true;
 }
+
+namespace {
 
 class Runner {
  public:
@@ -153,7 +161,7 @@ class Runner {
       if (def.args[i] == ArgFmt::path)
         args[i].s = c.args[i].text;
       else
-        args[i].v = eval(c.args[i], vars_);
+        args[i].v = eval_expr(c.args[i], vars_);
     }
     CallOutcome out = def.exec(*p, args);
     std::string violation = sys_.take_sandbox_violation();
@@ -172,13 +180,13 @@ class Runner {
 
     const Expectation &x = c.expect;
     if (x.kind == Expectation::Value) {
-      uint64_t want = eval(x.value, vars_);
+      uint64_t want = eval_expr(x.value, vars_);
       if (!out.ok || want != out.value) {
         std::string w = def.result == ResultFmt::addr ? fmt_hex(want) : fmt_sdec(static_cast<int64_t>(want));
         mismatch(x.loc, w, result);
       }
     } else if (x.kind == Expectation::Error) {
-      uint64_t want = eval(x.value, vars_);
+      uint64_t want = eval_expr(x.value, vars_);
       if (out.ok || out.err != x.err || want != ~0ull)
         mismatch(x.loc, fmt_sdec(static_cast<int64_t>(want)) + " " + errno_name(x.err), result);
     }
@@ -354,7 +362,7 @@ class Runner {
         std::fprintf(o_.err, "%s: $%s is not bound\n", where(s_, loc).c_str(), e->text.c_str());
         return false;
       }
-    *v = eval(tmp.stmts[0].call.args[0], vars_);
+    *v = eval_expr(tmp.stmts[0].call.args[0], vars_);
     return true;
   }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "trace/script.hpp"
@@ -22,6 +23,13 @@ enum RunStatus { run_ok = 0, run_mismatch = 1, run_bad_input = 2 };
 // Checks what parsing cannot (argument counts and kinds, variables bound before use).
 // Returns false with "file:line:col: message" in *error.
 bool check_script(const Script &s, std::string *error);
+
+// The value of an expression given the bound variables (unknown names read as 0).
+uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars);
+
+// Does an expected maps line (from an @maps block) match an actual one? Fields compare with
+// blanks collapsed; "*" matches any field and $ROOT stands for the sandbox directory.
+bool maps_line_matches(const std::string &expected, const std::string &actual, const std::string &root);
 
 // Runs a parsed and checked script on `sys`, creating pid 1 first.
 RunStatus run_script(const Script &s, System &sys, const RunOptions &opts);

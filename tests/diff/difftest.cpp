@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "generator.hpp"
+#include "script_mode.hpp"
 #include "session.hpp"
 #include "trace/script.hpp"
 #include "trace/symbols.hpp"
@@ -37,6 +38,7 @@ struct Config {
   int sequences = 100;
   int ops = 250;
   bool verbose = false;
+  bool annotate = false;
   std::string script;
 };
 
@@ -122,7 +124,7 @@ long replay(const Config &c, const std::vector<Op> &ops, bool privileged, std::s
   long at = -1;
   {
     Session s;
-    if (!prepare_dir(dir, &err) || !s.start(c.oracle, dir, privileged, &err)) {
+    if (!s.start(c.oracle, dir, privileged, true, &err)) {
       *what = err;
       std::filesystem::remove_all(dir);
       return -2;
@@ -211,7 +213,7 @@ int run_random(const Config &c) {
     bool diverged = false;
     {
       Session s;
-      if (!prepare_dir(dir, &err) || !s.start(c.oracle, dir, privileged, &err)) {
+      if (!s.start(c.oracle, dir, privileged, true, &err)) {
         std::fprintf(stderr, "difftest: cannot start a session: %s\n", err.c_str());
         return 2;
       }
@@ -299,6 +301,8 @@ int main(int argc, char **argv) {
       c.oracle = next();
     else if (a == "--script")
       c.script = next();
+    else if (a == "--annotate")
+      c.annotate = true;
     else if (a == "-v")
       c.verbose = true;
     else {
@@ -311,5 +315,6 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "difftest: no oracle at %s\n", c.oracle.c_str());
     return 2;
   }
+  if (!c.script.empty()) return run_script_mode(c.oracle, c.script, c.annotate);
   return run_random(c);
 }

@@ -51,11 +51,21 @@ bool prepare_dir(const std::string &dir, std::string *error) {
 }
 
 bool Session::start(const std::string &oracle_path, const std::string &dir, bool privileged,
-                    std::string *error) {
+                    bool prepare, std::string *error) {
   privileged_ = privileged;
+  kdir_ = dir + "/k";
+  vdir_ = dir + "/v";
+  ::chmod(dir.c_str(), 0777);
+  for (const std::string &d : {kdir_, vdir_}) {
+    if (::mkdir(d.c_str(), 0777) != 0 || ::chmod(d.c_str(), 0777) != 0) {
+      *error = "cannot create " + d;
+      return false;
+    }
+    if (prepare && !prepare_dir(d, error)) return false;
+  }
   OracleOptions o;
   o.oracle_path = oracle_path;
-  o.dir = dir;
+  o.dir = kdir_;
   o.privileged = privileged;
   if (!oracle_.start(o, error)) return false;
 
@@ -82,7 +92,7 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
   layout_ = layout;
 
   vmspace::SystemConfig cfg;
-  cfg.root_dir = dir;
+  cfg.root_dir = vdir_;
   sys_ = std::make_unique<vmspace::System>(cfg);
   vmspace::SpawnOptions so;
   so.kernel_mappings = false;
@@ -201,11 +211,14 @@ Answer Session::vmspace(const Op &op) {
   return a;
 }
 
-std::string normalize_maps(const std::string &maps) {
+std::string normalize_maps(const std::string &maps, const std::string &dir) {
   std::map<std::string, int> seen;
   std::istringstream in(maps);
   std::string line, out;
   while (std::getline(in, line)) {
+    size_t at = line.find(dir + "/");
+    const bool sandbox = at != std::string::npos;
+    if (sandbox) line.replace(at, dir.size(), "$ROOT");
     // start-end perms offset dev inode name
     size_t p = 0;
     for (int f = 0; f < 3 && p != std::string::npos; f++) p = line.find(' ', p + 1);
@@ -213,7 +226,7 @@ std::string normalize_maps(const std::string &maps) {
       size_t dev_b = p + 1, dev_e = line.find(' ', dev_b);
       if (dev_e != std::string::npos) {
         std::string dev = line.substr(dev_b, dev_e - dev_b);
-        if (dev == "00:01" || dev == "00:11" || dev == "00:12") {
+        if (dev == "00:01" || dev == "00:11" || dev == "00:12" || sandbox) {
           size_t ino_e = line.find(' ', dev_e + 1);
           std::string ino = line.substr(dev_e + 1, ino_e - dev_e - 1);
           std::string key = dev + " " + ino;
@@ -231,8 +244,8 @@ std::string normalize_maps(const std::string &maps) {
   return out;
 }
 
-std::string Session::kernel_maps() { return normalize_maps(oracle_.maps()); }
-std::string Session::vmspace_maps() { return normalize_maps(proc_->maps()); }
+std::string Session::kernel_maps() { return normalize_maps(oracle_.maps(), kdir_); }
+std::string Session::vmspace_maps() { return normalize_maps(proc_->maps(), vdir_); }
 
 std::string op_to_script(const Op &op, const Answer &k) {
   std::string line;

@@ -45,13 +45,20 @@ const std::vector<FileSpec> &session_files();
 
 class Session {
  public:
-  // dir: an empty directory for the files; oracle_path: the vmspace-oracle binary.
+  // dir: an empty directory; the kernel side works in dir/k and vmspace in dir/v, so that
+  // files one side creates or changes do not change what the other finds. oracle_path: the
+  // vmspace-oracle binary. With prepare, both get the session files.
   bool start(const std::string &oracle_path, const std::string &dir, bool privileged,
-             std::string *error);
+             bool prepare, std::string *error);
+  const std::string &kernel_dir() const { return kdir_; }
+  const std::string &vmspace_dir() const { return vdir_; }
   Answer kernel(const Op &op);
+  // A raw system call in the oracle (for set-up such as dropping privileges).
+  long kernel_syscall(long nr, const long args[6]) { return oracle_.syscall(nr, args); }
   Answer vmspace(const Op &op);
-  // Both maps texts, with inode numbers of shmem and hugetlbfs objects (which depend on
-  // global kernel counters) renumbered by order of appearance.
+  // Both maps texts, with each side's directory shown as $ROOT and inode numbers that differ
+  // between the sides (shmem and hugetlbfs objects, which depend on global kernel counters,
+  // and the files of the two directories) renumbered by order of appearance.
   std::string kernel_maps();
   std::string vmspace_maps();
   vmspace::Process &proc() { return *proc_; }
@@ -68,10 +75,12 @@ class Session {
   std::string layout_;
   std::vector<std::pair<uint64_t, uint64_t>> protected_;
   bool privileged_ = true;
+  std::string kdir_, vdir_;
 };
 
-// Inode numbers of 00:01, 00:11 and 00:12 objects renumbered 1, 2, ... by first appearance.
-std::string normalize_maps(const std::string &maps);
+// `dir` shown as $ROOT; inode numbers of 00:01, 00:11 and 00:12 objects and of files under
+// `dir` renumbered 1, 2, ... by first appearance.
+std::string normalize_maps(const std::string &maps, const std::string &dir);
 
 // A script line for the op with the kernel's answer as its expected result.
 std::string op_to_script(const Op &op, const Answer &kernel);

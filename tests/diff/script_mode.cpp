@@ -1,0 +1,255 @@
+// Script mode of the differential test: a script's calls run on the host kernel and on vmspace
+// side by side. Every call must give the same result on both, every result the script states
+// must be the kernel's, and every @maps block must match the kernel's maps (less the oracle's
+// own mappings). With --annotate the script is printed back with the kernel's results.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "script_mode.hpp"
+#include "session.hpp"
+#include "trace/calls.hpp"
+#include "trace/runner.hpp"
+#include "trace/script.hpp"
+#include "trace/symbols.hpp"
+
+namespace difftest {
+
+namespace {
+
+std::string where(const vmspace::Script &s, vmspace::SrcLoc l) {
+  return s.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col);
+}
+
+std::vector<std::string> lines_of(const std::string &t) {
+  std::vector<std::string> out;
+  std::istringstream in(t);
+  std::string l;
+  while (std::getline(in, l)) out.push_back(l);
+  return out;
+}
+
+bool number(const std::string &w, uint64_t *v) {
+  if (w == "RLIM_INFINITY" || w == "unlimited" || w == "infinity") {
+    *v = ~0ull;
+    return true;
+  }
+  char *end = nullptr;
+  unsigned long long r = std::strtoull(w.c_str(), &end, 0);
+  if (w.empty() || *end) return false;
+  *v = r;
+  return true;
+}
+
+// Maps text for an example script: inode numbers that change from run to run become "*",
+// and the sandbox directory becomes $ROOT.
+std::string portable_maps(const std::string &maps) {
+  std::string out;
+  for (std::string l : lines_of(maps)) {
+    std::istringstream in(l);
+    std::string range, perms, off, dev, ino;
+    in >> range >> perms >> off >> dev >> ino;
+    bool sandbox = l.find("$ROOT") != std::string::npos;
+    bool own = dev == "00:01" || dev == "00:11" || dev == "00:12";
+    if (sandbox || own) {
+      size_t ino_at = l.find(" " + ino + " ", l.find(dev)) + 1;
+      std::string rest = l.substr(ino_at + ino.size());
+      l = l.substr(0, ino_at) + "*" + std::string(ino.size() > 1 ? ino.size() - 1 : 0, ' ') + rest;
+    }
+    out += l + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_script_mode(const std::string &oracle, const std::string &path, bool annotate) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "%s:1:1: cannot read the script\n", path.c_str());
+    return 2;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  vmspace::Script script;
+  std::string err;
+  vmspace::ParseOptions po;
+  if (!vmspace::parse_script(ss.str(), path, po, &script, &err) || !vmspace::check_script(script, &err)) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 2;
+  }
+  const char *t = std::getenv("TMPDIR");
+  std::string tmpl = std::string(t && *t ? t : "/tmp") + "/vmspace-diffscript-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) return 2;
+  std::string dir = buf.data();
+  ::chmod(dir.c_str(), 0777);
+
+  int problems = 0;
+  std::map<int, std::string> annotated;  // source line -> its new text
+  std::map<int, int> skip_to;            // an @maps block's first line -> line after its '}'
+  {
+    Session s;
+    if (!s.start(oracle, dir, true, false, &err)) {
+      std::fprintf(stderr, "difftest: %s\n", err.c_str());
+      std::filesystem::remove_all(dir);
+      return 2;
+    }
+    std::map<std::string, uint64_t> vars;
+    auto problem = [&](const std::string &msg) {
+      problems++;
+      std::fprintf(stderr, "%s\n", msg.c_str());
+    };
+    // The kernel's maps without the oracle's own mappings, for @maps blocks.
+    auto kernel_view = [&]() {
+      std::string out;
+      for (const std::string &l : lines_of(s.kernel_maps())) {
+        uint64_t start = std::strtoull(l.c_str(), nullptr, 16);
+        bool own = false;
+        for (auto &r : s.protected_ranges())
+          if (start >= r.first && start < r.second && start < 0x1000000) own = true;
+        if (!own) out += l + "\n";
+      }
+      return out;
+    };
+    for (const vmspace::Stmt &st : script.stmts) {
+      const std::string loc = where(script, st.loc);
+      if (st.kind == vmspace::Stmt::ExitMarker) continue;
+      if (st.kind == vmspace::Stmt::Dir) {
+        const vmspace::Directive &d = st.dir;
+        if (d.name == "file") {
+          for (const std::string &side : {s.kernel_dir(), s.vmspace_dir()}) {
+            std::string p = side + "/" + d.words[0];
+            int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            uint64_t mode = 0666, size = 0;
+            if (d.words.size() > 2) number(d.words[2], &mode);
+            bool ok = fd >= 0;
+            if (ok && d.quoted[1])
+              ok = ::write(fd, d.words[1].data(), d.words[1].size()) == static_cast<ssize_t>(d.words[1].size());
+            else if (ok)
+              ok = number(d.words[1], &size) && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+            if (fd >= 0) {
+              ::fchmod(fd, static_cast<mode_t>(mode));
+              ::close(fd);
+            }
+            if (!ok) problem(loc + ": cannot create " + d.words[0]);
+          }
+          
+        } else if (d.name == "rlimit") {
+          auto r = vmspace::constant_value(d.words[0]);
+          Op op;
+          op.kind = Op::Rlimit;
+          op.resource = static_cast<int>(r.value_or(0));
+          number(d.words[1], &op.soft);
+          op.hard = op.soft;
+          if (d.words.size() > 2)
+            number(d.words[2], &op.hard);
+          else
+            op.hard = std::max(op.soft, s.proc().rlimit_max(op.resource));
+          Answer k = s.kernel(op);
+          if (!k.ok) problem(loc + ": the kernel refused the limit (errno " + std::to_string(k.err) + ")");
+          s.proc().force_rlimit(op.resource, op.soft, op.hard);
+          
+        } else if (d.name == "root") {
+          long a[6] = {65534, 65534, 65534, 0, 0, 0};
+          // setresgid, then setresuid: the oracle becomes an ordinary user.
+          long rg = s.kernel_syscall(119, a), ru = s.kernel_syscall(117, a);
+          if (rg != 0 || ru != 0) problem(loc + ": the oracle could not drop privileges");
+          s.proc().drop_privileges();
+          
+        } else if (d.name == "maps") {
+          std::string k = s.kernel_maps(), v = s.vmspace_maps();
+          if (k != v) problem(loc + ": vmspace's maps differ from the kernel's");
+          std::string view = kernel_view();
+          if (d.has_block) {
+            std::vector<std::string> want, got = lines_of(view);
+            for (const std::string &l : d.block)
+              if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
+            bool same = want.size() == got.size();
+            for (size_t i = 0; same && i < want.size(); i++) same = vmspace::maps_line_matches(want[i], got[i], "$ROOT");
+            if (!same) {
+              problem(loc + ": the @maps block differs from the kernel's maps:");
+              for (const std::string &l : got) std::fprintf(stderr, "  kernel: %s\n", l.c_str());
+            }
+          }
+          annotated[st.loc.line] = "@maps {\n" + portable_maps(view) + "}";
+          if (d.has_block && !d.block_locs.empty()) skip_to[st.loc.line] = d.block_locs.back().line + 1;
+          else if (d.has_block) skip_to[st.loc.line] = st.loc.line + 1;
+        } else if (d.name == "touch") {
+          Op op;
+          op.kind = Op::Touch;
+          std::string e;
+          vmspace::Script tmp;
+          vmspace::parse_script("munmap(" + d.words[0] + ", " + d.words[1] + ")\n", path, po, &tmp, &e);
+          op.addr = vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
+          op.len = vmspace::eval_expr(tmp.stmts[0].call.args[1], vars);
+          op.write = d.words.size() < 3 || d.words[2] == "write";
+          Answer k = s.kernel(op), v = s.vmspace(op);
+          if (!(k == v)) problem(loc + ": touch differs");
+          
+          if (!k.ok) break;
+        } else {
+          std::fprintf(stderr, "%s: @%s cannot run on the host kernel\n", loc.c_str(), d.name.c_str());
+          std::filesystem::remove_all(dir);
+          return 2;
+        }
+        continue;
+      }
+      const vmspace::CallStmt &c = st.call;
+      const vmspace::CallDef *def = vmspace::find_call(c.name);
+      Op op;
+      op.kind = Op::Call;
+      op.name = c.name;
+      for (size_t i = 0; i < c.args.size(); i++) {
+        vmspace::ArgVal a;
+        if (def->args[i] == vmspace::ArgFmt::path)
+          a.s = c.args[i].text;
+        else
+          a.v = vmspace::eval_expr(c.args[i], vars);
+        op.args.push_back(a);
+      }
+      Answer k = s.kernel(op), v = s.vmspace(op);
+      std::string line = op_to_script(op, k);
+      if (!(k == v)) problem(loc + ": vmspace answered differently: kernel " + line);
+      else if (s.kernel_maps() != s.vmspace_maps())
+        problem(loc + ": maps differ after " + c.name);
+      if (c.expect.kind == vmspace::Expectation::Value || c.expect.kind == vmspace::Expectation::Error) {
+        uint64_t want = vmspace::eval_expr(c.expect.value, vars);
+        bool same = c.expect.kind == vmspace::Expectation::Error
+                        ? (!k.ok && k.err == static_cast<int>(c.expect.err) && want == ~0ull)
+                        : (k.ok && k.value == want);
+        if (!same) problem(loc + ": the script expects something else than the kernel's " + line);
+      }
+      if (!c.bind.empty()) vars[c.bind] = k.ok ? k.value : ~0ull;
+      annotated[st.loc.line] = (c.pid ? std::to_string(c.pid) + " " : "") + (c.bind.empty() ? "" : "$" + c.bind + " = ") + line;
+    }
+  }
+  std::filesystem::remove_all(dir);
+  if (annotate) {
+    // The script again, comments kept, each call with the kernel's result.
+    std::vector<std::string> src = lines_of(ss.str());
+    for (size_t i = 0; i < src.size(); i++) {
+      int line = static_cast<int>(i) + 1;
+      auto a = annotated.find(line);
+      if (a == annotated.end()) {
+        std::printf("%s\n", src[i].c_str());
+        continue;
+      }
+      std::printf("%s\n", a->second.c_str());
+      auto sk = skip_to.find(line);
+      if (sk != skip_to.end()) i = static_cast<size_t>(sk->second) - 1;
+    }
+  }
+  if (!annotate) std::printf("%s: %s\n", path.c_str(), problems ? "DISAGREES with the kernel" : "agrees with the kernel");
+  return problems ? 1 : 0;
+}
+
+}  // namespace difftest
