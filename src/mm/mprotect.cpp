@@ -95,6 +95,7 @@ Result<void> AddressSpace::mprotect(uint64_t start, uint64_t len, uint64_t prot,
     }
     tmp = res->end;
     nstart = tmp;
+    if (tmp >= end) break;  // done: do not touch the next VMA at all
     v = VmaTree::next(res);
   }
   if (error != Errno::none) return fail(error);

@@ -9,43 +9,31 @@ VmaSet::~VmaSet() {
   std::vector<Vma *> all;
   for (Vma *v = tree.first(); v; v = VmaTree::next(v)) all.push_back(v);
   tree.clear();
-  for (Vma *v : all) delete v;
-  for (Vma *v : free_) delete v;
+  for (Vma *v : all) pool_.destroy(v);
 }
 
-Vma *VmaSet::alloc(const Vma &proto) {
-  if (!free_.empty()) {
-    Vma *v = free_.back();
-    free_.pop_back();
-    *v = proto;
-    return v;
-  }
-  return new Vma(proto);
-}
+Vma *VmaSet::alloc(const Vma &proto) { return pool_.make(proto); }
 
-void VmaSet::release(Vma *v) {
-  v->file = nullptr;
-  v->anon = nullptr;
-  v->anon_name = nullptr;
-  if (free_.size() < 4096)
-    free_.push_back(v);
-  else
-    delete v;
-}
+void VmaSet::release(Vma *v) { pool_.destroy(v); }
 
 Vma *VmaSet::split(Vma *v, uint64_t addr, bool new_below) {
   Vma *n = alloc(*v);
   uint64_t delta = (addr - v->start) >> page_shift_;
+  Vma *news[2];
   if (new_below) {
     n->end = addr;
-    tree.set_range(v, addr, v->end);
+    v->start = addr;
     v->pgoff += delta;
+    news[0] = n;
+    news[1] = v;
   } else {
     n->start = addr;
     n->pgoff += delta;
-    tree.set_range(v, v->start, addr);
+    v->end = addr;
+    news[0] = v;
+    news[1] = n;
   }
-  tree.insert(n);
+  tree.replace(v, 1, news, 2);
   return n;
 }
 
@@ -105,16 +93,18 @@ Vma *VmaSet::merge_new(const VmaProposal &p, Vma *prev, Vma *next, bool just_exp
   Vma *target;
   if (left && right) {
     dup_anon(prev, next);
-    uint64_t end = next->end;
-    remove(next);
-    tree.set_range(prev, prev->start, end);
+    prev->end = next->end;
+    tree.replace(prev, 2, &prev, 1);
+    release(next);
     target = prev;
   } else if (left) {
-    tree.set_range(prev, prev->start, p.end);
+    prev->end = p.end;
+    tree.replace(prev, 1, &prev, 1);
     target = prev;
   } else if (right) {
-    tree.set_range(next, p.start, next->end);
+    next->start = p.start;
     next->pgoff = p.pgoff;
+    tree.replace(next, 1, &next, 1);
     target = next;
   } else {
     return nullptr;
@@ -146,30 +136,37 @@ Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
 
   if (merge_left && merge_right) {
     dup_anon(prev, next->anon ? next : middle);
-    uint64_t end = next->end;
-    remove(middle);
-    remove(next);
-    tree.set_range(prev, prev->start, end);
+    prev->end = next->end;
+    tree.replace(prev, 3, &prev, 1);
+    release(middle);
+    release(next);
     return prev;
   }
   if (merge_left) {
     dup_anon(prev, middle);
+    prev->end = p.end;
     if (delete_middle) {
-      remove(middle);
+      tree.replace(prev, 2, &prev, 1);
+      release(middle);
     } else {
       middle->pgoff += pglen;
-      tree.set_range(middle, p.end, middle->end);
+      middle->start = p.end;
+      Vma *news[2] = {prev, middle};
+      tree.replace(prev, 2, news, 2);
     }
-    tree.set_range(prev, prev->start, p.end);
     return prev;
   }
   dup_anon(next, middle);
-  if (delete_middle)
-    remove(middle);
-  else
-    tree.set_range(middle, middle->start, p.start);
-  tree.set_range(next, p.start, next->end);
+  next->start = p.start;
   next->pgoff -= pglen;
+  if (delete_middle) {
+    tree.replace(middle, 2, &next, 1);
+    release(middle);
+  } else {
+    middle->end = p.start;
+    Vma *news[2] = {middle, next};
+    tree.replace(middle, 2, news, 2);
+  }
   return next;
 }
 

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/pool.hpp"
 #include "vma/vma.hpp"
 #include "vma/vma_tree.hpp"
 #include "vmspace/result.hpp"
@@ -109,7 +110,7 @@ class VmaSet {
   static void dup_anon(Vma *dst, const Vma *src);
 
   unsigned page_shift_;
-  std::vector<Vma *> free_;
+  Pool<Vma> pool_;
 };
 
 }  // namespace vmspace

@@ -9,6 +9,7 @@
 #include "vma/vma_tree.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 namespace vmspace {
@@ -36,6 +37,25 @@ uint64_t VmaTree::node_gap(const Node *n) {
   return g;
 }
 
+uint64_t VmaTree::window(const Node *n, int a, int b) {
+  uint64_t g = 0;
+  int lo_k = a < 1 ? 1 : a, hi_k = b > n->n - 1 ? n->n - 1 : b;
+  for (int k = lo_k; k <= hi_k; k++) g = std::max(g, n->lo[k] - n->hi[k - 1]);
+  if (!n->leaf) {
+    const Inner *in = static_cast<const Inner *>(n);
+    int e = b > n->n ? n->n : b;
+    for (int k = a < 0 ? 0 : a; k < e; k++) g = std::max(g, in->gap[k]);
+  }
+  return g;
+}
+
+void VmaTree::settle(Node *n, uint64_t old_w, uint64_t new_w) {
+  if (new_w >= old_w || old_w < n->agg)
+    n->agg = std::max(n->agg, new_w);
+  else
+    n->agg = node_gap(n);
+}
+
 int VmaTree::leaf_index(const Leaf *l, const Vma *v) {
   for (int i = 0; i < l->n; i++)
     if (l->v[i] == v) return i;
@@ -47,11 +67,13 @@ void VmaTree::fix_up(Node *n) {
   while (n->parent) {
     Inner *p = n->parent;
     int i = n->pidx;
-    uint64_t lo = n->lo[0], hi = n->hi[n->n - 1], gap = node_gap(n);
+    uint64_t lo = n->lo[0], hi = n->hi[n->n - 1], gap = n->agg;
     if (p->lo[i] == lo && p->hi[i] == hi && p->gap[i] == gap) return;
+    uint64_t old_w = window(p, i, i + 1);
     p->lo[i] = lo;
     p->hi[i] = hi;
     p->gap[i] = gap;
+    settle(p, old_w, window(p, i, i + 1));
     n = p;
   }
 }
@@ -62,7 +84,7 @@ void VmaTree::set_child(Inner *p, int i, Node *c) {
   c->pidx = static_cast<uint16_t>(i);
   p->lo[i] = c->lo[0];
   p->hi[i] = c->hi[c->n - 1];
-  p->gap[i] = node_gap(c);
+  p->gap[i] = c->agg;
 }
 
 Vma *VmaTree::find(uint64_t addr) const {
@@ -72,7 +94,16 @@ Vma *VmaTree::find(uint64_t addr) const {
     int i = 0;
     while (i < n->n && n->hi[i] <= addr) i++;
     if (i == n->n) return nullptr;
-    if (n->leaf) return static_cast<const Leaf *>(n)->v[i];
+    if (n->leaf) {
+      const Leaf *l = static_cast<const Leaf *>(n);
+      // Callers nearly always go on to the VMA's neighbours (merging, splitting): fetch all
+      // three at once instead of one cache miss after the other.
+      for (int k = i > 0 ? i - 1 : 0; k <= i + 1 && k < l->n; k++) {
+        __builtin_prefetch(l->v[k]);
+        __builtin_prefetch(reinterpret_cast<const char *>(l->v[k]) + sizeof(Vma) - 1);
+      }
+      return l->v[i];
+    }
     n = static_cast<const Inner *>(n)->c[i];
   }
 }
@@ -102,7 +133,7 @@ Vma *VmaTree::prev(const Vma *v) {
 void VmaTree::insert(Vma *v) {
   size_++;
   if (!root_) {
-    Leaf *l = new Leaf;
+    Leaf *l = new_leaf();
     l->n = 1;
     l->lo[0] = v->start;
     l->hi[0] = v->end;
@@ -123,7 +154,7 @@ void VmaTree::insert(Vma *v) {
 
   if (l->n == kFan) {
     // Split: the upper half moves to a new right sibling.
-    Leaf *r = new Leaf;
+    Leaf *r = new_leaf();
     int half = kFan / 2;
     r->n = static_cast<uint16_t>(kFan - half);
     std::memcpy(r->lo, l->lo + half, sizeof(uint64_t) * r->n);
@@ -138,12 +169,15 @@ void VmaTree::insert(Vma *v) {
     else
       tail_ = r;
     l->next = r;
+    refresh(l);
+    refresh(r);
     insert_child(l, r);
     if (pos > half) {
       pos -= half;
       l = r;
     }
   }
+  uint64_t old_w = window(l, pos, pos);
   std::memmove(l->lo + pos + 1, l->lo + pos, sizeof(uint64_t) * (l->n - pos));
   std::memmove(l->hi + pos + 1, l->hi + pos, sizeof(uint64_t) * (l->n - pos));
   std::memmove(l->v + pos + 1, l->v + pos, sizeof(Vma *) * (l->n - pos));
@@ -152,6 +186,7 @@ void VmaTree::insert(Vma *v) {
   l->v[pos] = v;
   l->n++;
   v->leaf_ = l;
+  settle(l, old_w, window(l, pos, pos + 1));
   fix_up(l);
 }
 
@@ -159,20 +194,23 @@ void VmaTree::insert(Vma *v) {
 void VmaTree::insert_child(Node *left, Node *right) {
   Inner *p = left->parent;
   if (!p) {
-    Inner *root = new Inner;
+    Inner *root = new_inner();
     root->n = 2;
     set_child(root, 0, left);
     set_child(root, 1, right);
+    refresh(root);
     root_ = root;
     return;
   }
   int idx = left->pidx + 1;
   if (p->n == kFan) {
-    Inner *q = new Inner;
+    Inner *q = new_inner();
     int half = kFan / 2;
     q->n = static_cast<uint16_t>(kFan - half);
     for (int i = 0; i < q->n; i++) set_child(q, i, p->c[half + i]);
     p->n = static_cast<uint16_t>(half);
+    refresh(p);
+    refresh(q);
     insert_child(p, q);
     if (idx > half) {
       idx -= half;
@@ -188,13 +226,15 @@ void VmaTree::insert_child(Node *left, Node *right) {
   }
   p->n++;
   set_child(p, idx, right);
-  fix_up(left);  // left may have shrunk (it was just split)
-  fix_up(p);     // p gained a child
+  set_child(p, left->pidx, left);  // left may have shrunk (it was just split)
+  refresh(p);
+  fix_up(p);
 }
 
 void VmaTree::erase(Vma *v) {
   Leaf *l = static_cast<Leaf *>(v->leaf_);
   int i = leaf_index(l, v);
+  uint64_t old_w = window(l, i, i + 1);
   std::memmove(l->lo + i, l->lo + i + 1, sizeof(uint64_t) * (l->n - i - 1));
   std::memmove(l->hi + i, l->hi + i + 1, sizeof(uint64_t) * (l->n - i - 1));
   std::memmove(l->v + i, l->v + i + 1, sizeof(Vma *) * (l->n - i - 1));
@@ -203,7 +243,7 @@ void VmaTree::erase(Vma *v) {
   size_--;
   if (l->n == 0) {
     if (l == root_) {
-      delete l;
+      drop(l);
       root_ = nullptr;
       head_ = tail_ = nullptr;
       return;
@@ -218,10 +258,11 @@ void VmaTree::erase(Vma *v) {
       tail_ = l->prev;
     Inner *p = l->parent;
     int idx = l->pidx;
-    delete l;
+    drop(l);
     remove_child(p, idx);
     return;
   }
+  settle(l, old_w, window(l, i, i));
   fix_up(l);
   if (l->n < kMin) rebalance(l);
 }
@@ -236,6 +277,7 @@ void VmaTree::remove_child(Inner *p, int idx) {
     p->c[i]->pidx = static_cast<uint16_t>(i);
   }
   p->n--;
+  if (p->n) refresh(p);
   if (p == root_) {
     // A root with a single child is redundant: the child becomes the root.
     while (!root_->leaf && root_->n == 1) {
@@ -243,14 +285,14 @@ void VmaTree::remove_child(Inner *p, int idx) {
       root_ = old->c[0];
       root_->parent = nullptr;
       root_->pidx = 0;
-      delete old;
+      drop(old);
     }
     return;
   }
   if (p->n == 0) {
     Inner *pp = p->parent;
     int pidx = p->pidx;
-    delete p;
+    drop(p);
     remove_child(pp, pidx);
     return;
   }
@@ -286,7 +328,8 @@ void VmaTree::rebalance(Node *n) {
       else
         tail_ = l;
       int ridx = r->pidx;
-      delete r;
+      drop(r);
+      refresh(l);
       fix_up(l);
       remove_child(p, ridx);
       return;
@@ -316,6 +359,8 @@ void VmaTree::rebalance(Node *n) {
       l->n = static_cast<uint16_t>(want_left);
       r->n = static_cast<uint16_t>(r->n + k);
     }
+    refresh(l);
+    refresh(r);
     fix_up(l);
     fix_up(r);
     return;
@@ -326,7 +371,8 @@ void VmaTree::rebalance(Node *n) {
     for (int i = 0; i < r->n; i++) set_child(l, base + i, r->c[i]);
     l->n = static_cast<uint16_t>(total);
     int ridx = r->pidx;
-    delete r;
+    drop(r);
+    refresh(l);
     fix_up(l);
     remove_child(p, ridx);
     return;
@@ -340,6 +386,8 @@ void VmaTree::rebalance(Node *n) {
   r->n = static_cast<uint16_t>(total - want_left);
   for (int i = 0; i < want_left; i++) set_child(l, i, tmp[i]);
   for (int i = want_left; i < total; i++) set_child(r, i - want_left, tmp[i]);
+  refresh(l);
+  refresh(r);
   fix_up(l);
   fix_up(r);
 }
@@ -347,10 +395,12 @@ void VmaTree::rebalance(Node *n) {
 void VmaTree::set_range(Vma *v, uint64_t start, uint64_t end) {
   Leaf *l = static_cast<Leaf *>(v->leaf_);
   int i = leaf_index(l, v);
+  uint64_t old_w = window(l, i, i + 1);
   l->lo[i] = start;
   l->hi[i] = end;
   v->start = start;
   v->end = end;
+  settle(l, old_w, window(l, i, i + 1));
   fix_up(l);
 }
 
@@ -358,10 +408,54 @@ void VmaTree::free_node(Node *n) {
   if (!n->leaf) {
     Inner *in = static_cast<Inner *>(n);
     for (int i = 0; i < in->n; i++) free_node(in->c[i]);
-    delete in;
+    drop(in);
   } else {
-    delete static_cast<Leaf *>(n);  // the Vma objects belong to the caller
+    drop(static_cast<Leaf *>(n));  // the Vma objects belong to the caller
   }
+}
+
+VmaTree::~VmaTree() { clear(); }
+
+VmaTree::Leaf *VmaTree::new_leaf() { return leaves_.make(); }
+VmaTree::Inner *VmaTree::new_inner() { return inners_.make(); }
+void VmaTree::drop(Leaf *l) { leaves_.destroy(l); }
+void VmaTree::drop(Inner *in) { inners_.destroy(in); }
+
+void VmaTree::replace(Vma *first, int n_old, Vma *const *news, int n_new) {
+  Leaf *l = static_cast<Leaf *>(first->leaf_);
+  int i = leaf_index(l, first);
+  int n = l->n - n_old + n_new;
+  if (i + n_old <= l->n && n > 0 && n <= kFan) {
+    uint64_t old_w = window(l, i, i + n_old);
+    for (int k = 0; k < n_old; k++) l->v[i + k]->leaf_ = nullptr;
+    int tail = l->n - i - n_old;
+    if (n_new != n_old) {
+      std::memmove(l->lo + i + n_new, l->lo + i + n_old, sizeof(uint64_t) * tail);
+      std::memmove(l->hi + i + n_new, l->hi + i + n_old, sizeof(uint64_t) * tail);
+      std::memmove(l->v + i + n_new, l->v + i + n_old, sizeof(Vma *) * tail);
+    }
+    for (int k = 0; k < n_new; k++) {
+      l->lo[i + k] = news[k]->start;
+      l->hi[i + k] = news[k]->end;
+      l->v[i + k] = news[k];
+      news[k]->leaf_ = l;
+    }
+    l->n = static_cast<uint16_t>(n);
+    size_ = size_ - static_cast<size_t>(n_old) + static_cast<size_t>(n_new);
+    settle(l, old_w, window(l, i, i + n_new));
+    fix_up(l);
+    if (l->n < kMin) rebalance(l);
+    return;
+  }
+  // The run crosses leaves or does not fit: one entry at a time.
+  Vma *olds[8];
+  Vma *v = first;
+  for (int k = 0; k < n_old; k++) {
+    olds[k] = v;
+    v = next(v);
+  }
+  for (int k = 0; k < n_old; k++) erase(olds[k]);
+  for (int k = 0; k < n_new; k++) insert(news[k]);
 }
 
 void VmaTree::clear() {
@@ -447,6 +541,10 @@ bool VmaTree::validate_node(const Node *n, int depth, int *leaf_depth, std::stri
       *why = "entries overlap or are out of order";
       return false;
     }
+  }
+  if (n->agg != node_gap(n)) {
+    *why = "stale node aggregate";
+    return false;
   }
   if (n->leaf) {
     if (*leaf_depth < 0) *leaf_depth = depth;

@@ -21,19 +21,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "base/pool.hpp"
 #include "vma/vma.hpp"
 
 namespace vmspace {
 
 class VmaTree {
  public:
-  static constexpr int kFan = 16;  // entries per node
+  static constexpr int kFan = 32;  // entries per node
 
   VmaTree() = default;
   VmaTree(const VmaTree &) = delete;
   VmaTree &operator=(const VmaTree &) = delete;
-  ~VmaTree() { clear(); }
+  ~VmaTree();
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -48,6 +50,11 @@ class VmaTree {
   void insert(Vma *v);
   void erase(Vma *v);
   void set_range(Vma *v, uint64_t start, uint64_t end);
+  // Replaces the n_old consecutive VMAs starting at `first` by the n_new VMAs in `news` (in
+  // address order, their start and end already set; they may include old ones). Old VMAs not
+  // among the new ones leave the tree. This is how splits and merges change the tree: one
+  // leaf update and one propagation in the common case.
+  void replace(Vma *first, int n_old, Vma *const *news, int n_new);
   // Removes every VMA from the tree (the Vma objects themselves are not touched).
   void clear();
 
@@ -69,6 +76,7 @@ class VmaTree {
     uint16_t n = 0;     // number of entries
     uint16_t pidx = 0;  // index in parent
     Inner *parent = nullptr;
+    uint64_t agg = 0;   // the largest free gap inside this node (between its entries, deeper)
     uint64_t lo[kFan];  // start of each entry (leaf) or first start of each child (inner)
     uint64_t hi[kFan];  // end of each entry (leaf) or last end of each child (inner)
     explicit Node(bool is_leaf) : leaf(is_leaf) {}
@@ -87,6 +95,12 @@ class VmaTree {
   static constexpr int kMin = kFan / 4;
 
   static uint64_t node_gap(const Node *n);
+  // The largest gap among entries [a, b] of n: between-entry gaps at a..b, child gaps a..b-1.
+  static uint64_t window(const Node *n, int a, int b);
+  // Updates n->agg after a change confined to a window whose maximum went from old_w to new_w;
+  // rescans the node only when the maximum may have moved.
+  static void settle(Node *n, uint64_t old_w, uint64_t new_w);
+  static void refresh(Node *n) { n->agg = node_gap(n); }
   static int leaf_index(const Leaf *l, const Vma *v);
   void fix_up(Node *n);
   void set_child(Inner *p, int i, Node *c);
@@ -94,12 +108,18 @@ class VmaTree {
   void remove_child(Inner *p, int idx);
   void rebalance(Node *n);
   void free_node(Node *n);
+  Leaf *new_leaf();
+  Inner *new_inner();
+  void drop(Leaf *l);
+  void drop(Inner *in);
   bool search_high(const Node *n, uint64_t low, uint64_t high, uint64_t size, uint64_t *gs,
                    uint64_t *ge) const;
   bool search_low(const Node *n, uint64_t low, uint64_t high, uint64_t size, uint64_t *gs,
                   uint64_t *ge) const;
   bool validate_node(const Node *n, int depth, int *leaf_depth, std::string *why) const;
 
+  Pool<Leaf> leaves_;
+  Pool<Inner> inners_;
   Node *root_ = nullptr;
   Leaf *head_ = nullptr;
   Leaf *tail_ = nullptr;

@@ -4,8 +4,11 @@
 // Figures
 //   mmap_munmap             anonymous 4 KiB mmap + munmap pairs in a fresh process
 //   mprotect_split_merge    mprotect of the middle page of a 3-page VMA to PROT_READ and back
-//   mprotect_flip@N         with N VMAs (pages of alternating protection), flip one page's
-//                           protection (a merge of three VMAs, then a split back)
+//   mprotect_flip@N         with N VMAs (pages of alternating protection), flip the protection
+//                           of a page chosen at random (a merge of three VMAs, then a split
+//                           back): every step lands somewhere else in the address space
+//   mprotect_walk@N         the same flips, walking the pages in address order (the locality
+//                           of a JIT toggling W^X on recent code, or of a GC sweeping guards)
 //   mmap_munmap@N           the pair above with N VMAs in the address space
 // N is 10, 1000, 30000 and 1000000; the kernel stops at vm.max_map_count (n/a).
 // Each side repeats its operation for a fixed time; the kernel side runs in a forked child so
@@ -66,7 +69,7 @@ Ops vmspace_ops(vmspace::Process &p) {
   return o;
 }
 
-enum class Kind { pair, split_merge, flip };
+enum class Kind { pair, split_merge, flip, walk };
 
 struct Figure {
   std::string name;
@@ -112,9 +115,15 @@ double measure(const Ops &o, const Figure &f, double seconds) {
           if (o.mprotect(sm + kPage, kPage, PROT_READ | PROT_WRITE) != 0) return 0;
           ops += 2;
           break;
-        case Kind::flip: {
-          lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
-          uint64_t i = 2 * ((lcg >> 33) % odd) + 1;
+        case Kind::flip:
+        case Kind::walk: {
+          uint64_t i;
+          if (f.kind == Kind::flip) {
+            lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+            i = 2 * ((lcg >> 33) % odd) + 1;
+          } else {
+            i = 2 * (ops / 2 % odd) + 1;
+          }
           uint64_t a = kRegion + i * kPage;
           if (o.mprotect(a, kPage, PROT_READ | PROT_WRITE) != 0) return 0;
           if (o.mprotect(a, kPage, PROT_READ) != 0) return 0;
@@ -183,6 +192,7 @@ int cmd_bench(const std::vector<std::string> &args) {
                                  {"mprotect_split_merge", Kind::split_merge, 0}};
   for (uint64_t n : {10ull, 1000ull, 30000ull, 1000000ull}) {
     figures.push_back({"mprotect_flip@" + std::to_string(n), Kind::flip, n});
+    figures.push_back({"mprotect_walk@" + std::to_string(n), Kind::walk, n});
     figures.push_back({"mmap_munmap@" + std::to_string(n), Kind::pair, n});
   }
   if (!only.empty()) {
