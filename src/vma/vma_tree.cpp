@@ -447,7 +447,62 @@ void VmaTree::replace(Vma *first, int n_old, Vma *const *news, int n_new) {
     if (l->n < kMin) rebalance(l);
     return;
   }
-  // The run crosses leaves or does not fit: one entry at a time.
+  // The run crosses into the next leaf: put the new entries into whichever of the two leaves
+  // can take them and cut the old ones out of the other (no entry-by-entry rebalancing, which
+  // would move the leaf boundary along with a caller walking the address space).
+  if (i + n_old > l->n && l->next) {
+    Leaf *b = l->next;
+    int in_a = l->n - i, in_b = n_old - in_a;
+    if (in_b > 0 && in_b <= b->n && n_new > 0) {
+      int na = i + n_new, nb = b->n - in_b;
+      bool into_a = na <= kFan && nb > 0;
+      bool into_b = !into_a && i > 0 && b->n - in_b + n_new <= kFan;
+      if (into_a || into_b) {
+        uint64_t old_wa = window(l, i, l->n), old_wb = window(b, 0, in_b);
+        for (int k = i; k < l->n; k++) l->v[k]->leaf_ = nullptr;
+        for (int k = 0; k < in_b; k++) b->v[k]->leaf_ = nullptr;
+        if (into_a) {
+          for (int k = 0; k < n_new; k++) {
+            l->lo[i + k] = news[k]->start;
+            l->hi[i + k] = news[k]->end;
+            l->v[i + k] = news[k];
+            news[k]->leaf_ = l;
+          }
+          l->n = static_cast<uint16_t>(na);
+          std::memmove(b->lo, b->lo + in_b, sizeof(uint64_t) * nb);
+          std::memmove(b->hi, b->hi + in_b, sizeof(uint64_t) * nb);
+          std::memmove(b->v, b->v + in_b, sizeof(Vma *) * nb);
+          b->n = static_cast<uint16_t>(nb);
+          settle(l, old_wa, window(l, i, na));
+          settle(b, old_wb, window(b, 0, 0));
+        } else {
+          int tail = b->n - in_b;
+          std::memmove(b->lo + n_new, b->lo + in_b, sizeof(uint64_t) * tail);
+          std::memmove(b->hi + n_new, b->hi + in_b, sizeof(uint64_t) * tail);
+          std::memmove(b->v + n_new, b->v + in_b, sizeof(Vma *) * tail);
+          for (int k = 0; k < n_new; k++) {
+            b->lo[k] = news[k]->start;
+            b->hi[k] = news[k]->end;
+            b->v[k] = news[k];
+            news[k]->leaf_ = b;
+          }
+          b->n = static_cast<uint16_t>(tail + n_new);
+          l->n = static_cast<uint16_t>(i);
+          settle(l, old_wa, window(l, i, i));
+          settle(b, old_wb, window(b, 0, n_new));
+        }
+        size_ = size_ - static_cast<size_t>(n_old) + static_cast<size_t>(n_new);
+        fix_up(l);
+        fix_up(b);
+        if (b->n < kMin)
+          rebalance(b);
+        else if (l->n < kMin)
+          rebalance(l);
+        return;
+      }
+    }
+  }
+  // The run spans more leaves or does not fit: one entry at a time.
   Vma *olds[8];
   Vma *v = first;
   for (int k = 0; k < n_old; k++) {

@@ -198,3 +198,66 @@ TEST(VmaTree, MillionEntriesStayShallow) {
 
 }  // namespace
 }  // namespace vmspace
+
+namespace vmspace {
+namespace {
+
+// replace() as splits and merges use it: runs of 1-3 neighbours become 1-3 VMAs covering the
+// same range, across leaf boundaries too.
+TEST(VmaTree, ReplaceRunsAgainstModel) {
+  std::mt19937_64 rng(777);
+  VmaTree t;
+  std::vector<std::unique_ptr<Vma>> pool;
+  std::map<uint64_t, Vma *> model;
+  // 3000 adjacent one-page VMAs.
+  for (uint64_t i = 0; i < 3000; i++) {
+    auto v = std::make_unique<Vma>();
+    v->start = 0x10000000 + i * kPage;
+    v->end = v->start + kPage;
+    t.insert(v.get());
+    model[v->start] = v.get();
+    pool.push_back(std::move(v));
+  }
+  for (int step = 0; step < 40000; step++) {
+    auto it = model.lower_bound(0x10000000 + (rng() % 3000) * kPage);
+    if (it == model.end()) it = model.begin();
+    // A run of up to three consecutive VMAs.
+    std::vector<Vma *> run;
+    for (auto j = it; j != model.end() && run.size() < 1 + rng() % 3; ++j) run.push_back(j->second);
+    uint64_t s = run.front()->start, e = run.back()->end;
+    uint64_t pages = (e - s) / kPage;
+    // Merge into one, or split into 2-3 pieces (reusing the old objects first).
+    int n_new = pages >= 3 ? 1 + static_cast<int>(rng() % 3) : 1 + static_cast<int>(rng() % pages);
+    std::vector<Vma *> news;
+    for (int k = 0; k < n_new; k++) {
+      if (k < static_cast<int>(run.size())) {
+        news.push_back(run[k]);
+      } else {
+        pool.push_back(std::make_unique<Vma>());
+        news.push_back(pool.back().get());
+      }
+    }
+    uint64_t cur = s;
+    for (int k = 0; k < n_new; k++) {
+      uint64_t left = (e - cur) / kPage - static_cast<uint64_t>(n_new - 1 - k);
+      uint64_t take = k == n_new - 1 ? (e - cur) / kPage : 1 + rng() % left;
+      news[k]->start = cur;
+      news[k]->end = cur + take * kPage;
+      cur = news[k]->end;
+    }
+    for (auto j = model.lower_bound(s); j != model.end() && j->first < e;) j = model.erase(j);
+    Vma *first = run.front();
+    // run[0]'s start is still s, but its fields were rewritten if reused: the tree locates
+    // the run through its leaf pointer, not its keys.
+    t.replace(first, static_cast<int>(run.size()), news.data(), n_new);
+    for (Vma *v : news) model[v->start] = v;
+    std::string why;
+    ASSERT_TRUE(t.validate(&why)) << "step " << step << ": " << why;
+    ASSERT_EQ(t.size(), model.size());
+  }
+  // The tree still answers lookups like the model.
+  for (auto &[s, v] : model) ASSERT_EQ(t.find(s), v);
+}
+
+}  // namespace
+}  // namespace vmspace
