@@ -50,7 +50,8 @@ void BM_MmapMunmap(benchmark::State &state) {
   Process &p = sys->spawn();
   if (n) setup(p, n);
   for (auto _ : state) {
-    auto a = p.mmap(0, kPage, lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous, ~0ull, 0);
+    auto a = p.mmap(0, kPage, lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous,
+                    ~0ull, 0);
     benchmark::DoNotOptimize(p.munmap(*a, kPage).ok());
   }
   state.SetItemsProcessed(state.iterations());

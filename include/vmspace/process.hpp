@@ -1,18 +1,18 @@
-// vmspace — a guest process: its address space, descriptors, limits and credentials, with
-// the Linux system-call surface.
+// vmspace — a guest process: its address space, descriptors, limits and
+// credentials, with the Linux system-call surface.
 //
 // Synopsis (every call returns a Result carrying Linux's return value or errno)
 //   mmap(addr, len, prot, flags, fd, off) -> address     munmap(addr, len)
-//   mprotect(addr, len, prot)                            open/openat/close/dup/dup2/dup3
-//   ftruncate(fd, length)                                memfd_create(name, flags)
-//   maps()                 /proc/PID/maps text, byte for byte as Linux renders it
-//   vmas()                 the VMAs as values
-//   import_layout(text)    replace the address space by one described as maps (or smaps) text
-//   set_rlimit / rlimit    resource limits (RLIMIT_AS, DATA, STACK, MEMLOCK, NOFILE, ...)
-//   drop_privileges()      become an ordinary user (no CAP_SYS_RAWIO, CAP_IPC_LOCK)
+//   mprotect(addr, len, prot) open/openat/close/dup/dup2/dup3 ftruncate(fd,
+//   length)                                memfd_create(name, flags) maps()
+//   /proc/PID/maps text, byte for byte as Linux renders it vmas() the VMAs as
+//   values import_layout(text)    replace the address space by one described as
+//   maps (or smaps) text set_rlimit / rlimit    resource limits (RLIMIT_AS,
+//   DATA, STACK, MEMLOCK, NOFILE, ...) drop_privileges()      become an
+//   ordinary user (no CAP_SYS_RAWIO, CAP_IPC_LOCK)
 //
-// Arguments are taken as the kernel takes them: 64-bit registers, with descriptors truncated to
-// 32 bits, so a guest's -1 is 0xffffffffffffffff here.
+// Arguments are taken as the kernel takes them: 64-bit registers, with
+// descriptors truncated to 32 bits, so a guest's -1 is 0xffffffffffffffff here.
 //
 // Example
 //   auto fd = p.open("data.bin", lx::o_rdwr | lx::o_creat, 0666);
@@ -48,7 +48,8 @@ struct VmaInfo {
   std::string name;  // the name column of /proc/PID/maps ("" for plain anonymous memory)
 };
 
-// A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code, si_addr).
+// A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code,
+// si_addr).
 struct Fault {
   int signal = 0;  // 0: no fault
   int code = 0;    // SEGV_MAPERR 1, SEGV_ACCERR 2, BUS_ADRERR 2
@@ -66,7 +67,8 @@ class Process {
   System &system() { return *sys_; }
 
   // ---- memory ----
-  // Linux: sys_mmap (arch/x86/kernel/sys_x86_64.c) -> ksys_mmap_pgoff -> do_mmap.
+  // Linux: sys_mmap (arch/x86/kernel/sys_x86_64.c) -> ksys_mmap_pgoff ->
+  // do_mmap.
   Result<uint64_t> mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd,
                         uint64_t offset);
   // Linux: __vm_munmap -> do_vmi_munmap.
@@ -74,9 +76,34 @@ class Process {
   // Linux: do_mprotect_pkey.
   Result<void> mprotect(uint64_t addr, uint64_t len, uint64_t prot);
 
-  // Touches one byte in every page of [addr, addr+len), as a guest load or store would,
-  // stopping at the first fault. Faults in pages (anonymous memory gets its anon_vma, stacks
-  // grow) as Linux's fault handler does at the VMA level.
+  // Linux: sys_brk. Returns the new break, or the old one when the request
+  // fails.
+  uint64_t brk(uint64_t addr);
+  // Linux: sys_mremap (MREMAP_MAYMOVE 1, MREMAP_FIXED 2, MREMAP_DONTUNMAP 4).
+  Result<uint64_t> mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
+                          uint64_t new_addr);
+  Result<void> mlock(uint64_t addr, uint64_t len);
+  Result<void> mlock2(uint64_t addr, uint64_t len,
+                      uint64_t flags);  // MLOCK_ONFAULT 1
+  Result<void> munlock(uint64_t addr, uint64_t len);
+  Result<void> mlockall(uint64_t flags);  // MCL_CURRENT 1, MCL_FUTURE 2, MCL_ONFAULT 4
+  Result<void> munlockall();
+  Result<void> madvise(uint64_t addr, uint64_t len, uint64_t advice);
+  // msync and mincore check their arguments and the VMAs of the range as Linux
+  // does; writing back and reporting residency come with the page layer
+  // (mincore leaves vec untouched).
+  Result<void> msync(uint64_t addr, uint64_t len, uint64_t flags);
+  Result<void> mincore(uint64_t addr, uint64_t len, uint64_t vec);
+  Result<void> mseal(uint64_t addr, uint64_t len, uint64_t flags);
+  // prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name): names anonymous
+  // memory; EINVAL unless SystemConfig::anon_vma_name (off, like the reference
+  // kernel). A null name clears.
+  Result<void> set_vma_anon_name(uint64_t addr, uint64_t len, const char *name);
+
+  // Touches one byte in every page of [addr, addr+len), as a guest load or
+  // store would, stopping at the first fault. Faults in pages (anonymous memory
+  // gets its anon_vma, stacks grow) as Linux's fault handler does at the VMA
+  // level.
   Fault touch(uint64_t addr, uint64_t len, bool write);
 
   // ---- files ----
@@ -89,32 +116,57 @@ class Process {
   Result<void> ftruncate(uint64_t fd, uint64_t length);
   Result<int> memfd_create(std::string_view name, uint64_t flags);
 
+  // ---- processes ----
+  // fork(): a child with a copy of this address space (Linux: dup_mmap) and
+  // descriptor table. Returns the child's pid.
+  Result<int> fork();
+  // vfork(): a child that shares this address space until it execs or exits.
+  Result<int> vfork();
+  // clone(flags): CLONE_VM shares the address space, CLONE_FILES the descriptor
+  // table, CLONE_THREAD makes a thread of this process; everything else is
+  // copied.
+  Result<int> clone(uint64_t flags);
+  // exit_group(): this process (and its threads) end; shared memory stays with
+  // the others.
+  void exit_group(int status);
+  // The thread group (the pid of the group leader); equal to pid() for
+  // processes.
+  int tgid() const { return tgid_; }
+
   // ---- state ----
   std::string maps() const;
+  // The memory lines of /proc/PID/status the VMA layer decides (VmPeak, VmSize,
+  // VmLck, VmPin, VmData, VmStk, VmExe, VmLib), formatted as Linux does.
+  std::string status() const;
   std::vector<VmaInfo> vmas() const;
   int map_count() const;
-  // Replaces the address space by the layout described as /proc/PID/maps text (optionally
-  // smaps text, whose VmFlags and Anonymous lines make the import exact). File mappings are
-  // reopened read-only from their paths where those exist; special mappings are recreated.
-  // On failure *error says "line:col: message" and the process is unchanged.
+  // Replaces the address space by the layout described as /proc/PID/maps text
+  // (optionally smaps text, whose VmFlags and Anonymous lines make the import
+  // exact). File mappings are reopened read-only from their paths where those
+  // exist; special mappings are recreated. On failure *error says "line:col:
+  // message" and the process is unchanged.
   bool import_layout(std::string_view text, std::string *error);
 
   uint64_t rlimit_cur(int resource) const;
   uint64_t rlimit_max(int resource) const;
-  // setrlimit(2) semantics: EINVAL when soft > hard, EPERM when raising hard unprivileged.
+  // setrlimit(2) semantics: EINVAL when soft > hard, EPERM when raising hard
+  // unprivileged.
   Result<void> set_rlimit(int resource, uint64_t soft, uint64_t hard);
-  // Sets a limit without the checks of setrlimit (environment set-up, like a login shell).
+  // Sets a limit without the checks of setrlimit (environment set-up, like a
+  // login shell).
   void force_rlimit(int resource, uint64_t soft, uint64_t hard) {
     if (resource >= 0 && resource < 16) {
       rlim_cur_[resource] = soft;
       rlim_max_[resource] = hard;
     }
   }
-  // Root (uid 0) or an ordinary user; root's capabilities are SystemConfig::root_capabilities.
+  // Root (uid 0) or an ordinary user; root's capabilities are
+  // SystemConfig::root_capabilities.
   bool privileged() const { return privileged_; }
   bool has_capability(int cap) const { return (caps_ >> cap) & 1; }
   uint64_t capabilities() const { return caps_; }
-  // Becomes an ordinary user (uid 65534) with no capabilities; there is no way back.
+  // Becomes an ordinary user (uid 65534) with no capabilities; there is no way
+  // back.
   void drop_privileges() {
     privileged_ = false;
     caps_ = 0;
@@ -134,6 +186,7 @@ class Process {
 
   System *sys_;
   int pid_;
+  int tgid_;
   std::shared_ptr<AddressSpace> mm_;
   std::shared_ptr<FdTable> files_;
   uint64_t rlim_cur_[16];

@@ -146,8 +146,8 @@ class [[nodiscard]] Result<void> {
 }  // namespace vmspace
 
 // Propagate a failure: `VMS_TRY(step());` returns step()'s error from the enclosing function.
-#define VMS_TRY(expr)                                          \
-  do {                                                         \
-    auto vms_try_result_ = (expr);                             \
+#define VMS_TRY(expr)                                                      \
+  do {                                                                     \
+    auto vms_try_result_ = (expr);                                         \
     if (!vms_try_result_) return ::vmspace::fail(vms_try_result_.error()); \
   } while (0)

@@ -1,22 +1,26 @@
-// vmspace — the System: the "kernel" that holds guest processes and their shared state.
+// vmspace — the System: the "kernel" that holds guest processes and their
+// shared state.
 //
 // Synopsis
-//   SystemConfig            page size, sysctls (vm.max_map_count, vm.mmap_min_addr, overcommit),
-//                           machine facts (RAM, swap, huge pages), options, the sandbox directory
+//   SystemConfig            page size, sysctls (vm.max_map_count,
+//   vm.mmap_min_addr, overcommit),
+//                           machine facts (RAM, swap, huge pages), options, the
+//                           sandbox directory
 //   System sys(cfg)         a kernel; no processes yet
-//   sys.spawn(opts)         a new process (pid 1, 2, ...) with the layout a fresh exec leaves
-//   sys.process(pid)        look a process up
-//   sys.config()            change sysctls at run time (like writing /proc/sys/vm/...)
+//   sys.spawn(opts)         a new process (pid 1, 2, ...) with the layout a
+//   fresh exec leaves sys.process(pid)        look a process up sys.config()
+//   change sysctls at run time (like writing /proc/sys/vm/...)
 //
 // Example
-//   vmspace::System sys;                       // Linux 6.18 x86-64 defaults, ASLR off
-//   vmspace::Process &p = sys.spawn();
-//   auto a = p.mmap(0, 8192, lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous,
-//                   -1, 0);                     // 0x7ffff7ff5000, as on the kernel
+//   vmspace::System sys;                       // Linux 6.18 x86-64 defaults,
+//   ASLR off vmspace::Process &p = sys.spawn(); auto a = p.mmap(0, 8192,
+//   lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous,
+//                   -1, 0);                     // 0x7ffff7ff5000, as on the
+//                   kernel
 //   std::fputs(p.maps().c_str(), stdout);
 //
-// Thread safety: a System may be used from several threads; each address space has its own
-// mmap_lock (see docs/locking.md).
+// Thread safety: a System may be used from several threads; each address space
+// has its own mmap_lock (see docs/locking.md).
 #pragma once
 
 #include <cstdint>
@@ -36,9 +40,9 @@ struct SystemConfig {
 
   // sysctls (/proc/sys/vm/...)
   uint64_t max_map_count = 65530;
-  uint64_t mmap_min_addr = 4096;        // vm.mmap_min_addr (checked against CAP_SYS_RAWIO)
-  uint64_t lsm_mmap_min_addr = 65536;   // CONFIG_LSM_MMAP_MIN_ADDR: floor for hints and searches
-  int overcommit_memory = 0;            // 0 guess, 1 always, 2 never
+  uint64_t mmap_min_addr = 4096;       // vm.mmap_min_addr (checked against CAP_SYS_RAWIO)
+  uint64_t lsm_mmap_min_addr = 65536;  // CONFIG_LSM_MMAP_MIN_ADDR: floor for hints and searches
+  int overcommit_memory = 0;           // 0 guess, 1 always, 2 never
   uint64_t overcommit_ratio = 50;
   uint64_t overcommit_kbytes = 0;
   uint64_t admin_reserve_kbytes = 8192;
@@ -46,11 +50,11 @@ struct SystemConfig {
   uint64_t stack_guard_gap_pages = 256;
   bool legacy_va_layout = false;
 
-  // Machine. Zero RAM means "read MemTotal/SwapTotal from the host", so that the overcommit
-  // heuristic answers as the host kernel does.
+  // Machine. Zero RAM means "read MemTotal/SwapTotal from the host", so that
+  // the overcommit heuristic answers as the host kernel does.
   uint64_t total_ram_bytes = 0;
   uint64_t total_swap_bytes = 0;
-  uint64_t hugepages_2m = 0;   // free huge pages in the pool (vm.nr_hugepages)
+  uint64_t hugepages_2m = 0;  // free huge pages in the pool (vm.nr_hugepages)
   uint64_t hugepages_1g = 0;
   bool gigantic_pages = true;  // a 1 GiB hstate exists (CPU flag pdpe1gb)
 
@@ -58,24 +62,25 @@ struct SystemConfig {
   bool transparent_hugepage = true;  // CONFIG_TRANSPARENT_HUGEPAGE: 2 MiB alignment of large maps
   bool anon_vma_name = false;        // CONFIG_ANON_VMA_NAME: prctl(PR_SET_VMA) naming
 
-  // The capabilities a root process has. kHostCapabilities: those of the host process when
-  // it runs as root (a container's root may lack some, e.g. CAP_SYS_RESOURCE), else all.
+  // The capabilities a root process has. kHostCapabilities: those of the host
+  // process when it runs as root (a container's root may lack some, e.g.
+  // CAP_SYS_RESOURCE), else all.
   static constexpr uint64_t kHostCapabilities = 0;
   uint64_t root_capabilities = kHostCapabilities;
 
-  // Files: relative paths resolve in root_dir (the sandbox); files outside it may only be
-  // opened read-only (and only with allow_host_read).
+  // Files: relative paths resolve in root_dir (the sandbox); files outside it
+  // may only be opened read-only (and only with allow_host_read).
   std::string root_dir = ".";
   bool allow_host_read = true;
 };
 
 struct SpawnOptions {
-  // Lay out [vvar], [vvar_vclock], [vdso], [stack] as exec of a static binary leaves them;
-  // false gives an empty address space.
+  // Lay out [vvar], [vvar_vclock], [vdso], [stack] as exec of a static binary
+  // leaves them; false gives an empty address space.
   bool kernel_mappings = true;
-  bool privileged = true;                  // root with CAP_SYS_RAWIO, CAP_IPC_LOCK, ...
-  bool std_fds = true;                     // descriptors 0-2 open (on /dev/null)
-  uint64_t rlimit_stack = 8ull << 20;      // decides mmap_base
+  bool privileged = true;              // root with CAP_SYS_RAWIO, CAP_IPC_LOCK, ...
+  bool std_fds = true;                 // descriptors 0-2 open (on /dev/null)
+  uint64_t rlimit_stack = 8ull << 20;  // decides mmap_base
   uint64_t rlimit_memlock = 8ull << 20;
 };
 
@@ -93,11 +98,14 @@ class System {
   Process &spawn(const SpawnOptions &opts = {});
   // The process with this pid, or null.
   Process *process(int pid);
-  // Ends a process (exit_group): its address space and descriptors are released.
+  // Ends a process (exit_group): it and its threads go away; an address space
+  // or descriptor table they shared with others stays with those.
   void exit_process(int pid);
+  // A new process made from `parent` by fork, vfork or clone (CLONE_* flags).
+  Result<int> clone_process(Process &parent, uint64_t clone_flags);
 
-  // When a call was refused because it would write a host file outside the sandbox, the
-  // message says which; empty otherwise. Reading clears it.
+  // When a call was refused because it would write a host file outside the
+  // sandbox, the message says which; empty otherwise. Reading clears it.
   std::string take_sandbox_violation();
 
   struct Impl;

@@ -81,10 +81,11 @@ class Pool {
     if (size >= kHuge) {
       // A 2 MiB-aligned chunk that transparent huge pages can back.
       mapped = size + kHuge;
-      char *raw = static_cast<char *>(::mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
-                                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+      char *raw = static_cast<char *>(
+          ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
       if (raw == MAP_FAILED) throw std::bad_alloc();
-      char *aligned = reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) & ~(kHuge - 1));
+      char *aligned =
+          reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) & ~(kHuge - 1));
       if (aligned > raw) ::munmap(raw, static_cast<size_t>(aligned - raw));
       size_t tail = static_cast<size_t>(raw + mapped - (aligned + size));
       if (tail) ::munmap(aligned + size, tail);

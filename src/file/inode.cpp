@@ -28,13 +28,20 @@ constexpr long kSysfsMagic = 0x62656572;
 
 InodeKind kind_of(mode_t mode) {
   switch (mode & S_IFMT) {
-    case S_IFDIR: return InodeKind::directory;
-    case S_IFIFO: return InodeKind::fifo;
-    case S_IFCHR: return InodeKind::chardev;
-    case S_IFBLK: return InodeKind::blockdev;
-    case S_IFSOCK: return InodeKind::socket;
-    case S_IFLNK: return InodeKind::symlink;
-    default: return InodeKind::regular;
+    case S_IFDIR:
+      return InodeKind::directory;
+    case S_IFIFO:
+      return InodeKind::fifo;
+    case S_IFCHR:
+      return InodeKind::chardev;
+    case S_IFBLK:
+      return InodeKind::blockdev;
+    case S_IFSOCK:
+      return InodeKind::socket;
+    case S_IFLNK:
+      return InodeKind::symlink;
+    default:
+      return InodeKind::regular;
   }
 }
 }  // namespace
@@ -131,8 +138,8 @@ Ref<Inode> InodeCache::hugetlb(std::string maps_path, uint64_t size, uint64_t hu
   return in;
 }
 
-Ref<Inode> InodeCache::standin(uint32_t dev_major, uint32_t dev_minor, uint64_t ino,
-                               InodeKind kind, std::string maps_path, int host_fd) {
+Ref<Inode> InodeCache::standin(uint32_t dev_major, uint32_t dev_minor, uint64_t ino, InodeKind kind,
+                               std::string maps_path, int host_fd) {
   Ref<Inode> in(new Inode);
   in->kind_ = kind;
   in->policy_ = kind == InodeKind::shmem ? AreaPolicy::shmem : AreaPolicy::thp;

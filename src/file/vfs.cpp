@@ -79,9 +79,9 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
   if (base_fd < 0) base_fd = root_fd_;
   const bool is_opath = (flags & lx::o_path) == lx::o_path;
   const uint64_t acc = flags & lx::o_accmode;
-  const bool wants_write =
-      !is_opath && (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & (lx::o_creat | lx::o_trunc)) ||
-                    (flags & lx::o_tmpfile) == lx::o_tmpfile);
+  const bool wants_write = !is_opath && (acc == lx::o_wronly || acc == lx::o_rdwr ||
+                                         (flags & (lx::o_creat | lx::o_trunc)) ||
+                                         (flags & lx::o_tmpfile) == lx::o_tmpfile);
 
   std::string resolved = resolve(base_fd, path);
   const bool in_sandbox = inside(resolved);
@@ -109,7 +109,8 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     size_t slash = path.rfind('/');
     if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
     struct stat dst {};
-    if (::fstatat(base_fd, dir.c_str(), &dst, 0) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
+    if (::fstatat(base_fd, dir.c_str(), &dst, 0) == 0 && !other_may(dst, 3))
+      return fail(Errno::acces);
   }
 
   if (!privileged && exists) {

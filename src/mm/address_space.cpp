@@ -46,15 +46,20 @@ AddressSpace::~AddressSpace() { clear(); }
 uint64_t AddressSpace::next_anon_id() { return sys.anon_ids.fetch_add(1); }
 
 // Linux: is_data_mapping / is_exec_mapping / is_stack_mapping.
-static bool is_data_mapping(uint64_t f) { return (f & (vm::write | vm::shared | vm::stack)) == vm::write; }
-static bool is_exec_mapping(uint64_t f) { return (f & (vm::exec | vm::write | vm::stack)) == vm::exec; }
+static bool is_data_mapping(uint64_t f) {
+  return (f & (vm::write | vm::shared | vm::stack)) == vm::write;
+}
+static bool is_exec_mapping(uint64_t f) {
+  return (f & (vm::exec | vm::write | vm::stack)) == vm::exec;
+}
 static bool is_stack_mapping(uint64_t f) { return (f & vm::stack) == vm::stack; }
 
 bool AddressSpace::may_expand_vm(uint64_t f, uint64_t npages, const TaskLimits &lim) const {
   if (total_vm + npages > (lim.rlimit_as >> page_shift)) return false;
   if (is_data_mapping(f) && data_vm + npages > (lim.rlimit_data >> page_shift)) {
     // Workaround for Valgrind: a soft limit of 0 falls back to the hard limit.
-    if (lim.rlimit_data == 0 && data_vm + npages <= (lim.rlimit_data_max >> page_shift)) return true;
+    if (lim.rlimit_data == 0 && data_vm + npages <= (lim.rlimit_data_max >> page_shift))
+      return true;
     return false;
   }
   return true;
@@ -88,7 +93,8 @@ bool AddressSpace::vm_enough_memory(uint64_t npages, const TaskLimits &lim) {
   else
     allowed = static_cast<int64_t>(sys.total_ram_pages * cfg.overcommit_ratio / 100);
   allowed += static_cast<int64_t>(sys.total_swap_pages);
-  if (!lim.cap_sys_admin) allowed -= static_cast<int64_t>(cfg.admin_reserve_kbytes >> (page_shift - 10));
+  if (!lim.cap_sys_admin)
+    allowed -= static_cast<int64_t>(cfg.admin_reserve_kbytes >> (page_shift - 10));
   int64_t reserve = static_cast<int64_t>(cfg.user_reserve_kbytes >> (page_shift - 10));
   int64_t per_mm = static_cast<int64_t>(total_vm / 32);
   allowed -= per_mm < reserve ? per_mm : reserve;
@@ -132,7 +138,8 @@ bool AddressSpace::validate(std::string *why) const {
   uint64_t total = 0, locked = 0, data = 0, exec = 0, stack = 0;
   char buf[160];
   for (const Vma *v = vmas.tree.first(); v; v = VmaTree::next(v)) {
-    if (!page_aligned(v->start) || !page_aligned(v->end) || v->start >= v->end || v->end > task_size) {
+    if (!page_aligned(v->start) || !page_aligned(v->end) || v->start >= v->end ||
+        v->end > task_size) {
       std::snprintf(buf, sizeof buf, "VMA %lx-%lx is not page aligned or outside user space",
                     (unsigned long)v->start, (unsigned long)v->end);
       *why = buf;

@@ -1,6 +1,7 @@
-// The initial layout of a process (Linux: fs/exec.c setup_arg_pages, arch/x86/entry/vdso/vma.c
-// map_vdso, lib/vdso/datastore.c): [vvar] (4 pages), [vvar_vclock] (2), [vdso] (2) placed
-// top-down below mmap_base, and the [stack] at the top of user space.
+// The initial layout of a process (Linux: fs/exec.c setup_arg_pages,
+// arch/x86/entry/vdso/vma.c map_vdso, lib/vdso/datastore.c): [vvar] (4 pages),
+// [vvar_vclock] (2), [vdso] (2) placed top-down below mmap_base, and the
+// [stack] at the top of user space.
 #include "mm/address_space.hpp"
 #include "vmspace/abi.hpp"
 
@@ -10,7 +11,8 @@ void AddressSpace::install_kernel_mappings() {
   const uint64_t P = page_size;
   // Flags as smaps shows them on the reference kernel:
   //   [vvar], [vvar_vclock]: rd mr pf io de dd      [vdso]: rd ex mr mw me de
-  const uint64_t vvar_flags = vm::read | vm::mayread | vm::pfnmap | vm::io | vm::dontexpand | vm::dontdump;
+  const uint64_t vvar_flags =
+      vm::read | vm::mayread | vm::pfnmap | vm::io | vm::dontexpand | vm::dontdump;
   const uint64_t vdso_flags =
       vm::read | vm::exec | vm::mayread | vm::maywrite | vm::mayexec | vm::dontexpand;
   Result<uint64_t> at = get_unmapped_area(nullptr, 0, 8 * P, 0, 0, 0);
@@ -37,12 +39,15 @@ void AddressSpace::install_kernel_mappings() {
   Vma s;
   s.end = task_size;
   s.start = task_size - 0x21000 / 4096 * P;
-  s.flags = vm::read | vm::write | vm::mayread | vm::maywrite | vm::mayexec | vm::growsdown |
-            vm::account;
+  s.flags =
+      vm::read | vm::write | vm::mayread | vm::maywrite | vm::mayexec | vm::growsdown | vm::account;
   s.pgoff = s.start >> page_shift;
   s.anon = make_ref<AnonVma>(next_anon_id());
   insert_vma(s);
   start_stack = task_size - P;
+  // Without an ELF binary below it, the heap starts where Linux puts the heap
+  // of a static PIE program: ELF_ET_DYN_BASE, page aligned.
+  start_brk = brk = page_align((task_size / 3) * 2);
 }
 
 }  // namespace vmspace

@@ -68,7 +68,8 @@ void AddressSpace::complete_unmap(UnmapPlan &plan) {
 }
 
 Result<void> AddressSpace::munmap(uint64_t start, uint64_t len) {
-  if (!page_aligned(start) || start > task_size || len > task_size - start) return fail(Errno::inval);
+  if (!page_aligned(start) || start > task_size || len > task_size - start)
+    return fail(Errno::inval);
   uint64_t end = start + page_align(len);
   if (end == start) return fail(Errno::inval);
   Vma *v = vmas.tree.find(start);

@@ -6,6 +6,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <vector>
+
+#include "sys/task.hpp"
 
 #include "file/fd_table.hpp"
 #include "mm/address_space.hpp"
@@ -29,7 +32,8 @@ void host_memory(uint64_t *ram, uint64_t *swap) {
   }
   std::fclose(f);
 }
-// The effective capabilities of this (host) process if it is root, else all of them.
+// The effective capabilities of this (host) process if it is root, else all of
+// them.
 uint64_t host_root_capabilities() {
   if (::geteuid() != 0) return ~0ull;
   FILE *f = std::fopen("/proc/self/status", "r");
@@ -52,7 +56,8 @@ SystemState::SystemState(SystemConfig c)
   total_ram_pages = ram / cfg.page_size;
   total_swap_pages = swap / cfg.page_size;
   inodes.set_huge_pool(cfg.hugepages_2m, cfg.hugepages_1g);
-  if (cfg.root_capabilities == SystemConfig::kHostCapabilities) cfg.root_capabilities = host_root_capabilities();
+  if (cfg.root_capabilities == SystemConfig::kHostCapabilities)
+    cfg.root_capabilities = host_root_capabilities();
 }
 
 System::System(SystemConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
@@ -76,7 +81,8 @@ Process &System::spawn(const SpawnOptions &opts) {
   p->mm_ = std::make_shared<AddressSpace>(*impl_, opts.rlimit_stack);
   if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
   if (opts.std_fds) {
-    // Standard input, output and error: /dev/null, which (like a terminal) cannot be mapped.
+    // Standard input, output and error: /dev/null, which (like a terminal)
+    // cannot be mapped.
     for (int i = 0; i < 3; i++) {
       int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
       if (fd < 0) break;
@@ -96,14 +102,54 @@ Process *System::process(int pid) {
 }
 
 void System::exit_process(int pid) {
-  std::unique_ptr<Process> p;
+  std::vector<std::unique_ptr<Process>> gone;
   {
     std::lock_guard<std::mutex> g(impl_->procs_mu);
     auto it = impl_->procs.find(pid);
     if (it == impl_->procs.end()) return;
-    p = std::move(it->second);
-    impl_->procs.erase(it);
+    int tgid = it->second->tgid();
+    for (auto j = impl_->procs.begin(); j != impl_->procs.end();) {
+      if (j->second->tgid() == tgid) {
+        gone.push_back(std::move(j->second));
+        j = impl_->procs.erase(j);
+      } else {
+        ++j;
+      }
+    }
   }
+}
+
+Result<int> System::clone_process(Process &parent, uint64_t flags) {
+  constexpr uint64_t kCloneVm = 0x100, kCloneFiles = 0x400, kCloneThread = 0x10000,
+                     kCloneSighand = 0x800;
+  // Linux: copy_process argument checks.
+  if ((flags & kCloneThread) && !(flags & kCloneSighand)) return fail(Errno::inval);
+  if ((flags & kCloneSighand) && !(flags & kCloneVm)) return fail(Errno::inval);
+  std::shared_ptr<AddressSpace> mm;
+  if (flags & kCloneVm) {
+    mm = parent.mm_;
+  } else {
+    std::unique_lock<std::shared_mutex> lock(parent.mm_->mmap_lock);
+    TaskLimits lim;
+    lim.cap_sys_admin = parent.has_capability(cap::sys_admin);
+    Result<std::shared_ptr<AddressSpace>> copy = parent.mm_->fork_copy(lim);
+    if (!copy) return fail(copy.error());
+    mm = *copy;
+  }
+  std::lock_guard<std::mutex> g(impl_->procs_mu);
+  int pid = impl_->next_pid++;
+  auto p = std::unique_ptr<Process>(new Process(this, pid));
+  p->mm_ = std::move(mm);
+  p->files_ = (flags & kCloneFiles) ? parent.files_ : std::make_shared<FdTable>(*parent.files_);
+  for (int i = 0; i < 16; i++) {
+    p->rlim_cur_[i] = parent.rlim_cur_[i];
+    p->rlim_max_[i] = parent.rlim_max_[i];
+  }
+  p->privileged_ = parent.privileged_;
+  p->caps_ = parent.caps_;
+  if (flags & kCloneThread) p->tgid_ = parent.tgid_;
+  impl_->procs[pid] = std::move(p);
+  return pid;
 }
 
 std::string System::take_sandbox_violation() {

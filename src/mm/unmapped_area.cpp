@@ -21,7 +21,8 @@ Result<uint64_t> AddressSpace::vm_unmapped_area(bool down, uint64_t len, uint64_
   uint64_t gs, ge;
   if (down) {
     for (;;) {
-      if (!vmas.tree.area_highest(low_limit, high_limit, length, &gs, &ge)) return fail(Errno::nomem);
+      if (!vmas.tree.area_highest(low_limit, high_limit, length, &gs, &ge))
+        return fail(Errno::nomem);
       uint64_t gap = ge - len;
       gap -= (gap - align_offset) & align_mask;
       // A stack above keeps its guard gap free.
@@ -85,8 +86,8 @@ Result<uint64_t> AddressSpace::arch_get_unmapped_area_topdown(uint64_t addr0, ui
       }
     }
     uint64_t low = (flags & lx::map_above4g) ? (1ull << 32) : page_size;
-    Result<uint64_t> r = vm_unmapped_area(true, len, low, mmap_base, align_mask,
-                                          pgoff << page_shift, 0);
+    Result<uint64_t> r =
+        vm_unmapped_area(true, len, low, mmap_base, align_mask, pgoff << page_shift, 0);
     if (r) return r;
   }
   // A failed top-down search falls back to bottom-up; MAP_32BIT always goes there.
@@ -111,9 +112,11 @@ Result<uint64_t> AddressSpace::thp_get_unmapped_area(uint64_t addr, uint64_t len
   const int64_t off_end = static_cast<int64_t>(off + len);
   const int64_t off_align = static_cast<int64_t>(((off - 1) | (pmd - 1)) + 1);
   bool try_align = cfg.transparent_hugepage &&
-                   !(off_end <= off_align || static_cast<uint64_t>(off_end) - static_cast<uint64_t>(off_align) < pmd);
+                   !(off_end <= off_align ||
+                     static_cast<uint64_t>(off_end) - static_cast<uint64_t>(off_align) < pmd);
   const uint64_t len_pad = len + pmd;
-  if (try_align && (len_pad < len || static_cast<uint64_t>(s_off) + len_pad < static_cast<uint64_t>(s_off)))
+  if (try_align &&
+      (len_pad < len || static_cast<uint64_t>(s_off) + len_pad < static_cast<uint64_t>(s_off)))
     try_align = false;
   if (try_align) {
     Result<uint64_t> r = mm_get_unmapped_area(addr, len_pad, off >> page_shift, flags, 0);
@@ -129,7 +132,8 @@ Result<uint64_t> AddressSpace::thp_get_unmapped_area(uint64_t addr, uint64_t len
 }
 
 Result<uint64_t> AddressSpace::get_unmapped_area(const OpenFile *file, uint64_t addr, uint64_t len,
-                                                 uint64_t pgoff, uint64_t flags, uint64_t vm_flags) {
+                                                 uint64_t pgoff, uint64_t flags,
+                                                 uint64_t vm_flags) {
   (void)vm_flags;
   if (len > task_size) return fail(Errno::nomem);
   Result<uint64_t> r = fail(Errno::nomem);
@@ -169,7 +173,8 @@ Result<uint64_t> AddressSpace::get_unmapped_area(const OpenFile *file, uint64_t 
   // Linux tests the result with IS_ERR_VALUE: a MAP_FIXED address in the last page of the
   // 64-bit space comes back as that "error" (mmap(0xfffffffffffffda2, ..., MAP_FIXED) fails
   // with errno 606).
-  if (*r >= static_cast<uint64_t>(-4095)) return fail(static_cast<Errno>(-static_cast<int64_t>(*r)));
+  if (*r >= static_cast<uint64_t>(-4095))
+    return fail(static_cast<Errno>(-static_cast<int64_t>(*r)));
   if (*r > task_size - len) return fail(Errno::nomem);
   if (!page_aligned(*r)) return fail(Errno::inval);
   return r;

@@ -1,10 +1,12 @@
-// Importing an address space from /proc/PID/maps or smaps text (item 6 of the foundation).
+// Importing an address space from /proc/PID/maps or smaps text (item 6 of the
+// foundation).
 //
-// Each maps line becomes a VMA. Without smaps, the VMA flags that maps does not show are
-// inferred the way a fresh exec leaves them: private mappings may become writable, private
-// writable ones are accounted and have anonymous memory, a read-only private file mapping just
-// below a writable one of the same file is a RELRO region (written once, so accounted too).
-// With smaps, VmFlags and the Anonymous counter make the flags and anon_vma state exact.
+// Each maps line becomes a VMA. Without smaps, the VMA flags that maps does not
+// show are inferred the way a fresh exec leaves them: private mappings may
+// become writable, private writable ones are accounted and have anonymous
+// memory, a read-only private file mapping just below a writable one of the
+// same file is a RELRO region (written once, so accounted too). With smaps,
+// VmFlags and the Anonymous counter make the flags and anon_vma state exact.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,18 +45,18 @@ struct Code {
   uint64_t flag;
 };
 constexpr Code kVmFlagCodes[] = {
-    {"rd", vm::read},        {"wr", vm::write},         {"ex", vm::exec},
-    {"sh", vm::shared},      {"mr", vm::mayread},       {"mw", vm::maywrite},
-    {"me", vm::mayexec},     {"ms", vm::mayshare},      {"gd", vm::growsdown},
-    {"pf", vm::pfnmap},      {"lo", vm::locked},        {"io", vm::io},
-    {"sr", vm::seq_read},    {"rr", vm::rand_read},     {"dc", vm::dontcopy},
-    {"de", vm::dontexpand},  {"lf", vm::lockonfault},   {"ac", vm::account},
-    {"nr", vm::noreserve},   {"ht", vm::hugetlb},       {"sf", vm::sync},
-    {"ar", vm::arch_1},      {"wf", vm::wipeonfork},    {"dd", vm::dontdump},
-    {"sd", vm::softdirty},   {"mm", vm::mixedmap},      {"hg", vm::hugepage},
-    {"nh", vm::nohugepage},  {"mg", vm::mergeable},     {"um", vm::uffd_missing},
-    {"uw", vm::uffd_wp},     {"ui", vm::uffd_minor},    {"sl", vm::sealed},
-    {"dp", vm::droppable},   {"gu", vm::maybe_guard},
+    {"rd", vm::read},       {"wr", vm::write},       {"ex", vm::exec},
+    {"sh", vm::shared},     {"mr", vm::mayread},     {"mw", vm::maywrite},
+    {"me", vm::mayexec},    {"ms", vm::mayshare},    {"gd", vm::growsdown},
+    {"pf", vm::pfnmap},     {"lo", vm::locked},      {"io", vm::io},
+    {"sr", vm::seq_read},   {"rr", vm::rand_read},   {"dc", vm::dontcopy},
+    {"de", vm::dontexpand}, {"lf", vm::lockonfault}, {"ac", vm::account},
+    {"nr", vm::noreserve},  {"ht", vm::hugetlb},     {"sf", vm::sync},
+    {"ar", vm::arch_1},     {"wf", vm::wipeonfork},  {"dd", vm::dontdump},
+    {"sd", vm::softdirty},  {"mm", vm::mixedmap},    {"hg", vm::hugepage},
+    {"nh", vm::nohugepage}, {"mg", vm::mergeable},   {"um", vm::uffd_missing},
+    {"uw", vm::uffd_wp},    {"ui", vm::uffd_minor},  {"sl", vm::sealed},
+    {"dp", vm::droppable},  {"gu", vm::maybe_guard},
 };
 
 bool parse_hex(const std::string &s, size_t &i, uint64_t *v) {
@@ -62,7 +64,9 @@ bool parse_hex(const std::string &s, size_t &i, uint64_t *v) {
   uint64_t r = 0;
   while (i < s.size() && std::isxdigit(static_cast<unsigned char>(s[i]))) {
     char c = s[i++];
-    r = r * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
+    r = r * 16 + static_cast<uint64_t>(std::isdigit(static_cast<unsigned char>(c))
+                                           ? c - '0'
+                                           : (std::tolower(c) - 'a' + 10));
   }
   *v = r;
   return i > b;
@@ -71,7 +75,8 @@ bool parse_hex(const std::string &s, size_t &i, uint64_t *v) {
 bool parse_dec(const std::string &s, size_t &i, uint64_t *v) {
   size_t b = i;
   uint64_t r = 0;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) r = r * 10 + static_cast<uint64_t>(s[i++] - '0');
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+    r = r * 10 + static_cast<uint64_t>(s[i++] - '0');
   *v = r;
   return i > b;
 }
@@ -104,8 +109,8 @@ std::string parse_header(const std::string &s, Line *l, int *col) {
   i++;
   if (i + 4 > s.size()) return err("expected permissions");
   const char *p = s.c_str() + i;
-  if ((p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') || (p[2] != 'x' && p[2] != '-') ||
-      (p[3] != 's' && p[3] != 'p'))
+  if ((p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+      (p[2] != 'x' && p[2] != '-') || (p[3] != 's' && p[3] != 'p'))
     return err("bad permissions");
   l->r = p[0] == 'r';
   l->w = p[1] == 'w';
@@ -146,6 +151,7 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
   bool skip_details = false;
   bool brk_line = false;
   uint64_t brk_start = 0, brk_cur = 0;
+  std::vector<std::pair<std::string, uint64_t>> mm_fields;
   int lineno = 0;
   size_t b = 0;
   while (b < text.size()) {
@@ -164,7 +170,8 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
       int col = 1;
       std::string m = parse_header(s, &l, &col);
       if (!m.empty()) {
-        *error = std::to_string(lineno) + ":" + std::to_string(col + static_cast<int>(lead)) + ": " + m;
+        *error =
+            std::to_string(lineno) + ":" + std::to_string(col + static_cast<int>(lead)) + ": " + m;
         return false;
       }
       skip_details = l.name == "[vsyscall]";  // the gate area is not a VMA
@@ -175,8 +182,29 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
       lines.push_back(l);
       continue;
     }
+    if (s.compare(0, 3, "mm ") == 0) {
+      // "mm FIELD VALUE": mm_struct fields maps does not show (start_code,
+      // end_code, start_data, end_data, start_brk, brk, start_stack, hiwater_vm
+      // in pages).
+      char field[32];
+      unsigned long long val = 0;
+      if (std::sscanf(s.c_str() + 3, "%31s %lli", field, &val) != 2) {
+        *error = std::to_string(lineno) + ":4: expected mm FIELD VALUE";
+        return false;
+      }
+      std::string f = field;
+      if (f == "start_code" || f == "end_code" || f == "start_data" || f == "end_data" ||
+          f == "start_brk" || f == "brk" || f == "start_stack" || f == "hiwater_vm") {
+        mm_fields.push_back({f, val});
+      } else {
+        *error = std::to_string(lineno) + ":4: unknown mm field '" + f + "'";
+        return false;
+      }
+      continue;
+    }
     if (s.compare(0, 4, "brk ") == 0) {
-      // "brk START_BRK [BRK]": where the heap starts and ends (not visible in maps).
+      // "brk START_BRK [BRK]": where the heap starts and ends (not visible in
+      // maps).
       unsigned long long a = 0, b = 0;
       int n = std::sscanf(s.c_str() + 4, "%lli %lli", &a, &b);
       if (n < 1) {
@@ -211,7 +239,8 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
               known = true;
             }
           if (!known) {
-            *error = std::to_string(lineno) + ":" + std::to_string(i + 1) + ": unknown VmFlags code '" + code + "'";
+            *error = std::to_string(lineno) + ":" + std::to_string(i + 1) +
+                     ": unknown VmFlags code '" + code + "'";
             return false;
           }
         }
@@ -258,21 +287,24 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
     Vma v;
     v.start = l.start;
     v.end = l.end;
-    uint64_t f = (l.r ? vm::read : 0) | (l.w ? vm::write : 0) | (l.x ? vm::exec : 0) | vm::mayread | vm::mayexec;
+    uint64_t f = (l.r ? vm::read : 0) | (l.w ? vm::write : 0) | (l.x ? vm::exec : 0) | vm::mayread |
+                 vm::mayexec;
     bool anon_guess = false;
     const std::string &n = l.name;
     bool dev_shmem = l.maj == 0 && l.min == 1;
     if (n == "[vvar]" || n == "[vvar_vclock]") {
       v.special = n == "[vvar]" ? Special::vvar : Special::vvar_vclock;
       v.vm_ops = true;
-      f = (f & vm::access_flags) | vm::mayread | vm::pfnmap | vm::io | vm::dontexpand | vm::dontdump;
+      f = (f & vm::access_flags) | vm::mayread | vm::pfnmap | vm::io | vm::dontexpand |
+          vm::dontdump;
     } else if (n == "[vdso]") {
       v.special = Special::vdso;
       v.vm_ops = true;
       f |= vm::maywrite | vm::dontexpand;
     } else if (!n.empty() && n[0] == '/') {
       // A file (or a shmem / hugetlb object shown with a path).
-      bool hugetlb = n == "/anon_hugepage (deleted)" || (l.maj == 0 && (l.min == 0x11 || l.min == 0x12));
+      bool hugetlb =
+          n == "/anon_hugepage (deleted)" || (l.maj == 0 && (l.min == 0x11 || l.min == 0x12));
       auto key = std::make_pair((static_cast<uint64_t>(l.maj) << 32) | l.min, l.ino);
       Ref<OpenFile> &file = files[key];
       if (!file) {
@@ -284,17 +316,20 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
         } else {
           std::string path = n;
           const std::string deleted = " (deleted)";
-          if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+          if (path.size() > deleted.size() &&
+              path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
             path.clear();
           std::string violation;
           Result<Ref<OpenFile>> host =
               path.empty() ? Result<Ref<OpenFile>>(fail(Errno::noent))
                            : sys.vfs.open(-1, path, lx::o_rdonly, 0, true, &violation);
           int host_fd = -1;
-          if (host && (*host)->host_fd() >= 0) host_fd = ::fcntl((*host)->host_fd(), F_DUPFD_CLOEXEC, 3);
+          if (host && (*host)->host_fd() >= 0)
+            host_fd = ::fcntl((*host)->host_fd(), F_DUPFD_CLOEXEC, 3);
           in = sys.inodes.standin(l.maj, l.min, l.ino, InodeKind::regular, n, host_fd);
         }
-        file = make_ref<OpenFile>(std::move(in), (l.s && l.w) || dev_shmem || hugetlb ? lx::o_rdwr : lx::o_rdonly, -1);
+        file = make_ref<OpenFile>(
+            std::move(in), (l.s && l.w) || dev_shmem || hugetlb ? lx::o_rdwr : lx::o_rdonly, -1);
       }
       v.file = file;
       v.vm_ops = true;
@@ -309,10 +344,12 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
           f |= vm::account;
           anon_guess = true;
         }
-        // RELRO: read-only, just below a writable private mapping of the same file.
+        // RELRO: read-only, just below a writable private mapping of the same
+        // file.
         if (!l.w && k + 1 < lines.size()) {
           const Line &nx = lines[k + 1];
-          if (nx.start == l.end && nx.w && !nx.s && nx.maj == l.maj && nx.min == l.min && nx.ino == l.ino) {
+          if (nx.start == l.end && nx.w && !nx.s && nx.maj == l.maj && nx.min == l.min &&
+              nx.ino == l.ino) {
             f |= vm::account;
             anon_guess = true;
           }
@@ -364,12 +401,27 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
     prev = mm.insert_vma(v);
     prev_line = &l;
   }
-  if (brk_line) {
+  bool has_brk = false;
+  mm.start_code = mm.end_code = mm.start_data = mm.end_data = 0;
+  for (auto &[f, val] : mm_fields) {
+    if (f == "start_code") mm.start_code = val;
+    if (f == "end_code") mm.end_code = val;
+    if (f == "start_data") mm.start_data = val;
+    if (f == "end_data") mm.end_data = val;
+    if (f == "start_brk") mm.start_brk = val, has_brk = true;
+    if (f == "brk") mm.brk = val, has_brk = true;
+    if (f == "start_stack") mm.start_stack = val;
+    if (f == "hiwater_vm") mm.hiwater_vm = val;
+  }
+  if (has_brk) {
+    // set above
+  } else if (brk_line) {
     mm.start_brk = brk_start;
     mm.brk = brk_cur;
   } else if (!mm.start_brk) {
-    // No [heap]: the program never grew its heap, which starts right after the executable's
-    // data and bss (the file of the lowest mapping; ASLR off, so no gap).
+    // No [heap]: the program never grew its heap, which starts right after the
+    // executable's data and bss (the file of the lowest mapping; ASLR off, so
+    // no gap).
     const Line *exe = nullptr;
     for (const Line &l : lines)
       if (!l.name.empty() && l.name[0] == '/') {
@@ -380,12 +432,13 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
       uint64_t end = 0;
       size_t k = 0;
       for (size_t i = 0; i < lines.size(); i++)
-        if (lines[i].maj == exe->maj && lines[i].min == exe->min && lines[i].ino == exe->ino && lines[i].name == exe->name) {
+        if (lines[i].maj == exe->maj && lines[i].min == exe->min && lines[i].ino == exe->ino &&
+            lines[i].name == exe->name) {
           end = lines[i].end;
           k = i;
         }
-      if (k + 1 < lines.size() && lines[k + 1].start == end && lines[k + 1].name.empty() && lines[k + 1].w &&
-          !lines[k + 1].s)
+      if (k + 1 < lines.size() && lines[k + 1].start == end && lines[k + 1].name.empty() &&
+          lines[k + 1].w && !lines[k + 1].s)
         end = lines[k + 1].end;  // the bss
       mm.start_brk = mm.brk = end;
     }

@@ -79,11 +79,16 @@ std::string vma_name(const AddressSpace &mm, const Vma &v) {
     return escape_path(v.file->maps_path());
   }
   switch (v.special) {
-    case Special::vvar: return "[vvar]";
-    case Special::vvar_vclock: return "[vvar_vclock]";
-    case Special::vdso: return "[vdso]";
-    case Special::vsyscall: return "[vsyscall]";
-    case Special::none: break;
+    case Special::vvar:
+      return "[vvar]";
+    case Special::vvar_vclock:
+      return "[vvar_vclock]";
+    case Special::vdso:
+      return "[vdso]";
+    case Special::vsyscall:
+      return "[vsyscall]";
+    case Special::none:
+      break;
   }
   if (v.start < mm.brk && v.end > mm.start_brk) return "[heap]";
   if (v.start <= mm.start_stack && v.end >= mm.start_stack) return "[stack]";

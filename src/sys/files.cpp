@@ -63,7 +63,8 @@ Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
                  in.kind() == InodeKind::hugetlb;
   if (!regular || !f->writable()) return fail(Errno::inval);
   if (in.append_only()) return fail(Errno::perm);
-  if (in.kind() == InodeKind::hugetlb && (length & (in.huge_page_size() - 1))) return fail(Errno::inval);
+  if (in.kind() == InodeKind::hugetlb && (length & (in.huge_page_size() - 1)))
+    return fail(Errno::inval);
   if (length > static_cast<uint64_t>(rlimit_cur(lx::rlimit_fsize))) return fail(Errno::fbig);
   int e = f->truncate(length);
   if (e) return fail(static_cast<Errno>(e));
@@ -76,7 +77,8 @@ Result<int> Process::memfd_create(std::string_view name, uint64_t flags) {
   if (!(flags & lx::mfd_hugetlb)) {
     if (flags & ~kMfdAllFlags) return fail(Errno::inval);
   } else {
-    if (flags & ~(kMfdAllFlags | (lx::map_huge_mask << lx::map_huge_shift))) return fail(Errno::inval);
+    if (flags & ~(kMfdAllFlags | (lx::map_huge_mask << lx::map_huge_shift)))
+      return fail(Errno::inval);
   }
   if ((flags & lx::mfd_exec) && (flags & lx::mfd_noexec_seal)) return fail(Errno::inval);
   if (name.size() > kMfdNameMax) return fail(Errno::inval);

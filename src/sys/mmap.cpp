@@ -30,7 +30,8 @@ uint64_t calc_vm_flag_bits(uint64_t flags) {
 bool file_mmap_ok(const Inode &in, uint64_t pgoff, uint64_t len, unsigned shift) {
   uint64_t maxsize = ~0ull;
   if (in.kind() == InodeKind::regular || in.kind() == InodeKind::blockdev ||
-      in.kind() == InodeKind::socket || in.kind() == InodeKind::shmem || in.kind() == InodeKind::hugetlb)
+      in.kind() == InodeKind::socket || in.kind() == InodeKind::shmem ||
+      in.kind() == InodeKind::hugetlb)
     maxsize = 0x7fffffffffffffffull;
   if (len > maxsize) return false;
   maxsize -= len;

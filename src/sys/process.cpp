@@ -10,7 +10,7 @@
 
 namespace vmspace {
 
-Process::Process(System *sys, int pid) : sys_(sys), pid_(pid) {
+Process::Process(System *sys, int pid) : sys_(sys), pid_(pid), tgid_(pid) {
   for (int i = 0; i < 16; i++) rlim_cur_[i] = rlim_max_[i] = lx::rlim_infinity;
   rlim_cur_[lx::rlimit_stack] = 8ull << 20;
   rlim_cur_[lx::rlimit_core] = 0;
@@ -75,6 +75,24 @@ std::vector<VmaInfo> Process::vmas() const {
 bool Process::validate(std::string *why) const {
   std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
   return mm_->validate(why);
+}
+
+}  // namespace vmspace
+
+namespace vmspace {
+
+Result<int> Process::fork() { return sys_->clone_process(*this, 17 /* SIGCHLD */); }
+
+Result<int> Process::vfork() {
+  // CLONE_VM | CLONE_VFORK | SIGCHLD: the child runs in this address space.
+  return sys_->clone_process(*this, 0x100 | 0x4000 | 17);
+}
+
+Result<int> Process::clone(uint64_t flags) { return sys_->clone_process(*this, flags); }
+
+void Process::exit_group(int status) {
+  (void)status;
+  sys_->exit_process(pid_);  // destroys this object: nothing may follow
 }
 
 }  // namespace vmspace

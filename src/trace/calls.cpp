@@ -28,60 +28,254 @@ CallOutcome outcome(const Result<void> &r) {
   return o;
 }
 
+constexpr uint64_t kPrSetVma = 0x53564d41;
+constexpr uint64_t kAnyBuffer = ~0ull;
+
 const std::vector<CallDef> &calls() {
   using A = ArgFmt;
-  static const std::vector<CallDef> table = {
-      {"mmap", {A::addr, A::dec, A::prot, A::mflags, A::intarg, A::hex}, 6, ResultFmt::addr,
-       [](Process &p, const std::vector<ArgVal> &a) {
-         return outcome(p.mmap(a[0].v, a[1].v, a[2].v, a[3].v, a[4].v, a[5].v));
-       }},
-      {"munmap", {A::addr, A::dec}, 2, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.munmap(a[0].v, a[1].v)); }},
-      {"mprotect", {A::addr, A::dec, A::prot}, 3, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) {
-         return outcome(p.mprotect(a[0].v, a[1].v, a[2].v));
-       }},
-      {"open", {A::path, A::oflags, A::mode}, 2, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) {
-         return outcome(p.open(a[0].s, a[1].v, a.size() > 2 ? a[2].v : 0));
-       }},
-      {"openat", {A::dirfd, A::path, A::oflags, A::mode}, 3, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) {
-         return outcome(p.openat(a[0].v, a[1].s, a[2].v, a.size() > 3 ? a[3].v : 0));
-       }},
-      {"close", {A::intarg}, 1, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.close(a[0].v)); }},
-      {"dup", {A::intarg}, 1, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.dup(a[0].v)); }},
-      {"dup2", {A::intarg, A::intarg}, 2, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.dup2(a[0].v, a[1].v)); }},
-      {"dup3", {A::intarg, A::intarg, A::oflags}, 3, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) {
-         return outcome(p.dup3(a[0].v, a[1].v, a[2].v));
-       }},
-      {"ftruncate", {A::intarg, A::dec}, 2, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.ftruncate(a[0].v, a[1].v)); }},
-      {"memfd_create", {A::path, A::mfdflags}, 2, ResultFmt::dec,
-       [](Process &p, const std::vector<ArgVal> &a) {
-         return outcome(p.memfd_create(a[0].s, a[1].v));
-       }},
-  };
+  static const std::vector<CallDef> table =
+      {
+          {"mmap",
+           {A::addr, A::dec, A::prot, A::mflags, A::intarg, A::hex},
+           6,
+           ResultFmt::addr,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.mmap(a[0].v, a[1].v, a[2].v, a[3].v, a[4].v, a[5].v));
+           }},
+          {"munmap",
+           {A::addr, A::dec},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.munmap(a[0].v, a[1].v));
+           }},
+          {"mprotect",
+           {A::addr, A::dec, A::prot},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.mprotect(a[0].v, a[1].v, a[2].v));
+           }},
+          {"open",
+           {A::path, A::oflags, A::mode},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.open(a[0].s, a[1].v, a.size() > 2 ? a[2].v : 0));
+           }},
+          {"openat",
+           {A::dirfd, A::path, A::oflags, A::mode},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.openat(a[0].v, a[1].s, a[2].v, a.size() > 3 ? a[3].v : 0));
+           }},
+          {"close",
+           {A::intarg},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.close(a[0].v)); }},
+          {"dup",
+           {A::intarg},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.dup(a[0].v)); }},
+          {"dup2",
+           {A::intarg, A::intarg},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.dup2(a[0].v, a[1].v));
+           }},
+          {"dup3",
+           {A::intarg, A::intarg, A::oflags},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.dup3(a[0].v, a[1].v, a[2].v));
+           }},
+          {"ftruncate",
+           {A::intarg, A::dec},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.ftruncate(a[0].v, a[1].v));
+           }},
+          {"memfd_create",
+           {A::path, A::mfdflags},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.memfd_create(a[0].s, a[1].v));
+           }},
+          {"brk",
+           {A::addr},
+           1,
+           ResultFmt::addr,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             CallOutcome o;
+             o.value = p.brk(a[0].v);
+             return o;
+           }},
+          {"mremap",
+           {A::addr, A::dec, A::dec, A::mremap_flags, A::addr},
+           4,
+           ResultFmt::addr,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.mremap(a[0].v, a[1].v, a[2].v, a[3].v, a.size() > 4 ? a[4].v : 0));
+           }},
+          {"mlock",
+           {A::addr, A::dec},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.mlock(a[0].v, a[1].v));
+           }},
+          {"mlock2",
+           {A::addr, A::dec, A::mlock2_flags},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.mlock2(a[0].v, a[1].v, a[2].v));
+           }},
+          {"munlock",
+           {A::addr, A::dec},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.munlock(a[0].v, a[1].v));
+           }},
+          {"mlockall",
+           {A::mcl_flags},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.mlockall(a[0].v)); }},
+          {"munlockall",
+           {},
+           0,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &) { return outcome(p.munlockall()); }},
+          {"madvise",
+           {A::addr, A::dec, A::madvise_advice},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.madvise(a[0].v, a[1].v, a[2].v));
+           }},
+          {"msync",
+           {A::addr, A::dec, A::msync_flags},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.msync(a[0].v, a[1].v, a[2].v));
+           }},
+          {"mincore",
+           {A::addr, A::dec, A::vec},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             // A strace vector ([1, 0, ...]) stands for a valid buffer somewhere.
+             return outcome(p.mincore(a[0].v, a[1].v, a[2].opaque ? kAnyBuffer : a[2].v));
+           }},
+          {"mseal",
+           {A::addr, A::dec, A::hex},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.mseal(a[0].v, a[1].v, a[2].v));
+           }},
+          {"fork",
+           {},
+           0,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &) { return outcome(p.fork()); }},
+          {"vfork",
+           {},
+           0,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &) { return outcome(p.vfork()); }},
+          {"clone",
+           {A::clone_flags, A::hex, A::hex, A::hex, A::hex},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.clone(a[0].v)); }},
+          {"clone3",
+           {A::clone_flags, A::dec},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.clone(a[0].v)); }},
+          {"exit_group",
+           {A::intarg},
+           1,
+           ResultFmt::none,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             p.exit_group(static_cast<int>(a[0].v));
+             return CallOutcome{};
+           }},
+          {"prctl",
+           {A::prctl_option, A::prctl_arg, A::addr, A::dec, A::optpath},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             CallOutcome o;
+             if (a[0].v != kPrSetVma || a.size() < 2 || a[1].v != 0) {
+               o.unsupported =
+                   "prctl options other than PR_SET_VMA, "
+                   "PR_SET_VMA_ANON_NAME are not modelled";
+               return o;
+             }
+             if (a.size() < 5) return outcome(Result<void>(fail(Errno::inval)));
+             return outcome(
+                 p.set_vma_anon_name(a[2].v, a[3].v, a[4].is_str ? a[4].s.c_str() : nullptr));
+           }},
+      };
   return table;
 }
 
 std::string format_arg(ArgFmt f, const ArgVal &a) {
   switch (f) {
-    case ArgFmt::addr: return fmt_addr(a.v);
-    case ArgFmt::hex: return fmt_hex(a.v);
-    case ArgFmt::dec: return fmt_dec(a.v);
-    case ArgFmt::intarg: return fmt_int(a.v);
-    case ArgFmt::prot: return fmt_prot(a.v);
-    case ArgFmt::mflags: return fmt_mmap_flags(a.v);
-    case ArgFmt::path: return fmt_string(a.s);
-    case ArgFmt::oflags: return fmt_open_flags(a.v);
-    case ArgFmt::mode: return fmt_octal(a.v);
-    case ArgFmt::dirfd: return fmt_dirfd(a.v);
-    case ArgFmt::mfdflags: return fmt_mfd_flags(a.v);
+    case ArgFmt::addr:
+      return fmt_addr(a.v);
+    case ArgFmt::hex:
+      return fmt_hex(a.v);
+    case ArgFmt::dec:
+      return fmt_dec(a.v);
+    case ArgFmt::intarg:
+      return fmt_int(a.v);
+    case ArgFmt::prot:
+      return fmt_prot(a.v);
+    case ArgFmt::mflags:
+      return fmt_mmap_flags(a.v);
+    case ArgFmt::path:
+      return fmt_string(a.s);
+    case ArgFmt::oflags:
+      return fmt_open_flags(a.v);
+    case ArgFmt::mode:
+      return fmt_octal(a.v);
+    case ArgFmt::dirfd:
+      return fmt_dirfd(a.v);
+    case ArgFmt::mfdflags:
+      return fmt_mfd_flags(a.v);
+    case ArgFmt::mremap_flags:
+      return fmt_mremap_flags(a.v);
+    case ArgFmt::mlock2_flags:
+      return fmt_named_flags("mlock2", a.v);
+    case ArgFmt::mcl_flags:
+      return fmt_named_flags("mcl", a.v);
+    case ArgFmt::madvise_advice:
+      return fmt_madvise(a.v);
+    case ArgFmt::msync_flags:
+      return fmt_named_flags("ms", a.v);
+    case ArgFmt::vec:
+      return a.opaque ? a.s : fmt_addr(a.v);
+    case ArgFmt::prctl_option:
+      return a.v == kPrSetVma ? "PR_SET_VMA" : fmt_hex(a.v);
+    case ArgFmt::prctl_arg:
+      return a.v == 0 ? "PR_SET_VMA_ANON_NAME" : fmt_hex(a.v);
+    case ArgFmt::optpath:
+      return a.is_str ? fmt_string(a.s) : fmt_addr(a.v);
+    case ArgFmt::clone_flags:
+      return fmt_clone_flags(a.v);
   }
   return fmt_hex(a.v);
 }
@@ -107,6 +301,7 @@ std::string format_call(const CallDef &def, const std::vector<ArgVal> &args) {
 }
 
 std::string format_result(const CallDef &def, const CallOutcome &o) {
+  if (def.result == ResultFmt::none) return "?";
   if (!o.ok) return std::string("-1 ") + errno_name(o.err) + " (" + errno_text(o.err) + ")";
   if (def.result == ResultFmt::addr) return fmt_hex(o.value);
   return fmt_sdec(static_cast<int64_t>(o.value));

@@ -1,5 +1,5 @@
-// The system calls a script can make: how their arguments are read and printed, and how they
-// run on a Process.
+// The system calls a script can make: how their arguments are read and printed,
+// and how they run on a Process.
 #pragma once
 
 #include <cstdint>
@@ -14,18 +14,46 @@ class Process;
 class System;
 
 // How an argument is printed (strace's conventions).
-enum class ArgFmt : uint8_t { addr, hex, dec, intarg, prot, mflags, path, oflags, mode, dirfd, mfdflags };
-enum class ResultFmt : uint8_t { addr, dec };
+enum class ArgFmt : uint8_t {
+  addr,
+  hex,
+  dec,
+  intarg,
+  prot,
+  mflags,
+  path,
+  oflags,
+  mode,
+  dirfd,
+  mfdflags,
+  mremap_flags,
+  mlock2_flags,
+  mcl_flags,
+  madvise_advice,
+  msync_flags,
+  vec,
+  prctl_option,
+  prctl_arg,
+  optpath,
+  clone_flags
+};
+enum class ResultFmt : uint8_t { addr, dec, none };
 
 struct ArgVal {
   uint64_t v = 0;
-  std::string s;  // for path arguments
+  std::string s;        // for path arguments
+  bool is_str = false;  // an optional string (optpath) that was given
+  bool opaque = false;  // a strace array or struct standing for guest memory
 };
 
 struct CallOutcome {
   bool ok = true;
   uint64_t value = 0;
   Errno err = Errno::none;
+  // The call used a feature vmspace does not model (e.g. a prctl option other
+  // than PR_SET_VMA); the runner stops with an error instead of inventing a
+  // result.
+  const char *unsupported = nullptr;
 };
 
 struct CallDef {

@@ -1,5 +1,6 @@
-// The script runner. Each call is printed the way strace prints it, with its actual result,
-// so the output is itself a valid script; expectations are checked as the script runs.
+// The script runner. Each call is printed the way strace prints it, with its
+// actual result, so the output is itself a valid script; expectations are
+// checked as the script runs.
 #include "trace/runner.hpp"
 
 #include <fcntl.h>
@@ -42,8 +43,10 @@ bool numeric(const Expr &e) {
 
 uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars) {
   switch (e.kind) {
-    case Expr::Num: return e.num;
-    case Expr::Sym: return constant_value(e.text).value_or(0);
+    case Expr::Num:
+      return e.num;
+    case Expr::Sym:
+      return constant_value(e.text).value_or(0);
     case Expr::Var: {
       auto it = vars.find(e.text);
       return it == vars.end() ? 0 : it->second;
@@ -55,16 +58,23 @@ uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars) {
     case Expr::Binop: {
       uint64_t a = eval_expr(e.kids[0], vars), b = eval_expr(e.kids[1], vars);
       switch (e.op) {
-        case '|': return a | b;
-        case '&': return a & b;
-        case '+': return a + b;
-        case '-': return a - b;
-        case '*': return a * b;
-        case '<': return b >= 64 ? 0 : a << b;
+        case '|':
+          return a | b;
+        case '&':
+          return a & b;
+        case '+':
+          return a + b;
+        case '-':
+          return a - b;
+        case '*':
+          return a * b;
+        case '<':
+          return b >= 64 ? 0 : a << b;
       }
       return 0;
     }
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -78,8 +88,8 @@ std::vector<std::string> split_lines(const std::string &text) {
   return out;
 }
 
-// Maps lines compare field by field, blanks collapsed; "*" in the expected line matches any
-// field, and $ROOT stands for the sandbox directory.
+// Maps lines compare field by field, blanks collapsed; "*" in the expected line
+// matches any field, and $ROOT stands for the sandbox directory.
 std::vector<std::string> fields(const std::string &line) {
   std::vector<std::string> f;
   std::istringstream in(line);
@@ -99,7 +109,8 @@ std::vector<std::string> fields(const std::string &line) {
 
 }  // namespace
 
-bool maps_line_matches(const std::string &expected, const std::string &actual, const std::string &root) {
+bool maps_line_matches(const std::string &expected, const std::string &actual,
+                       const std::string &root) {
   std::vector<std::string> e = fields(expected), a = fields(actual);
   if (e.size() != a.size()) return false;
   for (size_t i = 0; i < e.size(); i++) {
@@ -123,9 +134,16 @@ class Runner {
     for (const Stmt &st : s_.stmts) {
       bool ok = true;
       switch (st.kind) {
-        case Stmt::Call: ok = call(st); break;
-        case Stmt::Dir: ok = directive(st); break;
-        case Stmt::ExitMarker: break;
+        case Stmt::Call:
+          ok = call(st);
+          break;
+        case Stmt::Dir:
+          ok = directive(st);
+          break;
+        case Stmt::ExitMarker:
+          // "+++ exited with N +++": the process is gone if it was not already.
+          if (st.exit_pid && pids_.count(st.exit_pid)) sys_.exit_process(pids_[st.exit_pid]);
+          break;
       }
       if (!ok) return run_bad_input;
     }
@@ -134,10 +152,31 @@ class Runner {
   }
 
  private:
+  // Scripts name processes by the pids they were recorded with (strace -f
+  // prints real pids); the first one is vmspace's pid 1 and children take the
+  // pids fork returns here.
   Process *proc(int pid, SrcLoc loc) {
-    Process *p = sys_.process(pid ? pid : default_pid_);
-    if (!p) std::fprintf(o_.err, "%s: no process %d\n", where(s_, loc).c_str(), pid);
+    int real = 1;
+    if (pid) {
+      auto it = pids_.find(pid);
+      if (it != pids_.end()) {
+        real = it->second;
+      } else if (!first_claimed_) {
+        pids_[pid] = 1;
+      } else {
+        std::fprintf(o_.err, "%s: no process %d\n", where(s_, loc).c_str(), pid);
+        return nullptr;
+      }
+    }
+    first_claimed_ = true;
+    Process *p = sys_.process(real);
+    if (!p)
+      std::fprintf(o_.err, "%s: process %d has exited\n", where(s_, loc).c_str(), pid ? pid : 1);
     return p;
+  }
+  int real_pid(int pid) const {
+    auto it = pids_.find(pid);
+    return it == pids_.end() ? pid : it->second;
   }
 
   void mismatch(SrcLoc loc, const std::string &expected, const std::string &actual) {
@@ -150,20 +189,22 @@ class Runner {
     const CallStmt &c = st.call;
     Process *p = proc(c.pid, st.loc);
     if (!p) return false;
-    std::string prefix = c.pid ? std::to_string(c.pid) + " " : "";
+    const int my_pid = p->pid();
+    std::string prefix = c.pid ? std::to_string(my_pid) + " " : "";
     if (!c.known) {
       std::fprintf(o_.out, "%s%s\n", prefix.c_str(), c.source.c_str());
       return true;
     }
     const CallDef &def = *find_call(c.name);
-    std::vector<ArgVal> args(c.args.size());
-    for (size_t i = 0; i < c.args.size(); i++) {
-      if (def.args[i] == ArgFmt::path)
-        args[i].s = c.args[i].text;
-      else
-        args[i].v = eval_expr(c.args[i], vars_);
+    std::vector<ArgVal> args = call_args(def, c.args, vars_);
+    if (c.name == "clone" || c.name == "clone3") args = clone_args(c.args);
+    const bool creates =
+        c.name == "fork" || c.name == "vfork" || c.name == "clone" || c.name == "clone3";
+    CallOutcome out = def.exec(*p, args);  // exit_group destroys p
+    if (out.unsupported) {
+      std::fprintf(o_.err, "%s: %s\n", where(s_, st.loc).c_str(), out.unsupported);
+      return false;
     }
-    CallOutcome out = def.exec(*p, args);
     std::string violation = sys_.take_sandbox_violation();
     if (!violation.empty()) {
       std::fprintf(o_.err, "%s: %s\n", where(s_, st.loc).c_str(), violation.c_str());
@@ -176,13 +217,22 @@ class Runner {
     if (text.size() < 39) text.append(39 - text.size(), ' ');
     std::string bind = c.bind.empty() ? "" : "$" + c.bind + " = ";
     std::string result = format_result(def, out);
-    std::fprintf(o_.out, "%s%s%s = %s\n", prefix.c_str(), bind.c_str(), text.c_str(), result.c_str());
+    std::fprintf(o_.out, "%s%s%s = %s\n", prefix.c_str(), bind.c_str(), text.c_str(),
+                 result.c_str());
 
     const Expectation &x = c.expect;
+    if (creates && out.ok) {
+      // The expected value is the child's pid in the script's numbering.
+      int child = static_cast<int>(out.value);
+      if (x.kind == Expectation::Value) pids_[static_cast<int>(eval_expr(x.value, vars_))] = child;
+      pids_[child] = child;
+      return true;
+    }
     if (x.kind == Expectation::Value) {
       uint64_t want = eval_expr(x.value, vars_);
       if (!out.ok || want != out.value) {
-        std::string w = def.result == ResultFmt::addr ? fmt_hex(want) : fmt_sdec(static_cast<int64_t>(want));
+        std::string w =
+            def.result == ResultFmt::addr ? fmt_hex(want) : fmt_sdec(static_cast<int64_t>(want));
         mismatch(x.loc, w, result);
       }
     } else if (x.kind == Expectation::Error) {
@@ -225,10 +275,45 @@ class Runner {
           std::fprintf(o_.err, "%s: mismatch: maps differ\n", loc.c_str());
           size_t n = std::max(want.size(), got.size());
           for (size_t i = 0; i < n; i++) {
-            bool eq = i < want.size() && i < got.size() && maps_line_matches(want[i], got[i], sys_.impl().vfs.root());
+            bool eq = i < want.size() && i < got.size() &&
+                      maps_line_matches(want[i], got[i], sys_.impl().vfs.root());
             if (eq) continue;
             if (i < want.size()) std::fprintf(o_.err, "  - %s\n", want[i].c_str());
             if (i < got.size()) std::fprintf(o_.err, "  + %s\n", got[i].c_str());
+          }
+        }
+      }
+      return true;
+    }
+    if (d.name == "status") {
+      int pid = d.pid;
+      if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
+      Process *p = proc(pid, st.loc);
+      if (!p) return false;
+      std::string actual = p->status();
+      std::fprintf(o_.out, "@status%s {\n%s}\n", d.words.empty() ? "" : (" " + d.words[0]).c_str(),
+                   actual.c_str());
+      if (d.has_block) {
+        // Lines compare by key; keys vmspace does not render yet (VmRSS, ...)
+        // are skipped.
+        std::map<std::string, std::string> have;
+        for (const std::string &l : split_lines(actual))
+          have[l.substr(0, l.find(':'))] = fields(l).size() > 1 ? l : l;
+        for (size_t i = 0; i < d.block.size(); i++) {
+          const std::string &l = d.block[i];
+          size_t colon = l.find(':');
+          if (colon == std::string::npos) continue;
+          std::string key =
+              l.substr(l.find_first_not_of(" \t"), colon - l.find_first_not_of(" \t"));
+          auto it = have.find(key);
+          if (it == have.end()) continue;
+          std::istringstream a(l.substr(colon + 1)), b(it->second.substr(it->second.find(':') + 1));
+          std::string va, ua, vb, ub;
+          a >> va >> ua;
+          b >> vb >> ub;
+          if (va != vb) {
+            SrcLoc lc = i < d.block_locs.size() ? d.block_locs[i] : st.loc;
+            mismatch(lc, key + " " + va + " kB", vb + " kB");
           }
         }
       }
@@ -259,7 +344,8 @@ class Runner {
         if (d.has_block) {
           int l = std::atoi(err.c_str());
           size_t colon = err.find(':');
-          std::fprintf(o_.err, "%s:%d:%s\n", s_.file.c_str(), base_line + l, err.substr(colon + 1).c_str());
+          std::fprintf(o_.err, "%s:%d:%s\n", s_.file.c_str(), base_line + l,
+                       err.substr(colon + 1).c_str());
         } else {
           std::fprintf(o_.err, "%s: in %s: %s\n", loc.c_str(), d.words[0].c_str(), err.c_str());
         }
@@ -302,7 +388,8 @@ class Runner {
       echo(st);
       auto r = constant_value(d.words[0]);
       if (!r || d.words[0].compare(0, 7, "RLIMIT_") != 0) {
-        std::fprintf(o_.err, "%s: @rlimit: unknown resource '%s'\n", loc.c_str(), d.words[0].c_str());
+        std::fprintf(o_.err, "%s: @rlimit: unknown resource '%s'\n", loc.c_str(),
+                     d.words[0].c_str());
         return false;
       }
       uint64_t soft, hard;
@@ -322,15 +409,17 @@ class Runner {
     }
     if (d.name == "touch") {
       uint64_t addr, len;
-      if (!word_value(d.words[0], &addr, st.loc) || !word_value(d.words[1], &len, st.loc)) return false;
+      if (!word_value(d.words[0], &addr, st.loc) || !word_value(d.words[1], &len, st.loc))
+        return false;
       Process *p = proc(d.pid, st.loc);
       if (!p) return false;
       bool write = d.words.size() < 3 || d.words[2] == "write";
       Fault f = p->touch(addr, len, write);
-      std::string line = "@touch " + fmt_hex(addr) + " " + fmt_dec(len) + (write ? " write" : " read");
+      std::string line =
+          "@touch " + fmt_hex(addr) + " " + fmt_dec(len) + (write ? " write" : " read");
       if (f)
-        line += std::string("  # ") + (f.signal == 7 ? "SIGBUS" : "SIGSEGV") + " si_code=" +
-                std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr);
+        line += std::string("  # ") + (f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
+                " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr);
       std::fprintf(o_.out, "%s\n", line.c_str());
       return true;
     }
@@ -345,7 +434,8 @@ class Runner {
     return false;
   }
 
-  // A directive word as an expression: numbers, constants, $variables, + - | <<.
+  // A directive word as an expression: numbers, constants, $variables, + - |
+  // <<.
   bool word_value(const std::string &w, uint64_t *v, SrcLoc loc) {
     Script tmp;
     std::string err;
@@ -394,14 +484,16 @@ class Runner {
     // Refuse anything that would land outside the sandbox.
     std::string dir = resolved.substr(0, resolved.rfind('/'));
     char buf[4096];
-    if (!::realpath(dir.empty() ? "/" : dir.c_str(), buf) || !ss.vfs.inside(std::string(buf) + "/x")) {
+    if (!::realpath(dir.empty() ? "/" : dir.c_str(), buf) ||
+        !ss.vfs.inside(std::string(buf) + "/x")) {
       std::fprintf(o_.err, "%s: @file: %s is outside the sandbox %s\n", loc.c_str(), path.c_str(),
                    ss.vfs.root().c_str());
       return false;
     }
     int fd = ::open(resolved.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-      std::fprintf(o_.err, "%s: @file: cannot create %s: %s\n", loc.c_str(), path.c_str(), strerror(errno));
+      std::fprintf(o_.err, "%s: @file: cannot create %s: %s\n", loc.c_str(), path.c_str(),
+                   strerror(errno));
       return false;
     }
     bool ok = true;
@@ -430,12 +522,62 @@ class Runner {
   const Script &s_;
   System &sys_;
   const RunOptions &o_;
+  // clone(child_stack=..., flags=..., ...) and clone3({flags=..., ...}, size):
+  // the flags.
+  std::vector<ArgVal> clone_args(const std::vector<Expr> &exprs) {
+    std::vector<ArgVal> a(1);
+    for (const Expr &e : exprs) {
+      if (e.name == "flags") {
+        a[0].v = eval_expr(e, vars_);
+        return a;
+      }
+    }
+    if (!exprs.empty() && exprs[0].kind == Expr::Opaque) {
+      const std::string &t = exprs[0].text;
+      size_t f = t.find("flags=");
+      if (f != std::string::npos) {
+        size_t e = t.find_first_of(",}", f);
+        Script tmp;
+        std::string err;
+        ParseOptions po;
+        if (parse_script("munmap(" + t.substr(f + 6, e - f - 6) + ", 0)\n", s_.file, po, &tmp,
+                         &err))
+          a[0].v = eval_expr(tmp.stmts[0].call.args[0], vars_);
+      }
+      return a;
+    }
+    if (!exprs.empty() && exprs[0].kind != Expr::Opaque && exprs[0].name.empty())
+      a[0].v = eval_expr(exprs[0], vars_);
+    return a;
+  }
+
   std::map<std::string, uint64_t> vars_;
-  int default_pid_ = 1;
+  std::map<int, int> pids_;  // script pid -> vmspace pid
+  bool first_claimed_ = false;
   int mismatches_ = 0;
 };
 
 }  // namespace
+
+std::vector<ArgVal> call_args(const CallDef &def, const std::vector<Expr> &exprs,
+                              const std::map<std::string, uint64_t> &vars) {
+  std::vector<ArgVal> args(exprs.size());
+  for (size_t i = 0; i < exprs.size(); i++) {
+    const Expr &e = exprs[i];
+    ArgVal &a = args[i];
+    if (e.kind == Expr::Str) {
+      a.s = e.text;
+      a.is_str = true;
+    } else if (e.kind == Expr::Opaque) {
+      a.s = e.text;
+      a.opaque = true;
+    } else {
+      a.v = eval_expr(e, vars);
+    }
+    (void)def;
+  }
+  return args;
+}
 
 bool check_script(const Script &s, std::string *error) {
   std::set<std::string> bound;
@@ -454,6 +596,10 @@ bool check_script(const Script &s, std::string *error) {
     if (st.kind != Stmt::Call || !st.call.known) continue;
     const CallStmt &c = st.call;
     const CallDef &def = *find_call(c.name);
+    if (c.name == "clone" || c.name == "clone3") {
+      if (!c.bind.empty()) bound.insert(c.bind);
+      continue;  // strace prints clone's arguments by name, in several shapes
+    }
     if (c.args.size() < static_cast<size_t>(def.min_args) || c.args.size() > def.args.size()) {
       *error = where(s, st.loc) + ": " + c.name + " takes " +
                (def.min_args == static_cast<int>(def.args.size())
@@ -464,17 +610,23 @@ bool check_script(const Script &s, std::string *error) {
     }
     for (size_t i = 0; i < c.args.size(); i++) {
       const Expr &a = c.args[i];
-      if (def.args[i] == ArgFmt::path) {
+      const ArgFmt f = def.args[i];
+      if (f == ArgFmt::path || (f == ArgFmt::optpath && a.kind == Expr::Str)) {
         if (a.kind != Expr::Str) {
-          *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name + " must be a string";
+          *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name +
+                   " must be a string";
           return false;
         }
         if (a.truncated) {
-          *error = where(s, a.loc) + ": this string was truncated by strace; the path is incomplete";
+          *error =
+              where(s, a.loc) + ": this string was truncated by strace; the path is incomplete";
           return false;
         }
+      } else if (f == ArgFmt::vec && a.kind == Expr::Opaque) {
+        // strace prints mincore's vector: it stands for a valid buffer.
       } else if (!numeric(a)) {
-        *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name + " must be a number";
+        *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name +
+                 " must be a number";
         return false;
       }
       if (!check_vars(a)) return false;

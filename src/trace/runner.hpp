@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "trace/calls.hpp"
 #include "trace/script.hpp"
 
 namespace vmspace {
@@ -12,24 +13,33 @@ namespace vmspace {
 class System;
 
 struct RunOptions {
-  FILE *out = stdout;    // the calls with their results, as a script
-  FILE *err = stderr;    // mismatches and errors
+  FILE *out = stdout;            // the calls with their results, as a script
+  FILE *err = stderr;            // mismatches and errors
   std::string script_dir = ".";  // where @layout FILE names are looked up
 };
 
 // Exit status of a run: 0 every expectation held, 1 some did not, 2 bad input.
 enum RunStatus { run_ok = 0, run_mismatch = 1, run_bad_input = 2 };
 
-// Checks what parsing cannot (argument counts and kinds, variables bound before use).
-// Returns false with "file:line:col: message" in *error.
+// Checks what parsing cannot (argument counts and kinds, variables bound before
+// use). Returns false with "file:line:col: message" in *error.
 bool check_script(const Script &s, std::string *error);
 
-// The value of an expression given the bound variables (unknown names read as 0).
+// The value of an expression given the bound variables (unknown names read as
+// 0).
 uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars);
 
-// Does an expected maps line (from an @maps block) match an actual one? Fields compare with
-// blanks collapsed; "*" matches any field and $ROOT stands for the sandbox directory.
-bool maps_line_matches(const std::string &expected, const std::string &actual, const std::string &root);
+struct CallDef;
+struct ArgVal;
+// The argument values of a call, strings and strace arrays kept as such.
+std::vector<ArgVal> call_args(const CallDef &def, const std::vector<Expr> &exprs,
+                              const std::map<std::string, uint64_t> &vars);
+
+// Does an expected maps line (from an @maps block) match an actual one? Fields
+// compare with blanks collapsed; "*" matches any field and $ROOT stands for the
+// sandbox directory.
+bool maps_line_matches(const std::string &expected, const std::string &actual,
+                       const std::string &root);
 
 // Runs a parsed and checked script on `sys`, creating pid 1 first.
 RunStatus run_script(const Script &s, System &sys, const RunOptions &opts);

@@ -1,8 +1,10 @@
 // Scripts and traces: one format, strace syntax (see README, "Script format").
 //
 //   [PID ]CALL(ARG, ...)[ = RESULT]        a call; RESULT is checked when given
-//   [PID ]$NAME = CALL(...)[ = RESULT]     binds the call's value (-1 when it failed)
-//   @directive ...                          @maps, @maps { ... }, @layout { ... } / FILE,
+//   [PID ]$NAME = CALL(...)[ = RESULT]     binds the call's value (-1 when it
+//   failed)
+//   @directive ...                          @maps, @maps { ... }, @layout { ...
+//   } / FILE,
 //                                           @file, @sysctl, @rlimit, @root off
 //   # comment
 //
@@ -27,9 +29,10 @@ struct SrcLoc {
 // An argument or result expression.
 struct Expr {
   enum Kind : uint8_t { Num, Str, Sym, Var, Binop, Neg, Opaque } kind = Num;
-  uint64_t num = 0;      // num
-  std::string text;      // str (decoded), sym / var name, opaque source text
-  char op = 0;           // binop: '|', '+', '-', '<', '*', '&'
+  uint64_t num = 0;        // num
+  std::string text;        // str (decoded), sym / var name, opaque source text
+  std::string name;        // strace's named argument ("flags=..."), empty otherwise
+  char op = 0;             // binop: '|', '+', '-', '<', '*', '&'
   bool truncated = false;  // str printed by strace as "..."...
   std::vector<Expr> kids;
   SrcLoc loc;
@@ -43,12 +46,12 @@ struct Expectation {
 };
 
 struct CallStmt {
-  int pid = 0;  // 0: the default process
+  int pid = 0;       // 0: the default process
   std::string bind;  // $NAME, without the $
   std::string name;
   std::vector<Expr> args;
   Expectation expect;
-  bool known = true;  // false: an unknown call kept because of --ignore-unknown
+  bool known = true;   // false: an unknown call kept because of --ignore-unknown
   std::string source;  // the line as written
 };
 
@@ -82,7 +85,8 @@ struct ParseOptions {
 // Is `name` a call the runner executes?
 bool is_supported_call(const std::string &name);
 
-// Parses a script. On failure returns false with "file:line:col: message" in *error.
+// Parses a script. On failure returns false with "file:line:col: message" in
+// *error.
 bool parse_script(const std::string &text, const std::string &file, const ParseOptions &opts,
                   Script *out, std::string *error);
 

@@ -120,23 +120,49 @@ class Lexer {
       if (i_ >= s_.size()) error_at(l, "unterminated string");
       char e = s_[i_++];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case 'a': out += '\a'; break;
-        case 'b': out += '\b'; break;
-        case 'e': out += '\x1b'; break;
-        case '\\': out += '\\'; break;
-        case '"': out += '"'; break;
-        case '\'': out += '\''; break;
-        case '?': out += '?'; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case 'a':
+          out += '\a';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'e':
+          out += '\x1b';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '\'':
+          out += '\'';
+          break;
+        case '?':
+          out += '?';
+          break;
         case 'x': {
           int v = 0, n = 0;
           while (n < 2 && std::isxdigit(static_cast<unsigned char>(peek()))) {
             char h = s_[i_++];
-            v = v * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+            v = v * 16 + (std::isdigit(static_cast<unsigned char>(h))
+                              ? h - '0'
+                              : (std::tolower(h) - 'a' + 10));
             n++;
           }
           if (!n) error("bad \\x escape");
@@ -164,7 +190,8 @@ class Lexer {
     return out;
   }
 
-  // Skips a balanced {...} or [...] group (strings respected) and returns its text.
+  // Skips a balanced {...} or [...] group (strings respected) and returns its
+  // text.
   std::string balanced() {
     SrcLoc l = loc();
     size_t b = i_;
@@ -308,9 +335,20 @@ class ExprParser {
       return e;
     }
     if (is_ident_start(c)) {
+      // strace's named arguments: "flags=CLONE_VM|SIGCHLD".
+      size_t save = lx_.pos();
+      std::string id = lx_.ident();
+      if (lx_.peek() == '=' && lx_.peek2() != '=') {
+        lx_.set_pos(lx_.pos() + 1);
+        Expr v = parse_or();
+        v.name = id;
+        return v;
+      }
+      lx_.set_pos(save);
       e.kind = Expr::Sym;
       e.text = lx_.ident();
-      if (strict_ && !constant_value(e.text)) lx_.error_at(e.loc, "unknown constant '" + e.text + "'");
+      if (strict_ && !constant_value(e.text))
+        lx_.error_at(e.loc, "unknown constant '" + e.text + "'");
       return e;
     }
     if (c == '\0') lx_.error("unexpected end of line");
@@ -374,7 +412,9 @@ size_t strip_prefix(const std::string &s, int *pid) {
   }
   // Time stamps: HH:MM:SS[.frac] or SECONDS.frac (strace -t, -tt, -ttt, -r).
   size_t j = i;
-  while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == ':' || s[j] == '.')) j++;
+  while (j < s.size() &&
+         (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == ':' || s[j] == '.'))
+    j++;
   if (j > i && j < s.size() && s[j] == ' ') {
     std::string ts = s.substr(i, j - i);
     if (ts.find(':') != std::string::npos || ts.find('.') != std::string::npos) {
@@ -414,9 +454,9 @@ class ScriptParser {
       size_t i = strip_prefix(line, &pid);
       if (i >= line.size() || line[i] == '#') continue;
       std::string rest = line.substr(i);
-      if (rest.compare(0, 3, "---") == 0) continue;          // signal delivery
-      if (rest.compare(0, 7, "strace:") == 0) continue;      // strace's own messages
-      if (rest.compare(0, 3, "+++") == 0) {                  // process exit
+      if (rest.compare(0, 3, "---") == 0) continue;      // signal delivery
+      if (rest.compare(0, 7, "strace:") == 0) continue;  // strace's own messages
+      if (rest.compare(0, 3, "+++") == 0) {              // process exit
         Stmt st;
         st.kind = Stmt::ExitMarker;
         st.loc = SrcLoc{lineno, static_cast<int>(i) + 1};
@@ -437,10 +477,12 @@ class ScriptParser {
       }
       if (rest.compare(0, 5, "<... ") == 0) {
         size_t close = rest.find("resumed>");
-        if (close == std::string::npos) throw ParseError{{lineno, static_cast<int>(i) + 1}, "bad resumed line"};
+        if (close == std::string::npos)
+          throw ParseError{{lineno, static_cast<int>(i) + 1}, "bad resumed line"};
         auto it = pending_.find(pid);
         if (it == pending_.end())
-          throw ParseError{{lineno, static_cast<int>(i) + 1}, "resumed call without an unfinished start"};
+          throw ParseError{{lineno, static_cast<int>(i) + 1},
+                           "resumed call without an unfinished start"};
         std::string joined = it->second.text + rest.substr(close + 8);
         size_t start = it->second.start;
         pending_.erase(it);
@@ -493,7 +535,8 @@ class ScriptParser {
     if (d.name == "maps" || d.name == "status" || d.name == "smaps") {
       need(d.words.size() <= 1, "expected at most a pid");
     } else if (d.name == "layout") {
-      need(d.has_block ? d.words.empty() : d.words.size() == 1, "expected a file name or a { block }");
+      need(d.has_block ? d.words.empty() : d.words.size() == 1,
+           "expected a file name or a { block }");
     } else if (d.name == "file") {
       need(d.words.size() == 2 || d.words.size() == 3, "expected PATH SIZE or PATH \"content\"");
     } else if (d.name == "sysctl") {
@@ -501,7 +544,8 @@ class ScriptParser {
     } else if (d.name == "rlimit") {
       need(d.words.size() == 2 || d.words.size() == 3, "expected RLIMIT_NAME SOFT [HARD]");
     } else if (d.name == "touch") {
-      need(d.words.size() == 2 || (d.words.size() == 3 && (d.words[2] == "read" || d.words[2] == "write")),
+      need(d.words.size() == 2 ||
+               (d.words.size() == 3 && (d.words[2] == "read" || d.words[2] == "write")),
            "expected ADDR LEN [read|write]");
     } else if (d.name == "root") {
       need(d.words.size() == 1 && (d.words[0] == "off" || d.words[0] == "on"), "expected 'off'");
@@ -586,7 +630,8 @@ bool parse_script(const std::string &text, const std::string &file, const ParseO
     ScriptParser p(text, opts);
     p.run(out);
   } catch (const ParseError &e) {
-    *error = file + ":" + std::to_string(e.loc.line) + ":" + std::to_string(e.loc.col) + ": " + e.msg;
+    *error =
+        file + ":" + std::to_string(e.loc.line) + ":" + std::to_string(e.loc.col) + ": " + e.msg;
     out->stmts.clear();
     return false;
   }

@@ -111,6 +111,64 @@ constexpr Sym kConstants[] = {
     {"RLIMIT_RTPRIO", lx::rlimit_rtprio},
     {"RLIMIT_RTTIME", lx::rlimit_rttime},
     {"RLIM_INFINITY", lx::rlim_infinity},
+    {"MREMAP_MAYMOVE", 1},
+    {"MREMAP_FIXED", 2},
+    {"MREMAP_DONTUNMAP", 4},
+    {"MLOCK_ONFAULT", 1},
+    {"MCL_CURRENT", 1},
+    {"MCL_FUTURE", 2},
+    {"MCL_ONFAULT", 4},
+    {"MS_ASYNC", 1},
+    {"MS_INVALIDATE", 2},
+    {"MS_SYNC", 4},
+    {"MADV_NORMAL", 0},
+    {"MADV_RANDOM", 1},
+    {"MADV_SEQUENTIAL", 2},
+    {"MADV_WILLNEED", 3},
+    {"MADV_DONTNEED", 4},
+    {"MADV_FREE", 8},
+    {"MADV_REMOVE", 9},
+    {"MADV_DONTFORK", 10},
+    {"MADV_DOFORK", 11},
+    {"MADV_MERGEABLE", 12},
+    {"MADV_UNMERGEABLE", 13},
+    {"MADV_HUGEPAGE", 14},
+    {"MADV_NOHUGEPAGE", 15},
+    {"MADV_DONTDUMP", 16},
+    {"MADV_DODUMP", 17},
+    {"MADV_WIPEONFORK", 18},
+    {"MADV_KEEPONFORK", 19},
+    {"MADV_COLD", 20},
+    {"MADV_PAGEOUT", 21},
+    {"MADV_POPULATE_READ", 22},
+    {"MADV_POPULATE_WRITE", 23},
+    {"MADV_DONTNEED_LOCKED", 24},
+    {"MADV_COLLAPSE", 25},
+    {"MADV_HWPOISON", 100},
+    {"MADV_SOFT_OFFLINE", 101},
+    {"MADV_GUARD_INSTALL", 102},
+    {"MADV_GUARD_REMOVE", 103},
+    {"PR_SET_VMA", 0x53564d41},
+    {"PR_SET_VMA_ANON_NAME", 0},
+    {"CLONE_VM", 0x100},
+    {"CLONE_FS", 0x200},
+    {"CLONE_FILES", 0x400},
+    {"CLONE_SIGHAND", 0x800},
+    {"CLONE_PIDFD", 0x1000},
+    {"CLONE_PTRACE", 0x2000},
+    {"CLONE_VFORK", 0x4000},
+    {"CLONE_PARENT", 0x8000},
+    {"CLONE_THREAD", 0x10000},
+    {"CLONE_NEWNS", 0x20000},
+    {"CLONE_SYSVSEM", 0x40000},
+    {"CLONE_SETTLS", 0x80000},
+    {"CLONE_PARENT_SETTID", 0x100000},
+    {"CLONE_CHILD_CLEARTID", 0x200000},
+    {"CLONE_DETACHED", 0x400000},
+    {"CLONE_UNTRACED", 0x800000},
+    {"CLONE_CHILD_SETTID", 0x1000000},
+    {"CLONE_IO", 0x80000000},
+    {"SIGCHLD", 17},
     {"RLIM64_INFINITY", lx::rlim_infinity},
 };
 
@@ -134,19 +192,17 @@ constexpr Sym kMmapFlags[] = {
 };
 
 constexpr Sym kOpenFlags[] = {
-    {"O_CREAT", lx::o_creat},       {"O_EXCL", lx::o_excl},         {"O_NOCTTY", lx::o_noctty},
-    {"O_TRUNC", lx::o_trunc},       {"O_APPEND", lx::o_append},     {"O_NONBLOCK", lx::o_nonblock},
-    {"O_SYNC", lx::o_sync},         {"O_DSYNC", lx::o_dsync},       {"O_ASYNC", lx::o_async},
-    {"O_DIRECT", lx::o_direct},     {"O_LARGEFILE", lx::o_largefile},
-    {"O_NOFOLLOW", lx::o_nofollow}, {"O_NOATIME", lx::o_noatime},   {"O_CLOEXEC", lx::o_cloexec},
-    {"O_PATH", lx::o_path},         {"O_TMPFILE", lx::o_tmpfile},   {"O_DIRECTORY", lx::o_directory},
+    {"O_CREAT", lx::o_creat},     {"O_EXCL", lx::o_excl},           {"O_NOCTTY", lx::o_noctty},
+    {"O_TRUNC", lx::o_trunc},     {"O_APPEND", lx::o_append},       {"O_NONBLOCK", lx::o_nonblock},
+    {"O_SYNC", lx::o_sync},       {"O_DSYNC", lx::o_dsync},         {"O_ASYNC", lx::o_async},
+    {"O_DIRECT", lx::o_direct},   {"O_LARGEFILE", lx::o_largefile}, {"O_NOFOLLOW", lx::o_nofollow},
+    {"O_NOATIME", lx::o_noatime}, {"O_CLOEXEC", lx::o_cloexec},     {"O_PATH", lx::o_path},
+    {"O_TMPFILE", lx::o_tmpfile}, {"O_DIRECTORY", lx::o_directory},
 };
 
 constexpr Sym kMfdFlags[] = {
-    {"MFD_CLOEXEC", lx::mfd_cloexec},
-    {"MFD_ALLOW_SEALING", lx::mfd_allow_sealing},
-    {"MFD_HUGETLB", lx::mfd_hugetlb},
-    {"MFD_NOEXEC_SEAL", lx::mfd_noexec_seal},
+    {"MFD_CLOEXEC", lx::mfd_cloexec}, {"MFD_ALLOW_SEALING", lx::mfd_allow_sealing},
+    {"MFD_HUGETLB", lx::mfd_hugetlb}, {"MFD_NOEXEC_SEAL", lx::mfd_noexec_seal},
     {"MFD_EXEC", lx::mfd_exec},
 };
 
@@ -155,7 +211,8 @@ void append_flag(std::string &out, const std::string &s) {
   out += s;
 }
 
-// Names the set bits of `v` from `table` (each removed from v), the rest in hex.
+// Names the set bits of `v` from `table` (each removed from v), the rest in
+// hex.
 std::string flag_list(uint64_t v, const Sym *table, size_t n, std::string out) {
   for (size_t i = 0; i < n; i++) {
     if (table[i].value && (v & table[i].value) == table[i].value) {
@@ -185,7 +242,9 @@ std::string fmt_addr(uint64_t v) { return v == 0 ? "NULL" : fmt_hex(v); }
 
 std::string fmt_dec(uint64_t v) { return std::to_string(v); }
 std::string fmt_sdec(int64_t v) { return std::to_string(v); }
-std::string fmt_int(uint64_t v) { return std::to_string(static_cast<int32_t>(static_cast<uint32_t>(v))); }
+std::string fmt_int(uint64_t v) {
+  return std::to_string(static_cast<int32_t>(static_cast<uint32_t>(v)));
+}
 
 std::string fmt_octal(uint64_t v) {
   char buf[32];
@@ -197,13 +256,27 @@ std::string fmt_string(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\f': out += "\\f"; break;
-      case '\v': out += "\\v"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default:
         if (c < 0x20 || c >= 0x7f) {
           char buf[8];
@@ -221,8 +294,8 @@ std::string fmt_string(std::string_view s) {
 std::string fmt_prot(uint64_t prot) {
   if (prot == 0) return "PROT_NONE";
   std::string out;
-  const Sym bits[] = {{"PROT_READ", lx::prot_read},         {"PROT_WRITE", lx::prot_write},
-                      {"PROT_EXEC", lx::prot_exec},         {"PROT_SEM", lx::prot_sem},
+  const Sym bits[] = {{"PROT_READ", lx::prot_read},           {"PROT_WRITE", lx::prot_write},
+                      {"PROT_EXEC", lx::prot_exec},           {"PROT_SEM", lx::prot_sem},
                       {"PROT_GROWSDOWN", lx::prot_growsdown}, {"PROT_GROWSUP", lx::prot_growsup}};
   return flag_list(prot, bits, 6, out);
 }
@@ -230,12 +303,23 @@ std::string fmt_prot(uint64_t prot) {
 std::string fmt_mmap_flags(uint64_t flags) {
   std::string out;
   switch (flags & lx::map_type) {
-    case lx::map_shared: out = "MAP_SHARED"; break;
-    case lx::map_private: out = "MAP_PRIVATE"; break;
-    case lx::map_shared_validate: out = "MAP_SHARED_VALIDATE"; break;
-    case lx::map_droppable: out = "MAP_DROPPABLE"; break;
-    case 0: break;
-    default: out = fmt_hex(flags & lx::map_type); break;
+    case lx::map_shared:
+      out = "MAP_SHARED";
+      break;
+    case lx::map_private:
+      out = "MAP_PRIVATE";
+      break;
+    case lx::map_shared_validate:
+      out = "MAP_SHARED_VALIDATE";
+      break;
+    case lx::map_droppable:
+      out = "MAP_DROPPABLE";
+      break;
+    case 0:
+      break;
+    default:
+      out = fmt_hex(flags & lx::map_type);
+      break;
   }
   uint64_t rest = flags & ~lx::map_type;
   uint64_t huge = (rest >> lx::map_huge_shift) & lx::map_huge_mask;
@@ -249,8 +333,12 @@ std::string fmt_mmap_flags(uint64_t flags) {
 std::string fmt_open_flags(uint64_t flags) {
   std::string out;
   uint64_t acc = flags & lx::o_accmode;
-  out = acc == lx::o_rdonly ? "O_RDONLY" : acc == lx::o_wronly ? "O_WRONLY" : acc == lx::o_rdwr ? "O_RDWR" : "O_ACCMODE";
-  return flag_list(flags & ~lx::o_accmode, kOpenFlags, sizeof kOpenFlags / sizeof kOpenFlags[0], out);
+  out = acc == lx::o_rdonly   ? "O_RDONLY"
+        : acc == lx::o_wronly ? "O_WRONLY"
+        : acc == lx::o_rdwr   ? "O_RDWR"
+                              : "O_ACCMODE";
+  return flag_list(flags & ~lx::o_accmode, kOpenFlags, sizeof kOpenFlags / sizeof kOpenFlags[0],
+                   out);
 }
 
 std::string fmt_mfd_flags(uint64_t flags) {
@@ -261,16 +349,102 @@ std::string fmt_mfd_flags(uint64_t flags) {
   return out;
 }
 
+std::string fmt_mremap_flags(uint64_t flags) {
+  const Sym f[] = {{"MREMAP_MAYMOVE", 1}, {"MREMAP_FIXED", 2}, {"MREMAP_DONTUNMAP", 4}};
+  std::string out = flag_list(flags, f, 3, "");
+  return out.empty() ? "0" : out;
+}
+
+std::string fmt_named_flags(const char *family, uint64_t flags) {
+  const std::string fam = family;
+  std::string out;
+  if (fam == "mlock2") {
+    const Sym f[] = {{"MLOCK_ONFAULT", 1}};
+    out = flag_list(flags, f, 1, "");
+  } else if (fam == "mcl") {
+    const Sym f[] = {{"MCL_CURRENT", 1}, {"MCL_FUTURE", 2}, {"MCL_ONFAULT", 4}};
+    out = flag_list(flags, f, 3, "");
+  } else {
+    const Sym f[] = {{"MS_ASYNC", 1}, {"MS_INVALIDATE", 2}, {"MS_SYNC", 4}};
+    out = flag_list(flags, f, 3, "");
+  }
+  return out.empty() ? "0" : out;
+}
+
+std::string fmt_madvise(uint64_t advice) {
+  static const char *names[] = {"MADV_NORMAL",
+                                "MADV_RANDOM",
+                                "MADV_SEQUENTIAL",
+                                "MADV_WILLNEED",
+                                "MADV_DONTNEED",
+                                nullptr,
+                                nullptr,
+                                nullptr,
+                                "MADV_FREE",
+                                "MADV_REMOVE",
+                                "MADV_DONTFORK",
+                                "MADV_DOFORK",
+                                "MADV_MERGEABLE",
+                                "MADV_UNMERGEABLE",
+                                "MADV_HUGEPAGE",
+                                "MADV_NOHUGEPAGE",
+                                "MADV_DONTDUMP",
+                                "MADV_DODUMP",
+                                "MADV_WIPEONFORK",
+                                "MADV_KEEPONFORK",
+                                "MADV_COLD",
+                                "MADV_PAGEOUT",
+                                "MADV_POPULATE_READ",
+                                "MADV_POPULATE_WRITE",
+                                "MADV_DONTNEED_LOCKED",
+                                "MADV_COLLAPSE"};
+  if (advice < sizeof names / sizeof names[0] && names[advice]) return names[advice];
+  if (advice == 100) return "MADV_HWPOISON";
+  if (advice == 101) return "MADV_SOFT_OFFLINE";
+  if (advice == 102) return "MADV_GUARD_INSTALL";
+  if (advice == 103) return "MADV_GUARD_REMOVE";
+  return fmt_hex(advice);
+}
+
+std::string fmt_clone_flags(uint64_t flags) {
+  const Sym f[] = {{"CLONE_VM", 0x100},
+                   {"CLONE_FS", 0x200},
+                   {"CLONE_FILES", 0x400},
+                   {"CLONE_SIGHAND", 0x800},
+                   {"CLONE_PIDFD", 0x1000},
+                   {"CLONE_PTRACE", 0x2000},
+                   {"CLONE_VFORK", 0x4000},
+                   {"CLONE_PARENT", 0x8000},
+                   {"CLONE_THREAD", 0x10000},
+                   {"CLONE_NEWNS", 0x20000},
+                   {"CLONE_SYSVSEM", 0x40000},
+                   {"CLONE_SETTLS", 0x80000},
+                   {"CLONE_PARENT_SETTID", 0x100000},
+                   {"CLONE_CHILD_CLEARTID", 0x200000},
+                   {"CLONE_DETACHED", 0x400000},
+                   {"CLONE_UNTRACED", 0x800000},
+                   {"CLONE_CHILD_SETTID", 0x1000000},
+                   {"CLONE_IO", 0x80000000}};
+  uint64_t sig = flags & 0xff;
+  std::string out = flag_list(flags & ~0xffull, f, sizeof f / sizeof f[0], "");
+  if (sig == 17)
+    out += out.empty() ? "SIGCHLD" : "|SIGCHLD";
+  else if (sig)
+    out += (out.empty() ? "" : "|") + fmt_dec(sig);
+  return out.empty() ? "0" : out;
+}
+
 std::string fmt_dirfd(uint64_t fd) {
   if (static_cast<int32_t>(static_cast<uint32_t>(fd)) == lx::at_fdcwd) return "AT_FDCWD";
   return fmt_int(fd);
 }
 
 std::string fmt_rlimit_resource(uint64_t r) {
-  static const char *names[] = {"RLIMIT_CPU",   "RLIMIT_FSIZE",  "RLIMIT_DATA",       "RLIMIT_STACK",
-                                "RLIMIT_CORE",  "RLIMIT_RSS",    "RLIMIT_NPROC",      "RLIMIT_NOFILE",
-                                "RLIMIT_MEMLOCK", "RLIMIT_AS",   "RLIMIT_LOCKS",      "RLIMIT_SIGPENDING",
-                                "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO",    "RLIMIT_RTTIME"};
+  static const char *names[] = {
+      "RLIMIT_CPU",      "RLIMIT_FSIZE", "RLIMIT_DATA",   "RLIMIT_STACK",
+      "RLIMIT_CORE",     "RLIMIT_RSS",   "RLIMIT_NPROC",  "RLIMIT_NOFILE",
+      "RLIMIT_MEMLOCK",  "RLIMIT_AS",    "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+      "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
   if (r < 16) return names[r];
   return fmt_dec(r);
 }

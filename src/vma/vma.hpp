@@ -80,7 +80,8 @@ class MappedFile : public RefCounted {
 // Anonymous-memory identity (Linux: struct anon_vma). VMAs that share pages share one.
 class AnonVma : public RefCounted {
  public:
-  explicit AnonVma(uint64_t id, Ref<AnonVma> parent = nullptr) : id_(id), parent_(std::move(parent)) {}
+  explicit AnonVma(uint64_t id, Ref<AnonVma> parent = nullptr)
+      : id_(id), parent_(std::move(parent)) {}
   uint64_t id() const { return id_; }
   const Ref<AnonVma> &parent() const { return parent_; }
 

@@ -1,4 +1,5 @@
-// VmaSet: splitting and merging of VMAs (Linux: mm/vma.c). See vma_set.hpp for the rules.
+// VmaSet: splitting and merging of VMAs (Linux: mm/vma.c). See vma_set.hpp for
+// the rules.
 #include "vma/vma_set.hpp"
 
 #include <cstring>
@@ -38,7 +39,8 @@ Vma *VmaSet::split(Vma *v, uint64_t addr, bool new_below) {
 }
 
 bool VmaSet::attrs_mergeable(const Vma &v, const VmaProposal &p) {
-  if ((v.flags ^ p.flags) & ~vm::softdirty) return false;
+  // VM_SOFTDIRTY and the sticky guard marker do not keep VMAs apart.
+  if ((v.flags ^ p.flags) & ~(vm::softdirty | vm::maybe_guard)) return false;
   if (v.file.get() != p.file) return false;
   if (v.special != p.special) return false;
   const AnonName *a = v.anon_name.get(), *b = p.anon_name;
@@ -46,9 +48,10 @@ bool VmaSet::attrs_mergeable(const Vma &v, const VmaProposal &p) {
   return true;
 }
 
-// Linux 6.16+ (is_mergeable_anon_vma): a target without anon_vma may take the source's unless
-// the source still shares pages with a fork parent; a source without one may join a target
-// unless the target does; otherwise both must already share one.
+// Linux 6.16+ (is_mergeable_anon_vma): a target without anon_vma may take the
+// source's unless the source still shares pages with a fork parent; a source
+// without one may join a target unless the target does; otherwise both must
+// already share one.
 bool VmaSet::anon_mergeable(const AnonVma *src_anon, const Vma *src, const Vma &target) {
   const AnonVma *tgt_anon = target.anon.get();
   if (!tgt_anon && src_anon) return !(src && src->anon && src->anon_has_parents);
@@ -109,7 +112,8 @@ Vma *VmaSet::merge_new(const VmaProposal &p, Vma *prev, Vma *next, bool just_exp
   } else {
     return nullptr;
   }
-  // A range copied from a VMA with anonymous pages (mremap) brings its anon_vma along.
+  // A range copied from a VMA with anonymous pages (mremap) brings its anon_vma
+  // along.
   if (p.anon && !target->anon) {
     target->anon = Ref<AnonVma>(p.anon);
     target->anon_has_parents = p.anon_has_parents;

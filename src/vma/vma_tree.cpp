@@ -520,8 +520,8 @@ void VmaTree::clear() {
   size_ = 0;
 }
 
-bool VmaTree::search_high(const Node *n, uint64_t low, uint64_t high, uint64_t size,
-                          uint64_t *gs, uint64_t *ge) const {
+bool VmaTree::search_high(const Node *n, uint64_t low, uint64_t high, uint64_t size, uint64_t *gs,
+                          uint64_t *ge) const {
   if (n->leaf) {
     for (int j = n->n - 1; j >= 1; j--) {
       if (clip_fits(n->hi[j - 1], n->lo[j], low, high, size, gs, ge)) return true;
@@ -531,8 +531,7 @@ bool VmaTree::search_high(const Node *n, uint64_t low, uint64_t high, uint64_t s
   }
   const Inner *in = static_cast<const Inner *>(n);
   for (int i = in->n - 1; i >= 0; i--) {
-    if (i + 1 < in->n && clip_fits(in->hi[i], in->lo[i + 1], low, high, size, gs, ge))
-      return true;
+    if (i + 1 < in->n && clip_fits(in->hi[i], in->lo[i + 1], low, high, size, gs, ge)) return true;
     if (in->gap[i] >= size && in->lo[i] < high && in->hi[i] > low &&
         search_high(in->c[i], low, high, size, gs, ge))
       return true;
@@ -541,8 +540,8 @@ bool VmaTree::search_high(const Node *n, uint64_t low, uint64_t high, uint64_t s
   return false;
 }
 
-bool VmaTree::search_low(const Node *n, uint64_t low, uint64_t high, uint64_t size,
-                         uint64_t *gs, uint64_t *ge) const {
+bool VmaTree::search_low(const Node *n, uint64_t low, uint64_t high, uint64_t size, uint64_t *gs,
+                         uint64_t *ge) const {
   if (n->leaf) {
     for (int j = 1; j < n->n; j++) {
       if (clip_fits(n->hi[j - 1], n->lo[j], low, high, size, gs, ge)) return true;
@@ -555,8 +554,7 @@ bool VmaTree::search_low(const Node *n, uint64_t low, uint64_t high, uint64_t si
     if (in->gap[i] >= size && in->lo[i] < high && in->hi[i] > low &&
         search_low(in->c[i], low, high, size, gs, ge))
       return true;
-    if (i + 1 < in->n && clip_fits(in->hi[i], in->lo[i + 1], low, high, size, gs, ge))
-      return true;
+    if (i + 1 < in->n && clip_fits(in->hi[i], in->lo[i + 1], low, high, size, gs, ge)) return true;
     if (in->hi[i] >= high) return false;
   }
   return false;

@@ -57,12 +57,18 @@ struct Coverage {
   std::set<std::string> errors;
   std::map<std::string, int> calls;
   void add(const Op &op, const Answer &k) {
-    std::string name = op.kind == Op::Call ? op.name : op.kind == Op::Touch ? "touch" : op.kind == Op::Fill ? "fill" : "setrlimit";
+    std::string name = op.kind == Op::Call    ? op.name
+                       : op.kind == Op::Touch ? "touch"
+                       : op.kind == Op::Fill  ? "fill"
+                                              : "setrlimit";
     calls[name]++;
     if (op.kind == Op::Call && op.name == "mmap") {
       std::string f = vmspace::fmt_mmap_flags(op.args[3].v);
       mmap_flags.insert(f);
-      if (!k.ok) errors.insert("mmap " + std::string(vmspace::errno_name(static_cast<vmspace::Errno>(k.err))) + " [" + f + "]");
+      if (!k.ok)
+        errors.insert("mmap " +
+                      std::string(vmspace::errno_name(static_cast<vmspace::Errno>(k.err))) + " [" +
+                      f + "]");
     }
     if (!k.ok) errors.insert(name + " " + vmspace::errno_name(static_cast<vmspace::Errno>(k.err)));
   }
@@ -80,7 +86,10 @@ bool step(Session &s, const Op &op, Answer *kernel, std::string *what) {
   Answer v = s.vmspace(op);
   *kernel = k;
   auto show = [](const Answer &a) {
-    if (!a.ok) return a.err == -1 ? std::string("fault") : std::string("-1 ") + vmspace::errno_name(static_cast<vmspace::Errno>(a.err));
+    if (!a.ok)
+      return a.err == -1
+                 ? std::string("fault")
+                 : std::string("-1 ") + vmspace::errno_name(static_cast<vmspace::Errno>(a.err));
     return vmspace::fmt_hex(a.value);
   };
   if (!(k == v)) {
@@ -148,7 +157,8 @@ long replay(const Config &c, const std::vector<Op> &ops, bool privileged, std::s
 // The first line of a divergence description: what kind of difference it is.
 std::string kind_of(const std::string &what) { return what.substr(0, what.find('\n')); }
 
-std::vector<Op> minimize(const Config &c, std::vector<Op> ops, bool privileged, const std::string &what0) {
+std::vector<Op> minimize(const Config &c, std::vector<Op> ops, bool privileged,
+                         const std::string &what0) {
   int budget = 300;
   size_t n = 2;
   while (ops.size() > 1 && budget > 0) {
@@ -192,7 +202,8 @@ std::string repro_script(uint64_t seed, const std::vector<Op> &ops, const std::v
     s += "@file " + std::string(f.name) + " " + std::to_string(f.size) + " " + mode + "\n";
   }
   if (!privileged) s += "@root off\n";
-  for (size_t i = 0; i < ops.size(); i++) s += op_to_script(ops[i], i < ans.size() ? ans[i] : Answer{}) + "\n";
+  for (size_t i = 0; i < ops.size(); i++)
+    s += op_to_script(ops[i], i < ans.size() ? ans[i] : Answer{}) + "\n";
   s += "@maps\n";
   return s;
 }
@@ -250,8 +261,9 @@ int run_random(const Config &c) {
     std::filesystem::remove_all(dir);
     if (diverged) {
       divergences++;
-      std::printf("DIVERGENCE seed %llu at op %zu (%s)\n%s\n", static_cast<unsigned long long>(seed),
-                  ops.size() - 1, privileged ? "root" : "unprivileged", what.c_str());
+      std::printf("DIVERGENCE seed %llu at op %zu (%s)\n%s\n",
+                  static_cast<unsigned long long>(seed), ops.size() - 1,
+                  privileged ? "root" : "unprivileged", what.c_str());
       std::vector<Op> small = ops;
       bool has_fill = false;
       for (const Op &o : ops) has_fill |= o.kind == Op::Fill;
@@ -259,8 +271,9 @@ int run_random(const Config &c) {
       std::vector<Answer> sans;
       std::string w2;
       replay(c, small, privileged, &w2, &sans, &layout);
-      std::printf("--- minimal script (%zu of %zu ops) ---\n%s--- end ---\n", small.size(), ops.size(),
-                  repro_script(seed, small, sans, layout, privileged, w2.empty() ? what : w2).c_str());
+      std::printf(
+          "--- minimal script (%zu of %zu ops) ---\n%s--- end ---\n", small.size(), ops.size(),
+          repro_script(seed, small, sans, layout, privileged, w2.empty() ? what : w2).c_str());
       if (divergences >= 3) break;
     }
   }
@@ -281,7 +294,8 @@ int run_random(const Config &c) {
 int main(int argc, char **argv) {
   Config c;
   std::string self = argv[0];
-  c.oracle = std::filesystem::absolute(std::filesystem::path(self).parent_path()).string() + "/vmspace-oracle";
+  c.oracle = std::filesystem::absolute(std::filesystem::path(self).parent_path()).string() +
+             "/vmspace-oracle";
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -306,7 +320,9 @@ int main(int argc, char **argv) {
     else if (a == "-v")
       c.verbose = true;
     else {
-      std::fprintf(stderr, "usage: vmspace-difftest [--seed S] [--sequences N] [--ops N] [--oracle PATH] [-v]\n");
+      std::fprintf(
+          stderr,
+          "usage: vmspace-difftest [--seed S] [--sequences N] [--ops N] [--oracle PATH] [-v]\n");
       return 2;
     }
   }

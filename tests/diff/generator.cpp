@@ -44,7 +44,8 @@ uint64_t Generator::some_len() {
   if (r < 78) return 0;
   if (r < 84) return 1 + pick(3 * P);
   if (r < 88) return 1ull << 30;
-  const uint64_t huge[] = {1ull << 47, kTaskSize, kTaskSize + 1, ~0ull, ~0ull - P + 2, 1ull << 40, 1ull << 46};
+  const uint64_t huge[] = {1ull << 47,    kTaskSize,  kTaskSize + 1, ~0ull,
+                           ~0ull - P + 2, 1ull << 40, 1ull << 46};
   return huge[pick(7)];
 }
 
@@ -78,7 +79,8 @@ uint64_t Generator::some_addr(Session &s, uint64_t len, bool fixed) {
     } else if (r < 88) {
       a = kTaskSize - (len & ~(P - 1)) - pick(3) * P;
     } else if (r < 92) {
-      const uint64_t odd[] = {kTaskSize, 1ull << 47, ~0ull & ~(P - 1), 0xffffffffff600000ull, (1ull << 47) - P};
+      const uint64_t odd[] = {kTaskSize, 1ull << 47, ~0ull & ~(P - 1), 0xffffffffff600000ull,
+                              (1ull << 47) - P};
       a = odd[pick(5)];
     } else {
       a = (pick(1ull << 35) * P) & ((1ull << 47) - 1);
@@ -111,11 +113,12 @@ Op Generator::mmap_op(Session &s) {
   struct {
     uint64_t flag;
     double p;
-  } extras[] = {{lx::map_fixed, 0.25},   {lx::map_fixed_noreplace, 0.08}, {lx::map_32bit, 0.04},
-                {lx::map_above4g, 0.02}, {lx::map_growsdown, 0.04},        {lx::map_locked, 0.04},
-                {lx::map_noreserve, 0.08}, {lx::map_populate, 0.08},       {lx::map_nonblock, 0.03},
-                {lx::map_stack, 0.05},   {lx::map_hugetlb, 0.03},          {lx::map_sync, 0.03},
-                {lx::map_uninitialized, 0.02}, {lx::map_denywrite, 0.03},  {lx::map_executable, 0.02}};
+  } extras[] = {
+      {lx::map_fixed, 0.25},         {lx::map_fixed_noreplace, 0.08}, {lx::map_32bit, 0.04},
+      {lx::map_above4g, 0.02},       {lx::map_growsdown, 0.04},       {lx::map_locked, 0.04},
+      {lx::map_noreserve, 0.08},     {lx::map_populate, 0.08},        {lx::map_nonblock, 0.03},
+      {lx::map_stack, 0.05},         {lx::map_hugetlb, 0.03},         {lx::map_sync, 0.03},
+      {lx::map_uninitialized, 0.02}, {lx::map_denywrite, 0.03},       {lx::map_executable, 0.02}};
   for (auto &e : extras)
     if (chance(e.p)) flags |= e.flag;
   if ((flags & lx::map_hugetlb) && chance(0.6)) {
@@ -127,8 +130,10 @@ Op Generator::mmap_op(Session &s) {
   if (len > 16 * P && len != 0) flags &= ~(lx::map_locked | lx::map_populate);
   bool fixed = flags & (lx::map_fixed | lx::map_fixed_noreplace);
   uint64_t addr = (chance(0.45) && !fixed) ? 0 : some_addr(s, len, fixed);
-  if (fixed && overlaps_protected(s, addr, len ? len : P)) flags &= ~(lx::map_fixed | lx::map_fixed_noreplace);
-  if ((flags & lx::map_fixed) && !(flags & lx::map_fixed_noreplace) && overlaps_protected(s, addr, len)) {
+  if (fixed && overlaps_protected(s, addr, len ? len : P))
+    flags &= ~(lx::map_fixed | lx::map_fixed_noreplace);
+  if ((flags & lx::map_fixed) && !(flags & lx::map_fixed_noreplace) &&
+      overlaps_protected(s, addr, len)) {
     flags &= ~lx::map_fixed;
   }
 
@@ -205,7 +210,8 @@ Op Generator::mprotect_op(Session &s) {
     uint64_t prot = some_prot();
     if (chance(0.06)) prot |= lx::prot_growsdown;
     if (chance(0.02)) prot |= lx::prot_growsup;
-    if (!overlaps_protected(s, addr, len == 0 ? 0 : len + P)) return call("mprotect", {addr, len, prot});
+    if (!overlaps_protected(s, addr, len == 0 ? 0 : len + P))
+      return call("mprotect", {addr, len, prot});
   }
   return call("mprotect", {0x100000000ull, P, lx::prot_read});
 }
@@ -233,8 +239,13 @@ Op Generator::file_op(Session &s) {
     } else {
       path = "/dev/null";
     }
-    const uint64_t modes[] = {lx::o_rdonly, lx::o_rdwr, lx::o_wronly, lx::o_rdwr | lx::o_append,
-                              lx::o_path, lx::o_rdonly | lx::o_directory, lx::o_rdonly | lx::o_cloexec,
+    const uint64_t modes[] = {lx::o_rdonly,
+                              lx::o_rdwr,
+                              lx::o_wronly,
+                              lx::o_rdwr | lx::o_append,
+                              lx::o_path,
+                              lx::o_rdonly | lx::o_directory,
+                              lx::o_rdonly | lx::o_cloexec,
                               lx::o_rdwr | lx::o_nonblock};
     uint64_t flags = modes[pick(8)];
     if (path == "fifo") flags |= lx::o_nonblock;
@@ -264,7 +275,11 @@ Op Generator::file_op(Session &s) {
     op.name = "memfd_create";
     ArgVal n, f;
     n.s = chance(0.95) ? "mfd" + std::to_string(pick(5)) : std::string(250, 'x');
-    const uint64_t fl[] = {0, lx::mfd_cloexec, lx::mfd_allow_sealing, lx::mfd_hugetlb, 0x100,
+    const uint64_t fl[] = {0,
+                           lx::mfd_cloexec,
+                           lx::mfd_allow_sealing,
+                           lx::mfd_hugetlb,
+                           0x100,
                            lx::mfd_exec | lx::mfd_noexec_seal};
     f.v = fl[pick(6)];
     op.args = {n, f};
@@ -320,7 +335,8 @@ Op Generator::touch_op(Session &s) {
 Op Generator::rlimit_op(Session &s) {
   Op op;
   op.kind = Op::Rlimit;
-  const int res[] = {lx::rlimit_as, lx::rlimit_data, lx::rlimit_memlock, lx::rlimit_as, lx::rlimit_data};
+  const int res[] = {lx::rlimit_as, lx::rlimit_data, lx::rlimit_memlock, lx::rlimit_as,
+                     lx::rlimit_data};
   op.resource = res[pick(5)];
   uint64_t total = 0, data = 0;
   for (const vmspace::VmaInfo &v : s.proc().vmas()) {
@@ -338,7 +354,8 @@ Op Generator::rlimit_op(Session &s) {
   else
     op.soft = lx::rlim_infinity;
   op.hard = chance(0.7) ? lx::rlim_infinity : std::max(op.soft, op.soft + pick(4) * P);
-  if (op.resource == lx::rlimit_memlock && op.hard == lx::rlim_infinity && chance(0.5)) op.hard = 8ull << 20;
+  if (op.resource == lx::rlimit_memlock && op.hard == lx::rlim_infinity && chance(0.5))
+    op.hard = 8ull << 20;
   return op;
 }
 
@@ -356,8 +373,9 @@ Op Generator::next(Session &s) {
 void Generator::observe(const Op &op, const Answer &a) {
   if (op.kind != Op::Call) return;
   auto drop = [&](int fd) {
-    fds_.erase(std::remove_if(fds_.begin(), fds_.end(), [&](const OpenFd &f) { return f.fd == fd; }),
-               fds_.end());
+    fds_.erase(
+        std::remove_if(fds_.begin(), fds_.end(), [&](const OpenFd &f) { return f.fd == fd; }),
+        fds_.end());
   };
   auto find = [&](int fd) -> const OpenFd * {
     for (const OpenFd &f : fds_)

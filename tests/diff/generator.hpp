@@ -19,7 +19,7 @@ struct OpenFd {
   int fd;
   std::string path;  // "" for memfd
   uint64_t flags;
-  uint64_t size;     // file size known to the generator
+  uint64_t size;  // file size known to the generator
 };
 
 class Generator {

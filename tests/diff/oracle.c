@@ -1,20 +1,28 @@
-/* vmspace-oracle: runs system calls sent over a pipe on the real kernel, for the
+/* vmspace-oracle: runs system calls sent over pipes on the real kernel, for the
  * differential tests.
  *
- * Built static and without libc, so that its address space holds only its own ELF segments,
- * the kernel's [vvar], [vvar_vclock], [vdso] and [stack], and what the calls create: nothing
- * here allocates memory or changes the layout behind the harness's back.
+ * Built static and without libc, so that its address space holds only its own
+ * ELF segments, the kernel's [vvar], [vvar_vclock], [vdso] and [stack], and
+ * what the calls create: nothing here allocates memory or changes the layout
+ * behind the harness's back.
  *
- * Protocol: the harness writes `struct cmd` to fd 100 and reads `struct res` from fd 101.
- *   OP_SYSCALL  run syscall nr(args); when str_arg >= 0, args[str_arg] points at cmd.str
- *   OP_TOUCH    write (or read) one byte in each page of [args[0], args[0]+args[1])
- *   OP_FILL     map args[1] pages at args[0], every other page read-only: ~args[1] VMAs
- *   OP_EXIT     exit
+ * Several processes: the harness passes SLOTS pipe pairs (fds 100+2k for
+ * commands, 101+2k for results); the first process uses slot 0, a child made
+ * with OP_FORK uses the slot it is given. A child first writes its pid to its
+ * result pipe.
+ *
+ * Protocol: the harness writes `struct cmd`, the process answers with one
+ * `long`. OP_SYSCALL  run syscall nr(args); when str_arg >= 0, args[str_arg]
+ * points at cmd.str OP_TOUCH    write (or read) one byte in each page of
+ * [args[0], args[0]+args[1]) OP_FILL     map args[1] pages at args[0], every
+ * other page read-only: ~args[1] VMAs OP_FORK     args[0] = child slot, args[1]
+ * = 0 fork, 1 vfork (the parent answers with the child's pid when the child has
+ * exited) OP_EXIT     exit_group
  */
-#define CMD_FD 100
-#define RES_FD 101
+#define SLOTS 4
+#define STACK_SIZE 65536
 
-enum { OP_SYSCALL = 1, OP_TOUCH = 2, OP_FILL = 3, OP_EXIT = 4 };
+enum { OP_SYSCALL = 1, OP_TOUCH = 2, OP_FILL = 3, OP_EXIT = 4, OP_FORK = 5 };
 
 struct cmd {
   long op;
@@ -24,12 +32,9 @@ struct cmd {
   char str[4096];
 };
 
-struct res {
-  long ret;
-};
-
-static struct cmd c;
-static struct res r;
+static struct cmd cmds[SLOTS];
+static long results[SLOTS];
+static char stacks[SLOTS][STACK_SIZE] __attribute__((aligned(16)));
 
 static long sys6(long n, long a, long b, long cc, long d, long e, long f) {
   long ret;
@@ -43,10 +48,10 @@ static long sys6(long n, long a, long b, long cc, long d, long e, long f) {
   return ret;
 }
 
-static int read_full(void *buf, long len) {
+static int read_full(int fd, void *buf, long len) {
   char *p = buf;
   while (len > 0) {
-    long n = sys6(0 /* read */, CMD_FD, (long)p, len, 0, 0, 0);
+    long n = sys6(0 /* read */, fd, (long)p, len, 0, 0, 0);
     if (n <= 0) return -1;
     p += n;
     len -= n;
@@ -54,37 +59,81 @@ static int read_full(void *buf, long len) {
   return 0;
 }
 
-static void reply(long ret) {
-  r.ret = ret;
-  sys6(1 /* write */, RES_FD, (long)&r, sizeof r, 0, 0, 0);
+static void reply(int slot, long ret) {
+  results[slot] = ret;
+  sys6(1 /* write */, 101 + 2 * slot, (long)&results[slot], sizeof(long), 0, 0, 0);
 }
 
-void oracle_main(void) {
+void oracle_loop(long slot) __attribute__((noreturn));
+
+/* clone(CLONE_VM | CLONE_VFORK | SIGCHLD) on a stack of our own: the child
+ * starts oracle_loop(child_slot) there; the parent returns when the child has
+ * exited. */
+static long vfork_on_stack(long child_slot) {
+  long ret;
+  register long r10 __asm__("r10") = 0;
+  register long r8 __asm__("r8") = 0;
+  register long r9 __asm__("r9") = child_slot;
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "mov %%r9, %%rdi\n\t"
+      "call oracle_loop\n\t"
+      "hlt\n"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"(56 /* clone */), "D"(0x100 | 0x4000 | 17), "S"(stacks[child_slot] + STACK_SIZE), "d"(0),
+        "r"(r10), "r"(r8), "r"(r9)
+      : "rcx", "r11", "memory");
+  return ret;
+}
+
+void oracle_loop(long slot) {
+  if (slot) reply((int)slot, sys6(39 /* getpid */, 0, 0, 0, 0, 0, 0));
   for (;;) {
-    if (read_full(&c, sizeof c) != 0) sys6(231 /* exit_group */, 1, 0, 0, 0, 0, 0);
-    switch (c.op) {
+    struct cmd *c = &cmds[slot];
+    if (read_full(100 + 2 * (int)slot, c, sizeof *c) != 0)
+      sys6(231 /* exit_group */, 1, 0, 0, 0, 0, 0);
+    switch (c->op) {
       case OP_SYSCALL:
-        if (c.str_arg >= 0 && c.str_arg < 6) c.args[c.str_arg] = (long)c.str;
-        reply(sys6(c.nr, c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5]));
+        if (c->str_arg >= 0 && c->str_arg < 6) c->args[c->str_arg] = (long)c->str;
+        reply((int)slot,
+              sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]));
         break;
       case OP_TOUCH: {
-        volatile char *p = (volatile char *)c.args[0];
-        long pages = c.args[1] / 4096;
+        volatile char *p = (volatile char *)c->args[0];
+        long pages = c->args[1] / 4096;
         for (long i = 0; i < pages; i++) {
-          if (c.args[2])
+          if (c->args[2])
             p[i * 4096] = 1;
           else
             (void)p[i * 4096];
         }
-        reply(0);
+        reply((int)slot, 0);
         break;
       }
       case OP_FILL: {
-        long base = c.args[0], n = c.args[1];
+        long base = c->args[0], n = c->args[1];
         long ret = sys6(9 /* mmap */, base, n * 4096, 3, 0x32 /* PRIVATE|ANON|FIXED */, -1, 0);
         for (long i = 1; ret == base && i < n; i += 2)
           if (sys6(10 /* mprotect */, base + i * 4096, 4096, 1, 0, 0, 0) != 0) ret = -1;
-        reply(ret);
+        reply((int)slot, ret);
+        break;
+      }
+      case OP_FORK: {
+        long child = c->args[0];
+        if (c->args[1] == 1) {
+          reply((int)slot, vfork_on_stack(child));
+        } else {
+          long pid = sys6(57 /* fork */, 0, 0, 0, 0, 0, 0);
+          if (pid == 0) {
+            slot = child;
+            reply((int)slot, sys6(39, 0, 0, 0, 0, 0, 0));
+            continue;
+          }
+          reply((int)slot, pid);
+        }
         break;
       }
       case OP_EXIT:
@@ -94,8 +143,10 @@ void oracle_main(void) {
   }
 }
 
-__asm__(".globl _start\n"
-        "_start:\n"
-        "  and $-16, %rsp\n"
-        "  call oracle_main\n"
-        "  hlt\n");
+__asm__(
+    ".globl _start\n"
+    "_start:\n"
+    "  and $-16, %rsp\n"
+    "  xor %edi, %edi\n"
+    "  call oracle_loop\n"
+    "  hlt\n");

@@ -94,7 +94,8 @@ bool Oracle::start(const OracleOptions &o, std::string *error) {
     ::setrlimit(RLIMIT_DATA, &rl);
     ::personality(ADDR_NO_RANDOMIZE);
     if (!o.privileged) {
-      if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) ::_exit(121);
+      if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+        ::_exit(121);
     }
     char *argv[] = {const_cast<char *>("vmspace-oracle"), nullptr};
     char *envp[] = {nullptr};

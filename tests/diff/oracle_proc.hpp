@@ -10,9 +10,9 @@
 namespace difftest {
 
 struct OracleOptions {
-  std::string oracle_path;   // the vmspace-oracle binary
-  std::string dir;           // its working directory (the shared sandbox)
-  bool privileged = true;    // false: setresuid/setresgid to 65534 before exec
+  std::string oracle_path;  // the vmspace-oracle binary
+  std::string dir;          // its working directory (the shared sandbox)
+  bool privileged = true;   // false: setresuid/setresgid to 65534 before exec
   uint64_t rlimit_stack = 8ull << 20;
   uint64_t rlimit_memlock = 8ull << 20;
   uint64_t rlimit_nofile = 1024;

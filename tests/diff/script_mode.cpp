@@ -81,7 +81,8 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
   vmspace::Script script;
   std::string err;
   vmspace::ParseOptions po;
-  if (!vmspace::parse_script(ss.str(), path, po, &script, &err) || !vmspace::check_script(script, &err)) {
+  if (!vmspace::parse_script(ss.str(), path, po, &script, &err) ||
+      !vmspace::check_script(script, &err)) {
     std::fprintf(stderr, "%s\n", err.c_str());
     return 2;
   }
@@ -133,7 +134,8 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
             if (d.words.size() > 2) number(d.words[2], &mode);
             bool ok = fd >= 0;
             if (ok && d.quoted[1])
-              ok = ::write(fd, d.words[1].data(), d.words[1].size()) == static_cast<ssize_t>(d.words[1].size());
+              ok = ::write(fd, d.words[1].data(), d.words[1].size()) ==
+                   static_cast<ssize_t>(d.words[1].size());
             else if (ok)
               ok = number(d.words[1], &size) && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
             if (fd >= 0) {
@@ -142,7 +144,7 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
             }
             if (!ok) problem(loc + ": cannot create " + d.words[0]);
           }
-          
+
         } else if (d.name == "rlimit") {
           auto r = vmspace::constant_value(d.words[0]);
           Op op;
@@ -155,16 +157,17 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
           else
             op.hard = std::max(op.soft, s.proc().rlimit_max(op.resource));
           Answer k = s.kernel(op);
-          if (!k.ok) problem(loc + ": the kernel refused the limit (errno " + std::to_string(k.err) + ")");
+          if (!k.ok)
+            problem(loc + ": the kernel refused the limit (errno " + std::to_string(k.err) + ")");
           s.proc().force_rlimit(op.resource, op.soft, op.hard);
-          
+
         } else if (d.name == "root") {
           long a[6] = {65534, 65534, 65534, 0, 0, 0};
           // setresgid, then setresuid: the oracle becomes an ordinary user.
           long rg = s.kernel_syscall(119, a), ru = s.kernel_syscall(117, a);
           if (rg != 0 || ru != 0) problem(loc + ": the oracle could not drop privileges");
           s.proc().drop_privileges();
-          
+
         } else if (d.name == "maps") {
           std::string k = s.kernel_maps(), v = s.vmspace_maps();
           if (k != v) problem(loc + ": vmspace's maps differ from the kernel's");
@@ -174,30 +177,35 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
             for (const std::string &l : d.block)
               if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
             bool same = want.size() == got.size();
-            for (size_t i = 0; same && i < want.size(); i++) same = vmspace::maps_line_matches(want[i], got[i], "$ROOT");
+            for (size_t i = 0; same && i < want.size(); i++)
+              same = vmspace::maps_line_matches(want[i], got[i], "$ROOT");
             if (!same) {
               problem(loc + ": the @maps block differs from the kernel's maps:");
               for (const std::string &l : got) std::fprintf(stderr, "  kernel: %s\n", l.c_str());
             }
           }
           annotated[st.loc.line] = "@maps {\n" + portable_maps(view) + "}";
-          if (d.has_block && !d.block_locs.empty()) skip_to[st.loc.line] = d.block_locs.back().line + 1;
-          else if (d.has_block) skip_to[st.loc.line] = st.loc.line + 1;
+          if (d.has_block && !d.block_locs.empty())
+            skip_to[st.loc.line] = d.block_locs.back().line + 1;
+          else if (d.has_block)
+            skip_to[st.loc.line] = st.loc.line + 1;
         } else if (d.name == "touch") {
           Op op;
           op.kind = Op::Touch;
           std::string e;
           vmspace::Script tmp;
-          vmspace::parse_script("munmap(" + d.words[0] + ", " + d.words[1] + ")\n", path, po, &tmp, &e);
+          vmspace::parse_script("munmap(" + d.words[0] + ", " + d.words[1] + ")\n", path, po, &tmp,
+                                &e);
           op.addr = vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
           op.len = vmspace::eval_expr(tmp.stmts[0].call.args[1], vars);
           op.write = d.words.size() < 3 || d.words[2] == "write";
           Answer k = s.kernel(op), v = s.vmspace(op);
           if (!(k == v)) problem(loc + ": touch differs");
-          
+
           if (!k.ok) break;
         } else {
-          std::fprintf(stderr, "%s: @%s cannot run on the host kernel\n", loc.c_str(), d.name.c_str());
+          std::fprintf(stderr, "%s: @%s cannot run on the host kernel\n", loc.c_str(),
+                       d.name.c_str());
           std::filesystem::remove_all(dir);
           return 2;
         }
@@ -218,10 +226,12 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
       }
       Answer k = s.kernel(op), v = s.vmspace(op);
       std::string line = op_to_script(op, k);
-      if (!(k == v)) problem(loc + ": vmspace answered differently: kernel " + line);
+      if (!(k == v))
+        problem(loc + ": vmspace answered differently: kernel " + line);
       else if (s.kernel_maps() != s.vmspace_maps())
         problem(loc + ": maps differ after " + c.name);
-      if (c.expect.kind == vmspace::Expectation::Value || c.expect.kind == vmspace::Expectation::Error) {
+      if (c.expect.kind == vmspace::Expectation::Value ||
+          c.expect.kind == vmspace::Expectation::Error) {
         uint64_t want = vmspace::eval_expr(c.expect.value, vars);
         bool same = c.expect.kind == vmspace::Expectation::Error
                         ? (!k.ok && k.err == static_cast<int>(c.expect.err) && want == ~0ull)
@@ -229,7 +239,8 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
         if (!same) problem(loc + ": the script expects something else than the kernel's " + line);
       }
       if (!c.bind.empty()) vars[c.bind] = k.ok ? k.value : ~0ull;
-      annotated[st.loc.line] = (c.pid ? std::to_string(c.pid) + " " : "") + (c.bind.empty() ? "" : "$" + c.bind + " = ") + line;
+      annotated[st.loc.line] = (c.pid ? std::to_string(c.pid) + " " : "") +
+                               (c.bind.empty() ? "" : "$" + c.bind + " = ") + line;
     }
   }
   std::filesystem::remove_all(dir);
@@ -248,7 +259,9 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
       if (sk != skip_to.end()) i = static_cast<size_t>(sk->second) - 1;
     }
   }
-  if (!annotate) std::printf("%s: %s\n", path.c_str(), problems ? "DISAGREES with the kernel" : "agrees with the kernel");
+  if (!annotate)
+    std::printf("%s: %s\n", path.c_str(),
+                problems ? "DISAGREES with the kernel" : "agrees with the kernel");
   return problems ? 1 : 0;
 }
 

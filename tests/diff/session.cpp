@@ -25,8 +25,8 @@ bool operator==(const Answer &a, const Answer &b) {
 
 const std::vector<FileSpec> &session_files() {
   static const std::vector<FileSpec> files = {
-      {"f_empty", 0, 0666},     {"f_page", 4096, 0666},   {"f_5000", 5000, 0666},
-      {"f_64k", 65536, 0666},   {"f_4m", 4 << 20, 0666},  {"f_ro", 8192, 0444},
+      {"f_empty", 0, 0666},   {"f_page", 4096, 0666},  {"f_5000", 5000, 0666},
+      {"f_64k", 65536, 0666}, {"f_4m", 4 << 20, 0666}, {"f_ro", 8192, 0444},
       {"f_wo", 4096, 0222},
   };
   return files;
@@ -116,9 +116,9 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
 namespace {
 long syscall_nr(const std::string &name) {
   static const std::map<std::string, long> nrs = {
-      {"mmap", 9},     {"mprotect", 10}, {"munmap", 11}, {"open", 2},        {"openat", 257},
-      {"close", 3},    {"dup", 32},      {"dup2", 33},   {"dup3", 292},      {"ftruncate", 77},
-      {"memfd_create", 319},
+      {"mmap", 9},     {"mprotect", 10},  {"munmap", 11},        {"open", 2},
+      {"openat", 257}, {"close", 3},      {"dup", 32},           {"dup2", 33},
+      {"dup3", 292},   {"ftruncate", 77}, {"memfd_create", 319},
   };
   auto it = nrs.find(name);
   return it == nrs.end() ? -1 : it->second;

@@ -17,12 +17,12 @@ namespace difftest {
 // One step of a sequence.
 struct Op {
   enum Kind { Call, Touch, Fill, Rlimit } kind = Call;
-  std::string name;                     // Call: the script call
-  std::vector<vmspace::ArgVal> args;    // Call arguments
-  uint64_t addr = 0, len = 0;           // Touch, Fill (len = pages for Fill)
-  bool write = true;                    // Touch
-  int resource = 0;                     // Rlimit
-  uint64_t soft = 0, hard = 0;          // Rlimit
+  std::string name;                   // Call: the script call
+  std::vector<vmspace::ArgVal> args;  // Call arguments
+  uint64_t addr = 0, len = 0;         // Touch, Fill (len = pages for Fill)
+  bool write = true;                  // Touch
+  int resource = 0;                   // Rlimit
+  uint64_t soft = 0, hard = 0;        // Rlimit
 };
 
 // What one side answered.
@@ -48,8 +48,8 @@ class Session {
   // dir: an empty directory; the kernel side works in dir/k and vmspace in dir/v, so that
   // files one side creates or changes do not change what the other finds. oracle_path: the
   // vmspace-oracle binary. With prepare, both get the session files.
-  bool start(const std::string &oracle_path, const std::string &dir, bool privileged,
-             bool prepare, std::string *error);
+  bool start(const std::string &oracle_path, const std::string &dir, bool privileged, bool prepare,
+             std::string *error);
   const std::string &kernel_dir() const { return kdir_; }
   const std::string &vmspace_dir() const { return vdir_; }
   Answer kernel(const Op &op);

@@ -49,8 +49,8 @@ struct Ops {
 Ops kernel_ops() {
   Ops o;
   o.mmap = [](uint64_t a, uint64_t l, uint64_t p, uint64_t f) {
-    return reinterpret_cast<uint64_t>(::mmap(reinterpret_cast<void *>(a), l, static_cast<int>(p),
-                                             static_cast<int>(f), -1, 0));
+    return reinterpret_cast<uint64_t>(
+        ::mmap(reinterpret_cast<void *>(a), l, static_cast<int>(p), static_cast<int>(f), -1, 0));
   };
   o.munmap = [](uint64_t a, uint64_t l) { return ::munmap(reinterpret_cast<void *>(a), l); };
   o.mprotect = [](uint64_t a, uint64_t l, uint64_t p) {

@@ -74,7 +74,8 @@ int cmd_run(const std::vector<std::string> &args) {
 
   vmspace::Script script;
   std::string error;
-  if (!vmspace::parse_script(text, name, popts, &script, &error) || !vmspace::check_script(script, &error)) {
+  if (!vmspace::parse_script(text, name, popts, &script, &error) ||
+      !vmspace::check_script(script, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }

@@ -1,0 +1,61 @@
+// Copying an address space for fork (Linux: kernel/fork.c dup_mm, mm/mmap.c
+// dup_mmap, mm/rmap.c anon_vma_fork).
+#include "mm/address_space.hpp"
+#include "mm/system_state.hpp"
+
+namespace vmspace {
+
+Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy(const TaskLimits &lim) {
+  auto child = std::make_shared<AddressSpace>(sys, 8ull << 20);
+  AddressSpace &c = *child;
+  c.mmap_base = mmap_base;
+  c.mmap_legacy_base = mmap_legacy_base;
+  c.topdown = topdown;
+  c.start_code = start_code;
+  c.end_code = end_code;
+  c.start_data = start_data;
+  c.end_data = end_data;
+  c.start_brk = start_brk;
+  c.brk = brk;
+  c.start_stack = start_stack;
+  c.has_vsyscall = has_vsyscall;
+  // mlockall(MCL_FUTURE) is not inherited; VM_NOHUGEPAGE from prctl is.
+  c.def_flags = def_flags & vm::nohugepage;
+  c.total_vm = total_vm;
+  c.data_vm = data_vm;
+  c.exec_vm = exec_vm;
+  c.stack_vm = stack_vm;
+  c.locked_vm = 0;
+
+  uint64_t charged = 0;
+  for (const Vma *v = vmas.tree.first(); v; v = VmaTree::next(v)) {
+    if (v->flags & vm::dontcopy) {
+      c.vm_stat_account(v->flags, -static_cast<int64_t>(pages(v->size())));
+      continue;
+    }
+    if (v->flags & vm::account) {
+      if (!vm_enough_memory(pages(v->size()), lim)) {
+        vm_unacct_memory(charged);
+        return fail(Errno::nomem);
+      }
+      charged += pages(v->size());
+    }
+    Vma copy = *v;
+    if (v->flags & vm::wipeonfork) {
+      copy.anon = nullptr;  // a clean slate in the child
+      copy.anon_has_parents = false;
+    } else if (v->anon) {
+      // The child's VMA is linked to the parent's anon_vma (pages not yet
+      // copied) and gets its own: its chain is no longer singular.
+      copy.anon = make_ref<AnonVma>(next_anon_id(), v->anon);
+      copy.anon_has_parents = true;
+    }
+    copy.flags &= ~vm::locked_mask;
+    Vma *n = c.vmas.alloc(copy);
+    c.vmas.link(n);
+  }
+  c.hiwater_vm = c.total_vm;
+  return child;
+}
+
+}  // namespace vmspace

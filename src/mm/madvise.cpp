@@ -1,0 +1,270 @@
+// madvise (Linux: mm/madvise.c do_madvise, madvise_walk_vmas,
+// madvise_vma_behavior, madvise_update_vma, madvise_populate; mm/ksm.c
+// ksm_madvise; mm/khugepaged.c hugepage_madvise) and the naming of anonymous
+// memory that shares its walk.
+#include "file/inode.hpp"
+#include "mm/address_space.hpp"
+
+namespace vmspace {
+
+namespace madv {
+constexpr int normal = 0, random = 1, sequential = 2, willneed = 3, dontneed = 4, free_ = 8,
+              remove = 9, dontfork = 10, dofork = 11, mergeable = 12, unmergeable = 13,
+              hugepage = 14, nohugepage = 15, dontdump = 16, dodump = 17, wipeonfork = 18,
+              keeponfork = 19, cold = 20, pageout = 21, populate_read = 22, populate_write = 23,
+              dontneed_locked = 24, collapse = 25, guard_install = 102, guard_remove = 103;
+// Internal: naming goes through the same walk (Linux:
+// __MADV_SET_ANON_VMA_NAME).
+constexpr int set_name = 0x10000;
+}  // namespace madv
+
+namespace {
+
+bool valid_advice(int b) {
+  switch (b) {
+    case madv::dofork:
+    case madv::dontfork:
+    case madv::normal:
+    case madv::sequential:
+    case madv::random:
+    case madv::remove:
+    case madv::willneed:
+    case madv::dontneed:
+    case madv::dontneed_locked:
+    case madv::free_:
+    case madv::cold:
+    case madv::pageout:
+    case madv::populate_read:
+    case madv::populate_write:
+    case madv::mergeable:
+    case madv::unmergeable:
+    case madv::hugepage:
+    case madv::nohugepage:
+    case madv::collapse:
+    case madv::dontdump:
+    case madv::dodump:
+    case madv::wipeonfork:
+    case madv::keeponfork:
+    case madv::guard_install:
+    case madv::guard_remove:
+      return true;
+    default:
+      // MADV_HWPOISON and MADV_SOFT_OFFLINE need CONFIG_MEMORY_FAILURE, off on
+      // the reference kernel: they are unknown advice there.
+      return false;
+  }
+}
+
+// Advice that may discard data, refused on sealed read-only anonymous memory.
+bool is_discard(int b) {
+  return b == madv::free_ || b == madv::dontneed || b == madv::dontneed_locked ||
+         b == madv::remove || b == madv::dontfork || b == madv::wipeonfork ||
+         b == madv::guard_install;
+}
+
+const Inode *inode_of(const Vma &v) {
+  if (!v.file) return nullptr;
+  return static_cast<const OpenFile *>(v.file.get())->inode().get();
+}
+
+// Linux: vma_ksm_compatible.
+bool ksm_compatible(const Vma &v) {
+  const uint64_t bad = vm::shared | vm::mayshare | vm::pfnmap | vm::io | vm::dontexpand |
+                       vm::hugetlb | vm::mixedmap | vm::droppable;
+  return !(v.flags & bad);
+}
+
+}  // namespace
+
+// Applies one advice to [start, end) of v; *res is the VMA covering the range
+// afterwards.
+static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b, AnonName *name,
+                   Vma **res) {
+  *res = v;
+  // Linux: can_madvise_modify (mseal).
+  if ((v->flags & vm::sealed) && is_discard(b) && !v->file && !(v->flags & vm::shared) &&
+      !(v->flags & vm::write))
+    return Errno::perm;
+
+  uint64_t f = v->flags;
+  switch (b) {
+    case madv::remove: {
+      if (f & vm::locked) return Errno::inval;
+      if (!v->file || v->special != Special::none) return Errno::inval;
+      if ((f & (vm::shared | vm::maywrite)) != (vm::shared | vm::maywrite)) return Errno::acces;
+      return Errno::none;  // punching the hole is a page-layer effect
+    }
+    case madv::willneed:
+      return Errno::none;
+    case madv::cold:
+    case madv::pageout:
+      if (f & (vm::locked | vm::pfnmap | vm::hugetlb)) return Errno::inval;
+      return Errno::none;
+    case madv::free_:
+    case madv::dontneed:
+    case madv::dontneed_locked: {
+      if (!(f & vm::hugetlb)) {
+        uint64_t forbidden = vm::pfnmap;
+        if (b != madv::dontneed_locked) forbidden |= vm::locked;
+        if (f & forbidden) return Errno::inval;
+      } else {
+        if (b == madv::free_) return Errno::inval;
+        const Inode *in = inode_of(*v);
+        uint64_t h = in ? in->huge_page_size() : (2ull << 20);
+        if (start & (h - 1)) return Errno::inval;
+      }
+      if (b == madv::free_ && !v->is_anonymous()) return Errno::inval;
+      return Errno::none;
+    }
+    case madv::collapse:
+      if (!v->is_anonymous() || (f & (vm::special | vm::hugetlb | vm::nohugepage)))
+        return Errno::inval;
+      return Errno::none;
+    case madv::guard_install:
+      if (f & (vm::special | vm::hugetlb | vm::locked)) return Errno::inval;
+      // Guard markers live in page tables: the VMA needs an anon_vma, and is
+      // marked (without a split) as possibly holding guards.
+      mm.anon_vma_prepare(v);
+      v->flags |= vm::maybe_guard;
+      return Errno::none;
+    case madv::guard_remove:
+      if (f & (vm::special | vm::hugetlb)) return Errno::inval;
+      return Errno::none;
+    case madv::normal:
+      f &= ~(vm::rand_read | vm::seq_read);
+      break;
+    case madv::sequential:
+      f = (f & ~vm::rand_read) | vm::seq_read;
+      break;
+    case madv::random:
+      f = (f & ~vm::seq_read) | vm::rand_read;
+      break;
+    case madv::dontfork:
+      f |= vm::dontcopy;
+      break;
+    case madv::dofork:
+      if (f & vm::io) return Errno::inval;
+      f &= ~vm::dontcopy;
+      break;
+    case madv::wipeonfork:
+      if (v->file || (f & vm::shared)) return Errno::inval;
+      f |= vm::wipeonfork;
+      break;
+    case madv::keeponfork:
+      if (f & vm::droppable) return Errno::inval;
+      f &= ~vm::wipeonfork;
+      break;
+    case madv::dontdump:
+      f |= vm::dontdump;
+      break;
+    case madv::dodump:
+      if ((!(f & vm::hugetlb) && (f & vm::special)) || (f & vm::droppable)) return Errno::inval;
+      f &= ~vm::dontdump;
+      break;
+    case madv::mergeable:
+      if (!(f & vm::mergeable) && ksm_compatible(*v)) f |= vm::mergeable;
+      break;
+    case madv::unmergeable:
+      f &= ~vm::mergeable;
+      break;
+    case madv::hugepage:
+      f = (f & ~vm::nohugepage) | vm::hugepage;
+      break;
+    case madv::nohugepage:
+      f = (f & ~vm::hugepage) | vm::nohugepage;
+      break;
+    case madv::set_name: {
+      // Only anonymous memory (private or shared) can be named.
+      const Inode *in = inode_of(*v);
+      bool anon_shmem =
+          in && in->kind() == InodeKind::shmem && in->own_path() == "/dev/zero (deleted)";
+      if (v->file && !anon_shmem) return Errno::badf;
+      break;
+    }
+  }
+  // Linux: madvise_update_vma.
+  AnonName *new_name = b == madv::set_name ? name : v->anon_name.get();
+  const AnonName *old_name = v->anon_name.get();
+  bool same_name =
+      old_name == new_name || (old_name && new_name && old_name->name == new_name->name);
+  if (f == v->flags && same_name) return Errno::none;
+  VmaProposal p = mm.vmas.proposal_of(*v, start, end);
+  p.flags = f;
+  p.anon_name = new_name;
+  Errno e = mm.vmas.modify(p, v, static_cast<int>(mm.cfg.max_map_count), res);
+  if (e != Errno::none) return e == Errno::nomem ? Errno::again : e;
+  (*res)->flags = f;
+  (*res)->anon_name = Ref<AnonName>(new_name);
+  return Errno::none;
+}
+
+// Linux: madvise_walk_vmas. Holes are skipped but reported as ENOMEM at the
+// end.
+static Errno walk(AddressSpace &mm, uint64_t start, uint64_t end, int b, AnonName *name) {
+  Errno unmapped = Errno::none;
+  Vma *v = mm.vmas.tree.find(start);
+  for (;;) {
+    if (!v) return Errno::nomem;
+    if (start < v->start) {
+      unmapped = Errno::nomem;
+      start = v->start;
+      if (start >= end) break;
+    }
+    uint64_t tmp = v->end < end ? v->end : end;
+    Vma *res = v;
+    Errno e = visit(mm, v, start, tmp, b, name, &res);
+    if (e != Errno::none) return e;
+    start = tmp;
+    if (start < res->end) start = res->end;
+    if (start >= end) break;
+    v = mm.vmas.tree.find(res->end);
+  }
+  return unmapped;
+}
+
+// Linux: madvise_populate / faultin_page_range.
+static Errno madvise_populate(AddressSpace &mm, uint64_t start, uint64_t end, bool write) {
+  while (start < end) {
+    Vma *v = mm.vmas.tree.find(start);
+    if (!v || v->start > start) return Errno::nomem;
+    if (v->flags & (vm::io | vm::pfnmap)) return Errno::inval;
+    if (write && !(v->flags & vm::write)) return Errno::inval;
+    if (!write && !(v->flags & vm::read)) return Errno::inval;
+    uint64_t tmp = v->end < end ? v->end : end;
+    if (write && !(v->flags & vm::shared) && !(v->flags & vm::hugetlb)) mm.anon_vma_prepare(v);
+    start = tmp;
+  }
+  return Errno::none;
+}
+
+Result<void> AddressSpace::madvise(uint64_t start, uint64_t len_in, int b, const TaskLimits &lim) {
+  (void)lim;
+  if (!valid_advice(b)) return fail(Errno::inval);
+  if (!page_aligned(start)) return fail(Errno::inval);
+  uint64_t len = page_align(len_in);
+  if (len_in && !len) return fail(Errno::inval);
+  if (start + len < start) return fail(Errno::inval);
+  if (start + len == start) return {};
+  uint64_t end = start + len;
+  Errno e;
+  if (b == madv::populate_read || b == madv::populate_write)
+    e = madvise_populate(*this, start, end, b == madv::populate_write);
+  else
+    e = walk(*this, start, end, b, nullptr);
+  if (e != Errno::none) return fail(e);
+  return {};
+}
+
+Result<void> AddressSpace::set_anon_name(uint64_t start, uint64_t len_in, AnonName *name) {
+  if (!page_aligned(start)) return fail(Errno::inval);
+  uint64_t len = page_align(len_in);
+  if (len_in && !len) return fail(Errno::inval);
+  uint64_t end = start + len;
+  if (end < start) return fail(Errno::inval);
+  if (end == start) return {};
+  Errno e = walk(*this, start, end, madv::set_name, name);
+  if (e != Errno::none) return fail(e);
+  return {};
+}
+
+}  // namespace vmspace

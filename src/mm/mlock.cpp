@@ -1,0 +1,163 @@
+// Locking memory (Linux: mm/mlock.c do_mlock, apply_vma_lock_flags,
+// mlock_fixup, apply_mlockall_flags; mm/gup.c __mm_populate).
+#include "mm/address_space.hpp"
+#include "vmspace/abi.hpp"
+
+namespace vmspace {
+
+namespace {
+constexpr uint64_t kMclCurrent = 1, kMclFuture = 2, kMclOnfault = 4;
+}  // namespace
+
+// Linux: count_mm_mlocked_page_nr.
+uint64_t AddressSpace::count_mlocked_pages(uint64_t start, uint64_t len) const {
+  uint64_t end = (~0ull - len < start) ? ~0ull : start + len;
+  int64_t count = 0;
+  for (const Vma *v = vmas.tree.find(start); v && v->start < end; v = VmaTree::next(v)) {
+    if (!(v->flags & vm::locked)) continue;
+    if (start > v->start) count -= static_cast<int64_t>(start - v->start);
+    if (end < v->end) {
+      count += static_cast<int64_t>(end - v->start);
+      break;
+    }
+    count += static_cast<int64_t>(v->end - v->start);
+  }
+  return static_cast<uint64_t>(count) >> page_shift;
+}
+
+// Linux: mlock_fixup. *out is the VMA that now covers [start, end).
+Errno AddressSpace::mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t newflags,
+                                Vma **out) {
+  *out = v;
+  const uint64_t oldflags = v->flags;
+  // Special, hugetlb and droppable VMAs are never locked (and not counted).
+  if (newflags == oldflags || (oldflags & vm::special) || (oldflags & vm::hugetlb) ||
+      (oldflags & vm::droppable))
+    return Errno::none;
+  VmaProposal p = vmas.proposal_of(*v, start, end);
+  p.flags = newflags;
+  Vma *res = nullptr;
+  Errno e = vmas.modify(p, v, static_cast<int>(cfg.max_map_count), &res);
+  if (e != Errno::none) return e;
+  int64_t nr = static_cast<int64_t>(pages(end - start));
+  if (!(newflags & vm::locked))
+    nr = -nr;
+  else if (oldflags & vm::locked)
+    nr = 0;
+  locked_vm += static_cast<uint64_t>(nr);
+  res->flags = newflags;
+  *out = res;
+  return Errno::none;
+}
+
+// Linux: apply_vma_lock_flags. start and len are page aligned.
+Errno AddressSpace::apply_vma_lock_flags(uint64_t start, uint64_t len, uint64_t flags) {
+  const uint64_t end = start + len;
+  if (end < start) return Errno::inval;
+  if (end == start) return Errno::none;
+  Vma *v = vmas.tree.find(start);
+  if (!v || v->start > start) return Errno::nomem;
+  uint64_t nstart = start, tmp = v->start;
+  while (v && v->start < end) {
+    if (v->start != tmp) return Errno::nomem;
+    uint64_t newflags = (v->flags & ~vm::locked_mask) | flags;
+    tmp = v->end < end ? v->end : end;
+    Vma *res;
+    Errno e = mlock_fixup(v, nstart, tmp, newflags, &res);
+    if (e != Errno::none) return e;
+    tmp = res->end;
+    nstart = tmp;
+    if (tmp >= end) break;
+    v = VmaTree::next(res);
+  }
+  if (tmp < end) return Errno::nomem;
+  return Errno::none;
+}
+
+// Linux: __mm_populate(start, len, 0) as mlock uses it: the first error stops
+// it. Returns 0 or a negative errno (EFAULT for memory that cannot be faulted
+// in, like PROT_NONE).
+int AddressSpace::populate_errors(uint64_t start, uint64_t len) {
+  const uint64_t end = start + len;
+  for (Vma *v = vmas.tree.find(start); v && v->start < end; v = VmaTree::next(v)) {
+    if (v->flags & (vm::io | vm::pfnmap)) continue;
+    if (v->flags & vm::lockonfault) continue;
+    if (!(v->flags & vm::access_flags)) return -static_cast<int>(Errno::fault);
+    if ((v->flags & (vm::write | vm::shared)) == vm::write && !(v->flags & vm::hugetlb))
+      anon_vma_prepare(v);
+  }
+  return 0;
+}
+
+Result<void> AddressSpace::mlock(uint64_t start, uint64_t len, uint64_t lock_flags,
+                                 const TaskLimits &lim) {
+  // can_do_mlock
+  if (lim.rlimit_memlock == 0 && !lim.cap_ipc_lock) return fail(Errno::perm);
+  len = page_align(len + (start & (page_size - 1)));
+  start &= ~(page_size - 1);
+  const uint64_t lock_limit = lim.rlimit_memlock >> page_shift;
+  uint64_t locked = pages(len) + locked_vm;
+  if (locked > lock_limit && !lim.cap_ipc_lock) {
+    // Pages already locked are not counted twice.
+    locked -= count_mlocked_pages(start, len);
+  }
+  Errno e = Errno::nomem;
+  if (locked <= lock_limit || lim.cap_ipc_lock) e = apply_vma_lock_flags(start, len, lock_flags);
+  if (e != Errno::none) return fail(e);
+  int r = populate_errors(start, len);
+  // Linux: __mlock_posix_error_return.
+  if (r == -static_cast<int>(Errno::fault)) return fail(Errno::nomem);
+  if (r == -static_cast<int>(Errno::nomem)) return fail(Errno::again);
+  if (r) return fail(static_cast<Errno>(-r));
+  return {};
+}
+
+Result<void> AddressSpace::munlock(uint64_t start, uint64_t len) {
+  len = page_align(len + (start & (page_size - 1)));
+  start &= ~(page_size - 1);
+  Errno e = apply_vma_lock_flags(start, len, 0);
+  if (e != Errno::none) return fail(e);
+  return {};
+}
+
+namespace {
+// Linux: apply_mlockall_flags. Errors of single VMAs are ignored.
+void apply_mlockall(AddressSpace &mm, uint64_t flags) {
+  mm.def_flags &= ~vm::locked_mask;
+  if (flags & kMclFuture) {
+    mm.def_flags |= vm::locked;
+    if (flags & kMclOnfault) mm.def_flags |= vm::lockonfault;
+    if (!(flags & kMclCurrent)) return;
+  }
+  uint64_t to_add = 0;
+  if (flags & kMclCurrent) {
+    to_add |= vm::locked;
+    if (flags & kMclOnfault) to_add |= vm::lockonfault;
+  }
+  for (Vma *v = mm.vmas.tree.first(); v;) {
+    uint64_t newflags = (v->flags & ~vm::locked_mask) | to_add;
+    Vma *res = v;
+    (void)mm.mlock_fixup(v, v->start, v->end, newflags, &res);
+    v = VmaTree::next(res);
+  }
+}
+}  // namespace
+
+Result<void> AddressSpace::mlockall(uint64_t flags, const TaskLimits &lim) {
+  if (!flags || (flags & ~(kMclCurrent | kMclFuture | kMclOnfault)) || flags == kMclOnfault)
+    return fail(Errno::inval);
+  if (lim.rlimit_memlock == 0 && !lim.cap_ipc_lock) return fail(Errno::perm);
+  const uint64_t lock_limit = lim.rlimit_memlock >> page_shift;
+  if ((flags & kMclCurrent) && total_vm > lock_limit && !lim.cap_ipc_lock)
+    return fail(Errno::nomem);
+  apply_mlockall(*this, flags);
+  if (flags & kMclCurrent) populate(0, task_size);
+  return {};
+}
+
+Result<void> AddressSpace::munlockall() {
+  apply_mlockall(*this, 0);
+  return {};
+}
+
+}  // namespace vmspace

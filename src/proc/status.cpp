@@ -1,0 +1,42 @@
+// The memory lines of /proc/PID/status that depend on the VMA layer (Linux:
+// fs/proc/task_mmu.c task_mem): VmPeak, VmSize, VmLck, VmPin, VmData, VmStk,
+// VmExe, VmLib. RSS, VmHWM, VmPTE and VmSwap come with the page layer.
+#include <cstdio>
+#include <mutex>
+
+#include "mm/address_space.hpp"
+#include "vmspace/process.hpp"
+
+namespace vmspace {
+
+namespace {
+void line(std::string &out, const char *key, uint64_t kb) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s:\t%8llu kB\n", key, static_cast<unsigned long long>(kb));
+  out += buf;
+}
+}  // namespace
+
+std::string Process::status() const {
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  const AddressSpace &mm = *mm_;
+  const unsigned to_kb = mm.page_shift - 10;
+  uint64_t total = mm.total_vm;
+  uint64_t peak = mm.hiwater_vm > total ? mm.hiwater_vm : total;
+  uint64_t text = mm.page_align(mm.end_code) - (mm.start_code & ~(mm.page_size - 1));
+  uint64_t exec_bytes = mm.exec_vm << mm.page_shift;
+  if (text > exec_bytes) text = exec_bytes;
+  uint64_t lib = exec_bytes - text;
+  std::string out;
+  line(out, "VmPeak", peak << to_kb);
+  line(out, "VmSize", total << to_kb);
+  line(out, "VmLck", mm.locked_vm << to_kb);
+  line(out, "VmPin", 0);
+  line(out, "VmData", mm.data_vm << to_kb);
+  line(out, "VmStk", mm.stack_vm << to_kb);
+  line(out, "VmExe", text >> 10);
+  line(out, "VmLib", lib >> 10);
+  return out;
+}
+
+}  // namespace vmspace

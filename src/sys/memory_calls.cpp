@@ -1,0 +1,144 @@
+// Front ends of brk, mremap, the mlock family, madvise, msync, mincore, mseal
+// and prctl(PR_SET_VMA): decode, lock, hand over to the AddressSpace.
+#include <cstring>
+#include <mutex>
+
+#include "mm/address_space.hpp"
+#include "mm/system_state.hpp"
+#include "sys/task.hpp"
+#include "vmspace/process.hpp"
+
+namespace vmspace {
+
+uint64_t Process::brk(uint64_t addr) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->do_brk(addr, task_limits(*this));
+}
+
+Result<uint64_t> Process::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
+                                 uint64_t new_addr) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->mremap(addr, old_len, new_len, flags, new_addr, task_limits(*this));
+}
+
+Result<void> Process::mlock(uint64_t addr, uint64_t len) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->mlock(addr, len, vm::locked, task_limits(*this));
+}
+
+Result<void> Process::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
+  // flags is an int in the system call.
+  uint32_t f = static_cast<uint32_t>(flags);
+  if (f & ~1u) return fail(Errno::inval);
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->mlock(addr, len, vm::locked | ((f & 1u) ? vm::lockonfault : 0), task_limits(*this));
+}
+
+Result<void> Process::munlock(uint64_t addr, uint64_t len) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->munlock(addr, len);
+}
+
+Result<void> Process::mlockall(uint64_t flags) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->mlockall(static_cast<uint32_t>(flags), task_limits(*this));
+}
+
+Result<void> Process::munlockall() {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->munlockall();
+}
+
+Result<void> Process::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->madvise(addr, len, static_cast<int>(static_cast<uint32_t>(advice)),
+                      task_limits(*this));
+}
+
+Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->mseal(addr, len, flags);
+}
+
+// Linux: mm/msync.c sys_msync.
+Result<void> Process::msync(uint64_t start, uint64_t len, uint64_t flags_in) {
+  constexpr uint32_t kAsync = 1, kInvalidate = 2, kSync = 4;
+  const uint32_t flags = static_cast<uint32_t>(flags_in);
+  const AddressSpace &mm = *mm_;
+  if (flags & ~(kAsync | kInvalidate | kSync)) return fail(Errno::inval);
+  if (!mm.page_aligned(start)) return fail(Errno::inval);
+  if ((flags & kAsync) && (flags & kSync)) return fail(Errno::inval);
+  len = mm.page_align(len);
+  uint64_t end = start + len;
+  if (end < start) return fail(Errno::nomem);
+  if (end == start) return {};
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  Errno unmapped = Errno::none;
+  const Vma *v = mm.vmas.tree.find(start);
+  for (;;) {
+    if (!v) return fail(Errno::nomem);
+    if (start < v->start) {
+      if (flags == kAsync) return fail(Errno::nomem);
+      start = v->start;
+      if (start >= end) return fail(Errno::nomem);
+      unmapped = Errno::nomem;
+    }
+    if ((flags & kInvalidate) && (v->flags & vm::locked)) return fail(Errno::busy);
+    start = v->end;
+    // MS_SYNC of a shared file range writes it back here (page layer); it
+    // cannot fail yet.
+    if (start >= end) break;
+    v = mm.vmas.tree.find(v->end);
+  }
+  if (unmapped != Errno::none) return fail(unmapped);
+  return {};
+}
+
+// Linux: mm/mincore.c sys_mincore (the residency vector comes with the page
+// layer).
+Result<void> Process::mincore(uint64_t start, uint64_t len, uint64_t vec) {
+  const AddressSpace &mm = *mm_;
+  if (!mm.page_aligned(start)) return fail(Errno::inval);
+  // access_ok(start, len)
+  const uint64_t limit = mm.task_size;
+  if (len > limit || start > limit - len) return fail(Errno::nomem);
+  uint64_t pages = (len >> mm.page_shift) + ((len & (mm.page_size - 1)) != 0);
+  const bool any_buffer = vec == ~0ull;  // a vector outside guest memory (scripts)
+  if (!any_buffer && (pages > limit || vec > limit - pages)) return fail(Errno::fault);
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  while (pages) {
+    const Vma *v = mm.vmas.tree.find(start);
+    if (!v || v->start > start) return fail(Errno::nomem);
+    uint64_t chunk = pages < mm.page_size ? pages : mm.page_size;
+    uint64_t end = start + (chunk << mm.page_shift);
+    if (end > v->end) end = v->end;
+    uint64_t done = (end - start) >> mm.page_shift;
+    // copy_to_user: the vector must be writable memory.
+    for (uint64_t a = vec & ~(mm.page_size - 1); !any_buffer && a < vec + done; a += mm.page_size) {
+      const Vma *w = mm.vmas.tree.find(a);
+      if (!w || w->start > a || !(w->flags & vm::write)) return fail(Errno::fault);
+    }
+    pages -= done;
+    vec += done;
+    start += done << mm.page_shift;
+  }
+  return {};
+}
+
+Result<void> Process::set_vma_anon_name(uint64_t addr, uint64_t len, const char *name) {
+  if (!sys_->config().anon_vma_name) return fail(Errno::inval);
+  Ref<AnonName> n;
+  if (name) {
+    size_t l = std::strlen(name);
+    if (l >= 80) return fail(Errno::inval);  // ANON_VMA_NAME_MAX_LEN, NUL included
+    for (size_t i = 0; i < l; i++) {
+      unsigned char c = static_cast<unsigned char>(name[i]);
+      if (c <= 0x1f || c >= 0x7f || std::strchr("\\`$[]", c)) return fail(Errno::inval);
+    }
+    n = make_ref<AnonName>(std::string(name));
+  }
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->set_anon_name(addr, len, n.get());
+}
+
+}  // namespace vmspace
