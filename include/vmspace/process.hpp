@@ -1,18 +1,18 @@
-// vmspace — a guest process: its address space, descriptors, limits and
-// credentials, with the Linux system-call surface.
+// vmspace — a guest process: its address space, descriptors, limits and credentials, with
+// the Linux system-call surface.
 //
 // Synopsis (every call returns a Result carrying Linux's return value or errno)
 //   mmap(addr, len, prot, flags, fd, off) -> address     munmap(addr, len)
-//   mprotect(addr, len, prot) open/openat/close/dup/dup2/dup3 ftruncate(fd,
-//   length)                                memfd_create(name, flags) maps()
-//   /proc/PID/maps text, byte for byte as Linux renders it vmas() the VMAs as
-//   values import_layout(text)    replace the address space by one described as
-//   maps (or smaps) text set_rlimit / rlimit    resource limits (RLIMIT_AS,
-//   DATA, STACK, MEMLOCK, NOFILE, ...) drop_privileges()      become an
-//   ordinary user (no CAP_SYS_RAWIO, CAP_IPC_LOCK)
+//   mprotect(addr, len, prot)                            open/openat/close/dup/dup2/dup3
+//   ftruncate(fd, length)                                memfd_create(name, flags)
+//   maps()                 /proc/PID/maps text, byte for byte as Linux renders it
+//   vmas()                 the VMAs as values
+//   import_layout(text)    replace the address space by one described as maps (or smaps) text
+//   set_rlimit / rlimit    resource limits (RLIMIT_AS, DATA, STACK, MEMLOCK, NOFILE, ...)
+//   drop_privileges()      become an ordinary user (no CAP_SYS_RAWIO, CAP_IPC_LOCK)
 //
-// Arguments are taken as the kernel takes them: 64-bit registers, with
-// descriptors truncated to 32 bits, so a guest's -1 is 0xffffffffffffffff here.
+// Arguments are taken as the kernel takes them: 64-bit registers, with descriptors truncated to
+// 32 bits, so a guest's -1 is 0xffffffffffffffff here.
 //
 // Example
 //   auto fd = p.open("data.bin", lx::o_rdwr | lx::o_creat, 0666);
@@ -48,8 +48,7 @@ struct VmaInfo {
   std::string name;  // the name column of /proc/PID/maps ("" for plain anonymous memory)
 };
 
-// A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code,
-// si_addr).
+// A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code, si_addr).
 struct Fault {
   int signal = 0;  // 0: no fault
   int code = 0;    // SEGV_MAPERR 1, SEGV_ACCERR 2, BUS_ADRERR 2
@@ -67,8 +66,7 @@ class Process {
   System &system() { return *sys_; }
 
   // ---- memory ----
-  // Linux: sys_mmap (arch/x86/kernel/sys_x86_64.c) -> ksys_mmap_pgoff ->
-  // do_mmap.
+  // Linux: sys_mmap (arch/x86/kernel/sys_x86_64.c) -> ksys_mmap_pgoff -> do_mmap.
   Result<uint64_t> mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd,
                         uint64_t offset);
   // Linux: __vm_munmap -> do_vmi_munmap.
@@ -100,10 +98,9 @@ class Process {
   // kernel). A null name clears.
   Result<void> set_vma_anon_name(uint64_t addr, uint64_t len, const char *name);
 
-  // Touches one byte in every page of [addr, addr+len), as a guest load or
-  // store would, stopping at the first fault. Faults in pages (anonymous memory
-  // gets its anon_vma, stacks grow) as Linux's fault handler does at the VMA
-  // level.
+  // Touches one byte in every page of [addr, addr+len), as a guest load or store would,
+  // stopping at the first fault. Faults in pages (anonymous memory gets its anon_vma, stacks
+  // grow) as Linux's fault handler does at the VMA level.
   Fault touch(uint64_t addr, uint64_t len, bool write);
 
   // ---- files ----
@@ -140,33 +137,28 @@ class Process {
   std::string status() const;
   std::vector<VmaInfo> vmas() const;
   int map_count() const;
-  // Replaces the address space by the layout described as /proc/PID/maps text
-  // (optionally smaps text, whose VmFlags and Anonymous lines make the import
-  // exact). File mappings are reopened read-only from their paths where those
-  // exist; special mappings are recreated. On failure *error says "line:col:
-  // message" and the process is unchanged.
+  // Replaces the address space by the layout described as /proc/PID/maps text (optionally
+  // smaps text, whose VmFlags and Anonymous lines make the import exact). File mappings are
+  // reopened read-only from their paths where those exist; special mappings are recreated.
+  // On failure *error says "line:col: message" and the process is unchanged.
   bool import_layout(std::string_view text, std::string *error);
 
   uint64_t rlimit_cur(int resource) const;
   uint64_t rlimit_max(int resource) const;
-  // setrlimit(2) semantics: EINVAL when soft > hard, EPERM when raising hard
-  // unprivileged.
+  // setrlimit(2) semantics: EINVAL when soft > hard, EPERM when raising hard unprivileged.
   Result<void> set_rlimit(int resource, uint64_t soft, uint64_t hard);
-  // Sets a limit without the checks of setrlimit (environment set-up, like a
-  // login shell).
+  // Sets a limit without the checks of setrlimit (environment set-up, like a login shell).
   void force_rlimit(int resource, uint64_t soft, uint64_t hard) {
     if (resource >= 0 && resource < 16) {
       rlim_cur_[resource] = soft;
       rlim_max_[resource] = hard;
     }
   }
-  // Root (uid 0) or an ordinary user; root's capabilities are
-  // SystemConfig::root_capabilities.
+  // Root (uid 0) or an ordinary user; root's capabilities are SystemConfig::root_capabilities.
   bool privileged() const { return privileged_; }
   bool has_capability(int cap) const { return (caps_ >> cap) & 1; }
   uint64_t capabilities() const { return caps_; }
-  // Becomes an ordinary user (uid 65534) with no capabilities; there is no way
-  // back.
+  // Becomes an ordinary user (uid 65534) with no capabilities; there is no way back.
   void drop_privileges() {
     privileged_ = false;
     caps_ = 0;

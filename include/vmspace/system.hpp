@@ -1,26 +1,22 @@
-// vmspace — the System: the "kernel" that holds guest processes and their
-// shared state.
+// vmspace — the System: the "kernel" that holds guest processes and their shared state.
 //
 // Synopsis
-//   SystemConfig            page size, sysctls (vm.max_map_count,
-//   vm.mmap_min_addr, overcommit),
-//                           machine facts (RAM, swap, huge pages), options, the
-//                           sandbox directory
+//   SystemConfig            page size, sysctls (vm.max_map_count, vm.mmap_min_addr, overcommit),
+//                           machine facts (RAM, swap, huge pages), options, the sandbox directory
 //   System sys(cfg)         a kernel; no processes yet
-//   sys.spawn(opts)         a new process (pid 1, 2, ...) with the layout a
-//   fresh exec leaves sys.process(pid)        look a process up sys.config()
-//   change sysctls at run time (like writing /proc/sys/vm/...)
+//   sys.spawn(opts)         a new process (pid 1, 2, ...) with the layout a fresh exec leaves
+//   sys.process(pid)        look a process up
+//   sys.config()            change sysctls at run time (like writing /proc/sys/vm/...)
 //
 // Example
-//   vmspace::System sys;                       // Linux 6.18 x86-64 defaults,
-//   ASLR off vmspace::Process &p = sys.spawn(); auto a = p.mmap(0, 8192,
-//   lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous,
-//                   -1, 0);                     // 0x7ffff7ff5000, as on the
-//                   kernel
+//   vmspace::System sys;                       // Linux 6.18 x86-64 defaults, ASLR off
+//   vmspace::Process &p = sys.spawn();
+//   auto a = p.mmap(0, 8192, lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous,
+//                   -1, 0);                     // 0x7ffff7ff5000, as on the kernel
 //   std::fputs(p.maps().c_str(), stdout);
 //
-// Thread safety: a System may be used from several threads; each address space
-// has its own mmap_lock (see docs/locking.md).
+// Thread safety: a System may be used from several threads; each address space has its own
+// mmap_lock (see docs/locking.md).
 #pragma once
 
 #include <cstdint>
@@ -50,8 +46,8 @@ struct SystemConfig {
   uint64_t stack_guard_gap_pages = 256;
   bool legacy_va_layout = false;
 
-  // Machine. Zero RAM means "read MemTotal/SwapTotal from the host", so that
-  // the overcommit heuristic answers as the host kernel does.
+  // Machine. Zero RAM means "read MemTotal/SwapTotal from the host", so that the overcommit
+  // heuristic answers as the host kernel does.
   uint64_t total_ram_bytes = 0;
   uint64_t total_swap_bytes = 0;
   uint64_t hugepages_2m = 0;  // free huge pages in the pool (vm.nr_hugepages)
@@ -62,21 +58,20 @@ struct SystemConfig {
   bool transparent_hugepage = true;  // CONFIG_TRANSPARENT_HUGEPAGE: 2 MiB alignment of large maps
   bool anon_vma_name = false;        // CONFIG_ANON_VMA_NAME: prctl(PR_SET_VMA) naming
 
-  // The capabilities a root process has. kHostCapabilities: those of the host
-  // process when it runs as root (a container's root may lack some, e.g.
-  // CAP_SYS_RESOURCE), else all.
+  // The capabilities a root process has. kHostCapabilities: those of the host process when
+  // it runs as root (a container's root may lack some, e.g. CAP_SYS_RESOURCE), else all.
   static constexpr uint64_t kHostCapabilities = 0;
   uint64_t root_capabilities = kHostCapabilities;
 
-  // Files: relative paths resolve in root_dir (the sandbox); files outside it
-  // may only be opened read-only (and only with allow_host_read).
+  // Files: relative paths resolve in root_dir (the sandbox); files outside it may only be
+  // opened read-only (and only with allow_host_read).
   std::string root_dir = ".";
   bool allow_host_read = true;
 };
 
 struct SpawnOptions {
-  // Lay out [vvar], [vvar_vclock], [vdso], [stack] as exec of a static binary
-  // leaves them; false gives an empty address space.
+  // Lay out [vvar], [vvar_vclock], [vdso], [stack] as exec of a static binary leaves them;
+  // false gives an empty address space.
   bool kernel_mappings = true;
   bool privileged = true;              // root with CAP_SYS_RAWIO, CAP_IPC_LOCK, ...
   bool std_fds = true;                 // descriptors 0-2 open (on /dev/null)
@@ -104,8 +99,8 @@ class System {
   // A new process made from `parent` by fork, vfork or clone (CLONE_* flags).
   Result<int> clone_process(Process &parent, uint64_t clone_flags);
 
-  // When a call was refused because it would write a host file outside the
-  // sandbox, the message says which; empty otherwise. Reading clears it.
+  // When a call was refused because it would write a host file outside the sandbox, the
+  // message says which; empty otherwise. Reading clears it.
   std::string take_sandbox_violation();
 
   struct Impl;

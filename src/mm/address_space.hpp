@@ -1,16 +1,14 @@
-// AddressSpace: one guest address space (Linux: struct mm_struct) and the core
-// operations on it: address selection, mapping, unmapping, protection changes,
-// accounting.
+// AddressSpace: one guest address space (Linux: struct mm_struct) and the core operations on
+// it: address selection, mapping, unmapping, protection changes, accounting.
 //
 // Lock order (see docs/locking.md):  mmap_lock -> inode lock -> frame pool.
-// Layout changes take mmap_lock exclusively; faults and guest memory access
-// take it shared. Functions named ...Locked expect the caller to hold mmap_lock
-// exclusively; the syscall front ends in src/sys take it.
+// Layout changes take mmap_lock exclusively; faults and guest memory access take it shared.
+// Functions named ...Locked expect the caller to hold mmap_lock exclusively; the syscall
+// front ends in src/sys take it.
 //
-// Every operation checks in Linux's order and reproduces Linux's partial
-// effects on failure (splits that stay after a later check fails, holes left by
-// a failed MAP_FIXED); everything else is checked before the first visible
-// change.
+// Every operation checks in Linux's order and reproduces Linux's partial effects on failure
+// (splits that stay after a later check fails, holes left by a failed MAP_FIXED); everything
+// else is checked before the first visible change.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +28,7 @@ namespace vmspace {
 class OpenFile;
 struct SystemState;
 
-// What a task brings to a memory call: its limits and capabilities (Linux:
-// current).
+// What a task brings to a memory call: its limits and capabilities (Linux: current).
 struct TaskLimits {
   uint64_t rlimit_as = ~0ull;
   uint64_t rlimit_data = ~0ull;
@@ -43,8 +40,7 @@ struct TaskLimits {
   bool cap_sys_admin = true;
 };
 
-// The VMAs of [start, end) collected for removal (Linux: struct
-// vma_munmap_struct).
+// The VMAs of [start, end) collected for removal (Linux: struct vma_munmap_struct).
 struct UnmapPlan {
   uint64_t start = 0, end = 0;
   std::vector<Vma *> vmas;
@@ -86,8 +82,7 @@ class AddressSpace {
   uint64_t def_flags = 0;  // VM_LOCKED etc. after mlockall(MCL_FUTURE)
   bool has_vsyscall = true;
 
-  // Accounting in pages (Linux: total_vm, locked_vm, data_vm, exec_vm,
-  // stack_vm).
+  // Accounting in pages (Linux: total_vm, locked_vm, data_vm, exec_vm, stack_vm).
   uint64_t total_vm = 0, locked_vm = 0, data_vm = 0, exec_vm = 0, stack_vm = 0;
   uint64_t hiwater_vm = 0;
 
@@ -95,15 +90,13 @@ class AddressSpace {
   bool page_aligned(uint64_t x) const { return (x & (page_size - 1)) == 0; }
   uint64_t pages(uint64_t bytes) const { return bytes >> page_shift; }
   uint64_t stack_guard_gap() const { return cfg.stack_guard_gap_pages << page_shift; }
-  // The effective mmap_min_addr: the sysctl or the LSM floor, whichever is
-  // higher.
+  // The effective mmap_min_addr: the sysctl or the LSM floor, whichever is higher.
   uint64_t mmap_min_addr() const {
     return cfg.mmap_min_addr > cfg.lsm_mmap_min_addr ? cfg.mmap_min_addr : cfg.lsm_mmap_min_addr;
   }
 
   // ---- address selection (unmapped_area.cpp) ----
-  // Linux: __get_unmapped_area. `file` may be null; vm_flags are the flags the
-  // VMA will have.
+  // Linux: __get_unmapped_area. `file` may be null; vm_flags are the flags the VMA will have.
   Result<uint64_t> get_unmapped_area(const OpenFile *file, uint64_t addr, uint64_t len,
                                      uint64_t pgoff, uint64_t flags, uint64_t vm_flags);
   uint64_t vm_start_gap(const Vma &v) const;
@@ -113,19 +106,16 @@ class AddressSpace {
   Errno check_fixed_range(uint64_t addr, uint64_t len, const TaskLimits &lim) const;
 
   // ---- mapping (mmap_region.cpp) ----
-  // Linux: mmap_region. Maps [addr, addr+len) (MAP_FIXED semantics: replaces
-  // what is there).
+  // Linux: mmap_region. Maps [addr, addr+len) (MAP_FIXED semantics: replaces what is there).
   Result<uint64_t> map_region(MapRequest &req, const TaskLimits &lim);
 
   // ---- unmapping (munmap.cpp) ----
   // Linux: do_vmi_munmap. Unmaps [start, start+len).
   Result<void> munmap(uint64_t start, uint64_t len);
-  // Splits the edges of [start, end) (first is the first VMA overlapping it)
-  // and collects the VMAs inside (Linux: vms_gather_munmap_vmas). Splits made
-  // before a failure stay.
+  // Splits the edges of [start, end) (first is the first VMA overlapping it) and collects the
+  // VMAs inside (Linux: vms_gather_munmap_vmas). Splits made before a failure stay.
   Result<void> gather_unmap(uint64_t start, uint64_t end, Vma *first, UnmapPlan &plan);
-  // Removes the collected VMAs and updates the counters (Linux:
-  // vms_complete_munmap_vmas).
+  // Removes the collected VMAs and updates the counters (Linux: vms_complete_munmap_vmas).
   void complete_unmap(UnmapPlan &plan);
 
   // ---- the heap (brk.cpp) ----
@@ -165,18 +155,14 @@ class AddressSpace {
   Result<void> mprotect(uint64_t start, uint64_t len, uint64_t prot, const TaskLimits &lim);
 
   // ---- faults and population (populate.cpp) ----
-  // Gives v an anon_vma, reusing a compatible neighbour's (Linux:
-  // __anon_vma_prepare).
+  // Gives v an anon_vma, reusing a compatible neighbour's (Linux: __anon_vma_prepare).
   void anon_vma_prepare(Vma *v);
-  // Faults the range in as mm_populate does (write faults on private writable
-  // VMAs).
+  // Faults the range in as mm_populate does (write faults on private writable VMAs).
   void populate(uint64_t start, uint64_t len);
-  // A user fault at addr (Linux: do_user_addr_fault, access_error, expand_stack
-  // and the VMA-level part of handle_mm_fault). Returns signal 0 when the
-  // access succeeds.
+  // A user fault at addr (Linux: do_user_addr_fault, access_error, expand_stack and the
+  // VMA-level part of handle_mm_fault). Returns signal 0 when the access succeeds.
   Fault fault(uint64_t addr, bool write, bool exec, const TaskLimits &lim);
-  // Grows a VM_GROWSDOWN VMA down to addr (Linux: expand_downwards). Returns
-  // Errno::none.
+  // Grows a VM_GROWSDOWN VMA down to addr (Linux: expand_downwards). Returns Errno::none.
   Errno expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim);
 
   // ---- accounting (address_space.cpp) ----
@@ -184,8 +170,7 @@ class AddressSpace {
   bool may_expand_vm(uint64_t vm_flags, uint64_t npages, const TaskLimits &lim) const;
   // Linux: vm_stat_account.
   void vm_stat_account(uint64_t vm_flags, int64_t npages);
-  // Linux: security_vm_enough_memory_mm -> __vm_enough_memory. Charges on
-  // success.
+  // Linux: security_vm_enough_memory_mm -> __vm_enough_memory. Charges on success.
   bool vm_enough_memory(uint64_t npages, const TaskLimits &lim);
   void vm_unacct_memory(uint64_t npages);
   void update_hiwater() {
@@ -200,8 +185,8 @@ class AddressSpace {
   Result<std::shared_ptr<AddressSpace>> fork_copy(const TaskLimits &lim);
 
   // ---- layout (layout.cpp) ----
-  // Installs [vvar], [vvar_vclock], [vdso] below mmap_base and the initial
-  // [stack], as exec of a static binary leaves them.
+  // Installs [vvar], [vvar_vclock], [vdso] below mmap_base and the initial [stack], as exec of
+  // a static binary leaves them.
   void install_kernel_mappings();
   // Inserts a fully described VMA (import and exec); accounts it.
   Vma *insert_vma(const Vma &proto);

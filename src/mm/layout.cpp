@@ -1,7 +1,6 @@
-// The initial layout of a process (Linux: fs/exec.c setup_arg_pages,
-// arch/x86/entry/vdso/vma.c map_vdso, lib/vdso/datastore.c): [vvar] (4 pages),
-// [vvar_vclock] (2), [vdso] (2) placed top-down below mmap_base, and the
-// [stack] at the top of user space.
+// The initial layout of a process (Linux: fs/exec.c setup_arg_pages, arch/x86/entry/vdso/vma.c
+// map_vdso, lib/vdso/datastore.c): [vvar] (4 pages), [vvar_vclock] (2), [vdso] (2) placed
+// top-down below mmap_base, and the [stack] at the top of user space.
 #include "mm/address_space.hpp"
 #include "vmspace/abi.hpp"
 

@@ -32,8 +32,7 @@ void host_memory(uint64_t *ram, uint64_t *swap) {
   }
   std::fclose(f);
 }
-// The effective capabilities of this (host) process if it is root, else all of
-// them.
+// The effective capabilities of this (host) process if it is root, else all of them.
 uint64_t host_root_capabilities() {
   if (::geteuid() != 0) return ~0ull;
   FILE *f = std::fopen("/proc/self/status", "r");
@@ -81,8 +80,7 @@ Process &System::spawn(const SpawnOptions &opts) {
   p->mm_ = std::make_shared<AddressSpace>(*impl_, opts.rlimit_stack);
   if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
   if (opts.std_fds) {
-    // Standard input, output and error: /dev/null, which (like a terminal)
-    // cannot be mapped.
+    // Standard input, output and error: /dev/null, which (like a terminal) cannot be mapped.
     for (int i = 0; i < 3; i++) {
       int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
       if (fd < 0) break;

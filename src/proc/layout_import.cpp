@@ -1,12 +1,10 @@
-// Importing an address space from /proc/PID/maps or smaps text (item 6 of the
-// foundation).
+// Importing an address space from /proc/PID/maps or smaps text (item 6 of the foundation).
 //
-// Each maps line becomes a VMA. Without smaps, the VMA flags that maps does not
-// show are inferred the way a fresh exec leaves them: private mappings may
-// become writable, private writable ones are accounted and have anonymous
-// memory, a read-only private file mapping just below a writable one of the
-// same file is a RELRO region (written once, so accounted too). With smaps,
-// VmFlags and the Anonymous counter make the flags and anon_vma state exact.
+// Each maps line becomes a VMA. Without smaps, the VMA flags that maps does not show are
+// inferred the way a fresh exec leaves them: private mappings may become writable, private
+// writable ones are accounted and have anonymous memory, a read-only private file mapping just
+// below a writable one of the same file is a RELRO region (written once, so accounted too).
+// With smaps, VmFlags and the Anonymous counter make the flags and anon_vma state exact.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -203,8 +201,7 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
       continue;
     }
     if (s.compare(0, 4, "brk ") == 0) {
-      // "brk START_BRK [BRK]": where the heap starts and ends (not visible in
-      // maps).
+      // "brk START_BRK [BRK]": where the heap starts and ends (not visible in maps).
       unsigned long long a = 0, b = 0;
       int n = std::sscanf(s.c_str() + 4, "%lli %lli", &a, &b);
       if (n < 1) {
@@ -344,8 +341,7 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
           f |= vm::account;
           anon_guess = true;
         }
-        // RELRO: read-only, just below a writable private mapping of the same
-        // file.
+        // RELRO: read-only, just below a writable private mapping of the same file.
         if (!l.w && k + 1 < lines.size()) {
           const Line &nx = lines[k + 1];
           if (nx.start == l.end && nx.w && !nx.s && nx.maj == l.maj && nx.min == l.min &&
@@ -419,9 +415,8 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
     mm.start_brk = brk_start;
     mm.brk = brk_cur;
   } else if (!mm.start_brk) {
-    // No [heap]: the program never grew its heap, which starts right after the
-    // executable's data and bss (the file of the lowest mapping; ASLR off, so
-    // no gap).
+    // No [heap]: the program never grew its heap, which starts right after the executable's
+    // data and bss (the file of the lowest mapping; ASLR off, so no gap).
     const Line *exe = nullptr;
     for (const Line &l : lines)
       if (!l.name.empty() && l.name[0] == '/') {

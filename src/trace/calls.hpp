@@ -1,5 +1,5 @@
-// The system calls a script can make: how their arguments are read and printed,
-// and how they run on a Process.
+// The system calls a script can make: how their arguments are read and printed, and how they
+// run on a Process.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,5 @@
-// The script runner. Each call is printed the way strace prints it, with its
-// actual result, so the output is itself a valid script; expectations are
-// checked as the script runs.
+// The script runner. Each call is printed the way strace prints it, with its actual result,
+// so the output is itself a valid script; expectations are checked as the script runs.
 #include "trace/runner.hpp"
 
 #include <fcntl.h>
@@ -88,8 +87,8 @@ std::vector<std::string> split_lines(const std::string &text) {
   return out;
 }
 
-// Maps lines compare field by field, blanks collapsed; "*" in the expected line
-// matches any field, and $ROOT stands for the sandbox directory.
+// Maps lines compare field by field, blanks collapsed; "*" in the expected line matches any
+// field, and $ROOT stands for the sandbox directory.
 std::vector<std::string> fields(const std::string &line) {
   std::vector<std::string> f;
   std::istringstream in(line);
@@ -434,8 +433,7 @@ class Runner {
     return false;
   }
 
-  // A directive word as an expression: numbers, constants, $variables, + - |
-  // <<.
+  // A directive word as an expression: numbers, constants, $variables, + - | <<.
   bool word_value(const std::string &w, uint64_t *v, SrcLoc loc) {
     Script tmp;
     std::string err;

@@ -21,12 +21,11 @@ struct RunOptions {
 // Exit status of a run: 0 every expectation held, 1 some did not, 2 bad input.
 enum RunStatus { run_ok = 0, run_mismatch = 1, run_bad_input = 2 };
 
-// Checks what parsing cannot (argument counts and kinds, variables bound before
-// use). Returns false with "file:line:col: message" in *error.
+// Checks what parsing cannot (argument counts and kinds, variables bound before use).
+// Returns false with "file:line:col: message" in *error.
 bool check_script(const Script &s, std::string *error);
 
-// The value of an expression given the bound variables (unknown names read as
-// 0).
+// The value of an expression given the bound variables (unknown names read as 0).
 uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars);
 
 struct CallDef;
@@ -35,9 +34,8 @@ struct ArgVal;
 std::vector<ArgVal> call_args(const CallDef &def, const std::vector<Expr> &exprs,
                               const std::map<std::string, uint64_t> &vars);
 
-// Does an expected maps line (from an @maps block) match an actual one? Fields
-// compare with blanks collapsed; "*" matches any field and $ROOT stands for the
-// sandbox directory.
+// Does an expected maps line (from an @maps block) match an actual one? Fields compare with
+// blanks collapsed; "*" matches any field and $ROOT stands for the sandbox directory.
 bool maps_line_matches(const std::string &expected, const std::string &actual,
                        const std::string &root);
 

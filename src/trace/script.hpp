@@ -1,10 +1,8 @@
 // Scripts and traces: one format, strace syntax (see README, "Script format").
 //
 //   [PID ]CALL(ARG, ...)[ = RESULT]        a call; RESULT is checked when given
-//   [PID ]$NAME = CALL(...)[ = RESULT]     binds the call's value (-1 when it
-//   failed)
-//   @directive ...                          @maps, @maps { ... }, @layout { ...
-//   } / FILE,
+//   [PID ]$NAME = CALL(...)[ = RESULT]     binds the call's value (-1 when it failed)
+//   @directive ...                          @maps, @maps { ... }, @layout { ... } / FILE,
 //                                           @file, @sysctl, @rlimit, @root off
 //   # comment
 //
@@ -85,8 +83,7 @@ struct ParseOptions {
 // Is `name` a call the runner executes?
 bool is_supported_call(const std::string &name);
 
-// Parses a script. On failure returns false with "file:line:col: message" in
-// *error.
+// Parses a script. On failure returns false with "file:line:col: message" in *error.
 bool parse_script(const std::string &text, const std::string &file, const ParseOptions &opts,
                   Script *out, std::string *error);
 

@@ -190,8 +190,7 @@ class Lexer {
     return out;
   }
 
-  // Skips a balanced {...} or [...] group (strings respected) and returns its
-  // text.
+  // Skips a balanced {...} or [...] group (strings respected) and returns its text.
   std::string balanced() {
     SrcLoc l = loc();
     size_t b = i_;

@@ -211,8 +211,7 @@ void append_flag(std::string &out, const std::string &s) {
   out += s;
 }
 
-// Names the set bits of `v` from `table` (each removed from v), the rest in
-// hex.
+// Names the set bits of `v` from `table` (each removed from v), the rest in hex.
 std::string flag_list(uint64_t v, const Sym *table, size_t n, std::string out) {
   for (size_t i = 0; i < n; i++) {
     if (table[i].value && (v & table[i].value) == table[i].value) {

@@ -1,10 +1,8 @@
-// Symbolic constants of the script language and strace-style formatting of
-// arguments.
+// Symbolic constants of the script language and strace-style formatting of arguments.
 //
-// Every constant strace prints for the supported calls is known here (PROT_*,
-// MAP_*, O_*, AT_FDCWD, MFD_*, RLIMIT_*, MAP_HUGE_SHIFT, ...), and the
-// formatters print values the way strace 6 does, so that vmspace's output is
-// itself a valid script.
+// Every constant strace prints for the supported calls is known here (PROT_*, MAP_*, O_*,
+// AT_FDCWD, MFD_*, RLIMIT_*, MAP_HUGE_SHIFT, ...), and the formatters print values the way
+// strace 6 does, so that vmspace's output is itself a valid script.
 #pragma once
 
 #include <cstdint>

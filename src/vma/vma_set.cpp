@@ -1,5 +1,4 @@
-// VmaSet: splitting and merging of VMAs (Linux: mm/vma.c). See vma_set.hpp for
-// the rules.
+// VmaSet: splitting and merging of VMAs (Linux: mm/vma.c). See vma_set.hpp for the rules.
 #include "vma/vma_set.hpp"
 
 #include <cstring>
@@ -48,10 +47,9 @@ bool VmaSet::attrs_mergeable(const Vma &v, const VmaProposal &p) {
   return true;
 }
 
-// Linux 6.16+ (is_mergeable_anon_vma): a target without anon_vma may take the
-// source's unless the source still shares pages with a fork parent; a source
-// without one may join a target unless the target does; otherwise both must
-// already share one.
+// Linux 6.16+ (is_mergeable_anon_vma): a target without anon_vma may take the source's unless
+// the source still shares pages with a fork parent; a source without one may join a target
+// unless the target does; otherwise both must already share one.
 bool VmaSet::anon_mergeable(const AnonVma *src_anon, const Vma *src, const Vma &target) {
   const AnonVma *tgt_anon = target.anon.get();
   if (!tgt_anon && src_anon) return !(src && src->anon && src->anon_has_parents);
@@ -112,8 +110,7 @@ Vma *VmaSet::merge_new(const VmaProposal &p, Vma *prev, Vma *next, bool just_exp
   } else {
     return nullptr;
   }
-  // A range copied from a VMA with anonymous pages (mremap) brings its anon_vma
-  // along.
+  // A range copied from a VMA with anonymous pages (mremap) brings its anon_vma along.
   if (p.anon && !target->anon) {
     target->anon = Ref<AnonVma>(p.anon);
     target->anon_has_parents = p.anon_has_parents;
