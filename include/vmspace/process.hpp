@@ -10,6 +10,7 @@
 //   import_layout(text)    replace the address space by one described as maps (or smaps) text
 //   set_rlimit / rlimit    resource limits (RLIMIT_AS, DATA, STACK, MEMLOCK, NOFILE, ...)
 //   drop_privileges()      become an ordinary user (no CAP_SYS_RAWIO, CAP_IPC_LOCK)
+//   fork/vfork/clone/exit_group, execve(path, argv, envp)
 //
 // Arguments are taken as the kernel takes them: 64-bit registers, with descriptors truncated to
 // 32 bits, so a guest's -1 is 0xffffffffffffffff here.
@@ -43,6 +44,7 @@ struct VmaInfo {
   uint64_t pgoff = 0;
   bool anonymous = true;
   bool has_anon_vma = false;
+  uint64_t anon_vma_id = 0;  // which anon_vma (0: none); equal ids share one
   uint32_t dev_major = 0, dev_minor = 0;
   uint64_t ino = 0;
   std::string name;  // the name column of /proc/PID/maps ("" for plain anonymous memory)
@@ -123,6 +125,13 @@ class Process {
   // table, CLONE_THREAD makes a thread of this process; everything else is
   // copied.
   Result<int> clone(uint64_t flags);
+  // execve(path, argv, envp): replaces the address space by a fresh one with the ELF file at
+  // path (and its PT_INTERP interpreter) laid out as Linux's ELF loader lays it out with ASLR
+  // off, and closes close-on-exec descriptors. Errors before the point of no return leave
+  // everything as it was (ENOENT, EACCES, ENOEXEC, ELIBBAD, E2BIG, ...); a failure after it
+  // ends the process as Linux's SIGSEGV does (this object is destroyed).
+  Result<void> execve(std::string_view path, const std::vector<std::string> &argv,
+                      const std::vector<std::string> &envp);
   // exit_group(): this process (and its threads) end; shared memory stays with
   // the others.
   void exit_group(int status);

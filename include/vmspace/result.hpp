@@ -70,6 +70,7 @@ enum class Errno : int {
   nodata = 61,
   overflow = 75,
   badfd = 77,
+  libbad = 80,
   notsup = 95,  // EOPNOTSUPP
   dquot = 122,
   canceled = 125,

@@ -54,6 +54,7 @@ constexpr ErrnoInfo kErrnos[] = {
     {Errno::nodata, "ENODATA", "No data available"},
     {Errno::overflow, "EOVERFLOW", "Value too large for defined data type"},
     {Errno::badfd, "EBADFD", "File descriptor in bad state"},
+    {Errno::libbad, "ELIBBAD", "Accessing a corrupted shared library"},
     {Errno::notsup, "EOPNOTSUPP", "Operation not supported"},
     {Errno::dquot, "EDQUOT", "Disk quota exceeded"},
     {Errno::canceled, "ECANCELED", "Operation canceled"},

@@ -122,6 +122,8 @@ class AddressSpace {
   // Linux: sys_brk. Returns the new break, or the old one when the request
   // fails.
   uint64_t do_brk(uint64_t brk, const TaskLimits &lim);
+  // Linux: vm_brk_flags (the ELF loader's bss). extra_flags: VM_EXEC or 0.
+  Errno vm_brk_flags(uint64_t addr, uint64_t len, uint64_t extra_flags, const TaskLimits &lim);
 
   // ---- moving (mremap.cpp) ----
   // Linux: sys_mremap / do_mremap.
@@ -159,6 +161,13 @@ class AddressSpace {
   void anon_vma_prepare(Vma *v);
   // Faults the range in as mm_populate does (write faults on private writable VMAs).
   void populate(uint64_t start, uint64_t len);
+  // Linux: __mm_populate. Returns 0 or the first error as a negative errno.
+  int populate_range(uint64_t start, uint64_t len, bool ignore_errors);
+  // Faults [start, end) of v in (Linux: populate_vma_page_range).
+  Errno fault_in(Vma *v, uint64_t start, uint64_t end);
+  // Whether every page of [start, end) in v can be faulted in without SIGBUS (inside its
+  // file; a huge page available).
+  bool backed(const Vma *v, uint64_t start, uint64_t end) const;
   // A user fault at addr (Linux: do_user_addr_fault, access_error, expand_stack and the
   // VMA-level part of handle_mm_fault). Returns signal 0 when the access succeeds.
   Fault fault(uint64_t addr, bool write, bool exec, const TaskLimits &lim);
@@ -188,6 +197,10 @@ class AddressSpace {
   // Installs [vvar], [vvar_vclock], [vdso] below mmap_base and the initial [stack], as exec of
   // a static binary leaves them.
   void install_kernel_mappings();
+  // [vvar], [vvar_vclock] and [vdso], top-down below what is mapped (Linux: map_vdso).
+  void install_vdso();
+  // The initial [stack]: [start, task_size), growing down (Linux: setup_arg_pages).
+  void install_stack(uint64_t start, uint64_t extra_flags);
   // Inserts a fully described VMA (import and exec); accounts it.
   Vma *insert_vma(const Vma &proto);
   // Removes every VMA (exit, import).
@@ -211,7 +224,6 @@ class AddressSpace {
                                          uint64_t flags);
   Errno apply_vma_lock_flags(uint64_t start, uint64_t len, uint64_t flags);
   uint64_t count_mlocked_pages(uint64_t start, uint64_t len) const;
-  int populate_errors(uint64_t start, uint64_t len);
 };
 
 }  // namespace vmspace

@@ -64,7 +64,9 @@ uint64_t AddressSpace::do_brk(uint64_t newval, const TaskLimits &lim) {
   if (!vm_enough_memory(pages(len), lim)) return orig;
 
   Vma *prev = next ? VmaTree::prev(next) : vmas.tree.last();
-  Vma *brkvma = (prev && prev->start >= start_brk) ? prev : nullptr;
+  // Linux: vma_prev_limit(start_brk) - the VMA below the break that reaches above start_brk
+  // (a heap merged with the data segment below it counts).
+  Vma *brkvma = (prev && prev->end > start_brk) ? prev : nullptr;
   Vma *v = nullptr;
   if (brkvma && brkvma->end == oldbrk) {
     VmaProposal p;
@@ -90,6 +92,60 @@ uint64_t AddressSpace::do_brk(uint64_t newval, const TaskLimits &lim) {
   brk = newval;
   if (def_flags & vm::locked) populate(oldbrk, len);
   return newval;
+}
+
+}  // namespace vmspace
+
+namespace vmspace {
+
+// Linux: vm_brk_flags, as the ELF loader maps a bss: anonymous memory over [addr, addr+len)
+// (whatever was there is unmapped first), merged into an adjacent anonymous VMA below when
+// they are compatible.
+Errno AddressSpace::vm_brk_flags(uint64_t addr, uint64_t len, uint64_t extra_flags,
+                                 const TaskLimits &lim) {
+  len = page_align(len);
+  if (len < page_size && len) return Errno::nomem;  // wrapped
+  if (!len) return Errno::none;
+  Errno e = check_fixed_range(addr, len, lim);
+  if (e != Errno::none) return e;
+  if ((def_flags & vm::locked) && !lim.cap_ipc_lock &&
+      pages(len) + locked_vm > (lim.rlimit_memlock >> page_shift))
+    return Errno::again;
+  if (Vma *old = vmas.tree.find(addr); old && old->start < addr + len) {
+    UnmapPlan plan;
+    Result<void> g = gather_unmap(addr, addr + len, old, plan);
+    if (!g) return g.error();
+    complete_unmap(plan);
+  }
+  const uint64_t flags = vm::read | vm::write | vm::mayread | vm::maywrite | vm::mayexec |
+                         vm::account | def_flags | extra_flags;
+  if (!may_expand_vm(flags, pages(len), lim)) return Errno::nomem;
+  if (static_cast<uint64_t>(vmas.map_count()) > cfg.max_map_count) return Errno::nomem;
+  if (!vm_enough_memory(pages(len), lim)) return Errno::nomem;
+  Vma *next = vmas.tree.find(addr);
+  Vma *prev = next ? VmaTree::prev(next) : vmas.tree.last();
+  Vma *v = nullptr;
+  if (prev && prev->end == addr) {
+    VmaProposal p;
+    p.start = addr;
+    p.end = addr + len;
+    p.pgoff = addr >> page_shift;
+    p.flags = flags;
+    v = vmas.merge_new(p, prev, nullptr, /*just_expand=*/true);
+  }
+  if (!v) {
+    Vma proto;
+    proto.start = addr;
+    proto.end = addr + len;
+    proto.flags = flags;
+    proto.pgoff = addr >> page_shift;
+    v = vmas.alloc(proto);
+    vmas.link(v);
+  }
+  vm_stat_account(flags, static_cast<int64_t>(pages(len)));
+  if (flags & vm::locked) locked_vm += pages(len);
+  if (def_flags & vm::locked) populate(addr, len);
+  return Errno::none;
 }
 
 }  // namespace vmspace

@@ -61,19 +61,11 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   // A private write gets anonymous memory (the COW copy comes before the file is read).
   bool private_write = write && !(v->flags & vm::shared);
   if (private_write && !(v->flags & vm::hugetlb)) anon_vma_prepare(v);
-  // Beyond the end of a file: SIGBUS.
-  if (v->file && v->vm_ops && v->special == Special::none) {
-    const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
-    const Inode &in = *of->inode();
-    if (in.kind() == InodeKind::regular || in.kind() == InodeKind::shmem) {
-      uint64_t index = v->pgoff + ((addr - v->start) >> page_shift);
-      uint64_t size_pages = (in.size() + page_size - 1) >> page_shift;
-      if (index >= size_pages) {
-        f.signal = kSigbus;
-        f.code = kBusAdrerr;
-        return f;
-      }
-    }
+  // Beyond the end of a file, or a huge page the pool cannot give: SIGBUS.
+  if (!backed(v, addr & ~(page_size - 1), (addr & ~(page_size - 1)) + page_size)) {
+    f.signal = kSigbus;
+    f.code = kBusAdrerr;
+    return f;
   }
   f.signal = 0;
   f.code = 0;

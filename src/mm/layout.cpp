@@ -7,6 +7,16 @@
 namespace vmspace {
 
 void AddressSpace::install_kernel_mappings() {
+  install_vdso();
+  // The stack: 128 KiB plus the page holding arguments and environment.
+  install_stack(task_size - 0x21000 / 4096 * page_size, 0);
+  start_stack = task_size - page_size;
+  // Without an ELF binary below it, the heap starts where Linux puts the heap
+  // of a static PIE program: ELF_ET_DYN_BASE, page aligned.
+  start_brk = brk = page_align((task_size / 3) * 2);
+}
+
+void AddressSpace::install_vdso() {
   const uint64_t P = page_size;
   // Flags as smaps shows them on the reference kernel:
   //   [vvar], [vvar_vclock]: rd mr pf io de dd      [vdso]: rd ex mr mw me de
@@ -34,19 +44,19 @@ void AddressSpace::install_kernel_mappings() {
     v.special = Special::vdso;
     insert_vma(v);
   }
-  // The stack: 128 KiB plus the page holding arguments and environment.
+}
+
+void AddressSpace::install_stack(uint64_t start, uint64_t extra_flags) {
+  // VM_STACK_FLAGS (and VM_EXEC for PT_GNU_STACK with PF_X) plus mm->def_flags; the kernel
+  // has written the arguments, so the stack has anonymous memory.
   Vma s;
   s.end = task_size;
-  s.start = task_size - 0x21000 / 4096 * P;
-  s.flags =
-      vm::read | vm::write | vm::mayread | vm::maywrite | vm::mayexec | vm::growsdown | vm::account;
+  s.start = start;
+  s.flags = vm::read | vm::write | vm::mayread | vm::maywrite | vm::mayexec | vm::growsdown |
+            vm::account | extra_flags | def_flags;
   s.pgoff = s.start >> page_shift;
   s.anon = make_ref<AnonVma>(next_anon_id());
   insert_vma(s);
-  start_stack = task_size - P;
-  // Without an ELF binary below it, the heap starts where Linux puts the heap
-  // of a static PIE program: ELF_ET_DYN_BASE, page aligned.
-  start_brk = brk = page_align((task_size / 3) * 2);
 }
 
 }  // namespace vmspace

@@ -81,9 +81,11 @@ bool ksm_compatible(const Vma &v) {
 static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b, AnonName *name,
                    Vma **res) {
   *res = v;
-  // Linux: can_madvise_modify (mseal).
-  if ((v->flags & vm::sealed) && is_discard(b) && !v->file && !(v->flags & vm::shared) &&
-      !(v->flags & vm::write))
+  // Linux: can_madvise_modify (mseal). Only anonymous memory in the kernel's sense (no file,
+  // no special-mapping operations) is protected: a sealed [vvar_vclock] takes MADV_DONTFORK
+  // (observed on 6.18).
+  if ((v->flags & vm::sealed) && is_discard(b) && !v->file && v->special == Special::none &&
+      !(v->flags & vm::shared) && !(v->flags & vm::write))
     return Errno::perm;
 
   uint64_t f = v->flags;
@@ -116,10 +118,32 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
       if (b == madv::free_ && !v->is_anonymous()) return Errno::inval;
       return Errno::none;
     }
-    case madv::collapse:
-      if (!v->is_anonymous() || (f & (vm::special | vm::hugetlb | vm::nohugepage)))
+    case madv::collapse: {
+      // Linux: madvise_collapse. First whether THP may back the VMA at all
+      // (thp_vma_allowable_order with a forced collapse): not NOHUGEPAGE, not
+      // special or hugetlb, room for one aligned PMD below vm_end (file
+      // offsets aligned too), and anonymous memory with an anon_vma or shmem
+      // (whose huge setting a forced collapse overrides). Regular files need
+      // CONFIG_READ_ONLY_THP_FOR_FS, off on the reference kernel.
+      const uint64_t pmd = 2ull << 20, pmd_pages = pmd >> mm.page_shift;
+      if (f & (vm::special | vm::hugetlb | vm::nohugepage)) return Errno::inval;
+      const Inode *in = inode_of(*v);
+      const bool anon = v->is_anonymous();
+      if (!anon && (!in || in->kind() != InodeKind::shmem)) return Errno::inval;
+      if (!anon && (((v->start >> mm.page_shift) - v->pgoff) & (pmd_pages - 1)))
         return Errno::inval;
-      return Errno::none;
+      if (v->end - v->start < pmd || ((v->end - pmd) & ~(pmd - 1)) < v->start) return Errno::inval;
+      if (anon && !v->anon) return Errno::inval;
+      // Then each whole PMD of the range is collapsed; a range that holds
+      // none succeeds when its rounded ends meet and fails when they cross.
+      const uint64_t hstart = (start + pmd - 1) & ~(pmd - 1), hend = end & ~(pmd - 1);
+      if (hstart > hend) return Errno::inval;
+      if (hstart == hend) return Errno::none;
+      // Collapsing real pages is the page layer's: without it no PMD holds
+      // pages (SCAN_PMD_NULL), which fails with EINVAL as Linux does for an
+      // empty PMD.
+      return Errno::inval;
+    }
     case madv::guard_install:
       if (f & (vm::special | vm::hugetlb | vm::locked)) return Errno::inval;
       // Guard markers live in page tables: the VMA needs an anon_vma, and is
@@ -232,6 +256,7 @@ static Errno madvise_populate(AddressSpace &mm, uint64_t start, uint64_t end, bo
     if (!write && !(v->flags & vm::read)) return Errno::inval;
     uint64_t tmp = v->end < end ? v->end : end;
     if (write && !(v->flags & vm::shared) && !(v->flags & vm::hugetlb)) mm.anon_vma_prepare(v);
+    if (!mm.backed(v, start, tmp)) return Errno::fault;  // SIGBUS: EFAULT
     start = tmp;
   }
   return Errno::none;

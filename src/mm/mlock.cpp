@@ -39,12 +39,13 @@ Errno AddressSpace::mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t n
   Vma *res = nullptr;
   Errno e = vmas.modify(p, v, static_cast<int>(cfg.max_map_count), &res);
   if (e != Errno::none) return e;
-  int64_t nr = static_cast<int64_t>(pages(end - start));
+  // Linux counts in an int here: 2^31 pages and more wrap (a 64 TiB VMA adds nothing).
+  int32_t nr = static_cast<int32_t>(static_cast<uint32_t>(pages(end - start)));
   if (!(newflags & vm::locked))
-    nr = -nr;
+    nr = static_cast<int32_t>(0u - static_cast<uint32_t>(nr));
   else if (oldflags & vm::locked)
     nr = 0;
-  locked_vm += static_cast<uint64_t>(nr);
+  locked_vm += static_cast<uint64_t>(static_cast<int64_t>(nr));
   res->flags = newflags;
   *out = res;
   return Errno::none;
@@ -74,21 +75,6 @@ Errno AddressSpace::apply_vma_lock_flags(uint64_t start, uint64_t len, uint64_t 
   return Errno::none;
 }
 
-// Linux: __mm_populate(start, len, 0) as mlock uses it: the first error stops
-// it. Returns 0 or a negative errno (EFAULT for memory that cannot be faulted
-// in, like PROT_NONE).
-int AddressSpace::populate_errors(uint64_t start, uint64_t len) {
-  const uint64_t end = start + len;
-  for (Vma *v = vmas.tree.find(start); v && v->start < end; v = VmaTree::next(v)) {
-    if (v->flags & (vm::io | vm::pfnmap)) continue;
-    if (v->flags & vm::lockonfault) continue;
-    if (!(v->flags & vm::access_flags)) return -static_cast<int>(Errno::fault);
-    if ((v->flags & (vm::write | vm::shared)) == vm::write && !(v->flags & vm::hugetlb))
-      anon_vma_prepare(v);
-  }
-  return 0;
-}
-
 Result<void> AddressSpace::mlock(uint64_t start, uint64_t len, uint64_t lock_flags,
                                  const TaskLimits &lim) {
   // can_do_mlock
@@ -104,7 +90,7 @@ Result<void> AddressSpace::mlock(uint64_t start, uint64_t len, uint64_t lock_fla
   Errno e = Errno::nomem;
   if (locked <= lock_limit || lim.cap_ipc_lock) e = apply_vma_lock_flags(start, len, lock_flags);
   if (e != Errno::none) return fail(e);
-  int r = populate_errors(start, len);
+  int r = populate_range(start, len, false);
   // Linux: __mlock_posix_error_return.
   if (r == -static_cast<int>(Errno::fault)) return fail(Errno::nomem);
   if (r == -static_cast<int>(Errno::nomem)) return fail(Errno::again);

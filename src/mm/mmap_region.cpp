@@ -120,7 +120,7 @@ Result<uint64_t> AddressSpace::map_region(MapRequest &r, const TaskLimits &lim) 
   // Linux: __mmap_complete.
   vm_stat_account(v->flags, static_cast<int64_t>(pglen));
   if (v->flags & vm::locked) {
-    if ((v->flags & vm::special) || (v->flags & vm::hugetlb))
+    if ((v->flags & vm::special) || (v->flags & vm::hugetlb) || (v->flags & vm::droppable))
       v->flags &= ~vm::locked_mask;
     else
       locked_vm += pglen;

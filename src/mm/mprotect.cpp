@@ -87,10 +87,11 @@ Result<void> AddressSpace::mprotect(uint64_t start, uint64_t len, uint64_t prot,
       }
       res->flags = newflags;
       if ((oldflags & vm::account) && !(newflags & vm::account)) vm_unacct_memory(nrpages);
-      // A private locked VMA becoming writable is faulted in for writing right away.
+      // A private locked VMA becoming writable is faulted in for writing right away
+      // (Linux: populate_vma_page_range, which leaves VM_LOCKONFAULT memory alone).
       if ((oldflags & (vm::write | vm::shared | vm::locked)) == vm::locked &&
           (newflags & vm::write))
-        anon_vma_prepare(res);
+        (void)fault_in(res, res->start, res->end);
       vm_stat_account(oldflags, -static_cast<int64_t>(nrpages));
       vm_stat_account(newflags, static_cast<int64_t>(nrpages));
     }

@@ -275,13 +275,15 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
 
   if (r.flags & kDontUnmap) {
     // The old range stays mapped (private anonymous memory reads zeros there),
-    // and the whole old VMA loses VM_LOCKED and VM_ACCOUNT; locked_vm is left
-    // as it was.
+    // and the whole old VMA loses VM_LOCKED and VM_LOCKONFAULT; locked_vm is
+    // left as it was. It keeps VM_ACCOUNT (observed on 6.18: the new range was
+    // charged on top).
     Vma *old = mm.vmas.tree.find(r.addr);
     if (old) {
-      old->flags &= ~(vm::locked_mask | vm::account);
+      old->flags &= ~vm::locked_mask;
       if (old != nv && r.addr == old->start && r.addr + r.old_len == old->end) {
-        old->anon = nullptr;
+        old->anon = nullptr;  // Linux: unlink_anon_vmas empties the whole chain
+        old->anon_has_parents = false;
       }
     }
   } else if (r.old_len) {
@@ -316,28 +318,29 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
 Result<uint64_t> Remapper::move_only(Remap &r) {
   AddressSpace &mm = mm_;
   const uint64_t start = r.addr, end = r.addr + r.old_len;
-  bool allowed = true, seen = false;
+  bool seen = false;
   uint64_t target = r.new_addr, last_end = 0;
   Result<uint64_t> res = fail(Errno::fault);
-  Vma *v = mm.vmas.tree.find(start);
-  while (v && v->start < end) {
-    uint64_t a = v->start > start ? v->start : start;
-    uint64_t len = (end < v->end ? end : v->end) - a;
-    if (!allowed) return fail(Errno::fault);
+  // The walk goes on after the end each VMA had when it was found (the source of a
+  // MREMAP_DONTUNMAP move stays in place and is not visited again).
+  uint64_t pos = start;
+  for (Vma *v = mm.vmas.tree.find(pos); v && v->start < end; v = mm.vmas.tree.find(pos)) {
+    const uint64_t a = v->start > start ? v->start : start;
+    const uint64_t len = (end < v->end ? end : v->end) - a;
     if (!seen && start < v->start) return fail(Errno::fault);
-    uint64_t offset = seen ? v->start - last_end : 0;
+    const uint64_t offset = seen ? v->start - last_end : 0;
     last_end = v->end;
+    pos = v->end;
     Remap piece{a, len, len, r.flags, target + offset};
     piece.vma = v;
-    allowed = multi_allowed(*v);
-    if (seen && !allowed) return fail(Errno::fault);
+    if (!multi_allowed(*v) && (seen || v->end < end)) return fail(Errno::fault);
     Errno e = check_prep_vma(piece);
     Result<uint64_t> one = e == Errno::none ? to(piece) : Result<uint64_t>(fail(e));
     if (!one) return one;
     if (!seen) res = *one;
     seen = true;
     target = *one + piece.new_len;
-    v = mm.vmas.tree.find(a + len);
+    if (pos >= end) break;
   }
   return res;
 }

@@ -4,7 +4,9 @@
 // What matters to the VMA layer is which VMAs get an anon_vma: a write fault on a private
 // mapping creates one (or reuses a compatible neighbour's), and anon_vma identity decides
 // later merges.
+#include "file/inode.hpp"
 #include "mm/address_space.hpp"
+#include "mm/system_state.hpp"
 
 namespace vmspace {
 
@@ -32,14 +34,46 @@ void AddressSpace::anon_vma_prepare(Vma *v) {
   v->anon_has_parents = false;
 }
 
-void AddressSpace::populate(uint64_t start, uint64_t len) {
-  uint64_t end = start + len;
+bool AddressSpace::backed(const Vma *v, uint64_t start, uint64_t end) const {
+  if (!v->file || !v->vm_ops || v->special != Special::none) return true;
+  const Inode &in = *static_cast<const OpenFile *>(v->file.get())->inode();
+  if (in.kind() != InodeKind::regular && in.kind() != InodeKind::shmem &&
+      in.kind() != InodeKind::hugetlb)
+    return true;
+  // The last page of the range must lie inside the file (those before it are then too).
+  if (end <= start) return true;
+  const uint64_t last = v->pgoff + ((end - 1 - v->start) >> page_shift);
+  const uint64_t size_pages = (in.size() + page_size - 1) >> page_shift;
+  if (last >= size_pages) return false;
+  // hugetlb: without a reservation a fault needs a free huge page (which pages are present
+  // already comes with the page layer).
+  if (in.kind() == InodeKind::hugetlb && (v->flags & vm::noreserve) &&
+      sys.inodes.huge_free(in.huge_page_size()) == 0)
+    return false;
+  return true;
+}
+
+// Linux: populate_vma_page_range over [start, end) of v: a write fault on private writable
+// memory, else a read fault. Errno::fault where the faults fail (SIGBUS or no access).
+Errno AddressSpace::fault_in(Vma *v, uint64_t start, uint64_t end) {
+  if (v->flags & vm::lockonfault) return Errno::none;
+  if (!(v->flags & vm::access_flags)) return Errno::fault;
+  const bool write = (v->flags & (vm::write | vm::shared)) == vm::write;
+  if (write && !(v->flags & vm::hugetlb)) anon_vma_prepare(v);
+  return backed(v, start, end) ? Errno::none : Errno::fault;
+}
+
+int AddressSpace::populate_range(uint64_t start, uint64_t len, bool ignore_errors) {
+  const uint64_t end = start + len;
+  if (end <= start) return 0;  // Linux: __mm_populate walks [start, end), nothing here
   for (Vma *v = vmas.tree.find(start); v && v->start < end; v = VmaTree::next(v)) {
     if (v->flags & (vm::io | vm::pfnmap)) continue;
-    if (v->flags & vm::lockonfault) continue;
-    if (!(v->flags & vm::access_flags)) continue;  // PROT_NONE cannot be faulted in
-    if ((v->flags & (vm::write | vm::shared)) == vm::write) anon_vma_prepare(v);
+    Errno e = fault_in(v, v->start > start ? v->start : start, v->end < end ? v->end : end);
+    if (e != Errno::none && !ignore_errors) return -static_cast<int>(e);
   }
+  return 0;
 }
+
+void AddressSpace::populate(uint64_t start, uint64_t len) { populate_range(start, len, true); }
 
 }  // namespace vmspace

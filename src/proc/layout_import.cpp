@@ -19,6 +19,7 @@
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
 #include "mm/system_state.hpp"
+#include "proc/maps.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 
@@ -36,25 +37,6 @@ struct Line {
   uint64_t vmflags = 0;
   bool has_anon_counter = false;
   uint64_t anon_kb = 0;
-};
-
-struct Code {
-  const char *code;
-  uint64_t flag;
-};
-constexpr Code kVmFlagCodes[] = {
-    {"rd", vm::read},       {"wr", vm::write},       {"ex", vm::exec},
-    {"sh", vm::shared},     {"mr", vm::mayread},     {"mw", vm::maywrite},
-    {"me", vm::mayexec},    {"ms", vm::mayshare},    {"gd", vm::growsdown},
-    {"pf", vm::pfnmap},     {"lo", vm::locked},      {"io", vm::io},
-    {"sr", vm::seq_read},   {"rr", vm::rand_read},   {"dc", vm::dontcopy},
-    {"de", vm::dontexpand}, {"lf", vm::lockonfault}, {"ac", vm::account},
-    {"nr", vm::noreserve},  {"ht", vm::hugetlb},     {"sf", vm::sync},
-    {"ar", vm::arch_1},     {"wf", vm::wipeonfork},  {"dd", vm::dontdump},
-    {"sd", vm::softdirty},  {"mm", vm::mixedmap},    {"hg", vm::hugepage},
-    {"nh", vm::nohugepage}, {"mg", vm::mergeable},   {"um", vm::uffd_missing},
-    {"uw", vm::uffd_wp},    {"ui", vm::uffd_minor},  {"sl", vm::sealed},
-    {"dp", vm::droppable},  {"gu", vm::maybe_guard},
 };
 
 bool parse_hex(const std::string &s, size_t &i, uint64_t *v) {
@@ -229,13 +211,9 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
         while (j < s.size() && s[j] != ' ') j++;
         std::string code = s.substr(i, j - i);
         if (!code.empty()) {
-          bool known = false;
-          for (const Code &c : kVmFlagCodes)
-            if (code == c.code) {
-              cur.vmflags |= c.flag;
-              known = true;
-            }
-          if (!known) {
+          uint64_t bit = vm_flag_from_mnemonic(code);
+          cur.vmflags |= bit;
+          if (!bit) {
             *error = std::to_string(lineno) + ":" + std::to_string(i + 1) +
                      ": unknown VmFlags code '" + code + "'";
             return false;

@@ -127,4 +127,47 @@ std::string render_maps(const AddressSpace &mm) {
   return out;
 }
 
+namespace {
+// The two-letter codes of smaps' VmFlags line, by flag.
+struct Mnemonic {
+  uint64_t flag;
+  char code[3];
+};
+constexpr Mnemonic kMnemonics[] = {
+    {vm::read, "rd"},       {vm::write, "wr"},       {vm::exec, "ex"},
+    {vm::shared, "sh"},     {vm::mayread, "mr"},     {vm::maywrite, "mw"},
+    {vm::mayexec, "me"},    {vm::mayshare, "ms"},    {vm::growsdown, "gd"},
+    {vm::pfnmap, "pf"},     {vm::locked, "lo"},      {vm::io, "io"},
+    {vm::seq_read, "sr"},   {vm::rand_read, "rr"},   {vm::dontcopy, "dc"},
+    {vm::dontexpand, "de"}, {vm::lockonfault, "lf"}, {vm::account, "ac"},
+    {vm::noreserve, "nr"},  {vm::hugetlb, "ht"},     {vm::sync, "sf"},
+    {vm::arch_1, "ar"},     {vm::wipeonfork, "wf"},  {vm::dontdump, "dd"},
+    {vm::softdirty, "sd"},  {vm::mixedmap, "mm"},    {vm::hugepage, "hg"},
+    {vm::nohugepage, "nh"}, {vm::mergeable, "mg"},   {vm::uffd_missing, "um"},
+    {vm::uffd_wp, "uw"},    {vm::uffd_minor, "ui"},  {vm::sealed, "sl"},
+    {vm::droppable, "dp"},  {vm::maybe_guard, "gu"},
+};
+}  // namespace
+
+std::string render_vm_flags(uint64_t flags) {
+  // Linux prints them by bit number, each followed by a space.
+  std::string out;
+  for (int bit = 0; bit < 64; bit++) {
+    const uint64_t f = 1ull << bit;
+    if (!(flags & f)) continue;
+    for (const Mnemonic &m : kMnemonics)
+      if (m.flag == f) {
+        out += m.code;
+        out += ' ';
+      }
+  }
+  return out;
+}
+
+uint64_t vm_flag_from_mnemonic(std::string_view code) {
+  for (const Mnemonic &m : kMnemonics)
+    if (code == m.code) return m.flag;
+  return 0;
+}
+
 }  // namespace vmspace

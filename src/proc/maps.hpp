@@ -1,7 +1,9 @@
 // /proc/PID/maps rendering (Linux: fs/proc/task_mmu.c show_map_vma, get_vma_name).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace vmspace {
 
@@ -14,5 +16,11 @@ std::string render_maps(const AddressSpace &mm);
 void render_maps_line(const AddressSpace &mm, const Vma &v, std::string &out);
 // The name column of a VMA ("" when it has none).
 std::string vma_name(const AddressSpace &mm, const Vma &v);
+
+// The VmFlags line of smaps without its key: "rd wr mr mw me ac " (Linux:
+// show_smap_vma_flags).
+std::string render_vm_flags(uint64_t flags);
+// The flag of one VmFlags code ("rd" -> VM_READ); 0 for an unknown code.
+uint64_t vm_flag_from_mnemonic(std::string_view code);
 
 }  // namespace vmspace

@@ -105,19 +105,21 @@ Result<void> Process::mincore(uint64_t start, uint64_t len, uint64_t vec) {
   uint64_t pages = (len >> mm.page_shift) + ((len & (mm.page_size - 1)) != 0);
   const bool any_buffer = vec == ~0ull;  // a vector outside guest memory (scripts)
   if (!any_buffer && (pages > limit || vec > limit - pages)) return fail(Errno::fault);
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
   while (pages) {
-    const Vma *v = mm.vmas.tree.find(start);
-    if (!v || v->start > start) return fail(Errno::nomem);
-    uint64_t chunk = pages < mm.page_size ? pages : mm.page_size;
-    uint64_t end = start + (chunk << mm.page_shift);
-    if (end > v->end) end = v->end;
-    uint64_t done = (end - start) >> mm.page_shift;
-    // copy_to_user: the vector must be writable memory.
-    for (uint64_t a = vec & ~(mm.page_size - 1); !any_buffer && a < vec + done; a += mm.page_size) {
-      const Vma *w = mm.vmas.tree.find(a);
-      if (!w || w->start > a || !(w->flags & vm::write)) return fail(Errno::fault);
+    uint64_t done;
+    {
+      // One chunk of at most a page of vector under mmap_lock (Linux: do_mincore).
+      std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+      const Vma *v = mm.vmas.tree.find(start);
+      if (!v || v->start > start) return fail(Errno::nomem);
+      uint64_t chunk = pages < mm.page_size ? pages : mm.page_size;
+      uint64_t end = start + (chunk << mm.page_shift);
+      if (end > v->end) end = v->end;
+      done = (end - start) >> mm.page_shift;
     }
+    // copy_to_user after the lock is dropped: a guest store that faults pages in (and so
+    // gives private VMAs their anon_vma) or fails with EFAULT.
+    if (!any_buffer && touch(vec, done, true)) return fail(Errno::fault);
     pages -= done;
     vec += done;
     start += done << mm.page_shift;

@@ -7,6 +7,7 @@
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
 #include "mm/system_state.hpp"
+#include "sys/mmap.hpp"
 #include "sys/task.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
@@ -39,45 +40,11 @@ bool file_mmap_ok(const Inode &in, uint64_t pgoff, uint64_t len, unsigned shift)
 }
 }  // namespace
 
-Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
-                               uint64_t fd, uint64_t offset) {
-  AddressSpace &mm = *mm_;
-  std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
+// Linux: do_mmap. The caller holds mmap_lock exclusively.
+Result<uint64_t> do_mmap(AddressSpace &mm, const TaskLimits &lim, Ref<OpenFile> file, uint64_t addr,
+                         uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff) {
   const SystemConfig &cfg = mm.cfg;
-  const TaskLimits lim = task_limits(*this);
   const uint64_t P = mm.page_size;
-
-  // sys_mmap
-  if (offset & (P - 1)) return fail(Errno::inval);
-  uint64_t pgoff = offset >> mm.page_shift;
-
-  // ksys_mmap_pgoff
-  Ref<OpenFile> file;
-  if (!(flags & lx::map_anonymous)) {
-    OpenFile *f = files_->get(fd & 0xffffffffu);
-    if (!f || f->is_path()) return fail(Errno::badf);
-    file = Ref<OpenFile>(f);
-    if (f->inode()->kind() == InodeKind::hugetlb) {
-      uint64_t h = f->inode()->huge_page_size();
-      len = (len + h - 1) & ~(h - 1);
-    } else if (flags & lx::map_hugetlb) {
-      return fail(Errno::inval);
-    }
-  } else if (flags & lx::map_hugetlb) {
-    uint64_t log = (flags >> lx::map_huge_shift) & lx::map_huge_mask;
-    uint64_t h;
-    if (log == 0 || log == 21)
-      h = 2ull << 20;
-    else if (log == 30 && cfg.gigantic_pages)
-      h = 1ull << 30;
-    else
-      return fail(Errno::inval);
-    len = (len + h - 1) & ~(h - 1);
-    Ref<Inode> in = mm.sys.inodes.hugetlb("/anon_hugepage (deleted)", len, h);
-    file = make_ref<OpenFile>(std::move(in), lx::o_rdwr, -1);
-  }
-
-  // do_mmap
   if (!len) return fail(Errno::inval);
   if (flags & lx::map_fixed_noreplace) flags |= lx::map_fixed;
   if (!(flags & lx::map_fixed)) {
@@ -171,6 +138,47 @@ Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint6
   req.populate = (vm_flags & vm::locked) ||
                  (flags & (lx::map_populate | lx::map_nonblock)) == lx::map_populate;
   return mm.map_region(req, lim);
+}
+
+Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
+                               uint64_t fd, uint64_t offset) {
+  AddressSpace &mm = *mm_;
+  std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
+  const SystemConfig &cfg = mm.cfg;
+  const TaskLimits lim = task_limits(*this);
+  const uint64_t P = mm.page_size;
+
+  // sys_mmap
+  if (offset & (P - 1)) return fail(Errno::inval);
+  uint64_t pgoff = offset >> mm.page_shift;
+
+  // ksys_mmap_pgoff
+  Ref<OpenFile> file;
+  if (!(flags & lx::map_anonymous)) {
+    OpenFile *f = files_->get(fd & 0xffffffffu);
+    if (!f || f->is_path()) return fail(Errno::badf);
+    file = Ref<OpenFile>(f);
+    if (f->inode()->kind() == InodeKind::hugetlb) {
+      uint64_t h = f->inode()->huge_page_size();
+      len = (len + h - 1) & ~(h - 1);
+    } else if (flags & lx::map_hugetlb) {
+      return fail(Errno::inval);
+    }
+  } else if (flags & lx::map_hugetlb) {
+    uint64_t log = (flags >> lx::map_huge_shift) & lx::map_huge_mask;
+    uint64_t h;
+    if (log == 0 || log == 21)
+      h = 2ull << 20;
+    else if (log == 30 && cfg.gigantic_pages)
+      h = 1ull << 30;
+    else
+      return fail(Errno::inval);
+    len = (len + h - 1) & ~(h - 1);
+    Ref<Inode> in = mm.sys.inodes.hugetlb("/anon_hugepage (deleted)", len, h);
+    file = make_ref<OpenFile>(std::move(in), lx::o_rdwr, -1);
+  }
+
+  return do_mmap(mm, lim, std::move(file), addr, len, prot, flags, pgoff);
 }
 
 Result<void> Process::munmap(uint64_t addr, uint64_t len) {

@@ -61,6 +61,7 @@ std::vector<VmaInfo> Process::vmas() const {
     i.pgoff = v->pgoff;
     i.anonymous = v->is_anonymous();
     i.has_anon_vma = static_cast<bool>(v->anon);
+    i.anon_vma_id = v->anon ? v->anon->id() : 0;
     if (v->file) {
       i.dev_major = v->file->dev_major();
       i.dev_minor = v->file->dev_minor();

@@ -1,6 +1,8 @@
 // The call table of the script runner. See calls.hpp.
 #include "trace/calls.hpp"
 
+#include <cctype>
+
 #include "trace/script.hpp"
 #include "trace/symbols.hpp"
 #include "vmspace/process.hpp"
@@ -29,6 +31,92 @@ CallOutcome outcome(const Result<void> &r) {
 }
 
 constexpr uint64_t kPrSetVma = 0x53564d41;
+
+}  // namespace
+
+bool parse_strvec(const std::string &t, std::vector<std::string> *out) {
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t')) i++;
+  };
+  ws();
+  if (i >= t.size() || t[i] != '[') return false;
+  i++;
+  ws();
+  if (i < t.size() && t[i] == ']') return true;
+  for (;;) {
+    ws();
+    if (i >= t.size() || t[i] != '"') return false;
+    i++;
+    std::string v;
+    while (i < t.size() && t[i] != '"') {
+      char c = t[i++];
+      if (c != '\\') {
+        v += c;
+        continue;
+      }
+      if (i >= t.size()) return false;
+      char e = t[i++];
+      switch (e) {
+        case 'n':
+          v += '\n';
+          break;
+        case 't':
+          v += '\t';
+          break;
+        case 'r':
+          v += '\r';
+          break;
+        case 'v':
+          v += '\v';
+          break;
+        case 'f':
+          v += '\f';
+          break;
+        case 'x': {
+          int n = 0, k = 0;
+          while (k < 2 && i < t.size() && std::isxdigit(static_cast<unsigned char>(t[i]))) {
+            n = n * 16 + (std::isdigit(static_cast<unsigned char>(t[i]))
+                              ? t[i] - '0'
+                              : (t[i] | 0x20) - 'a' + 10);
+            i++;
+            k++;
+          }
+          v += static_cast<char>(n);
+          break;
+        }
+        default:
+          if (e >= '0' && e <= '7') {
+            int n = e - '0', k = 1;
+            while (k < 3 && i < t.size() && t[i] >= '0' && t[i] <= '7')
+              n = n * 8 + (t[i++] - '0'), k++;
+            v += static_cast<char>(n);
+          } else {
+            v += e;
+          }
+      }
+    }
+    if (i >= t.size()) return false;
+    i++;
+    out->push_back(std::move(v));
+    ws();
+    if (i < t.size() && t[i] == ',') {
+      i++;
+      continue;
+    }
+    return i < t.size() && t[i] == ']';
+  }
+}
+
+namespace {
+
+// An execve argument vector: a strace array, or NULL (none). Any other pointer stands for
+// contents strace did not show; vmspace takes it as empty.
+std::vector<std::string> strvec_arg(const ArgVal &a) {
+  std::vector<std::string> v;
+  if (a.opaque) parse_strvec(a.s, &v);
+  return v;
+}
 constexpr uint64_t kAnyBuffer = ~0ull;
 
 const std::vector<CallDef> &calls() {
@@ -204,6 +292,13 @@ const std::vector<CallDef> &calls() {
            1,
            ResultFmt::dec,
            [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.clone(a[0].v)); }},
+          {"execve",
+           {A::path, A::strvec, A::strvec},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.execve(a[0].s, strvec_arg(a[1]), strvec_arg(a[2])));
+           }},
           {"exit_group",
            {A::intarg},
            1,
@@ -267,6 +362,7 @@ std::string format_arg(ArgFmt f, const ArgVal &a) {
     case ArgFmt::msync_flags:
       return fmt_named_flags("ms", a.v);
     case ArgFmt::vec:
+    case ArgFmt::strvec:
       return a.opaque ? a.s : fmt_addr(a.v);
     case ArgFmt::prctl_option:
       return a.v == kPrSetVma ? "PR_SET_VMA" : fmt_hex(a.v);

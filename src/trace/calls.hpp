@@ -35,8 +35,13 @@ enum class ArgFmt : uint8_t {
   prctl_option,
   prctl_arg,
   optpath,
-  clone_flags
+  clone_flags,
+  strvec  // a strace string array ["a", "b"] (or a pointer: unknown contents)
 };
+// The strings of a strace array ["a", "b\n"] (C escapes decoded); false when the text is not
+// a complete one (strace's "..." for a cut array included).
+bool parse_strvec(const std::string &text, std::vector<std::string> *out);
+
 enum class ResultFmt : uint8_t { addr, dec, none };
 
 struct ArgVal {

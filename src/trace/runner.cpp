@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "mm/system_state.hpp"
+#include "proc/maps.hpp"
 #include "trace/calls.hpp"
 #include "trace/symbols.hpp"
 #include "vmspace/process.hpp"
@@ -414,12 +415,29 @@ class Runner {
       if (!p) return false;
       bool write = d.words.size() < 3 || d.words[2] == "write";
       Fault f = p->touch(addr, len, write);
-      std::string line =
-          "@touch " + fmt_hex(addr) + " " + fmt_dec(len) + (write ? " write" : " read");
+      std::string line = (d.pid ? std::to_string(d.pid) + " " : std::string()) + "@touch " +
+                         fmt_hex(addr) + " " + fmt_dec(len) + (write ? " write" : " read");
       if (f)
         line += std::string("  # ") + (f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
                 " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr);
       std::fprintf(o_.out, "%s\n", line.c_str());
+      return true;
+    }
+    if (d.name == "vmas") {
+      // Every VMA with its flags as smaps' VmFlags shows them and its anon_vma (which
+      // decides merges): for watching splits, merges and faults.
+      int pid = d.pid;
+      if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
+      Process *p = proc(pid, st.loc);
+      if (!p) return false;
+      std::fprintf(o_.out, "@vmas%s {\n", d.words.empty() ? "" : (" " + d.words[0]).c_str());
+      for (const VmaInfo &v : p->vmas()) {
+        std::fprintf(o_.out, "  %08llx-%08llx %s%s%s\n", static_cast<unsigned long long>(v.start),
+                     static_cast<unsigned long long>(v.end), render_vm_flags(v.flags).c_str(),
+                     v.anon_vma_id ? ("anon_vma=" + std::to_string(v.anon_vma_id)).c_str() : "",
+                     v.name.empty() ? "" : ("  " + v.name).c_str());
+      }
+      std::fprintf(o_.out, "}\n");
       return true;
     }
     if (d.name == "root") {
@@ -622,6 +640,13 @@ bool check_script(const Script &s, std::string *error) {
         }
       } else if (f == ArgFmt::vec && a.kind == Expr::Opaque) {
         // strace prints mincore's vector: it stands for a valid buffer.
+      } else if (f == ArgFmt::strvec && a.kind == Expr::Opaque) {
+        std::vector<std::string> v;
+        if (!parse_strvec(a.text, &v)) {
+          *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name +
+                   " must be an array of strings [\"...\", ...] (complete, not cut by strace)";
+          return false;
+        }
       } else if (!numeric(a)) {
         *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name +
                  " must be a number";

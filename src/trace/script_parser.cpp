@@ -531,7 +531,7 @@ class ScriptParser {
     auto need = [&](bool ok, const std::string &msg) {
       if (!ok) throw ParseError{st.loc, "@" + d.name + ": " + msg};
     };
-    if (d.name == "maps" || d.name == "status" || d.name == "smaps") {
+    if (d.name == "maps" || d.name == "status" || d.name == "smaps" || d.name == "vmas") {
       need(d.words.size() <= 1, "expected at most a pid");
     } else if (d.name == "layout") {
       need(d.has_block ? d.words.empty() : d.words.size() == 1,

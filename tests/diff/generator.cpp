@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "mm/address_space.hpp"
 #include "vmspace/abi.hpp"
 
 namespace difftest {
@@ -13,6 +14,22 @@ using vmspace::ArgVal;
 namespace {
 constexpr uint64_t P = 4096;
 constexpr uint64_t kTaskSize = 0x7ffffffff000ull;
+constexpr uint64_t kMaxPopulate = 8ull << 20;  // real memory a locking or populating op may use
+constexpr uint64_t kVmLocked = 0x2000, kVmMaybeGuard = 0x800, kVmWrite = 0x2;
+constexpr uint64_t kVmDroppable = 1ull << 40, kVmHugetlb = 0x400000;
+constexpr uint64_t kVmSpecial =
+    0x4000 | 0x40000 | 0x400 | 0x10000000;  // IO DONTEXPAND PFNMAP MIXEDMAP
+
+// Linux's numbers (uapi/asm-generic/mman-common.h, linux/mman.h, linux/prctl.h).
+constexpr uint64_t kMremapMaymove = 1, kMremapFixed = 2, kMremapDontunmap = 4;
+constexpr uint64_t kMlockOnfault = 1;
+constexpr uint64_t kMclCurrent = 1, kMclFuture = 2, kMclOnfault = 4;
+constexpr uint64_t kMsAsync = 1, kMsInvalidate = 2, kMsSync = 4;
+constexpr uint64_t kPrSetVma = 0x53564d41;
+// Advice that makes the kernel allocate or read in memory.
+bool populating(uint64_t advice) {
+  return advice == 3 || advice == 22 || advice == 23 || advice == 25;
+}
 
 Op call(const char *name, std::initializer_list<uint64_t> vals) {
   Op op;
@@ -59,7 +76,7 @@ uint64_t Generator::some_prot() {
 
 // An address: near existing VMAs, in a few playground windows, or odd on purpose.
 uint64_t Generator::some_addr(Session &s, uint64_t len, bool fixed) {
-  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
+  std::vector<vmspace::VmaInfo> vmas = s.proc(slot_).vmas();
   for (int attempt = 0; attempt < 20; attempt++) {
     uint64_t r = pick(100), a;
     if (r < 40 && !vmas.empty()) {
@@ -128,6 +145,8 @@ Op Generator::mmap_op(Session &s) {
   if (chance(0.01)) flags |= 1ull << (33 + pick(20));
   // Populating or locking touches real memory: keep it small.
   if (len > 16 * P && len != 0) flags &= ~(lx::map_locked | lx::map_populate);
+  // After mlockall(MCL_FUTURE) every mapping is locked and populated.
+  if (future_locked() && len > 16 * P && len <= kTaskSize) len = (1 + pick(16)) * P;
   bool fixed = flags & (lx::map_fixed | lx::map_fixed_noreplace);
   uint64_t addr = (chance(0.45) && !fixed) ? 0 : some_addr(s, len, fixed);
   if (fixed && overlaps_protected(s, addr, len ? len : P))
@@ -171,7 +190,7 @@ Op Generator::mmap_op(Session &s) {
 }
 
 Op Generator::munmap_op(Session &s) {
-  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
+  std::vector<vmspace::VmaInfo> vmas = s.proc(slot_).vmas();
   for (int attempt = 0; attempt < 20; attempt++) {
     uint64_t addr, len;
     uint64_t r = pick(100);
@@ -192,7 +211,7 @@ Op Generator::munmap_op(Session &s) {
 }
 
 Op Generator::mprotect_op(Session &s) {
-  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
+  std::vector<vmspace::VmaInfo> vmas = s.proc(slot_).vmas();
   for (int attempt = 0; attempt < 20; attempt++) {
     uint64_t addr, len;
     uint64_t r = pick(100);
@@ -297,20 +316,20 @@ Op Generator::file_op(Session &s) {
   return call("dup3", {fd, 3 + pick(40), chance(0.8) ? (chance(0.5) ? lx::o_cloexec : 0) : 1});
 }
 
-// Writes to memory the model says is writable and backed (never past the end of a file).
-Op Generator::touch_op(Session &s) {
-  std::vector<vmspace::VmaInfo> vmas = s.proc().vmas();
-  std::vector<const vmspace::VmaInfo *> ok;
-  for (const vmspace::VmaInfo &v : vmas) {
-    if (!(v.flags & 0x2) || overlaps_protected(s, v.start, v.end - v.start)) continue;
-    if (v.flags & 0x400000) continue;  // hugetlb
+// Memory the model says is writable and backed (never past the end of a file), outside the
+// oracle's own, without guard markers.
+std::vector<vmspace::VmaInfo> Generator::touchable(Session &s) {
+  std::vector<vmspace::VmaInfo> ok;
+  for (const vmspace::VmaInfo &v : s.proc(slot_).vmas()) {
+    if (!(v.flags & kVmWrite) || overlaps_protected(s, v.start, v.end - v.start)) continue;
+    if (v.flags & (0x400000 | kVmMaybeGuard)) continue;  // hugetlb, guard markers
     if (v.name.find("/memfd:") == 0 || v.name.find("[v") == 0) continue;
     if (!v.anonymous && v.name != "/dev/zero (deleted)" && v.name != "/dev/zero") {
       // A file: only pages inside it.
       uint64_t size = 0;
       bool known = false;
       for (const OpenFd &f : fds_)
-        if (!f.path.empty() && v.name.size() >= f.path.size() &&
+        if (!f.path.empty() && v.name.size() > f.path.size() &&
             v.name.compare(v.name.size() - f.path.size(), f.path.size(), f.path) == 0 &&
             v.name[v.name.size() - f.path.size() - 1] == '/') {
           size = f.size;
@@ -318,10 +337,15 @@ Op Generator::touch_op(Session &s) {
         }
       if (!known || v.pgoff * P + (v.end - v.start) > ((size + P - 1) & ~(P - 1))) continue;
     }
-    ok.push_back(&v);
+    ok.push_back(v);
   }
+  return ok;
+}
+
+Op Generator::touch_op(Session &s) {
+  std::vector<vmspace::VmaInfo> ok = touchable(s);
   if (ok.empty()) return mmap_op(s);
-  const vmspace::VmaInfo &v = *ok[pick(ok.size())];
+  const vmspace::VmaInfo &v = ok[pick(ok.size())];
   Op op;
   op.kind = Op::Touch;
   uint64_t pages = (v.end - v.start) / P;
@@ -339,7 +363,7 @@ Op Generator::rlimit_op(Session &s) {
                      lx::rlimit_data};
   op.resource = res[pick(5)];
   uint64_t total = 0, data = 0;
-  for (const vmspace::VmaInfo &v : s.proc().vmas()) {
+  for (const vmspace::VmaInfo &v : s.proc(slot_).vmas()) {
     total += v.end - v.start;
     if ((v.flags & (0x2 | 0x8 | 0x100)) == 0x2) data += v.end - v.start;
   }
@@ -359,19 +383,378 @@ Op Generator::rlimit_op(Session &s) {
   return op;
 }
 
+uint64_t Generator::mapped_in(Session &s, uint64_t addr, uint64_t len) {
+  uint64_t end = addr + len < addr ? ~0ull : addr + len, total = 0;
+  for (const vmspace::VmaInfo &v : s.proc(slot_).vmas()) {
+    uint64_t a = std::max(addr, v.start), e = std::min(end, v.end);
+    if (a < e) total += e - a;
+  }
+  return total;
+}
+
+bool Generator::guarded_in(Session &s, uint64_t addr, uint64_t len) {
+  uint64_t end = addr + len < addr ? ~0ull : addr + len;
+  for (const vmspace::VmaInfo &v : s.proc(slot_).vmas())
+    if ((v.flags & kVmMaybeGuard) && v.start < end && v.end > addr) return true;
+  return false;
+}
+
+void Generator::some_range(Session &s, uint64_t *addr, uint64_t *len) {
+  std::vector<vmspace::VmaInfo> vmas = s.proc(slot_).vmas();
+  uint64_t r = pick(100);
+  if (r < 70 && !vmas.empty()) {
+    size_t i = pick(vmas.size());
+    const vmspace::VmaInfo &v = vmas[i];
+    *addr = v.start + (pick(3) ? 0 : pick((v.end - v.start) / P) * P);
+    uint64_t span = v.end - *addr;
+    if (pick(4) == 0 && i + 1 < vmas.size()) span = vmas[i + 1].end - *addr;  // into the next
+    *len = chance(0.5) ? span : std::min(span, (1 + pick(4)) * P);
+    if (chance(0.1)) *len += P;  // past the end
+    if (chance(0.05)) *len -= std::min(*len, P / 2);
+  } else {
+    *addr = some_addr(s, P, false);
+    *len = some_len();
+  }
+  if (chance(0.03)) *len = 0;
+  if (chance(0.03)) *addr += 1 + pick(P - 1);
+}
+
+Op Generator::mremap_op(Session &s) {
+  std::vector<vmspace::VmaInfo> vmas = s.proc(slot_).vmas();
+  for (int attempt = 0; attempt < 20; attempt++) {
+    uint64_t addr, old_len;
+    bool locked = false;
+    if (!vmas.empty() && chance(0.85)) {
+      const vmspace::VmaInfo &v = vmas[pick(vmas.size())];
+      locked = v.flags & kVmLocked;
+      addr = v.start + (pick(4) ? 0 : pick((v.end - v.start) / P) * P);
+      uint64_t size = v.end - addr;
+      uint64_t r = pick(100);
+      if (r < 55)
+        old_len = size;
+      else if (r < 80)
+        old_len = std::min(size, (1 + pick(4)) * P);
+      else if (r < 88)
+        old_len = 0;  // a second mapping of a shared one
+      else if (r < 94)
+        old_len = size + (1 + pick(3)) * P;  // beyond the VMA
+      else
+        old_len = 1 + pick(P);
+    } else {
+      addr = some_addr(s, P, false);
+      old_len = some_len();
+    }
+    uint64_t new_len;
+    uint64_t r = pick(100);
+    if (r < 40)
+      new_len = old_len + (1 + pick(8)) * P;
+    else if (r < 60)
+      new_len = old_len > P ? old_len - (1 + pick(old_len / P - 1)) * P : P;
+    else if (r < 70)
+      new_len = old_len;
+    else if (r < 80)
+      new_len = (1 + pick(64)) * P;
+    else if (r < 85)
+      new_len = 0;
+    else if (r < 90)
+      new_len = old_len + 1 + pick(P);
+    else
+      new_len = some_len();
+    uint64_t flags;
+    r = pick(100);
+    if (r < 15)
+      flags = 0;
+    else if (r < 55)
+      flags = kMremapMaymove;
+    else if (r < 75)
+      flags = kMremapMaymove | kMremapFixed;
+    else if (r < 87)
+      flags = kMremapMaymove | kMremapDontunmap;
+    else if (r < 90)
+      flags = kMremapMaymove | kMremapFixed | kMremapDontunmap;
+    else if (r < 93)
+      flags = kMremapFixed;
+    else if (r < 96)
+      flags = kMremapDontunmap;
+    else
+      flags = pick(16) | (chance(0.5) ? 0 : 1ull << (3 + pick(29)));
+    uint64_t new_addr = 0;
+    if (flags & kMremapFixed) {
+      new_addr = some_addr(s, new_len, true);
+      if (chance(0.1)) new_addr = addr;  // overlapping the source
+    } else if (chance(0.05)) {
+      new_addr = some_addr(s, new_len, false);  // ignored without MREMAP_FIXED
+    }
+    // Locked memory is populated where it grows: keep that small.
+    if ((locked || future_locked()) && new_len > old_len + 16 * P && new_len <= kTaskSize)
+      new_len = old_len + (1 + pick(16)) * P;
+    if (overlaps_protected(s, addr, old_len ? old_len : P)) continue;
+    if ((flags & kMremapFixed) && overlaps_protected(s, new_addr, new_len ? new_len : P)) continue;
+    if (flags & kMremapFixed) return call("mremap", {addr, old_len, new_len, flags, new_addr});
+    if (new_addr || chance(0.5)) return call("mremap", {addr, old_len, new_len, flags, new_addr});
+    return call("mremap", {addr, old_len, new_len, flags});
+  }
+  return call("mremap", {0x100000000ull + 1, P, 2 * P, kMremapMaymove});
+}
+
+Op Generator::brk_op(Session &s) {
+  const vmspace::AddressSpace &mm = s.proc(slot_).mm();
+  const uint64_t cur = mm.brk, start = mm.start_brk;
+  uint64_t v;
+  uint64_t r = pick(100);
+  if (r < 10)
+    v = 0;
+  else if (r < 45)
+    v = cur + pick(12 * P) + (chance(0.5) ? 0 : P * pick(64));  // grow, often unaligned
+  else if (r < 65)
+    v = cur - std::min(cur - start, pick(8 * P));  // shrink
+  else if (r < 72)
+    v = start;
+  else if (r < 77)
+    v = start - (1 + pick(4)) * P;  // below the start: refused
+  else if (r < 82)
+    v = cur + (1ull << 30);
+  else if (r < 87)
+    v = cur + (64ull << 20) + pick(P);
+  else if (r < 92) {
+    // Up to the next VMA (the guard-gap and one-free-page rule).
+    std::vector<vmspace::VmaInfo> vmas = s.proc(slot_).vmas();
+    v = cur + P;
+    for (const vmspace::VmaInfo &x : vmas)
+      if (x.start >= cur) {
+        v = x.start - pick(3) * P + (chance(0.3) ? 1 : 0);
+        break;
+      }
+  } else {
+    const uint64_t odd[] = {~0ull, kTaskSize, 1ull << 47, 0x1000, start + 1};
+    v = odd[pick(5)];
+  }
+  // A locked heap is populated as it grows.
+  if (future_locked() && v > cur + kMaxPopulate && v <= kTaskSize) v = cur + pick(16 * P);
+  return call("brk", {v});
+}
+
+// What locking [addr, addr+len) would make the kernel fault in: everything, or with
+// on-fault locking only the VMAs that cannot be locked (droppable, special, hugetlb), which
+// mm_populate still walks.
+uint64_t Generator::lock_cost(Session &s, uint64_t addr, uint64_t len, bool onfault) {
+  uint64_t end = addr + len < addr ? ~0ull : addr + len, total = 0;
+  for (const vmspace::VmaInfo &v : s.proc(slot_).vmas()) {
+    uint64_t a = std::max(addr, v.start), e = std::min(end, v.end);
+    if (a >= e) continue;
+    if (!onfault || (v.flags & (kVmDroppable | kVmSpecial | kVmHugetlb))) total += e - a;
+  }
+  return total;
+}
+
+Op Generator::mlock_op(Session &s) {
+  uint64_t r = pick(100);
+  uint64_t addr, len;
+  some_range(s, &addr, &len);
+  // Locking populates: at most a few MiB, and never pages behind guard markers.
+  const bool guarded = guarded_in(s, addr, len);
+  const bool full_ok = !guarded && lock_cost(s, addr, len, false) <= kMaxPopulate;
+  const bool onfault_ok = !guarded && lock_cost(s, addr, len, true) <= kMaxPopulate;
+  if (r < 50) {
+    uint64_t f = r < 30 ? 0 : (chance(0.7) ? kMlockOnfault : 0);
+    if (chance(0.08)) f = 2 + pick(6);  // unknown flags: EINVAL
+    if (!full_ok) f |= kMlockOnfault;
+    if (!onfault_ok) return call("munlock", {addr, len});
+    if (r < 30 && !f) return call("mlock", {addr, len});
+    return call("mlock2", {addr, len, f});
+  }
+  if (r < 75) return call("munlock", {addr, len});
+  if (r < 90) {
+    const uint64_t choices[] = {kMclCurrent,
+                                kMclFuture,
+                                kMclCurrent | kMclFuture,
+                                kMclCurrent | kMclOnfault,
+                                kMclFuture | kMclOnfault,
+                                kMclCurrent | kMclFuture | kMclOnfault,
+                                kMclOnfault,
+                                0,
+                                8,
+                                kMclCurrent | 0x10};
+    uint64_t f = choices[pick(10)];
+    const bool all_guarded = guarded_in(s, 0, ~0ull);
+    if ((f & kMclCurrent) && !(f & kMclOnfault) &&
+        (all_guarded || lock_cost(s, 0, ~0ull, false) > kMaxPopulate))
+      f |= kMclOnfault;
+    if ((f & kMclCurrent) && (all_guarded || lock_cost(s, 0, ~0ull, true) > kMaxPopulate))
+      f &= ~kMclCurrent;
+    return call("mlockall", {f});
+  }
+  return call("munlockall", {});
+}
+
+Op Generator::madvise_op(Session &s) {
+  const uint64_t advice_list[] = {0,  1,  2,  3,  4,  8,  9,  10, 11, 12,  13,  14,  15, 16,
+                                  17, 18, 19, 20, 21, 22, 23, 24, 25, 102, 103, 100, 101};
+  uint64_t advice = advice_list[pick(sizeof advice_list / sizeof advice_list[0])];
+  if (chance(0.04)) advice = 26 + pick(70);  // unknown
+  if (chance(0.01)) advice = 1ull << (32 + pick(31));
+  for (int attempt = 0; attempt < 20; attempt++) {
+    uint64_t addr, len;
+    some_range(s, &addr, &len);
+    // A collapse of whole PMDs depends on which pages are present (the page layer's).
+    if (advice == 25 && len >= (2ull << 20) && len < kTaskSize) len = pick(2ull << 20);
+    uint64_t check_len = len ? len : P;
+    if (overlaps_protected(s, addr & ~(P - 1), check_len + P)) continue;
+    if (populating(advice) && (mapped_in(s, addr, len) > kMaxPopulate || guarded_in(s, addr, len)))
+      continue;
+    return call("madvise", {addr, len, advice});
+  }
+  return call("madvise", {0x100000000ull, P, 0});
+}
+
+Op Generator::msync_op(Session &s) {
+  uint64_t addr, len;
+  some_range(s, &addr, &len);
+  const uint64_t choices[] = {kMsAsync,
+                              kMsSync,
+                              kMsInvalidate,
+                              kMsAsync | kMsInvalidate,
+                              kMsSync | kMsInvalidate,
+                              kMsAsync | kMsSync,
+                              0,
+                              8,
+                              kMsSync | 0x100};
+  return call("msync", {addr, len, choices[pick(9)]});
+}
+
+Op Generator::mincore_op(Session &s) {
+  uint64_t addr, len;
+  some_range(s, &addr, &len);
+  Op op = call("mincore", {addr, len, 0});
+  uint64_t r = pick(100);
+  if (r < 70 && len <= (4096 * P)) {
+    // The oracle's own buffer (a page of vector: at most 4096 pages).
+    op.args[2].opaque = true;
+    op.args[2].s = "[0]";
+  } else if (r < 80) {
+    op.args[2].v = 0;
+  } else if (r < 85) {
+    op.args[2].v = 0xffff800000000000ull;
+  } else if (r < 90) {
+    op.args[2].v = 0x10000 + pick(16) * P;  // unmapped guest memory
+  } else {
+    // Guest memory: writable, touchable, big enough for the vector.
+    std::vector<vmspace::VmaInfo> ok = touchable(s);
+    uint64_t need = (std::min<uint64_t>(len, 4096 * P) + P - 1) / P;
+    op.args[2].v = 0;
+    for (const vmspace::VmaInfo &v : ok)
+      if (v.end - v.start >= need) op.args[2].v = v.start;
+    if (len > 4096 * P) op.args[1].v = len = 4096 * P;
+  }
+  if (!op.args[2].opaque && len > 4096 * P) op.args[1].v = 4096 * P;
+  return op;
+}
+
+Op Generator::mseal_op(Session &s) {
+  uint64_t addr, len;
+  some_range(s, &addr, &len);
+  uint64_t flags = chance(0.9) ? 0 : 1ull << pick(8);
+  return call("mseal", {addr, len, flags});
+}
+
+Op Generator::prctl_op(Session &s) {
+  uint64_t addr, len;
+  some_range(s, &addr, &len);
+  Op op = call("prctl", {kPrSetVma, 0, addr, len, 0});
+  if (chance(0.8)) {
+    op.args[4].is_str = true;
+    op.args[4].s = chance(0.9) ? "name" + std::to_string(pick(3)) : "bad$";
+  }
+  return op;
+}
+
+Op Generator::fork_op(Session &s) {
+  int free_slot = -1;
+  for (int k = 1; k < Session::kSlots; k++)
+    if (!s.alive(k)) free_slot = k;
+  if (free_slot < 0) {
+    // Every slot is taken: a child exits.
+    for (int k = Session::kSlots - 1; k >= 1; k--)
+      if (s.alive(k) && !s.blocked(k)) {
+        Op op = call("exit_group", {0});
+        op.slot = k;
+        slot_ = k;
+        return op;
+      }
+    return call("munlockall", {});
+  }
+  Op op = call(chance(0.25) ? "vfork" : "fork", {});
+  op.child = free_slot;
+  return op;
+}
+
 Op Generator::next(Session &s) {
   ops_++;
-  uint64_t r = pick(100);
-  if (r < 32) return mmap_op(s);
-  if (r < 45) return munmap_op(s);
-  if (r < 70) return mprotect_op(s);
-  if (r < 86) return file_op(s);
-  if (r < 97) return touch_op(s);
-  return rlimit_op(s);
+  // The process: mostly the first; any live one that is not waiting for a vfork child.
+  std::vector<int> ready;
+  for (int k = 0; k < Session::kSlots; k++)
+    if (s.alive(k) && !s.blocked(k)) ready.push_back(k);
+  slot_ = ready.empty() ? 0 : ready[pick(ready.size())];
+  if (chance(0.5) && !s.blocked(0)) slot_ = 0;
+  // A vfork child runs until it exits, soon.
+  if (slot_ != 0 && mm_of_[slot_] != slot_ && chance(0.15)) {
+    Op op = call("exit_group", {0});
+    op.slot = slot_;
+    return op;
+  }
+  Op op;
+  uint64_t r = pick(1000);
+  if (r < 210)
+    op = mmap_op(s);
+  else if (r < 300)
+    op = munmap_op(s);
+  else if (r < 440)
+    op = mprotect_op(s);
+  else if (r < 530)
+    op = slot_ == 0 ? file_op(s) : mmap_op(s);
+  else if (r < 610)
+    op = touch_op(s);
+  else if (r < 625)
+    op = rlimit_op(s);
+  else if (r < 715)
+    op = mremap_op(s);
+  else if (r < 755)
+    op = brk_op(s);
+  else if (r < 815)
+    op = mlock_op(s);
+  else if (r < 905)
+    op = madvise_op(s);
+  else if (r < 925)
+    op = msync_op(s);
+  else if (r < 945)
+    op = mincore_op(s);
+  else if (r < 960)
+    op = mseal_op(s);
+  else if (r < 968)
+    op = prctl_op(s);
+  else if (r < 984)
+    op = fork_op(s);
+  else if (slot_ != 0) {
+    op = call("exit_group", {0});
+  } else {
+    op = touch_op(s);
+  }
+  if (op.slot == 0) op.slot = slot_;
+  return op;
 }
 
 void Generator::observe(const Op &op, const Answer &a) {
   if (op.kind != Op::Call) return;
+  slot_ = op.slot;
+  if (op.name == "mlockall" && (op.args[0].v & kMclFuture)) future_locked() = true;
+  if (op.name == "munlockall" && a.ok) future_locked() = false;
+  if ((op.name == "fork" || op.name == "vfork") && a.ok && op.child > 0) {
+    const bool vfork = op.name == "vfork";
+    mm_of_[op.child] = vfork ? mm_of_[op.slot] : op.child;
+    if (!vfork) mcl_future_[op.child] = false;  // not inherited (Linux: mm_init)
+  }
+  if (op.name == "exit_group" && op.slot > 0) mm_of_[op.slot] = op.slot;
+  if (op.slot != 0) return;  // descriptors are tracked for the first process
   auto drop = [&](int fd) {
     fds_.erase(
         std::remove_if(fds_.begin(), fds_.end(), [&](const OpenFd &f) { return f.fd == fd; }),

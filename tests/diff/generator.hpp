@@ -1,8 +1,12 @@
 // Random, seeded operation sequences for the differential test: every flag family of mmap,
 // file and anonymous mappings, hints, MAP_FIXED and MAP_FIXED_NOREPLACE, bad arguments of
 // every kind, munmap and mprotect over VMAs, holes and edges, descriptor calls, resource
-// limits, memory touches (which decide anon_vma state and so merging) and runs near
-// vm.max_map_count.
+// limits, memory touches (which decide anon_vma state and so merging), runs near
+// vm.max_map_count, mremap, brk, the mlock family, madvise, msync, mincore, mseal, prctl
+// names, and fork, vfork and exit with operations in the children.
+//
+// Operations that make the kernel allocate memory (locking, populating) are kept to a few
+// MiB, and nothing touches the oracle's own code, data and stack.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +49,26 @@ class Generator {
   Op file_op(Session &s);
   Op touch_op(Session &s);
   Op rlimit_op(Session &s);
+  Op mremap_op(Session &s);
+  Op brk_op(Session &s);
+  Op mlock_op(Session &s);
+  Op madvise_op(Session &s);
+  Op msync_op(Session &s);
+  Op mincore_op(Session &s);
+  Op mseal_op(Session &s);
+  Op prctl_op(Session &s);
+  Op fork_op(Session &s);
+  // A range for the VMA calls: a VMA or part of it, several VMAs, a hole, odd values.
+  void some_range(Session &s, uint64_t *addr, uint64_t *len);
+  // Bytes of mapped memory in [addr, addr+len) (what locking or populating would allocate).
+  uint64_t mapped_in(Session &s, uint64_t addr, uint64_t len);
+  uint64_t lock_cost(Session &s, uint64_t addr, uint64_t len, bool onfault);
+  // Whether a VMA in [addr, addr+len) may hold guard markers (populating it would fault).
+  bool guarded_in(Session &s, uint64_t addr, uint64_t len);
+  // Future mappings of this slot's address space are locked and populated.
+  bool &future_locked() { return mcl_future_[mm_of_[slot_]]; }
+  // The VMAs the touch op may write: writable, backed, not the oracle's own.
+  std::vector<vmspace::VmaInfo> touchable(Session &s);
   uint64_t some_addr(Session &s, uint64_t len, bool fixed);
   uint64_t some_len();
   uint64_t some_prot();
@@ -54,6 +78,9 @@ class Generator {
   std::vector<OpenFd> fds_;
   std::map<std::string, uint64_t> sizes_;  // current size of each session file
   int ops_ = 0;
+  int slot_ = 0;                               // the process the op being made is for
+  int mm_of_[Session::kSlots] = {0, 1, 2, 3};  // vfork children share their parent's
+  bool mcl_future_[Session::kSlots] = {};
 };
 
 }  // namespace difftest

@@ -1,23 +1,22 @@
-/* vmspace-oracle: runs system calls sent over pipes on the real kernel, for the
- * differential tests.
+/* vmspace-oracle: runs system calls sent over pipes on the real kernel, for the differential
+ * tests.
  *
- * Built static and without libc, so that its address space holds only its own
- * ELF segments, the kernel's [vvar], [vvar_vclock], [vdso] and [stack], and
- * what the calls create: nothing here allocates memory or changes the layout
- * behind the harness's back.
+ * Built static and without libc, so that its address space holds only its own ELF segments,
+ * the kernel's [vvar], [vvar_vclock], [vdso] and [stack], and what the calls create: nothing
+ * here allocates memory or changes the layout behind the harness's back.
  *
- * Several processes: the harness passes SLOTS pipe pairs (fds 100+2k for
- * commands, 101+2k for results); the first process uses slot 0, a child made
- * with OP_FORK uses the slot it is given. A child first writes its pid to its
- * result pipe.
+ * Several processes: the harness passes SLOTS pipe pairs (fd 100+2k for commands, 101+2k for
+ * results). The first process serves slot 0; a child made with OP_FORK serves the slot it is
+ * given and first writes its pid to that slot's result pipe. SIGCHLD is ignored, so exited
+ * children are reaped by the kernel.
  *
- * Protocol: the harness writes `struct cmd`, the process answers with one
- * `long`. OP_SYSCALL  run syscall nr(args); when str_arg >= 0, args[str_arg]
- * points at cmd.str OP_TOUCH    write (or read) one byte in each page of
- * [args[0], args[0]+args[1]) OP_FILL     map args[1] pages at args[0], every
- * other page read-only: ~args[1] VMAs OP_FORK     args[0] = child slot, args[1]
- * = 0 fork, 1 vfork (the parent answers with the child's pid when the child has
- * exited) OP_EXIT     exit_group
+ * Protocol: the harness writes `struct cmd`, the process answers with one `long`.
+ *   OP_SYSCALL  run syscall nr(args); when str_arg >= 0, args[str_arg] points at cmd.str
+ *   OP_TOUCH    write (or read) one byte in each page of [args[0], args[0]+args[1])
+ *   OP_FILL     map args[1] pages at args[0], every other page read-only: ~args[1] VMAs
+ *   OP_FORK     args[0] = the child's slot, args[1] = 0 fork, 1 vfork (the parent answers
+ *               with the child's pid once the child has exited)
+ *   OP_EXIT     exit_group
  */
 #define SLOTS 4
 #define STACK_SIZE 65536
@@ -90,6 +89,10 @@ static long vfork_on_stack(long child_slot) {
 }
 
 void oracle_loop(long slot) {
+  if (slot == 0) {
+    long ign[4] = {1 /* SIG_IGN */, 0, 0, 0};
+    sys6(13 /* rt_sigaction */, 17 /* SIGCHLD */, (long)ign, 0, 8, 0, 0);
+  }
   if (slot) reply((int)slot, sys6(39 /* getpid */, 0, 0, 0, 0, 0, 0));
   for (;;) {
     struct cmd *c = &cmds[slot];

@@ -1,5 +1,6 @@
 // The kernel side of the differential tests: a vmspace-oracle child process (see oracle.c)
-// started with ASLR off, driven over pipes, observed through /proc/PID/maps.
+// started with ASLR off, driven over pipes, observed through /proc/PID/{maps,smaps,status}.
+// The oracle can fork: each of its processes serves one slot (0 is the first process).
 #pragma once
 
 #include <sys/types.h>
@@ -20,32 +21,53 @@ struct OracleOptions {
 
 class Oracle {
  public:
+  static constexpr int kSlots = 4;  // as SLOTS in oracle.c
+  static constexpr long kDead = -10000;
+
   Oracle() = default;
   ~Oracle();
   Oracle(const Oracle &) = delete;
   Oracle &operator=(const Oracle &) = delete;
 
-  // Starts the child; false with a message in *error when that fails.
+  // Starts the first process (slot 0); false with a message in *error when that fails.
   bool start(const OracleOptions &o, std::string *error);
-  // A system call; returns the raw kernel return value (-errno on failure). str (up to 4 KiB)
-  // is passed by pointer as argument str_arg when str_arg >= 0.
-  long syscall(long nr, const long args[6], int str_arg = -1, const std::string &str = "");
-  // Writes (or reads) one byte per page of [addr, addr+len).
-  long touch(uint64_t addr, uint64_t len, bool write);
+  // A system call in the process of `slot`; returns the raw kernel return value (-errno on
+  // failure), or kDead when the process died. str (up to 4 KiB) is passed by pointer as
+  // argument str_arg when str_arg >= 0.
+  long syscall(int slot, long nr, const long args[6], int str_arg = -1,
+               const std::string &str = "");
+  // Writes (or reads) one byte per page of [addr, addr+len); kDead when a signal killed it.
+  long touch(int slot, uint64_t addr, uint64_t len, bool write);
   // Maps n pages at addr, every other page read-only.
-  long fill(uint64_t addr, uint64_t n);
-  std::string maps() const;
-  std::string smaps() const;
-  bool alive() const;
-  pid_t pid() const { return pid_; }
+  long fill(int slot, uint64_t addr, uint64_t n);
+  // fork (or vfork) in `slot`; the child serves child_slot. Returns the child's pid or
+  // -errno. After a vfork the parent slot is blocked until the child exits or dies.
+  long fork(int slot, int child_slot, bool vfork);
+  // exit_group in `slot`.
+  void exit(int slot);
+  std::string maps(int slot) const;
+  std::string smaps(int slot) const;
+  std::string status(int slot) const;
+  std::string stat(int slot) const;
+  bool alive(int slot) const { return slots_[slot].pid > 0 && !slots_[slot].dead; }
+  bool blocked(int slot) const { return slots_[slot].vfork_child >= 0; }
+  pid_t pid(int slot) const { return slots_[slot].pid; }
   void stop();
 
  private:
-  long command(long op, long nr, const long args[6], int str_arg, const std::string &str);
-  pid_t pid_ = -1;
-  int cmd_fd_ = -1;
-  int res_fd_ = -1;
-  bool dead_ = false;
+  struct Slot {
+    pid_t pid = -1;
+    int cmd_fd = -1, res_fd = -1, pidfd = -1;
+    bool dead = false;
+    int vfork_child = -1;  // the slot of a vfork child this one waits for
+  };
+  long command(int slot, long op, const long args[6], long nr, int str_arg, const std::string &str);
+  bool send(int slot, long op, const long args[6], long nr, int str_arg, const std::string &str);
+  // Reads one answer of `slot`; false when the process died first.
+  bool receive(int slot, long *ret);
+  void mark_dead(int slot);
+  Slot slots_[kSlots];
+  pid_t leader_ = -1;
 };
 
 }  // namespace difftest

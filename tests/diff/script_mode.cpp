@@ -105,14 +105,30 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
       return 2;
     }
     std::map<std::string, uint64_t> vars;
+    // Script pids -> slots. The first process is the script's first pid (1 by default); a
+    // fork's child answers to the pid the script expects (or binds) and to vmspace's pid.
+    std::map<int, int> slot_of = {{0, 0}, {1, 0}};
+    for (const vmspace::Stmt &st : script.stmts) {
+      int pid = st.kind == vmspace::Stmt::Call ? st.call.pid : 0;
+      if (pid) {
+        slot_of[pid] = 0;
+        break;
+      }
+    }
+    auto slot_for = [&](int pid, const std::string &loc) {
+      auto it = slot_of.find(pid);
+      if (it != slot_of.end() && s.alive(it->second)) return it->second;
+      std::fprintf(stderr, "%s: no process %d\n", loc.c_str(), pid);
+      return -1;
+    };
     auto problem = [&](const std::string &msg) {
       problems++;
       std::fprintf(stderr, "%s\n", msg.c_str());
     };
     // The kernel's maps without the oracle's own mappings, for @maps blocks.
-    auto kernel_view = [&]() {
+    auto kernel_view = [&](int slot) {
       std::string out;
-      for (const std::string &l : lines_of(s.kernel_maps())) {
+      for (const std::string &l : lines_of(s.kernel_maps(slot))) {
         uint64_t start = std::strtoull(l.c_str(), nullptr, 16);
         bool own = false;
         for (auto &r : s.protected_ranges())
@@ -123,7 +139,21 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
     };
     for (const vmspace::Stmt &st : script.stmts) {
       const std::string loc = where(script, st.loc);
-      if (st.kind == vmspace::Stmt::ExitMarker) continue;
+      if (st.kind == vmspace::Stmt::ExitMarker) {
+        // "+++ exited with N +++": the process is gone (when it still runs, it exits now).
+        auto it = slot_of.find(st.exit_pid);
+        if (it != slot_of.end() && s.alive(it->second)) {
+          Op op;
+          op.kind = Op::Call;
+          op.name = "exit_group";
+          op.slot = it->second;
+          vmspace::ArgVal zero;
+          op.args.push_back(zero);
+          s.kernel(op);
+          s.vmspace(op);
+        }
+        continue;
+      }
       if (st.kind == vmspace::Stmt::Dir) {
         const vmspace::Directive &d = st.dir;
         if (d.name == "file") {
@@ -168,10 +198,36 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
           if (rg != 0 || ru != 0) problem(loc + ": the oracle could not drop privileges");
           s.proc().drop_privileges();
 
-        } else if (d.name == "maps") {
-          std::string k = s.kernel_maps(), v = s.vmspace_maps();
+        } else if (d.name == "maps" || d.name == "status") {
+          int pid = d.pid;
+          if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
+          int slot = slot_for(pid, loc);
+          if (slot < 0) {
+            problems++;
+            continue;
+          }
+          if (d.name == "status") {
+            std::string k = s.kernel_status(slot), v = s.vmspace_status(slot);
+            if (k != v) {
+              problem(loc + ": vmspace's status differs from the kernel's:");
+              std::fprintf(stderr, "kernel:\n%svmspace:\n%s", k.c_str(), v.c_str());
+            }
+            if (d.has_block) {
+              std::vector<std::string> want, got = lines_of(k);
+              for (const std::string &l : d.block)
+                if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
+              if (want != got) problem(loc + ": the @status block differs from the kernel's");
+            }
+            annotated[st.loc.line] =
+                "@status" + (d.words.empty() ? std::string() : " " + d.words[0]) + " {\n" + k + "}";
+            if (d.has_block)
+              skip_to[st.loc.line] =
+                  d.block_locs.empty() ? st.loc.line + 1 : d.block_locs.back().line + 1;
+            continue;
+          }
+          std::string k = s.kernel_maps(slot), v = s.vmspace_maps(slot);
           if (k != v) problem(loc + ": vmspace's maps differ from the kernel's");
-          std::string view = kernel_view();
+          std::string view = kernel_view(slot);
           if (d.has_block) {
             std::vector<std::string> want, got = lines_of(view);
             for (const std::string &l : d.block)
@@ -184,11 +240,16 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
               for (const std::string &l : got) std::fprintf(stderr, "  kernel: %s\n", l.c_str());
             }
           }
-          annotated[st.loc.line] = "@maps {\n" + portable_maps(view) + "}";
+          annotated[st.loc.line] = (d.pid ? std::to_string(d.pid) + " " : std::string()) + "@maps" +
+                                   (d.words.empty() ? std::string() : " " + d.words[0]) + " {\n" +
+                                   portable_maps(view) + "}";
           if (d.has_block && !d.block_locs.empty())
             skip_to[st.loc.line] = d.block_locs.back().line + 1;
           else if (d.has_block)
             skip_to[st.loc.line] = st.loc.line + 1;
+        } else if (d.name == "layout") {
+          // Both sides start from the oracle's own layout, which is what a divergence
+          // script's @layout holds.
         } else if (d.name == "touch") {
           Op op;
           op.kind = Op::Touch;
@@ -199,10 +260,14 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
           op.addr = vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
           op.len = vmspace::eval_expr(tmp.stmts[0].call.args[1], vars);
           op.write = d.words.size() < 3 || d.words[2] == "write";
+          op.slot = slot_for(d.pid, loc);
+          if (op.slot < 0) {
+            problems++;
+            continue;
+          }
           Answer k = s.kernel(op), v = s.vmspace(op);
           if (!(k == v)) problem(loc + ": touch differs");
-
-          if (!k.ok) break;
+          if (!k.ok && op.slot == 0) break;
         } else {
           std::fprintf(stderr, "%s: @%s cannot run on the host kernel\n", loc.c_str(),
                        d.name.c_str());
@@ -216,29 +281,70 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
       Op op;
       op.kind = Op::Call;
       op.name = c.name;
+      op.slot = slot_for(c.pid, loc);
+      if (op.slot < 0) {
+        problems++;
+        continue;
+      }
+      const bool fork = c.name == "fork" || c.name == "vfork";
+      if (c.name == "clone" || c.name == "clone3") {
+        std::fprintf(stderr, "%s: %s cannot run on the oracle\n", loc.c_str(), c.name.c_str());
+        std::filesystem::remove_all(dir);
+        return 2;
+      }
+      if (fork) {
+        for (int k = Session::kSlots - 1; k >= 1; k--)
+          if (!s.alive(k)) op.child = k;
+        if (op.child < 0) {
+          std::fprintf(stderr, "%s: too many processes for the oracle\n", loc.c_str());
+          std::filesystem::remove_all(dir);
+          return 2;
+        }
+      }
       for (size_t i = 0; i < c.args.size(); i++) {
         vmspace::ArgVal a;
-        if (def->args[i] == vmspace::ArgFmt::path)
-          a.s = c.args[i].text;
-        else
-          a.v = vmspace::eval_expr(c.args[i], vars);
+        const vmspace::ArgFmt f = def->args[i];
+        const vmspace::Expr &e = c.args[i];
+        if (f == vmspace::ArgFmt::path) {
+          a.s = e.text;
+        } else if (f == vmspace::ArgFmt::optpath && e.kind == vmspace::Expr::Str) {
+          a.s = e.text;
+          a.is_str = true;
+        } else if (f == vmspace::ArgFmt::vec && e.kind == vmspace::Expr::Opaque) {
+          a.opaque = true;
+          a.s = e.text;
+        } else {
+          a.v = vmspace::eval_expr(e, vars);
+        }
         op.args.push_back(a);
       }
+      const int pid = s.vmspace_pid(op.slot);
       Answer k = s.kernel(op), v = s.vmspace(op);
-      std::string line = op_to_script(op, k);
-      if (!(k == v))
+      const int child_pid = fork && v.ok ? static_cast<int>(v.value) : 0;
+      if (fork && k.ok && v.ok) {
+        // The child answers to vmspace's pid and to the one the script expects.
+        slot_of[child_pid] = op.child;
+        if (c.expect.kind == vmspace::Expectation::Value)
+          slot_of[static_cast<int>(vmspace::eval_expr(c.expect.value, vars))] = op.child;
+      }
+      std::string line = op_to_script(op, k, 1, child_pid);
+      (void)pid;
+      const bool same = fork ? k.ok == v.ok : k == v;
+      std::string what;
+      if (!same)
         problem(loc + ": vmspace answered differently: kernel " + line);
-      else if (s.kernel_maps() != s.vmspace_maps())
-        problem(loc + ": maps differ after " + c.name);
+      else if (!s.compare(&what))
+        problem(loc + ": after " + c.name + ", " + what);
       if (c.expect.kind == vmspace::Expectation::Value ||
           c.expect.kind == vmspace::Expectation::Error) {
         uint64_t want = vmspace::eval_expr(c.expect.value, vars);
         bool same = c.expect.kind == vmspace::Expectation::Error
                         ? (!k.ok && k.err == static_cast<int>(c.expect.err) && want == ~0ull)
-                        : (k.ok && k.value == want);
+                        : (k.ok && (fork || k.value == want));
         if (!same) problem(loc + ": the script expects something else than the kernel's " + line);
       }
-      if (!c.bind.empty()) vars[c.bind] = k.ok ? k.value : ~0ull;
+      if (!c.bind.empty())
+        vars[c.bind] = k.ok ? (fork ? static_cast<uint64_t>(child_pid) : k.value) : ~0ull;
       annotated[st.loc.line] = (c.pid ? std::to_string(c.pid) + " " : "") +
                                (c.bind.empty() ? "" : "$" + c.bind + " = ") + line;
     }

@@ -6,12 +6,14 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <sstream>
 
+#include "proc/maps.hpp"
 #include "trace/symbols.hpp"
 
 namespace difftest {
@@ -70,7 +72,7 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
   if (!oracle_.start(o, error)) return false;
 
   // The oracle's layout, with VmFlags and Anonymous lines so the import is exact.
-  std::istringstream in(oracle_.smaps());
+  std::istringstream in(oracle_.smaps(0));
   std::string line, layout;
   while (std::getline(in, line)) {
     size_t i = 0;
@@ -79,15 +81,29 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
     if (header || line.compare(0, 8, "VmFlags:") == 0 || line.compare(0, 10, "Anonymous:") == 0)
       layout += line + "\n";
   }
-  // start_brk is not in maps; /proc/PID/stat has it (field 47).
+  // The mm_struct fields maps does not show: /proc/PID/stat has them (fields 26-28, 45-47),
+  // and VmPeak of status is the high-water mark of total_vm.
   {
-    std::ifstream st("/proc/" + std::to_string(oracle_.pid()) + "/stat");
-    std::string all((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+    std::string all = oracle_.stat(0);
     size_t rp = all.rfind(')');
     std::istringstream fields(rp == std::string::npos ? "" : all.substr(rp + 2));
     std::string f;
-    for (int i = 3; i <= 47 && (fields >> f); i++)
+    const std::map<int, const char *> wanted = {{26, "start_code"},
+                                                {27, "end_code"},
+                                                {28, "start_stack"},
+                                                {45, "start_data"},
+                                                {46, "end_data"}};
+    for (int i = 3; i <= 47 && (fields >> f); i++) {
+      auto w = wanted.find(i);
+      if (w != wanted.end()) layout += std::string("mm ") + w->second + " " + f + "\n";
       if (i == 47) layout += "brk " + f + " " + f + "\n";
+    }
+    std::istringstream st(oracle_.status(0));
+    while (std::getline(st, line)) {
+      unsigned long long kb;
+      if (std::sscanf(line.c_str(), "VmPeak: %llu kB", &kb) == 1)
+        layout += "mm hiwater_vm " + std::to_string(kb / 4) + "\n";
+    }
   }
   layout_ = layout;
 
@@ -97,17 +113,17 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
   vmspace::SpawnOptions so;
   so.kernel_mappings = false;
   so.privileged = privileged;
-  proc_ = &sys_->spawn(so);
-  if (!proc_->import_layout(layout_, error)) {
+  procs_[0] = &sys_->spawn(so);
+  if (!procs_[0]->import_layout(layout_, error)) {
     *error = "cannot import the oracle's layout: " + *error;
     return false;
   }
-  // The oracle's pipes sit at 100 and 101; occupy the same numbers.
-  (void)proc_->dup2(0, 100);
-  (void)proc_->dup2(0, 101);
+  // The oracle's pipes sit at 100..107; occupy the same numbers.
+  for (int fd = 100; fd < 100 + 2 * kSlots; fd++)
+    (void)procs_[0]->dup2(0, static_cast<uint64_t>(fd));
 
   protected_.clear();
-  for (const vmspace::VmaInfo &v : proc_->vmas()) {
+  for (const vmspace::VmaInfo &v : procs_[0]->vmas()) {
     if (v.name == "[stack]" || v.start < 0x1000000) protected_.push_back({v.start, v.end});
   }
   return true;
@@ -116,9 +132,12 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
 namespace {
 long syscall_nr(const std::string &name) {
   static const std::map<std::string, long> nrs = {
-      {"mmap", 9},     {"mprotect", 10},  {"munmap", 11},        {"open", 2},
-      {"openat", 257}, {"close", 3},      {"dup", 32},           {"dup2", 33},
-      {"dup3", 292},   {"ftruncate", 77}, {"memfd_create", 319},
+      {"mmap", 9},    {"mprotect", 10}, {"munmap", 11},    {"brk", 12},
+      {"mremap", 25}, {"msync", 26},    {"mincore", 27},   {"madvise", 28},
+      {"open", 2},    {"openat", 257},  {"close", 3},      {"dup", 32},
+      {"dup2", 33},   {"dup3", 292},    {"ftruncate", 77}, {"memfd_create", 319},
+      {"mlock", 149}, {"munlock", 150}, {"mlockall", 151}, {"munlockall", 152},
+      {"prctl", 157}, {"mlock2", 325},  {"mseal", 462},
   };
   auto it = nrs.find(name);
   return it == nrs.end() ? -1 : it->second;
@@ -126,7 +145,10 @@ long syscall_nr(const std::string &name) {
 
 Answer from_kernel(long r) {
   Answer a;
-  if (r < 0 && r > -4096) {
+  if (r == Oracle::kDead) {
+    a.ok = false;
+    a.err = -1;  // the process died (a fault signal)
+  } else if (r < 0 && r > -4096) {
     a.ok = false;
     a.err = static_cast<int>(-r);
   } else {
@@ -134,76 +156,99 @@ Answer from_kernel(long r) {
   }
   return a;
 }
+
+bool is_fork(const std::string &name) { return name == "fork" || name == "vfork"; }
 }  // namespace
 
 Answer Session::kernel(const Op &op) {
+  const int slot = op.slot;
   switch (op.kind) {
     case Op::Call: {
+      if (is_fork(op.name)) return from_kernel(oracle_.fork(slot, op.child, op.name == "vfork"));
+      if (op.name == "exit_group") {
+        oracle_.exit(slot);
+        return Answer{};
+      }
       const vmspace::CallDef *def = vmspace::find_call(op.name);
       long args[6] = {};
       int str_arg = -1;
       std::string str;
       for (size_t i = 0; i < op.args.size(); i++) {
-        if (def->args[i] == vmspace::ArgFmt::path) {
+        const vmspace::ArgVal &a = op.args[i];
+        const vmspace::ArgFmt f = def->args[i];
+        if (f == vmspace::ArgFmt::path || (f == vmspace::ArgFmt::optpath && a.is_str) ||
+            (f == vmspace::ArgFmt::vec && a.opaque)) {
+          // Strings, and a vector that stands for a valid buffer: the oracle's own buffer.
           str_arg = static_cast<int>(i);
-          str = op.args[i].s;
+          str = a.s;
+          if (f == vmspace::ArgFmt::vec) str.clear();
         } else {
-          args[i] = static_cast<long>(op.args[i].v);
+          args[i] = static_cast<long>(a.v);
         }
       }
-      return from_kernel(oracle_.syscall(syscall_nr(op.name), args, str_arg, str));
+      return from_kernel(oracle_.syscall(slot, syscall_nr(op.name), args, str_arg, str));
     }
     case Op::Touch: {
-      long r = oracle_.touch(op.addr, op.len, op.write);
-      Answer a;
-      if (r == -10000) {
-        a.ok = false;
-        a.err = -1;  // the oracle died (a fault signal)
-      }
-      return a;
+      long r = oracle_.touch(slot, op.addr, op.len, op.write);
+      return r == Oracle::kDead ? Answer{false, 0, -1} : Answer{};
     }
     case Op::Fill:
-      return from_kernel(oracle_.fill(op.addr, op.len));
+      return from_kernel(oracle_.fill(slot, op.addr, op.len));
     case Op::Rlimit: {
       uint64_t lim[2] = {op.soft, op.hard};
       std::string buf(reinterpret_cast<const char *>(lim), sizeof lim);
       long args[6] = {0, op.resource, 0, 0, 0, 0};
-      return from_kernel(oracle_.syscall(302 /* prlimit64 */, args, 2, buf));
+      return from_kernel(oracle_.syscall(slot, 302 /* prlimit64 */, args, 2, buf));
     }
   }
   return {};
 }
 
+void Session::reap() {
+  for (int k = 0; k < kSlots; k++)
+    if (procs_[k] && !oracle_.alive(k)) {
+      sys_->exit_process(procs_[k]->pid());
+      procs_[k] = nullptr;
+    }
+}
+
 Answer Session::vmspace(const Op &op) {
   Answer a;
+  vmspace::Process *p = procs_[op.slot];
+  if (!p) return Answer{false, 0, -1};
   switch (op.kind) {
     case Op::Call: {
       const vmspace::CallDef *def = vmspace::find_call(op.name);
-      vmspace::CallOutcome o = def->exec(*proc_, op.args);
+      vmspace::CallOutcome o = def->exec(*p, op.args);
       a.ok = o.ok;
       a.value = o.value;
       a.err = static_cast<int>(o.err);
+      if (is_fork(op.name) && o.ok && op.child >= 0)
+        procs_[op.child] = sys_->process(static_cast<int>(o.value));
+      if (op.name == "exit_group") procs_[op.slot] = nullptr;
+      reap();
       return a;
     }
     case Op::Touch: {
-      vmspace::Fault f = proc_->touch(op.addr, op.len, op.write);
+      vmspace::Fault f = p->touch(op.addr, op.len, op.write);
       if (f) {
         a.ok = false;
         a.err = -1;
       }
+      reap();
       return a;
     }
     case Op::Fill: {
-      auto r = proc_->mmap(op.addr, op.len * 4096, 3, 0x32, ~0ull, 0);
+      auto r = p->mmap(op.addr, op.len * 4096, 3, 0x32, ~0ull, 0);
       if (!r) return Answer{false, 0, static_cast<int>(r.error())};
       // The oracle answers -1 (read as -EPERM) when one of the mprotect calls fails.
       for (uint64_t i = 1; i < op.len; i += 2)
-        if (!proc_->mprotect(op.addr + i * 4096, 4096, 1)) return Answer{false, 0, 1};
+        if (!p->mprotect(op.addr + i * 4096, 4096, 1)) return Answer{false, 0, 1};
       a.value = *r;
       return a;
     }
     case Op::Rlimit: {
-      auto r = proc_->set_rlimit(op.resource, op.soft, op.hard);
+      auto r = p->set_rlimit(op.resource, op.soft, op.hard);
       if (!r) return Answer{false, 0, static_cast<int>(r.error())};
       return a;
     }
@@ -244,24 +289,115 @@ std::string normalize_maps(const std::string &maps, const std::string &dir) {
   return out;
 }
 
-std::string Session::kernel_maps() { return normalize_maps(oracle_.maps(), kdir_); }
-std::string Session::vmspace_maps() { return normalize_maps(proc_->maps(), vdir_); }
+std::string Session::kernel_maps(int slot) { return normalize_maps(oracle_.maps(slot), kdir_); }
+std::string Session::vmspace_maps(int slot) { return normalize_maps(procs_[slot]->maps(), vdir_); }
 
-std::string op_to_script(const Op &op, const Answer &k) {
+std::string Session::kernel_vmflags(int slot) {
+  std::istringstream in(oracle_.smaps(slot));
+  std::string line, range, out;
+  while (std::getline(in, line)) {
+    size_t i = 0;
+    while (i < line.size() && std::isxdigit(static_cast<unsigned char>(line[i]))) i++;
+    if (i > 0 && i < line.size() && line[i] == '-')
+      range = line.substr(0, line.find(' '));
+    else if (line.compare(0, 9, "VmFlags: ") == 0 && range.compare(0, 8, "ffffffff") != 0)
+      out += range + " " + line.substr(9) + "\n";
+  }
+  return out;
+}
+
+std::string Session::vmspace_vmflags(int slot) {
+  std::string out;
+  char buf[64];
+  for (const vmspace::VmaInfo &v : procs_[slot]->vmas()) {
+    std::snprintf(buf, sizeof buf, "%08llx-%08llx ", static_cast<unsigned long long>(v.start),
+                  static_cast<unsigned long long>(v.end));
+    out += buf + vmspace::render_vm_flags(v.flags) + "\n";
+  }
+  return out;
+}
+
+namespace {
+// The lines of status text whose key is one the VMA layer decides.
+std::string vm_lines(const std::string &status) {
+  static const char *keys[] = {
+      "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};
+  std::istringstream in(status);
+  std::string line, out;
+  while (std::getline(in, line))
+    for (const char *k : keys)
+      if (line.compare(0, std::strlen(k), k) == 0) out += line + "\n";
+  return out;
+}
+}  // namespace
+
+std::string Session::kernel_status(int slot) { return vm_lines(oracle_.status(slot)); }
+std::string Session::vmspace_status(int slot) { return vm_lines(procs_[slot]->status()); }
+
+namespace {
+// Lines that differ between two texts, as a short diff.
+std::string text_diff(const std::string &k, const std::string &v) {
+  std::istringstream a(k), b(v);
+  std::string la, lb, diff;
+  std::vector<std::string> A, B;
+  while (std::getline(a, la)) A.push_back(la);
+  while (std::getline(b, lb)) B.push_back(lb);
+  size_t i = 0;
+  while (i < A.size() && i < B.size() && A[i] == B[i]) i++;
+  size_t ja = A.size(), jb = B.size();
+  while (ja > i && jb > i && A[ja - 1] == B[jb - 1]) ja--, jb--;
+  for (size_t x = i; x < ja; x++) diff += "  kernel : " + A[x] + "\n";
+  for (size_t x = i; x < jb; x++) diff += "  vmspace: " + B[x] + "\n";
+  return diff;
+}
+}  // namespace
+
+bool Session::compare(std::string *what) {
+  for (int slot = 0; slot < kSlots; slot++) {
+    if (!alive(slot)) continue;
+    const std::string who = slot ? " (process " + std::to_string(vmspace_pid(slot)) + ")" : "";
+    std::string km = kernel_maps(slot), vm = vmspace_maps(slot);
+    if (km != vm) {
+      *what = "maps differ" + who + ":\n" + text_diff(km, vm);
+      return false;
+    }
+    if (proc(slot).map_count() < 2000) {
+      std::string kf = kernel_vmflags(slot), vf = vmspace_vmflags(slot);
+      if (kf != vf) {
+        *what = "VmFlags differ" + who + ":\n" + text_diff(kf, vf);
+        return false;
+      }
+    }
+    std::string ks = kernel_status(slot), vs = vmspace_status(slot);
+    if (ks != vs) {
+      *what = "status differs" + who + ":\n" + text_diff(ks, vs);
+      return false;
+    }
+    std::string why;
+    if (!proc(slot).validate(&why)) {
+      *what = "vmspace invariant broken" + who + ": " + why;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string op_to_script(const Op &op, const Answer &k, int pid, int child_pid) {
+  const std::string who = pid != 1 ? std::to_string(pid) + " " : "";
   std::string line;
   switch (op.kind) {
     case Op::Call: {
       const vmspace::CallDef *def = vmspace::find_call(op.name);
       vmspace::CallOutcome o;
       o.ok = k.ok;
-      o.value = k.value;
+      o.value = is_fork(op.name) && k.ok ? static_cast<uint64_t>(child_pid) : k.value;
       o.err = static_cast<vmspace::Errno>(k.err);
       std::string call = vmspace::format_call(*def, op.args);
       if (call.size() < 39) call.append(39 - call.size(), ' ');
-      return call + " = " + vmspace::format_result(*def, o);
+      return who + call + " = " + vmspace::format_result(*def, o);
     }
     case Op::Touch:
-      return std::string("@touch ") + vmspace::fmt_hex(op.addr) + " " + std::to_string(op.len) +
+      return who + "@touch " + vmspace::fmt_hex(op.addr) + " " + std::to_string(op.len) +
              (op.write ? " write" : " read") + (k.ok ? "" : "  # the kernel raised a fault");
     case Op::Fill:
       return "# fill " + vmspace::fmt_hex(op.addr) + " " + std::to_string(op.len) + " pages";

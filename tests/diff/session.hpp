@@ -14,9 +14,12 @@
 
 namespace difftest {
 
-// One step of a sequence.
+// One step of a sequence, in the process of `slot` (0: the first process; forks fill the
+// others).
 struct Op {
   enum Kind { Call, Touch, Fill, Rlimit } kind = Call;
+  int slot = 0;
+  int child = -1;                     // fork, vfork: the slot of the new process
   std::string name;                   // Call: the script call
   std::vector<vmspace::ArgVal> args;  // Call arguments
   uint64_t addr = 0, len = 0;         // Touch, Fill (len = pages for Fill)
@@ -45,6 +48,8 @@ const std::vector<FileSpec> &session_files();
 
 class Session {
  public:
+  static constexpr int kSlots = Oracle::kSlots;
+
   // dir: an empty directory; the kernel side works in dir/k and vmspace in dir/v, so that
   // files one side creates or changes do not change what the other finds. oracle_path: the
   // vmspace-oracle binary. With prepare, both get the session files.
@@ -53,25 +58,43 @@ class Session {
   const std::string &kernel_dir() const { return kdir_; }
   const std::string &vmspace_dir() const { return vdir_; }
   Answer kernel(const Op &op);
-  // A raw system call in the oracle (for set-up such as dropping privileges).
-  long kernel_syscall(long nr, const long args[6]) { return oracle_.syscall(nr, args); }
+  // A raw system call in the oracle's first process (for set-up such as dropping privileges).
+  long kernel_syscall(long nr, const long args[6]) { return oracle_.syscall(0, nr, args); }
   Answer vmspace(const Op &op);
-  // Both maps texts, with each side's directory shown as $ROOT and inode numbers that differ
-  // between the sides (shmem and hugetlbfs objects, which depend on global kernel counters,
-  // and the files of the two directories) renumbered by order of appearance.
-  std::string kernel_maps();
-  std::string vmspace_maps();
-  vmspace::Process &proc() { return *proc_; }
+  // Both maps texts of a slot's process, with each side's directory shown as $ROOT and inode
+  // numbers that differ between the sides (shmem and hugetlbfs objects, which depend on
+  // global kernel counters, and the files of the two directories) renumbered by order of
+  // appearance.
+  std::string kernel_maps(int slot = 0);
+  std::string vmspace_maps(int slot = 0);
+  // "start-end VmFlags" per VMA.
+  std::string kernel_vmflags(int slot = 0);
+  std::string vmspace_vmflags(int slot = 0);
+  // The /proc/PID/status lines the VMA layer decides (VmPeak .. VmLib).
+  std::string kernel_status(int slot = 0);
+  std::string vmspace_status(int slot = 0);
+  // Compares every live process: maps, the VmFlags of every VMA, the status lines of the VMA
+  // layer, and vmspace's invariants. False with a description of the first difference.
+  bool compare(std::string *what);
+  vmspace::Process &proc(int slot = 0) { return *procs_[slot]; }
+  // A slot whose process lives on both sides (the kernel side decides: a fault kills).
+  bool alive(int slot) const { return procs_[slot] != nullptr && oracle_.alive(slot); }
+  // A vfork parent waits for its child.
+  bool blocked(int slot) const { return oracle_.blocked(slot); }
+  // The pid vmspace gave the slot's process (scripts address processes by it).
+  int vmspace_pid(int slot) const { return procs_[slot] ? procs_[slot]->pid() : 0; }
   const std::string &initial_layout() const { return layout_; }
-  bool kernel_alive() const { return oracle_.alive(); }
+  bool kernel_alive() const { return oracle_.alive(0); }
   // The ranges operations must not change (the oracle's own code, data and stack).
   const std::vector<std::pair<uint64_t, uint64_t>> &protected_ranges() const { return protected_; }
   bool privileged() const { return privileged_; }
 
  private:
+  // Ends the vmspace side of a slot whose kernel process is gone.
+  void reap();
   Oracle oracle_;
   std::unique_ptr<vmspace::System> sys_;
-  vmspace::Process *proc_ = nullptr;
+  vmspace::Process *procs_[kSlots] = {};
   std::string layout_;
   std::vector<std::pair<uint64_t, uint64_t>> protected_;
   bool privileged_ = true;
@@ -82,8 +105,10 @@ class Session {
 // `dir` renumbered 1, 2, ... by first appearance.
 std::string normalize_maps(const std::string &maps, const std::string &dir);
 
-// A script line for the op with the kernel's answer as its expected result.
-std::string op_to_script(const Op &op, const Answer &kernel);
+// A script line for the op with the kernel's answer as its expected result. pid: the
+// vmspace pid of the op's process (written when it is not 1); for fork and vfork the
+// result written is vmspace's pid of the child (child_pid).
+std::string op_to_script(const Op &op, const Answer &kernel, int pid = 1, int child_pid = 0);
 // Preparation of the directory: creates the session files.
 bool prepare_dir(const std::string &dir, std::string *error);
 

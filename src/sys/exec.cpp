@@ -1,0 +1,331 @@
+// execve(2) of an ELF file: a fresh address space laid out as Linux's ELF loader lays it out
+// with ASLR off (Linux: fs/exec.c do_execveat_common, bprm_stack_limits, copy_strings,
+// setup_arg_pages; fs/binfmt_elf.c load_elf_binary, elf_load, load_elf_interp).
+//
+// Order of events, as in Linux:
+//   1. open the file (EACCES unless a regular file with execute permission), read its ELF
+//      headers (ENOEXEC) and its interpreter's (the interpreter's open errors as they are,
+//      ELIBBAD for a bad interpreter);
+//   2. size the argument strings against the stack limit (E2BIG) - nothing has changed yet;
+//   3. point of no return: a new mm with mmap_base from RLIMIT_STACK, the [stack] covering
+//      the strings plus 128 KiB, the PT_LOAD segments and their bss, the interpreter below
+//      mmap_base, then [vvar], [vvar_vclock] and [vdso] below that; close-on-exec
+//      descriptors are closed.
+// A failure after the point of no return kills the process (Linux: SIGSEGV), as it does on
+// Linux.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+
+#include "file/elf.hpp"
+#include "file/fd_table.hpp"
+#include "file/inode.hpp"
+#include "mm/address_space.hpp"
+#include "mm/system_state.hpp"
+#include "sys/mmap.hpp"
+#include "sys/task.hpp"
+#include "vmspace/abi.hpp"
+#include "vmspace/process.hpp"
+#include "vmspace/system.hpp"
+
+namespace vmspace {
+
+namespace {
+
+constexpr uint64_t kStackLim = 8ull << 20;       // _STK_LIM
+constexpr uint64_t kArgMax = 32 * 4096;          // ARG_MAX: 32 pages
+constexpr uint64_t kMaxArgStrlen = 32 * 4096;    // MAX_ARG_STRLEN
+constexpr uint64_t kStackExpand = 128ull << 10;  // setup_arg_pages: stack_expand
+
+struct Loaded {
+  Ref<OpenFile> file;
+  ElfImage elf;
+};
+
+// Linux: do_open_execat + may_open(MAY_EXEC): a regular file, on an exec mount, with an
+// execute bit for the caller (root needs any execute bit).
+Result<Loaded> open_exec(SystemState &s, std::string_view path, bool privileged) {
+  std::string violation;
+  Result<Ref<OpenFile>> f = s.vfs.open(-1, path, lx::o_rdonly, 0, privileged, &violation);
+  if (!violation.empty()) s.report_violation(violation);
+  if (!f) return fail(f.error());
+  const Inode &in = *(*f)->inode();
+  if (in.kind() == InodeKind::directory) return fail(Errno::acces);
+  if (in.kind() != InodeKind::regular || (*f)->host_fd() < 0) return fail(Errno::acces);
+  struct stat st;
+  if (::fstat((*f)->host_fd(), &st) != 0) return fail(Errno::io);
+  const mode_t x = privileged ? (S_IXUSR | S_IXGRP | S_IXOTH) : S_IXOTH;
+  if (!(st.st_mode & x)) return fail(Errno::acces);
+  if (in.noexec_mount()) return fail(Errno::acces);
+  Loaded l;
+  l.file = *f;
+  return l;
+}
+
+uint64_t page_start(uint64_t v, uint64_t P) { return v & ~(P - 1); }
+uint64_t page_offset(uint64_t v, uint64_t P) { return v & (P - 1); }
+uint64_t page_align_up(uint64_t v, uint64_t P) { return (v + P - 1) & ~(P - 1); }
+
+uint64_t elf_prot(uint32_t pflags) {
+  return ((pflags & elf::pf_r) ? lx::prot_read : 0) | ((pflags & elf::pf_w) ? lx::prot_write : 0) |
+         ((pflags & elf::pf_x) ? lx::prot_exec : 0);
+}
+
+// Linux: total_mapping_size.
+uint64_t total_mapping_size(const ElfImage &e, uint64_t P) {
+  uint64_t lo = ~0ull, hi = 0;
+  bool any = false;
+  for (const ElfSegment &s : e.phdrs) {
+    if (s.type != elf::pt_load) continue;
+    lo = std::min(lo, page_start(s.vaddr, P));
+    hi = std::max(hi, s.vaddr + s.memsz);
+    any = true;
+  }
+  return any ? hi - lo : 0;
+}
+
+// Linux: maximum_alignment (power-of-two p_align only, at least a page).
+uint64_t maximum_alignment(const ElfImage &e, uint64_t P) {
+  uint64_t a = 0;
+  for (const ElfSegment &s : e.phdrs) {
+    if (s.type != elf::pt_load) continue;
+    if (s.align == 0 || (s.align & (s.align - 1))) continue;
+    a = std::max(a, s.align);
+  }
+  return page_align_up(a, P);
+}
+
+bool bad_addr(const Result<uint64_t> &r, const AddressSpace &mm) {
+  return !r || *r >= mm.task_size;
+}
+
+// Linux: elf_map. Maps the file part of a segment at addr; with total_size, reserves the
+// whole image first and unmaps what lies beyond this segment.
+Result<uint64_t> elf_map(AddressSpace &mm, const TaskLimits &lim, const Ref<OpenFile> &file,
+                         uint64_t addr, const ElfSegment &s, uint64_t prot, uint64_t type,
+                         uint64_t total_size) {
+  const uint64_t P = mm.page_size;
+  uint64_t size = page_align_up(s.filesz + page_offset(s.vaddr, P), P);
+  const uint64_t off = s.offset - page_offset(s.vaddr, P);
+  addr = page_start(addr, P);
+  if (!size) return addr;
+  if (total_size) {
+    total_size = page_align_up(total_size, P);
+    Result<uint64_t> at =
+        do_mmap(mm, lim, file, addr, total_size, prot, type, off >> mm.page_shift);
+    if (!bad_addr(at, mm) && total_size > size) (void)mm.munmap(*at + size, total_size - size);
+    return at;
+  }
+  return do_mmap(mm, lim, file, addr, size, prot, type, off >> mm.page_shift);
+}
+
+// Linux: elf_load. The file part, the zeroed tail of its last page (padzero), and the bss as
+// anonymous memory (vm_brk_flags).
+Result<uint64_t> elf_load(AddressSpace &mm, const TaskLimits &lim, const Ref<OpenFile> &file,
+                          uint64_t addr, const ElfSegment &s, uint64_t prot, uint64_t type,
+                          uint64_t total_size) {
+  const uint64_t P = mm.page_size;
+  uint64_t map_addr, zero_start = 0, zero_end = 0;
+  if (s.filesz) {
+    Result<uint64_t> m = elf_map(mm, lim, file, addr, s, prot, type, total_size);
+    if (bad_addr(m, mm)) return m;
+    map_addr = *m;
+    if (s.memsz > s.filesz) {
+      zero_start = map_addr + page_offset(s.vaddr, P) + s.filesz;
+      zero_end = map_addr + page_offset(s.vaddr, P) + s.memsz;
+      // padzero: clearing the rest of the last file page writes to it, which gives a
+      // writable private mapping its anonymous memory (a copy of the page).
+      if (page_offset(zero_start, P)) {
+        Vma *v = mm.vmas.tree.find(zero_start);
+        const bool ok = v && v->start <= zero_start && (v->flags & vm::write);
+        if (ok && !(v->flags & vm::shared)) mm.anon_vma_prepare(v);
+        if (!ok && (prot & lx::prot_write)) return fail(Errno::fault);
+      }
+    }
+  } else {
+    map_addr = zero_start = page_start(addr, P);
+    zero_end = zero_start + page_offset(s.vaddr, P) + s.memsz;
+  }
+  if (s.memsz > s.filesz) {
+    zero_start = page_align_up(zero_start, P);
+    zero_end = page_align_up(zero_end, P);
+    Errno e = mm.vm_brk_flags(zero_start, zero_end - zero_start,
+                              (prot & lx::prot_exec) ? vm::exec : 0, lim);
+    if (e != Errno::none) return fail(e);
+  }
+  return map_addr;
+}
+
+// Linux: load_elf_interp. The interpreter goes where mmap puts a mapping of its whole size
+// (below mmap_base), its later segments at their offsets from the first.
+Result<void> load_interp(AddressSpace &mm, const TaskLimits &lim, const Loaded &in) {
+  const uint64_t P = mm.page_size;
+  uint64_t total_size = total_mapping_size(in.elf, P);
+  if (!total_size) return fail(Errno::inval);
+  uint64_t load_addr = 0;
+  bool load_addr_set = false;
+  for (const ElfSegment &s : in.elf.phdrs) {
+    if (s.type != elf::pt_load) continue;
+    uint64_t type = lx::map_private;
+    if (in.elf.type == elf::et_exec || load_addr_set) type |= lx::map_fixed;
+    Result<uint64_t> m =
+        elf_load(mm, lim, in.file, load_addr + s.vaddr, s, elf_prot(s.flags), type, total_size);
+    total_size = 0;
+    if (bad_addr(m, mm)) return fail(m ? Errno::inval : m.error());
+    if (!load_addr_set && in.elf.type == elf::et_dyn) {
+      load_addr = *m - page_start(s.vaddr, P);
+      load_addr_set = true;
+    }
+  }
+  return {};
+}
+
+// Linux: load_elf_binary from begin_new_exec on, into the fresh mm.
+Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &exe,
+                         const Loaded *interp, uint64_t p, uint64_t rlimit_stack) {
+  const uint64_t P = mm.page_size;
+  // setup_arg_pages: the stack holds the strings down to p; it is made 128 KiB larger, or as
+  // large as RLIMIT_STACK allows when that is less.
+  {
+    const uint64_t top = mm.task_size;
+    const uint64_t start = page_start(p, P);
+    const uint64_t size = top - start;
+    const uint64_t rlim = rlimit_stack & ~(P - 1);
+    uint64_t base = start - kStackExpand;
+    if (size + kStackExpand > rlim) base = top - rlim;
+    mm.install_stack(std::min(start, base), exe.elf.exec_stack ? vm::exec : 0);
+    mm.start_stack = p;
+  }
+
+  uint64_t load_bias = 0, total_size = 0;
+  bool first = true;
+  uint64_t start_code = ~0ull, end_code = 0, start_data = 0, end_data = 0, elf_brk = 0;
+  for (const ElfSegment &s : exe.elf.phdrs) {
+    if (s.type != elf::pt_load) continue;
+    const uint64_t prot = elf_prot(s.flags);
+    uint64_t flags = lx::map_private;
+    const uint64_t vaddr = s.vaddr;
+    if (!first) {
+      flags |= lx::map_fixed;
+    } else if (exe.elf.type == elf::et_exec) {
+      flags |= lx::map_fixed_noreplace;
+    } else {
+      total_size = total_mapping_size(exe.elf, P);
+      if (!total_size) return fail(Errno::inval);
+      const uint64_t alignment = maximum_alignment(exe.elf, P);
+      if (interp) {
+        // A program: at ELF_ET_DYN_BASE (two thirds of the address space), aligned.
+        load_bias = (mm.task_size / 3) * 2;
+        if (alignment) load_bias &= ~(alignment - 1);
+        flags |= lx::map_fixed_noreplace;
+      } else if (alignment > P) {
+        // A loader with a large alignment: find where mmap would put it, then align.
+        Result<uint64_t> probe = elf_load(mm, lim, exe.file, 0, s, prot, flags, total_size);
+        if (bad_addr(probe, mm)) return fail(probe ? Errno::inval : probe.error());
+        (void)mm.munmap(*probe, total_size);
+        load_bias = *probe & ~(alignment - 1);
+        flags |= lx::map_fixed_noreplace;
+      } else {
+        load_bias = 0;  // a loader: wherever mmap puts it
+      }
+      load_bias = page_start(load_bias - vaddr, P);
+    }
+    Result<uint64_t> m = elf_load(mm, lim, exe.file, load_bias + vaddr, s, prot, flags, total_size);
+    if (bad_addr(m, mm)) return fail(m ? Errno::inval : m.error());
+    total_size = 0;  // only the first mapping reserves the whole image
+    if (first) {
+      first = false;
+      if (exe.elf.type == elf::et_dyn) load_bias += *m - page_start(load_bias + vaddr, P);
+    }
+    uint64_t k = s.vaddr;
+    if ((s.flags & elf::pf_x) && k < start_code) start_code = k;
+    if (start_data < k) start_data = k;
+    k = s.vaddr + s.filesz;
+    if ((s.flags & elf::pf_x) && end_code < k) end_code = k;
+    if (end_data < k) end_data = k;
+    k = s.vaddr + s.memsz;
+    if (k > elf_brk) elf_brk = k;
+  }
+  elf_brk += load_bias;
+  mm.start_code = start_code + load_bias;
+  mm.end_code = end_code + load_bias;
+  mm.start_data = start_data + load_bias;
+  mm.end_data = end_data + load_bias;
+  // A loader run directly (ET_DYN without PT_INTERP) gets its heap at ELF_ET_DYN_BASE, away
+  // from the mmap area it was loaded into (Linux 6.10+, also without ASLR).
+  if (exe.elf.type == elf::et_dyn && !interp) elf_brk = (mm.task_size / 3) * 2;
+  mm.start_brk = mm.brk = page_align_up(elf_brk, P);
+
+  if (interp) VMS_TRY(load_interp(mm, lim, *interp));
+  mm.install_vdso();
+  return {};
+}
+
+}  // namespace
+
+Result<void> Process::execve(std::string_view path, const std::vector<std::string> &argv,
+                             const std::vector<std::string> &envp) {
+  SystemState &s = sys_->impl();
+  if (path.empty()) return fail(Errno::noent);
+  Result<Loaded> exe = open_exec(s, path, privileged_);
+  if (!exe) return fail(exe.error());
+  Result<ElfImage> img = read_elf(exe->file->host_fd());
+  if (!img) return fail(img.error());
+  exe->elf = std::move(*img);
+
+  // bprm_stack_limits and copy_strings: the strings go below the top of the stack, last the
+  // file name, then the environment, then the arguments (an empty one when there is none).
+  const uint64_t rlimit_stack = rlimit_cur(lx::rlimit_stack);
+  uint64_t limit = std::min<uint64_t>(kStackLim / 4 * 3, rlimit_stack / 4);
+  limit = std::max(limit, kArgMax);
+  const uint64_t ptrs = (std::max<uint64_t>(argv.size(), 1) + envp.size()) * 8;
+  if (limit <= ptrs) return fail(Errno::toobig);
+  limit -= ptrs;
+  const uint64_t top = mm_->task_size;
+  uint64_t p = top - 8;
+  const uint64_t argmin = p - limit;
+  auto push = [&](uint64_t len) {
+    if (len > kMaxArgStrlen) return false;
+    p -= len;
+    return p >= argmin;
+  };
+  if (!push(path.size() + 1)) return fail(Errno::toobig);
+  for (const std::string &e : envp)
+    if (!push(e.size() + 1)) return fail(Errno::toobig);
+  for (const std::string &a : argv)
+    if (!push(a.size() + 1)) return fail(Errno::toobig);
+  if (argv.empty() && !push(1)) return fail(Errno::toobig);
+
+  // The interpreter is opened and checked before the old address space goes.
+  std::optional<Loaded> interp;
+  if (!exe->elf.interp.empty()) {
+    Result<Loaded> in = open_exec(s, exe->elf.interp, privileged_);
+    if (!in) return fail(in.error());
+    Result<ElfImage> ii = read_elf(in->file->host_fd());
+    if (!ii) return fail(Errno::libbad);
+    in->elf = std::move(*ii);
+    interp = std::move(*in);
+  }
+
+  // The point of no return.
+  auto mm = std::make_shared<AddressSpace>(s, rlimit_stack);
+  Result<void> r;
+  {
+    std::unique_lock<std::shared_mutex> lock(mm->mmap_lock);
+    r = load_binary(*mm, task_limits(*this), *exe, interp ? &*interp : nullptr, p, rlimit_stack);
+  }
+  if (!r) {
+    sys_->exit_process(pid_);  // destroys this object: nothing may follow
+    return fail(r.error());
+  }
+  mm_ = std::move(mm);
+  // A descriptor table shared with other processes is unshared first (Linux: unshare_files).
+  if (files_.use_count() > 1) files_ = std::make_shared<FdTable>(*files_);
+  for (uint64_t fd = 0; fd < files_->span(); fd++)
+    if (files_->get(fd) && files_->cloexec(fd)) (void)files_->close(fd);
+  return {};
+}
+
+}  // namespace vmspace
