@@ -217,7 +217,7 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
   p.anon_name = new_name;
   Errno e = mm.vmas.modify(p, v, static_cast<int>(mm.cfg.max_map_count), res);
   if (e != Errno::none) return e == Errno::nomem ? Errno::again : e;
-  (*res)->flags = f;
+  (*res)->flags = f | ((*res)->flags & vm::sticky);  // a merge may have brought sticky flags
   (*res)->anon_name = Ref<AnonName>(new_name);
   return Errno::none;
 }

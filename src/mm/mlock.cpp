@@ -46,7 +46,7 @@ Errno AddressSpace::mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t n
   else if (oldflags & vm::locked)
     nr = 0;
   locked_vm += static_cast<uint64_t>(static_cast<int64_t>(nr));
-  res->flags = newflags;
+  res->flags = newflags | (res->flags & vm::sticky);
   *out = res;
   return Errno::none;
 }

@@ -85,7 +85,7 @@ Result<void> AddressSpace::mprotect(uint64_t start, uint64_t len, uint64_t prot,
         error = e;
         break;
       }
-      res->flags = newflags;
+      res->flags = newflags | (res->flags & vm::sticky);
       if ((oldflags & vm::account) && !(newflags & vm::account)) vm_unacct_memory(nrpages);
       // A private locked VMA becoming writable is faulted in for writing right away
       // (Linux: populate_vma_page_range, which leaves VM_LOCKONFAULT memory alone).

@@ -48,6 +48,9 @@ inline constexpr uint64_t arch_1 = 0x1000000;
 inline constexpr uint64_t wipeonfork = 0x2000000;
 inline constexpr uint64_t dontdump = 0x4000000;
 inline constexpr uint64_t softdirty = 0x8000000;
+// Flags that do not stop a merge and that the merged VMA keeps if any part had them
+// (Linux 6.18: VM_STICKY, VM_IGNORE_MERGE).
+inline constexpr uint64_t sticky = softdirty | maybe_guard;
 inline constexpr uint64_t mixedmap = 0x10000000;
 inline constexpr uint64_t hugepage = 0x20000000;
 inline constexpr uint64_t nohugepage = 0x40000000;

@@ -39,7 +39,7 @@ Vma *VmaSet::split(Vma *v, uint64_t addr, bool new_below) {
 
 bool VmaSet::attrs_mergeable(const Vma &v, const VmaProposal &p) {
   // VM_SOFTDIRTY and the sticky guard marker do not keep VMAs apart.
-  if ((v.flags ^ p.flags) & ~(vm::softdirty | vm::maybe_guard)) return false;
+  if ((v.flags ^ p.flags) & ~vm::sticky) return false;
   if (v.file.get() != p.file) return false;
   if (v.special != p.special) return false;
   const AnonName *a = v.anon_name.get(), *b = p.anon_name;
@@ -110,6 +110,8 @@ Vma *VmaSet::merge_new(const VmaProposal &p, Vma *prev, Vma *next, bool just_exp
   } else {
     return nullptr;
   }
+  // Sticky flags survive a merge: the merged VMA has them if any part had them.
+  target->flags |= (p.flags | (left ? prev->flags : 0) | (right ? next->flags : 0)) & vm::sticky;
   // A range copied from a VMA with anonymous pages (mremap) brings its anon_vma along.
   if (p.anon && !target->anon) {
     target->anon = Ref<AnonVma>(p.anon);
@@ -134,9 +136,14 @@ Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
                      (!merge_left || anon_compatible(*prev, *next));
   if (!merge_left && !merge_right) return nullptr;
   bool delete_middle = left_side && right_side;
+  // Sticky flags survive a merge: the merged VMA has them if any part had them.
+  const uint64_t sticky =
+      (p.flags | middle->flags | (merge_left ? prev->flags : 0) | (merge_right ? next->flags : 0)) &
+      vm::sticky;
 
   if (merge_left && merge_right) {
     dup_anon(prev, next->anon ? next : middle);
+    prev->flags |= sticky;
     prev->end = next->end;
     tree.replace(prev, 3, &prev, 1);
     release(middle);
@@ -145,6 +152,7 @@ Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
   }
   if (merge_left) {
     dup_anon(prev, middle);
+    prev->flags |= sticky;
     prev->end = p.end;
     if (delete_middle) {
       tree.replace(prev, 2, &prev, 1);
@@ -158,6 +166,7 @@ Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
     return prev;
   }
   dup_anon(next, middle);
+  next->flags |= sticky;
   next->start = p.start;
   next->pgoff -= pglen;
   if (delete_middle) {
