@@ -91,6 +91,9 @@ Vma *VmaSet::merge_new(const VmaProposal &p, Vma *prev, Vma *next, bool just_exp
   bool right = !just_expand && next && p.end == next->start && attrs_mergeable(*next, p) &&
                anon_mergeable(p.anon, nullptr, *next) && next->pgoff == p.pgoff + pglen &&
                (!left || anon_compatible(*prev, *next));
+  // Sticky flags survive a merge: the merged VMA has them if any part had them.
+  const uint64_t sticky =
+      (p.flags | (left ? prev->flags : 0) | (right ? next->flags : 0)) & vm::sticky;
   Vma *target;
   if (left && right) {
     dup_anon(prev, next);
@@ -110,8 +113,7 @@ Vma *VmaSet::merge_new(const VmaProposal &p, Vma *prev, Vma *next, bool just_exp
   } else {
     return nullptr;
   }
-  // Sticky flags survive a merge: the merged VMA has them if any part had them.
-  target->flags |= (p.flags | (left ? prev->flags : 0) | (right ? next->flags : 0)) & vm::sticky;
+  target->flags |= sticky;
   // A range copied from a VMA with anonymous pages (mremap) brings its anon_vma along.
   if (p.anon && !target->anon) {
     target->anon = Ref<AnonVma>(p.anon);
