@@ -14,10 +14,13 @@
 // A failure after the point of no return kills the process (Linux: SIGSEGV), as it does on
 // Linux.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "file/elf.hpp"
 #include "file/fd_table.hpp"
@@ -182,9 +185,68 @@ Result<void> load_interp(AddressSpace &mm, const TaskLimits &lim, const Loaded &
   return {};
 }
 
+// The "#!" line of a script (Linux: binfmt_script load_script, over the first 256 bytes).
+struct ScriptLine {
+  bool is_script = false;
+  std::string name, arg;
+  bool has_arg = false;
+};
+
+Errno read_script_line(int fd, ScriptLine *out) {
+  char buf[256] = {};  // BINPRM_BUF_SIZE; a short file leaves zeros
+  if (::pread(fd, buf, sizeof buf, 0) < 0) return Errno::io;
+  if (buf[0] != '#' || buf[1] != '!') return Errno::none;
+  out->is_script = true;
+  auto spacetab = [](char c) { return c == ' ' || c == '\t'; };
+  const char *buf_end = buf + sizeof buf - 1;
+  const char *i_end = static_cast<const char *>(std::memchr(buf, '\n', sizeof buf));
+  if (!i_end) {
+    // No newline in the buffer: the interpreter path must end within it.
+    const char *q = buf + 2;
+    while (q < buf_end && spacetab(*q)) q++;
+    if (q >= buf_end) return Errno::noexec;
+    const char *t = q;
+    while (t < buf_end && !spacetab(*t) && *t) t++;
+    if (t >= buf_end) return Errno::noexec;
+    i_end = buf_end;
+  }
+  while (i_end > buf + 2 && spacetab(i_end[-1])) i_end--;
+  const char *i_name = buf + 2;
+  while (i_name < i_end && spacetab(*i_name)) i_name++;
+  if (i_name >= i_end) return Errno::noexec;
+  const char *i_sep = i_name;
+  while (i_sep < i_end && !spacetab(*i_sep) && *i_sep) i_sep++;
+  out->name.assign(i_name, i_sep);
+  if (i_sep < i_end && *i_sep != '\0') {
+    const char *i_arg = i_sep;
+    while (i_arg < i_end && spacetab(*i_arg)) i_arg++;
+    if (i_arg < i_end) {
+      out->has_arg = true;
+      out->arg.assign(i_arg, i_end);
+      out->arg.resize(std::strlen(out->arg.c_str()));
+    }
+  }
+  out->name.resize(std::strlen(out->name.c_str()));
+  return Errno::none;
+}
+
+// Linux: create_elf_tables. The stack pointer the program starts with (mm->start_stack): below
+// the strings, 16-byte aligned, the platform string "x86_64", 16 random bytes, the auxiliary
+// vector (22 entries and AT_NULL on x86-64 6.18 with a vDSO), and argc, argv, envp.
+uint64_t initial_sp(uint64_t p, uint64_t argc, uint64_t envc) {
+  constexpr uint64_t kAuxvWords = 2 * 23;
+  p &= ~0xfull;  // arch_align_stack without randomisation
+  p -= sizeof("x86_64");
+  p -= 16;  // AT_RANDOM bytes
+  const uint64_t sp = p - kAuxvWords * 8;
+  const uint64_t items = (argc + 1) + (envc + 1) + 1;
+  return (sp - items * 8) & ~0xfull;
+}
+
 // Linux: load_elf_binary from begin_new_exec on, into the fresh mm.
 Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &exe,
-                         const Loaded *interp, uint64_t p, uint64_t rlimit_stack) {
+                         const Loaded *interp, uint64_t p, uint64_t rlimit_stack, uint64_t argc,
+                         uint64_t envc) {
   const uint64_t P = mm.page_size;
   // setup_arg_pages: the stack holds the strings down to p; it is made 128 KiB larger, or as
   // large as RLIMIT_STACK allows when that is less.
@@ -196,7 +258,6 @@ Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &
     uint64_t base = start - kStackExpand;
     if (size + kStackExpand > rlim) base = top - rlim;
     mm.install_stack(std::min(start, base), exe.elf.exec_stack ? vm::exec : 0);
-    mm.start_stack = p;
   }
 
   uint64_t load_bias = 0, total_size = 0;
@@ -260,6 +321,7 @@ Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &
 
   if (interp) VMS_TRY(load_interp(mm, lim, *interp));
   mm.install_vdso();
+  mm.start_stack = initial_sp(p, argc, envc);
   return {};
 }
 
@@ -271,9 +333,6 @@ Result<void> Process::execve(std::string_view path, const std::vector<std::strin
   if (path.empty()) return fail(Errno::noent);
   Result<Loaded> exe = open_exec(s, path, privileged_);
   if (!exe) return fail(exe.error());
-  Result<ElfImage> img = read_elf(exe->file->host_fd());
-  if (!img) return fail(img.error());
-  exe->elf = std::move(*img);
 
   // bprm_stack_limits and copy_strings: the strings go below the top of the stack, last the
   // file name, then the environment, then the arguments (an empty one when there is none).
@@ -296,7 +355,38 @@ Result<void> Process::execve(std::string_view path, const std::vector<std::strin
     if (!push(e.size() + 1)) return fail(Errno::toobig);
   for (const std::string &a : argv)
     if (!push(a.size() + 1)) return fail(Errno::toobig);
-  if (argv.empty() && !push(1)) return fail(Errno::toobig);
+  // The argument strings from the lowest address up: argv[0] first.
+  std::vector<std::string> args(argv.begin(), argv.end());
+  if (args.empty()) {
+    if (!push(1)) return fail(Errno::toobig);
+    args.push_back("");
+  }
+
+  // exec_binprm: "#!" scripts hand over to their interpreter, at most five levels deep.
+  std::string interp_name(path);  // bprm->interp
+  for (int depth = 0;; depth++) {
+    if (depth > 5) return fail(Errno::loop);
+    ScriptLine line;
+    Errno e = read_script_line(exe->file->host_fd(), &line);
+    if (e == Errno::none && !line.is_script) break;
+    if (e != Errno::none) return fail(e);
+    // binfmt_script: argv[0] makes way for the interpreter, its argument and the script.
+    p += args.front().size() + 1;
+    args.erase(args.begin());
+    std::vector<std::string> front = {line.name};
+    if (line.has_arg) front.push_back(line.arg);
+    front.push_back(interp_name);
+    for (auto it = front.rbegin(); it != front.rend(); ++it)
+      if (!push(it->size() + 1)) return fail(Errno::toobig);
+    args.insert(args.begin(), front.begin(), front.end());
+    interp_name = line.name;
+    Result<Loaded> next = open_exec(s, line.name, privileged_);
+    if (!next) return fail(next.error());
+    exe = std::move(next);
+  }
+  Result<ElfImage> img = read_elf(exe->file->host_fd());
+  if (!img) return fail(img.error());
+  exe->elf = std::move(*img);
 
   // The interpreter is opened and checked before the old address space goes.
   std::optional<Loaded> interp;
@@ -314,7 +404,8 @@ Result<void> Process::execve(std::string_view path, const std::vector<std::strin
   Result<void> r;
   {
     std::unique_lock<std::shared_mutex> lock(mm->mmap_lock);
-    r = load_binary(*mm, task_limits(*this), *exe, interp ? &*interp : nullptr, p, rlimit_stack);
+    r = load_binary(*mm, task_limits(*this), *exe, interp ? &*interp : nullptr, p, rlimit_stack,
+                    args.size(), envp.size());
   }
   if (!r) {
     sys_->exit_process(pid_);  // destroys this object: nothing may follow

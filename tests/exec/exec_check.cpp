@@ -1,8 +1,8 @@
 // The exec check: real ELF binaries started by the host kernel (ASLR off, stopped by ptrace
 // right after execve) and by vmspace's execve; the initial /proc/PID/maps, the VmFlags of
 // every VMA, the /proc/PID/status memory lines and the mm fields of /proc/PID/stat
-// (start_code, end_code, start_data, end_data, start_brk) must be identical. Failing execs
-// (ENOENT, EACCES, ENOEXEC, E2BIG, ...) must fail with the kernel's errno.
+// (start_code, end_code, start_data, end_data, start_brk, start_stack) must be identical. Failing
+// execs (ENOENT, EACCES, ENOEXEC, E2BIG, ...) must fail with the kernel's errno.
 //
 // Usage: vmspace-exec-check [-v] DIR   (DIR holds the test binaries the build made)
 #include <fcntl.h>
@@ -65,13 +65,14 @@ std::string vm_lines(const std::string &status) {
   return out;
 }
 
-std::string mm_line(uint64_t sc, uint64_t ec, uint64_t sd, uint64_t ed, uint64_t sb) {
-  char buf[200];
+std::string mm_line(uint64_t sc, uint64_t ec, uint64_t sd, uint64_t ed, uint64_t sb, uint64_t ss) {
+  char buf[240];
   std::snprintf(buf, sizeof buf,
-                "start_code=%llx end_code=%llx start_data=%llx end_data=%llx start_brk=%llx\n",
+                "start_code=%llx end_code=%llx start_data=%llx end_data=%llx start_brk=%llx "
+                "start_stack=%llx\n",
                 static_cast<unsigned long long>(sc), static_cast<unsigned long long>(ec),
                 static_cast<unsigned long long>(sd), static_cast<unsigned long long>(ed),
-                static_cast<unsigned long long>(sb));
+                static_cast<unsigned long long>(sb), static_cast<unsigned long long>(ss));
   return buf;
 }
 
@@ -124,7 +125,7 @@ Image kernel_image(Case c) {
     std::vector<uint64_t> f(3, 0);  // fields 1-2 are pid and comm
     std::string w;
     while (fs >> w) f.push_back(std::strtoull(w.c_str(), nullptr, 10));
-    if (f.size() > 47) im.mm = mm_line(f[26], f[27], f[45], f[46], f[47]);
+    if (f.size() > 47) im.mm = mm_line(f[26], f[27], f[45], f[46], f[47], f[28]);
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &st, 0);
   }
@@ -155,7 +156,8 @@ Image vmspace_image(const Case &c, const std::string &sandbox) {
   }
   im.status = vm_lines(p.status());
   const vmspace::AddressSpace &mm = p.mm();
-  im.mm = mm_line(mm.start_code, mm.end_code, mm.start_data, mm.end_data, mm.start_brk);
+  im.mm =
+      mm_line(mm.start_code, mm.end_code, mm.start_data, mm.end_data, mm.start_brk, mm.start_stack);
   std::string why;
   if (!p.validate(&why)) im.mm += "invariant broken: " + why + "\n";
   return im;
@@ -198,6 +200,18 @@ int main(int argc, char **argv) {
                                          "ELF\x02\x01\x01";
     ::chmod((sandbox + "/short").c_str(), 0755);
     std::filesystem::create_directory(sandbox + "/adir");
+    // "#!" scripts, handled by binfmt_script before the ELF loader.
+    auto script = [&](const char *name, const std::string &text) {
+      std::ofstream(sandbox + "/" + name) << text;
+      ::chmod((sandbox + "/" + name).c_str(), 0755);
+    };
+    script("script-sh", "#!/bin/sh\nexit 0\n");
+    script("script-arg", "#!  /usr/bin/env   -i  A=1 \t\nignored\n");
+    script("script-nested", "#!" + sandbox + "/script-sh\n");
+    script("script-missing", "#!/nonexistent/interpreter\n");
+    script("script-empty", "#!   \n");
+    script("script-long", "#!/usr/bin/true " + std::string(300, 'x'));
+    script("script-loop", "#!" + sandbox + "/script-loop\n");
   }
   const std::vector<std::string> env1 = {"A=1"};
   const std::vector<std::string> env_std = {"HOME=/root", "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -233,6 +247,14 @@ int main(int argc, char **argv) {
       {"dynamic PIE, large bss", dir + "/exec-bigbss", {"p"}, env1},
       {"static PIE, 2 MiB segment alignment", dir + "/exec-static-pie-2m", {"p"}, env1},
       {"dynamic PIE, 2 MiB segment alignment", dir + "/exec-pie-2m", {"p"}, env1},
+      {"#! script run by /bin/sh", sandbox + "/script-sh", {"script-sh", "a", "b"}, env1},
+      {"#! script with an interpreter argument", sandbox + "/script-arg", {"s"}, env1},
+      {"#! script whose interpreter is a script", sandbox + "/script-nested", {"n"}, env1},
+      {"#! script, argc 0", sandbox + "/script-sh", {}, env1},
+      {"#! line longer than 256 bytes", sandbox + "/script-long", {"l"}, env1},
+      {"ENOENT: #! interpreter missing", sandbox + "/script-missing", {"m"}, env1},
+      {"ENOEXEC: #! without an interpreter", sandbox + "/script-empty", {"e"}, env1},
+      {"ELOOP: #! script interpreting itself", sandbox + "/script-loop", {"l"}, env1},
       {"ENOENT", sandbox + "/missing", {"x"}, env1},
       {"EACCES: no execute permission", sandbox + "/noexec.bin", {"x"}, env1},
       {"EACCES: a directory", sandbox + "/adir", {"x"}, env1},
@@ -276,7 +298,8 @@ int main(int argc, char **argv) {
       }
     }
     compared++;
-    if (!k.err && ok && std::find(seen.begin(), seen.end(), c.path) == seen.end()) {
+    const bool script = c.path.find("/script-") != std::string::npos;
+    if (!k.err && ok && !script && std::find(seen.begin(), seen.end(), c.path) == seen.end()) {
       seen.push_back(c.path);
       binaries++;
     }
@@ -286,7 +309,7 @@ int main(int argc, char **argv) {
     if (ok && verbose) std::printf("%s%s", v.maps.c_str(), v.status.c_str());
   }
   std::filesystem::remove_all(sandbox);
-  std::printf("exec-check: %d cases, %d distinct binaries laid out identically, %d failed\n",
+  std::printf("exec-check: %d cases, %d distinct ELF binaries laid out identically, %d failed\n",
               compared, binaries, failed);
   if (binaries < 10) {
     std::printf("exec-check: fewer than 10 binaries compared\n");
