@@ -67,6 +67,14 @@ struct SystemConfig {
   // opened read-only (and only with allow_host_read).
   std::string root_dir = ".";
   bool allow_host_read = true;
+  // Character devices outside the sandbox (other than /dev/zero) are stood in for by
+  // /dev/null: a replayed trace may open the recorded program's terminal, which the replaying
+  // machine may not have. None of them can be mapped (ENODEV), so the address space is the same.
+  bool standin_char_devices = false;
+  // Host files outside the sandbox opened for writing get a stand-in inside it
+  // (ROOT/host/PATH, sparse, with the host file's size) instead of being refused: a replayed
+  // trace never changes the recorded program's files.
+  bool standin_host_writes = false;
 };
 
 struct SpawnOptions {

@@ -140,19 +140,28 @@ class OpenFile : public MappedFile {
   // ftruncate. Returns 0 or a Linux errno value.
   int truncate(uint64_t size);
 
-  uint32_t dev_major() const override { return inode_->dev_major(); }
-  uint32_t dev_minor() const override { return inode_->dev_minor(); }
-  uint64_t ino() const override { return inode_->ino(); }
+  uint32_t dev_major() const override { return id_ ? id_->major : inode_->dev_major(); }
+  uint32_t dev_minor() const override { return id_ ? id_->minor : inode_->dev_minor(); }
+  uint64_t ino() const override { return id_ ? id_->ino : inode_->ino(); }
   std::string maps_path() const override;
   uint64_t split_granule() const override { return inode_->huge_page_size(); }
   // Replaces the shown path (replay shows the recorded path of a stand-in file).
   void set_path_override(std::string p) { path_override_ = std::move(p); }
+  // Replaces the shown device and inode (a stand-in shows the file it stands in for).
+  void set_identity_override(uint32_t major, uint32_t minor, uint64_t ino) {
+    id_ = Identity{major, minor, ino};
+  }
 
  private:
   Ref<Inode> inode_;
   uint64_t flags_;
   int host_fd_;
   std::optional<std::string> path_override_;
+  struct Identity {
+    uint32_t major, minor;
+    uint64_t ino;
+  };
+  std::optional<Identity> id_;
 };
 
 }  // namespace vmspace

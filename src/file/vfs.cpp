@@ -3,11 +3,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 
 #include "vmspace/abi.hpp"
 
@@ -54,8 +56,12 @@ bool other_may(const struct stat &st, int want) {
 }
 }  // namespace
 
-Vfs::Vfs(InodeCache &inodes, std::string root, bool allow_host_read)
-    : inodes_(inodes), allow_host_read_(allow_host_read) {
+Vfs::Vfs(InodeCache &inodes, std::string root, bool allow_host_read, bool standin_char_devices,
+         bool standin_host_writes)
+    : inodes_(inodes),
+      allow_host_read_(allow_host_read),
+      standin_char_devices_(standin_char_devices),
+      standin_host_writes_(standin_host_writes) {
   char buf[PATH_MAX];
   if (::realpath(root.c_str(), buf)) root_ = buf;
   root_fd_ = ::open(root_.empty() ? "." : root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -89,6 +95,63 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
   const bool harmless_device = resolved == "/dev/null" || resolved == "/dev/zero" ||
                                resolved == "/dev/full" || resolved == "/dev/random" ||
                                resolved == "/dev/urandom";
+  if (!in_sandbox && standin_char_devices_ && resolved != "/dev/zero") {
+    struct stat st {};
+    if (::stat(resolved.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
+      // The device's own open errors stay (a terminal that is not there: ENXIO).
+      int probe = ::open(resolved.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+      if (probe < 0) return fail(static_cast<Errno>(errno));
+      ::close(probe);
+      int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return fail(static_cast<Errno>(errno));
+      Ref<Inode> inode = inodes_.host(fd);
+      if (!inode) {
+        ::close(fd);
+        return fail(Errno::io);
+      }
+      return make_ref<OpenFile>(std::move(inode), flags, fd);
+    }
+  }
+  // The stand-in of a host file written before (read back later, by this or another process).
+  struct stat ss {};
+  const std::string stand = root_ + "/host" + resolved;
+  const bool has_standin = standin_host_writes_ && !in_sandbox && !resolved.empty() &&
+                           resolved[0] == '/' && ::stat(stand.c_str(), &ss) == 0;
+  auto open_standin = [&]() -> Result<Ref<OpenFile>> {
+    Result<Ref<OpenFile>> f =
+        open(root_fd_, stand.substr(root_.size() + 1), flags, mode, privileged, violation);
+    if (!f) return f;
+    auto it = standins_.find(stand);
+    if (it != standins_.end()) {
+      (*f)->set_path_override(it->second.host_path);
+      if (it->second.ino)
+        (*f)->set_identity_override(major(it->second.dev), minor(it->second.dev), it->second.ino);
+    }
+    return f;
+  };
+  if (has_standin) return open_standin();
+  if (!in_sandbox && !harmless_device && wants_write && standin_host_writes_ && !resolved.empty() &&
+      resolved[0] == '/') {
+    // The stand-in: ROOT/host/PATH, made once with the host file's size (sparse).
+    struct stat hs {};
+    {
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
+      Standin &sd = standins_[stand];
+      sd.host_path = resolved;
+      if (::stat(resolved.c_str(), &hs) == 0 && S_ISREG(hs.st_mode)) {
+        sd.dev = hs.st_dev;
+        sd.ino = hs.st_ino;
+        int sfd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, hs.st_mode & 07777);
+        if (sfd >= 0) {
+          const int r = ::ftruncate(sfd, hs.st_size);
+          ::close(sfd);
+          if (r != 0) return fail(static_cast<Errno>(errno));
+        }
+      }
+    }
+    return open_standin();
+  }
   if (!in_sandbox && !harmless_device) {
     if (wants_write) {
       *violation = "refusing to open " + (resolved.empty() ? path : resolved) +

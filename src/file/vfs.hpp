@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,8 @@ struct SystemState;
 
 class Vfs {
  public:
-  Vfs(InodeCache &inodes, std::string root, bool allow_host_read);
+  Vfs(InodeCache &inodes, std::string root, bool allow_host_read,
+      bool standin_char_devices = false, bool standin_host_writes = false);
   ~Vfs();
   Vfs(const Vfs &) = delete;
   Vfs &operator=(const Vfs &) = delete;
@@ -42,6 +44,15 @@ class Vfs {
   std::string root_;
   int root_fd_ = -1;
   bool allow_host_read_;
+  bool standin_char_devices_ = false;
+  bool standin_host_writes_ = false;
+  // Stand-ins made so far: the host file each stands in for (path, device, inode; device and
+  // inode 0 for a file the program created).
+  struct Standin {
+    std::string host_path;
+    uint64_t dev = 0, ino = 0;
+  };
+  std::map<std::string, Standin> standins_;
 };
 
 }  // namespace vmspace

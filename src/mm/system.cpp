@@ -49,7 +49,8 @@ uint64_t host_root_capabilities() {
 }  // namespace
 
 SystemState::SystemState(SystemConfig c)
-    : cfg(std::move(c)), vfs(inodes, cfg.root_dir, cfg.allow_host_read) {
+    : cfg(std::move(c)), vfs(inodes, cfg.root_dir, cfg.allow_host_read, cfg.standin_char_devices,
+          cfg.standin_host_writes) {
   uint64_t ram = cfg.total_ram_bytes, swap = cfg.total_swap_bytes;
   if (ram == 0) host_memory(&ram, &swap);
   total_ram_pages = ram / cfg.page_size;

@@ -53,6 +53,32 @@ Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
   return files_->dup3(oldfd, newfd, flags, rlimit_cur(lx::rlimit_nofile));
 }
 
+// Linux: do_fcntl, for the commands that matter to the address space's descriptors:
+// F_DUPFD, F_DUPFD_CLOEXEC (lowest free descriptor >= arg), F_GETFD, F_SETFD (close-on-exec),
+// F_GETFL. Others are not modelled (Errno::nosys).
+Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
+  constexpr uint32_t kDupfd = 0, kGetfd = 1, kSetfd = 2, kGetfl = 3, kDupfdCloexec = 1030;
+  OpenFile *f = files_->get(fd & 0xffffffffu);
+  if (!f) return fail(Errno::badf);
+  const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);
+  switch (static_cast<uint32_t>(cmd)) {
+    case kDupfd:
+    case kDupfdCloexec:
+      if ((arg & 0xffffffffu) >= nofile) return fail(Errno::inval);
+      return files_->install(Ref<OpenFile>(f), static_cast<uint32_t>(cmd) == kDupfdCloexec, nofile,
+                             arg & 0xffffffffu);
+    case kGetfd:
+      return files_->cloexec(fd & 0xffffffffu) ? 1 : 0;
+    case kSetfd:
+      files_->set_cloexec(fd & 0xffffffffu, arg & 1);
+      return 0;
+    case kGetfl:
+      return static_cast<int>(f->open_flags() & ~lx::o_cloexec);
+    default:
+      return fail(Errno::nosys);
+  }
+}
+
 // Linux: do_sys_ftruncate.
 Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
   if (static_cast<int64_t>(length) < 0) return fail(Errno::inval);

@@ -1,8 +1,10 @@
 // The call table of the script runner. See calls.hpp.
 #include "trace/calls.hpp"
 
+#include <algorithm>
 #include <cctype>
 
+#include "file/fd_table.hpp"
 #include "trace/script.hpp"
 #include "trace/symbols.hpp"
 #include "vmspace/process.hpp"
@@ -299,6 +301,39 @@ const std::vector<CallDef> &calls() {
            [](Process &p, const std::vector<ArgVal> &a) {
              return outcome(p.execve(a[0].s, strvec_arg(a[1]), strvec_arg(a[2])));
            }},
+          {"fcntl",
+           {A::intarg, A::fcntl_cmd, A::hex},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             Result<int> r = p.fcntl(a[0].v, a[1].v, a.size() > 2 ? a[2].v : 0);
+             if (!r && r.error() == Errno::nosys) {
+               CallOutcome o;
+               o.unsupported =
+                   "fcntl commands other than F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, "
+                   "F_SETFD and F_GETFL are not modelled";
+               return o;
+             }
+             return outcome(r);
+           }},
+          {"close_range",
+           {A::intarg, A::intarg, A::hex},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             // Linux: close_range (CLOSE_RANGE_UNSHARE 2, CLOSE_RANGE_CLOEXEC 4).
+             const uint64_t first = a[0].v & 0xffffffffu, last = a[1].v & 0xffffffffu;
+             if ((a[2].v & ~6ull) || first > last) return outcome(Result<void>(fail(Errno::inval)));
+             const uint64_t end = std::min<uint64_t>(last, p.files().span() - 1);
+             for (uint64_t fd = first; p.files().span() && fd <= end; fd++) {
+               if (!p.files().get(fd)) continue;
+               if (a[2].v & 4)
+                 (void)p.fcntl(fd, 2, 1);
+               else
+                 (void)p.close(fd);
+             }
+             return outcome(Result<void>());
+           }},
           {"exit_group",
            {A::intarg},
            1,
@@ -361,6 +396,23 @@ std::string format_arg(ArgFmt f, const ArgVal &a) {
       return fmt_madvise(a.v);
     case ArgFmt::msync_flags:
       return fmt_named_flags("ms", a.v);
+    case ArgFmt::fcntl_cmd:
+      switch (a.v) {
+        case 0:
+          return "F_DUPFD";
+        case 1:
+          return "F_GETFD";
+        case 2:
+          return "F_SETFD";
+        case 3:
+          return "F_GETFL";
+        case 4:
+          return "F_SETFL";
+        case 1030:
+          return "F_DUPFD_CLOEXEC";
+        default:
+          return fmt_dec(a.v);
+      }
     case ArgFmt::vec:
     case ArgFmt::strvec:
       return a.opaque ? a.s : fmt_addr(a.v);

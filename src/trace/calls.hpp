@@ -36,6 +36,7 @@ enum class ArgFmt : uint8_t {
   prctl_arg,
   optpath,
   clone_flags,
+  fcntl_cmd,
   strvec  // a strace string array ["a", "b"] (or a pointer: unknown contents)
 };
 // The strings of a strace array ["a", "b\n"] (C escapes decoded); false when the text is not

@@ -221,6 +221,19 @@ class Runner {
                  result.c_str());
 
     const Expectation &x = c.expect;
+    const int before = mismatches_;
+    struct Count {
+      RunStats *st;
+      const int &now;
+      int before;
+      bool checked;
+      ~Count() {
+        if (!st || !checked) return;
+        st->calls++;
+        if (now != before) st->calls_differing++;
+      }
+    } count{o_.stats, mismatches_, before,
+            x.kind == Expectation::Value || x.kind == Expectation::Error};
     if (creates && out.ok) {
       // The expected value is the child's pid in the script's numbering.
       int child = static_cast<int>(out.value);
@@ -270,6 +283,10 @@ class Runner {
         bool same = want.size() == got.size();
         for (size_t i = 0; same && i < want.size(); i++)
           same = maps_line_matches(want[i], got[i], sys_.impl().vfs.root());
+        if (o_.stats) {
+          o_.stats->checkpoints++;
+          if (!same) o_.stats->checkpoints_differing++;
+        }
         if (!same) {
           mismatches_++;
           std::fprintf(o_.err, "%s: mismatch: maps differ\n", loc.c_str());
@@ -405,6 +422,35 @@ class Runner {
         return false;
       }
       p->force_rlimit(static_cast<int>(*r), soft, hard);
+      return true;
+    }
+    if (d.name == "fd") {
+      // A descriptor made by a call vmspace does not model (a socket, a pipe, ...): a
+      // placeholder that cannot be mapped (it is /dev/null) takes the number, so that later
+      // descriptors are numbered as on the kernel.
+      uint64_t fd;
+      if (!word_value(d.words[0], &fd, st.loc)) return false;
+      Process *p = proc(d.pid, st.loc);
+      if (!p) return false;
+      Result<int> tmp = p->open("/dev/null", lx::o_rdonly, 0);
+      if (!tmp) {
+        std::fprintf(o_.err, "%s: @fd: cannot open a placeholder: %s\n", loc.c_str(),
+                     errno_name(tmp.error()));
+        return false;
+      }
+      if (static_cast<uint64_t>(*tmp) != fd) {
+        Result<int> d2 = p->dup2(static_cast<uint64_t>(*tmp), fd);
+        (void)p->close(static_cast<uint64_t>(*tmp));
+        if (!d2) {
+          std::fprintf(o_.err, "%s: @fd %llu: %s\n", loc.c_str(),
+                       static_cast<unsigned long long>(fd), errno_name(d2.error()));
+          return false;
+        }
+      }
+      const bool cloexec = d.words.size() > 1;
+      if (cloexec) (void)p->fcntl(fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+      std::fprintf(o_.out, "%s@fd %llu%s\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
+                   static_cast<unsigned long long>(fd), cloexec ? " cloexec" : "");
       return true;
     }
     if (d.name == "touch") {

@@ -12,10 +12,17 @@ namespace vmspace {
 
 class System;
 
+// What a run compared: calls with an expected result and @maps blocks.
+struct RunStats {
+  long calls = 0, calls_differing = 0;
+  long checkpoints = 0, checkpoints_differing = 0;
+};
+
 struct RunOptions {
   FILE *out = stdout;            // the calls with their results, as a script
   FILE *err = stderr;            // mismatches and errors
   std::string script_dir = ".";  // where @layout FILE names are looked up
+  RunStats *stats = nullptr;     // filled in when given
 };
 
 // Exit status of a run: 0 every expectation held, 1 some did not, 2 bad input.

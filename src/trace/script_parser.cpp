@@ -546,6 +546,9 @@ class ScriptParser {
       need(d.words.size() == 2 ||
                (d.words.size() == 3 && (d.words[2] == "read" || d.words[2] == "write")),
            "expected ADDR LEN [read|write]");
+    } else if (d.name == "fd") {
+      need(d.words.size() == 1 || (d.words.size() == 2 && d.words[1] == "cloexec"),
+           "expected a descriptor number [cloexec]");
     } else if (d.name == "root") {
       need(d.words.size() == 1 && (d.words[0] == "off" || d.words[0] == "on"), "expected 'off'");
     } else {

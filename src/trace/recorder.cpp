@@ -1,0 +1,742 @@
+// The recorder. See recorder.hpp.
+#include "trace/recorder.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "trace/calls.hpp"
+#include "trace/symbols.hpp"
+
+namespace vmspace {
+
+namespace {
+
+// x86-64 system call numbers.
+enum : long {
+  nr_open = 2,
+  nr_close = 3,
+  nr_mmap = 9,
+  nr_mprotect = 10,
+  nr_munmap = 11,
+  nr_brk = 12,
+  nr_pipe = 22,
+  nr_mremap = 25,
+  nr_msync = 26,
+  nr_mincore = 27,
+  nr_madvise = 28,
+  nr_shmat = 30,
+  nr_dup = 32,
+  nr_dup2 = 33,
+  nr_socket = 41,
+  nr_accept = 43,
+  nr_socketpair = 53,
+  nr_clone = 56,
+  nr_fork = 57,
+  nr_vfork = 58,
+  nr_execve = 59,
+  nr_shmdt = 67,
+  nr_fcntl = 72,
+  nr_ftruncate = 77,
+  nr_creat = 85,
+  nr_mlock = 149,
+  nr_munlock = 150,
+  nr_mlockall = 151,
+  nr_munlockall = 152,
+  nr_prctl = 157,
+  nr_setrlimit = 160,
+  nr_remap_file_pages = 216,
+  nr_epoll_create = 213,
+  nr_exit_group = 231,
+  nr_openat = 257,
+  nr_signalfd = 282,
+  nr_timerfd_create = 283,
+  nr_eventfd = 284,
+  nr_accept4 = 288,
+  nr_signalfd4 = 289,
+  nr_eventfd2 = 290,
+  nr_epoll_create1 = 291,
+  nr_dup3 = 292,
+  nr_pipe2 = 293,
+  nr_inotify_init1 = 294,
+  nr_inotify_init = 253,
+  nr_prlimit64 = 302,
+  nr_memfd_create = 319,
+  nr_userfaultfd = 323,
+  nr_execveat = 322,
+  nr_pkey_mprotect = 329,
+  nr_mlock2 = 325,
+  nr_io_uring_setup = 425,
+  nr_pidfd_open = 434,
+  nr_clone3 = 435,
+  nr_openat2 = 437,
+  nr_pidfd_getfd = 438,
+  nr_memfd_secret = 447,
+  nr_mseal = 462,
+  nr_close_range = 436,
+};
+
+constexpr uint64_t kPrSetVma = 0x53564d41;
+constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000;
+
+bool read_mem(pid_t pid, uint64_t addr, void *buf, size_t len) {
+  struct iovec local = {buf, len}, remote = {reinterpret_cast<void *>(addr), len};
+  return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
+
+// A NUL-terminated string of the tracee (at most 1 MiB), read a page piece at a time.
+bool read_string(pid_t pid, uint64_t addr, std::string *out) {
+  out->clear();
+  char buf[256];
+  while (out->size() < (1u << 20)) {
+    size_t chunk = sizeof buf - (addr % sizeof buf);
+    if (!read_mem(pid, addr, buf, chunk)) return false;
+    for (size_t i = 0; i < chunk; i++) {
+      if (!buf[i]) return true;
+      out->push_back(buf[i]);
+    }
+    addr += chunk;
+  }
+  return false;
+}
+
+bool read_strvec(pid_t pid, uint64_t addr, std::vector<std::string> *out) {
+  out->clear();
+  if (!addr) return true;
+  for (int i = 0; i < 1 << 20; i++) {
+    uint64_t p = 0;
+    if (!read_mem(pid, addr + 8 * static_cast<uint64_t>(i), &p, 8)) return false;
+    if (!p) return true;
+    std::string s;
+    if (!read_string(pid, p, &s)) return false;
+    out->push_back(std::move(s));
+  }
+  return false;
+}
+
+std::string strvec_text(const std::vector<std::string> &v) {
+  std::string t = "[";
+  for (size_t i = 0; i < v.size(); i++) t += (i ? ", " : "") + fmt_string(v[i]);
+  return t + "]";
+}
+
+std::string slurp(const std::string &path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// The memory lines of /proc/PID/status vmspace renders.
+std::string status_lines(pid_t pid) {
+  static const char *keys[] = {
+      "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/status"));
+  std::string line, out;
+  while (std::getline(in, line))
+    for (const char *k : keys)
+      if (line.compare(0, std::strlen(k), k) == 0) out += line + "\n";
+  return out;
+}
+
+// The VMAs of a process with whether they hold anonymous pages (smaps "Anonymous:").
+struct VmaAnon {
+  uint64_t start, end;
+  bool anon;
+  bool growsdown;
+};
+
+std::vector<VmaAnon> anon_snapshot(pid_t pid) {
+  std::vector<VmaAnon> out;
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/smaps"));
+  std::string l;
+  while (std::getline(in, l)) {
+    size_t dash = l.find('-');
+    if (dash != std::string::npos && dash > 0 && dash < 17 &&
+        l.find_first_not_of("0123456789abcdef") == dash) {
+      VmaAnon v{};
+      v.start = std::strtoull(l.c_str(), nullptr, 16);
+      v.end = std::strtoull(l.c_str() + dash + 1, nullptr, 16);
+      out.push_back(v);
+    } else if (!out.empty() && l.compare(0, 10, "Anonymous:") == 0) {
+      out.back().anon = std::strtoull(l.c_str() + 10, nullptr, 10) > 0;
+    } else if (!out.empty() && l.compare(0, 8, "VmFlags:") == 0) {
+      out.back().growsdown = l.find(" gd") != std::string::npos;
+    }
+  }
+  return out;
+}
+
+// "@fd N" or "@fd N cloexec", from /proc/PID/fdinfo/N.
+std::string fd_line(pid_t pid, long fd) {
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd)));
+  std::string l;
+  bool cloexec = false;
+  while (std::getline(in, l))
+    if (l.compare(0, 6, "flags:") == 0)
+      cloexec = std::strtoull(l.c_str() + 6, nullptr, 8) & O_CLOEXEC;
+  return "@fd " + std::to_string(fd) + (cloexec ? " cloexec" : "");
+}
+
+struct Task {
+  bool in_syscall = false;
+  user_regs_struct entry{};
+  std::string path;                     // the path argument, read at entry
+  std::vector<std::string> argv, envp;  // execve's
+  bool strings_ok = true;
+  bool announced = false;  // fork/vfork/clone already written at its event
+  pid_t tgid = 0;
+};
+
+class Recorder {
+ public:
+  explicit Recorder(const RecordOptions &o) : o_(o) {}
+
+  RecordResult run() {
+    RecordResult r;
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      r.error = std::string("fork: ") + std::strerror(errno);
+      return r;
+    }
+    if (pid == 0) {
+      ::personality(ADDR_NO_RANDOMIZE);
+      ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+      ::raise(SIGSTOP);
+      std::vector<char *> argv;
+      for (const std::string &a : o_.argv) argv.push_back(const_cast<char *>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execvp(argv[0], argv.data());
+      std::fprintf(stderr, "vmspace record: %s: %s\n", argv[0], std::strerror(errno));
+      ::_exit(127);
+    }
+    int st = 0;
+    if (::waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st)) {
+      r.error = "the program did not start under ptrace";
+      return r;
+    }
+    ::ptrace(PTRACE_SETOPTIONS, pid, nullptr,
+             PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                 PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL);
+    leader_ = pid;
+    tasks_[pid].tgid = pid;
+    header(pid);
+    ::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
+    int exit_status = 0;
+    while (!tasks_.empty()) {
+      pid_t t = ::waitpid(-1, &st, __WALL);
+      if (t < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (WIFEXITED(st) || WIFSIGNALED(st)) {
+        if (t == leader_) exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        tasks_.erase(t);
+        continue;
+      }
+      if (!WIFSTOPPED(st)) continue;
+      Task &task = tasks_[t];
+      if (!task.tgid) task.tgid = tgid_of(t);
+      const int sig = WSTOPSIG(st);
+      const int event = st >> 16;
+      int inject = 0;
+      if (sig == (SIGTRAP | 0x80)) {
+        syscall_stop(t, task);
+      } else if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+                 event == PTRACE_EVENT_CLONE) {
+        unsigned long child = 0;
+        ::ptrace(PTRACE_GETEVENTMSG, t, nullptr, &child);
+        new_task(t, task, static_cast<pid_t>(child), event);
+      } else if (event == PTRACE_EVENT_EXEC) {
+        // The exec'ing thread now has the leader's id; its syscall-exit stop follows.
+      } else if (event == PTRACE_EVENT_STOP || (sig == SIGSTOP && fresh_.count(t))) {
+        fresh_.erase(t);
+      } else if (event == 0) {
+        inject = sig;
+        if (sig == SIGSEGV || sig == SIGBUS) {
+          siginfo_t si{};
+          ::ptrace(PTRACE_GETSIGINFO, t, nullptr, &si);
+          line(t, std::string("# --- ") + (sig == SIGSEGV ? "SIGSEGV" : "SIGBUS") +
+                      " si_code=" + std::to_string(si.si_code) + " si_addr=" +
+                      fmt_hex(reinterpret_cast<uint64_t>(si.si_addr)) + " --- (not replayed)");
+        }
+      }
+      ::ptrace(PTRACE_SYSCALL, t, nullptr, reinterpret_cast<void *>(static_cast<long>(inject)));
+    }
+    r.exit_status = exit_status;
+    r.calls = calls_;
+    r.checkpoints = checkpoints_;
+    r.unsupported = unsupported_;
+    return r;
+  }
+
+ private:
+  static pid_t tgid_of(pid_t t) {
+    std::istringstream in(slurp("/proc/" + std::to_string(t) + "/status"));
+    std::string l;
+    while (std::getline(in, l))
+      if (l.compare(0, 5, "Tgid:") == 0) return static_cast<pid_t>(std::atoi(l.c_str() + 5));
+    return t;
+  }
+
+  void header(pid_t pid) {
+    std::fprintf(o_.out, "# vmspace record: ");
+    for (const std::string &a : o_.argv) std::fprintf(o_.out, "%s ", fmt_string(a).c_str());
+    std::fprintf(o_.out, "\n# checkpoints: %s\n", o_.checkpoints_each ? "each" : "end");
+    // The limits that shape the address space.
+    static const std::pair<int, const char *> limits[] = {
+        {RLIMIT_STACK, "RLIMIT_STACK"},   {RLIMIT_AS, "RLIMIT_AS"},
+        {RLIMIT_DATA, "RLIMIT_DATA"},     {RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"},
+        {RLIMIT_NOFILE, "RLIMIT_NOFILE"}, {RLIMIT_FSIZE, "RLIMIT_FSIZE"}};
+    for (const auto &[res, name] : limits) {
+      struct rlimit rl;
+      if (::prlimit(pid, static_cast<__rlimit_resource>(res), nullptr, &rl) != 0) continue;
+      auto v = [](rlim_t x) {
+        return x == RLIM_INFINITY ? std::string("RLIM_INFINITY") : fmt_dec(x);
+      };
+      std::fprintf(o_.out, "%d @rlimit %s %s %s\n", static_cast<int>(pid), name,
+                   v(rl.rlim_cur).c_str(), v(rl.rlim_max).c_str());
+    }
+    if (::geteuid() != 0) std::fprintf(o_.out, "%d @root off\n", static_cast<int>(pid));
+    // Descriptors the program inherits beyond 0-2 would be placeholders.
+    for (int fd = 3; fd < 1024; fd++)
+      if (::fcntl(fd, F_GETFD) >= 0 && !(::fcntl(fd, F_GETFD) & FD_CLOEXEC))
+        std::fprintf(o_.out, "%d @fd %d\n", static_cast<int>(pid), fd);
+  }
+
+  void line(pid_t t, const std::string &text) {
+    std::fprintf(o_.out, "%d %s\n", static_cast<int>(t), text.c_str());
+  }
+
+  void new_task(pid_t parent, Task &pt, pid_t child, int event) {
+    Task &c = tasks_[child];
+    fresh_.insert(child);
+    const long nr = static_cast<long>(pt.entry.orig_rax);
+    uint64_t flags = 0;
+    if (event == PTRACE_EVENT_FORK) flags = SIGCHLD;
+    if (event == PTRACE_EVENT_VFORK) flags = kCloneVm | kCloneVfork | SIGCHLD;
+    if (nr == nr_clone) flags = pt.entry.rdi;
+    if (nr == nr_clone3) {
+      uint64_t cl[5] = {};
+      if (read_mem(parent, pt.entry.rdi, cl, sizeof cl)) flags = cl[0] | (cl[4] & 0xff);
+    }
+    c.tgid = (flags & kCloneThread) ? pt.tgid : child;
+    // A child starts with its parent's address space (fork copies, vfork shares).
+    if (c.tgid == child) snapshots_[child] = snapshots_[pt.tgid ? pt.tgid : parent];
+    std::string call;
+    if (nr == nr_fork) {
+      call = "fork()";
+    } else if (nr == nr_vfork) {
+      call = "vfork()";
+    } else {
+      std::vector<ArgVal> a(1);
+      a[0].v = flags;
+      call = format_call(*find_call("clone"), a);
+    }
+    // The child may run before the parent's syscall-exit stop: the call is written now.
+    line(parent, call + " = " + std::to_string(child));
+    pt.announced = true;
+    calls_++;
+  }
+
+  void syscall_stop(pid_t t, Task &task) {
+    user_regs_struct regs;
+    ::ptrace(PTRACE_GETREGS, t, nullptr, &regs);
+    if (!task.in_syscall) {
+      task.in_syscall = true;
+      task.entry = regs;
+      task.announced = false;
+      entry(t, task);
+      return;
+    }
+    task.in_syscall = false;
+    exit(t, task, static_cast<int64_t>(regs.rax));
+  }
+
+  // Pages the program wrote since the last call (faults, not system calls) gave VMAs
+  // anonymous memory, which decides later merges: written as @touch lines, one per VMA that
+  // gained its first anonymous page (at its start, which also grows a stack down to it).
+  void touches(pid_t t, const Task &task) {
+    const pid_t pid = task.tgid ? task.tgid : t;
+    std::vector<VmaAnon> now = anon_snapshot(pid);
+    std::vector<VmaAnon> &before = snapshots_[pid];
+    size_t j = 0;
+    for (const VmaAnon &v : now) {
+      if (!v.anon || v.start >= 0xffffffffff600000ull) continue;
+      while (j < before.size() && before[j].end <= v.start) j++;
+      bool known = false, grew = false;
+      for (size_t k = j; k < before.size() && before[k].start < v.end; k++) {
+        if (before[k].anon) known = true;
+        if (before[k].anon && v.growsdown && v.start < before[k].start) grew = true;
+      }
+      if (!known || grew) {
+        line(t, "@touch " + fmt_hex(v.start) + " 1 write");
+        touches_++;
+      }
+    }
+    before = std::move(now);
+  }
+
+  void snapshot(pid_t t, const Task &task) {
+    const pid_t pid = task.tgid ? task.tgid : t;
+    snapshots_[pid] = anon_snapshot(pid);
+  }
+
+  static bool tracked(long nr) {
+    switch (nr) {
+      case nr_mmap:
+      case nr_munmap:
+      case nr_mprotect:
+      case nr_mremap:
+      case nr_brk:
+      case nr_madvise:
+      case nr_mlock:
+      case nr_mlock2:
+      case nr_munlock:
+      case nr_mlockall:
+      case nr_munlockall:
+      case nr_msync:
+      case nr_mincore:
+      case nr_mseal:
+      case nr_fork:
+      case nr_vfork:
+      case nr_clone:
+      case nr_clone3:
+      case nr_exit_group:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // A relative path made absolute with the program's working directory: the replay runs in
+  // a sandbox directory of its own.
+  static void absolutize(pid_t t, std::string *path) {
+    if (path->empty() || (*path)[0] == '/') return;
+    char buf[4096];
+    const std::string link = "/proc/" + std::to_string(t) + "/cwd";
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+    if (n <= 0) return;
+    std::string cwd(buf, static_cast<size_t>(n));
+    *path = (cwd == "/" ? "" : cwd) + "/" + *path;
+  }
+
+  void entry(pid_t t, Task &task) {
+    const user_regs_struct &r = task.entry;
+    const long nr = static_cast<long>(r.orig_rax);
+    task.strings_ok = true;
+    if (tracked(nr) && !exec_pending_) touches(t, task);
+    switch (nr) {
+      case nr_open:
+      case nr_creat:
+        task.strings_ok = read_string(t, r.rdi, &task.path);
+        absolutize(t, &task.path);
+        break;
+      case nr_memfd_create:
+        task.strings_ok = read_string(t, r.rdi, &task.path);
+        break;
+      case nr_openat:
+        task.strings_ok = read_string(t, r.rsi, &task.path);
+        if (static_cast<int32_t>(r.rdi) == -100) absolutize(t, &task.path);  // AT_FDCWD
+        break;
+      case nr_prctl:
+        if (r.rdi == kPrSetVma && r.r8) task.strings_ok = read_string(t, r.r8, &task.path);
+        break;
+      case nr_execve:
+        task.strings_ok = read_string(t, r.rdi, &task.path) && read_strvec(t, r.rsi, &task.argv) &&
+                          read_strvec(t, r.rdx, &task.envp);
+        // The kernel copies the path as given onto the new stack: a relative one stays
+        // relative (its length counts), so it is kept; vmspace resolves it in the sandbox.
+        break;
+      case nr_exit_group:
+        if (!o_.checkpoints_each) final_checkpoint(t, task);
+        line(t, "exit_group(" + fmt_sdec(static_cast<int32_t>(r.rdi)) + ") = ?");
+        calls_++;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // The text of a finished call, or "" when it is not one the trace keeps.
+  void exit(pid_t t, Task &task, int64_t ret) {
+    const user_regs_struct &r = task.entry;
+    const long nr = static_cast<long>(r.orig_rax);
+    const char *name = nullptr;
+    std::vector<ArgVal> a;
+    auto num = [&](uint64_t v) {
+      ArgVal x;
+      x.v = v;
+      a.push_back(x);
+    };
+    auto str = [&](const std::string &s) {
+      ArgVal x;
+      x.s = s;
+      x.is_str = true;
+      a.push_back(x);
+    };
+    bool memory = false;  // a checkpoint follows
+    switch (nr) {
+      case nr_mmap:
+        name = "mmap";
+        num(r.rdi), num(r.rsi), num(r.rdx), num(r.r10), num(r.r8), num(r.r9);
+        memory = true;
+        break;
+      case nr_munmap:
+        name = "munmap", num(r.rdi), num(r.rsi), memory = true;
+        break;
+      case nr_mprotect:
+        name = "mprotect", num(r.rdi), num(r.rsi), num(r.rdx), memory = true;
+        break;
+      case nr_mremap:
+        name = "mremap", num(r.rdi), num(r.rsi), num(r.rdx), num(r.r10), num(r.r8);
+        memory = true;
+        break;
+      case nr_brk:
+        name = "brk", num(r.rdi), memory = true;
+        break;
+      case nr_madvise:
+        name = "madvise", num(r.rdi), num(r.rsi), num(r.rdx), memory = true;
+        break;
+      case nr_mlock:
+        name = "mlock", num(r.rdi), num(r.rsi), memory = true;
+        break;
+      case nr_mlock2:
+        name = "mlock2", num(r.rdi), num(r.rsi), num(r.rdx), memory = true;
+        break;
+      case nr_munlock:
+        name = "munlock", num(r.rdi), num(r.rsi), memory = true;
+        break;
+      case nr_mlockall:
+        name = "mlockall", num(r.rdi), memory = true;
+        break;
+      case nr_munlockall:
+        name = "munlockall", memory = true;
+        break;
+      case nr_msync:
+        name = "msync", num(r.rdi), num(r.rsi), num(r.rdx);
+        break;
+      case nr_mincore:
+        name = "mincore", num(r.rdi), num(r.rsi), num(r.rdx);
+        break;
+      case nr_mseal:
+        name = "mseal", num(r.rdi), num(r.rsi), num(r.rdx), memory = true;
+        break;
+      case nr_prctl:
+        if (r.rdi != kPrSetVma) return;
+        name = "prctl", num(r.rdi), num(r.rsi), num(r.rdx), num(r.r10);
+        if (r.r8)
+          str(task.path);
+        else
+          num(0);
+        memory = true;
+        break;
+      case nr_open:
+        name = "open", str(task.path), num(r.rsi), num(r.rdx);
+        break;
+      case nr_creat:
+        name = "open", str(task.path), num(0x241), num(r.rsi);  // O_CREAT|O_WRONLY|O_TRUNC
+        break;
+      case nr_openat:
+        name = "openat", num(r.rdi), str(task.path), num(r.rdx), num(r.r10);
+        break;
+      case nr_close:
+        name = "close", num(r.rdi);
+        break;
+      case nr_dup:
+        name = "dup", num(r.rdi);
+        break;
+      case nr_dup2:
+        name = "dup2", num(r.rdi), num(r.rsi);
+        break;
+      case nr_dup3:
+        name = "dup3", num(r.rdi), num(r.rsi), num(r.rdx);
+        break;
+      case nr_fcntl:
+        if (r.rsi != 0 && r.rsi != 1030 && r.rsi != 2) return;  // F_DUPFD*, F_SETFD
+        name = "fcntl", num(r.rdi), num(r.rsi), num(r.rdx);
+        break;
+      case nr_close_range:
+        name = "close_range", num(r.rdi), num(r.rsi), num(r.rdx);
+        break;
+      case nr_ftruncate:
+        name = "ftruncate", num(r.rdi), num(r.rsi);
+        break;
+      case nr_memfd_create:
+        name = "memfd_create", str(task.path), num(r.rsi);
+        break;
+      case nr_fork:
+      case nr_vfork:
+      case nr_clone:
+      case nr_clone3:
+        if (task.announced || ret >= 0) return;  // written at the fork event
+        if (nr == nr_fork) name = "fork";
+        if (nr == nr_vfork) name = "vfork";
+        if (nr == nr_clone || nr == nr_clone3) name = "clone", num(nr == nr_clone ? r.rdi : 0);
+        break;
+      case nr_execve: {
+        if (!task.strings_ok) {
+          line(t, "# unsupported: execve with unreadable arguments");
+          unsupported_++;
+          return;
+        }
+        name = "execve";
+        str(task.path);
+        ArgVal av, ev;
+        av.opaque = ev.opaque = true;
+        av.s = strvec_text(task.argv);
+        ev.s = strvec_text(task.envp);
+        a.push_back(av);
+        a.push_back(ev);
+        memory = ret == 0;  // a failed execve leaves the old image
+        break;
+      }
+      case nr_setrlimit:
+      case nr_prlimit64: {
+        // New limits for the tracee itself become @rlimit lines.
+        if (ret != 0) return;
+        const bool self =
+            nr == nr_setrlimit || r.rdi == 0 || static_cast<pid_t>(r.rdi) == task.tgid;
+        const uint64_t res = nr == nr_setrlimit ? r.rdi : r.rsi;
+        const uint64_t ptr = nr == nr_setrlimit ? r.rsi : r.rdx;
+        if (!self || !ptr) return;
+        uint64_t lim[2];
+        if (!read_mem(t, ptr, lim, sizeof lim)) return;
+        static const char *names[] = {
+            "RLIMIT_CPU",      "RLIMIT_FSIZE", "RLIMIT_DATA",   "RLIMIT_STACK",
+            "RLIMIT_CORE",     "RLIMIT_RSS",   "RLIMIT_NPROC",  "RLIMIT_NOFILE",
+            "RLIMIT_MEMLOCK",  "RLIMIT_AS",    "RLIMIT_LOCKS",  "RLIMIT_SIGPENDING",
+            "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+        if (res >= 16) return;
+        auto v = [](uint64_t x) { return x == ~0ull ? std::string("RLIM_INFINITY") : fmt_dec(x); };
+        line(t, std::string("@rlimit ") + names[res] + " " + v(lim[0]) + " " + v(lim[1]));
+        return;
+      }
+      case nr_pipe:
+      case nr_pipe2:
+      case nr_socketpair: {
+        if (ret != 0) return;
+        int fds[2];
+        const uint64_t ptr = nr == nr_socketpair ? r.r10 : r.rdi;
+        if (!read_mem(t, ptr, fds, sizeof fds)) return;
+        line(t, fd_line(t, fds[0]));
+        line(t, fd_line(t, fds[1]));
+        return;
+      }
+      case nr_socket:
+      case nr_accept:
+      case nr_accept4:
+      case nr_eventfd:
+      case nr_eventfd2:
+      case nr_epoll_create:
+      case nr_epoll_create1:
+      case nr_timerfd_create:
+      case nr_signalfd:
+      case nr_signalfd4:
+      case nr_inotify_init:
+      case nr_inotify_init1:
+      case nr_pidfd_open:
+      case nr_pidfd_getfd:
+      case nr_userfaultfd:
+      case nr_openat2:
+        if (ret >= 0) line(t, fd_line(t, ret));
+        return;
+      case nr_shmat:
+      case nr_shmdt:
+      case nr_io_uring_setup:
+      case nr_remap_file_pages:
+      case nr_pkey_mprotect:
+      case nr_memfd_secret:
+      case nr_execveat:
+        line(t, "# unsupported: system call " + std::to_string(nr) + " = " + fmt_sdec(ret) +
+                    " changes the address space in a way vmspace does not model");
+        unsupported_++;
+        if (ret >= 0 && (nr == nr_memfd_secret || nr == nr_io_uring_setup))
+          line(t, fd_line(t, ret));
+        return;
+      default:
+        return;
+    }
+    if (!name) return;
+    if (!task.strings_ok) {
+      line(t, std::string("# unsupported: ") + name + " with an unreadable string argument");
+      unsupported_++;
+      return;
+    }
+    const CallDef *def = find_call(name);
+    if (!def) return;
+    CallOutcome out;
+    if (ret < 0 && ret > -4096) {
+      out.ok = false;
+      out.err = static_cast<Errno>(-ret);
+    } else {
+      out.value = static_cast<uint64_t>(ret);
+    }
+    std::string text = format_call(*def, a);
+    if (text.size() < 39) text.append(39 - text.size(), ' ');
+    line(t, text + " = " + format_result(*def, out));
+    calls_++;
+    if (nr == nr_execve && ret == 0) exec_pending_ = false;
+    if (tracked(nr) || (nr == nr_execve && ret == 0)) snapshot(t, task);
+    if (memory && o_.checkpoints_each) checkpoint(t, task);
+  }
+
+  void checkpoint(pid_t t, const Task &task) {
+    const pid_t pid = task.tgid ? task.tgid : t;
+    // While other threads of the process run, the maps could already show their later calls:
+    // no checkpoint then (they resume when the process is single-threaded again).
+    int threads = 0;
+    for (const auto &[tid, other] : tasks_)
+      if ((other.tgid ? other.tgid : tid) == pid) threads++;
+    if (threads > 1) {
+      skipped_++;
+      return;
+    }
+    std::string maps = slurp("/proc/" + std::to_string(pid) + "/maps");
+    if (maps.empty()) return;
+    std::fprintf(o_.out, "%d @maps {\n%s}\n", static_cast<int>(t), maps.c_str());
+    std::fprintf(o_.out, "%d @status {\n%s}\n", static_cast<int>(t), status_lines(pid).c_str());
+    checkpoints_++;
+  }
+
+  void final_checkpoint(pid_t t, const Task &task) {
+    // Written just before exit_group runs (checkpoints=end).
+    const pid_t pid = task.tgid ? task.tgid : t;
+    std::string maps = slurp("/proc/" + std::to_string(pid) + "/maps");
+    if (maps.empty()) return;
+    std::fprintf(o_.out, "# the address space at exit_group:\n");
+    checkpoint(t, task);
+  }
+
+  const RecordOptions &o_;
+  std::map<pid_t, Task> tasks_;
+  std::set<pid_t> fresh_;
+  std::map<pid_t, std::vector<VmaAnon>> snapshots_;  // per process, after its last call
+  bool exec_pending_ = true;  // before the first execve the address space is the recorder's
+  long touches_ = 0;
+  long skipped_ = 0;  // checkpoints left out while several threads ran
+  pid_t leader_ = 0;
+  long calls_ = 0, checkpoints_ = 0, unsupported_ = 0;
+};
+
+}  // namespace
+
+RecordResult record_program(const RecordOptions &o) {
+  Recorder r(o);
+  return r.run();
+}
+
+}  // namespace vmspace

@@ -1,0 +1,41 @@
+// Recording a real program's memory system calls on the host kernel, as a script that
+// `vmspace run` / `vmspace replay` executes (Linux: ptrace(2) with PTRACE_O_TRACESYSGOOD and
+// the fork, vfork, clone and exec events).
+//
+// The trace holds, in order of execution:
+//   - the limits and privileges the program ran with (@rlimit, @root off);
+//   - every execve with its argument and environment strings, followed by the kernel's maps;
+//   - every memory call (mmap, munmap, mprotect, mremap, brk, madvise, the mlock family,
+//     msync, mincore, mseal, prctl(PR_SET_VMA)) and what it depends on (open, openat, close,
+//     dup, dup2, dup3, fcntl F_DUPFD/F_DUPFD_CLOEXEC/F_SETFD, ftruncate, memfd_create, fork,
+//     vfork, clone, exit_group), with its result, addressed by thread id;
+//   - descriptors made by calls vmspace does not model (sockets, pipes, eventfd, ...) as
+//     "@fd N" placeholders, and calls that change the address space in ways vmspace does not
+//     model (shmat, io_uring_setup, ...) as "# unsupported:" markers, never dropped silently;
+//   - checkpoints: the kernel's maps and status lines after every memory call (each) or at
+//     the end (end).
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace vmspace {
+
+struct RecordOptions {
+  std::vector<std::string> argv;  // the command; argv[0] is looked up in PATH
+  bool checkpoints_each = true;
+  FILE *out = nullptr;  // the trace
+};
+
+struct RecordResult {
+  int exit_status = 0;   // the program's, as a shell reports it (128+N for signal N)
+  long calls = 0;        // calls recorded
+  long checkpoints = 0;  // maps checkpoints written
+  long unsupported = 0;  // unsupported markers written
+  std::string error;     // why recording failed (empty on success)
+};
+
+RecordResult record_program(const RecordOptions &o);
+
+}  // namespace vmspace

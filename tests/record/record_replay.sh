@@ -1,0 +1,54 @@
+#!/bin/sh
+# Records real programs on the host kernel with `vmspace record` and replays each trace with
+# `vmspace replay`: every call and every checkpoint must be identical.
+# Usage: record_replay.sh VMSPACE WORKDIR [CC SOURCEDIR]
+set -u
+V=$(realpath "$1")
+W=$2
+CC=${3:-cc}
+SRC=${4:-$(dirname "$0")}
+rm -rf "$W" && mkdir -p "$W" || exit 2
+seq 1 6000000 | awk '{ print ($1 * 7919) % 6000011 }' > "$W/numbers.txt"  # about 50 MB
+printf 'int f(int x) { return x * 2; }\n' > "$W/small.c"
+fail=0
+n=0
+run() {
+  name=$1
+  shift
+  n=$((n + 1))
+  if ! "$V" record -o "$W/$name.trace" -- "$@" > "$W/$name.out" 2> "$W/$name.err"; then
+    echo "FAIL  $name: record failed: $(cat "$W/$name.err")"
+    fail=$((fail + 1))
+    return
+  fi
+  if "$V" replay "$W/$name.trace" > "$W/$name.replay" 2>&1; then
+    echo "ok    $name: $(head -1 "$W/$name.replay") ($(tail -1 "$W/$name.err" | sed 's/^vmspace record: //'))"
+  else
+    echo "FAIL  $name:"
+    head -20 "$W/$name.replay" | cut -c1-300
+    fail=$((fail + 1))
+  fi
+}
+run ls ls -l /usr/lib
+run python3 python3 -c 'a = [list(range(1000)) for i in range(3000)]; del a; b = bytearray(50000000); del b'
+run perl perl -e '$x = "a" x 50000000; print length($x), "\n"'
+run sort sort -o "$W/sorted.txt" "$W/numbers.txt"
+run pipeline sh -c 'ls /usr/lib | wc -l'
+run threads python3 -c 'import threading; t = [threading.Thread(target=lambda: bytearray(10**6)) for i in range(4)]; [x.start() for x in t]; [x.join() for x in t]'
+# The seed documents' example programs, built from C.
+for p in seed_slides seed_manpage seed_passwd; do
+  "$CC" -O2 -o "$W/$p" "$SRC/$p.c" || exit 2
+done
+printf 'Das ist eine kleine Testdatei.\nSie enthaelt nur zwei Zeilen Text.\n' > "$W/testdatei.txt"
+head -c 20000 "$W/numbers.txt" > "$W/datei"
+# The slides' program maps ./testdatei.txt: it runs in the work directory.
+here=$(pwd)
+cd "$W" && run seed_slides "$W/seed_slides"
+cd "$here" || exit 2
+run seed_manpage "$W/seed_manpage" "$W/datei" 10000 100
+run seed_passwd "$W/seed_passwd"
+if command -v gcc > /dev/null; then
+  run gcc gcc -c -o "$W/small.o" "$W/small.c"
+fi
+echo "record-replay: $n programs, $fail failed"
+[ "$fail" -eq 0 ]

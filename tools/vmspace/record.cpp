@@ -1,0 +1,199 @@
+// vmspace record and vmspace replay.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tools/vmspace/commands.hpp"
+#include "trace/recorder.hpp"
+#include "trace/runner.hpp"
+#include "trace/script.hpp"
+#include "vmspace/system.hpp"
+
+namespace vmspace_cli {
+
+namespace {
+std::string json_escape(const std::string &s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", c);
+      o += b;
+    } else {
+      o += c;
+    }
+  }
+  return o;
+}
+}  // namespace
+
+int cmd_record(const std::vector<std::string> &args) {
+  vmspace::RecordOptions o;
+  std::string out_path;
+  size_t i = 0;
+  for (; i < args.size(); i++) {
+    const std::string &a = args[i];
+    if (a == "-o" && i + 1 < args.size()) {
+      out_path = args[++i];
+    } else if (a == "--checkpoints=each") {
+      o.checkpoints_each = true;
+    } else if (a == "--checkpoints=end") {
+      o.checkpoints_each = false;
+    } else if (a == "--") {
+      i++;
+      break;
+    } else {
+      std::fprintf(stderr, "vmspace record: unknown option '%s'\n", a.c_str());
+      return 2;
+    }
+  }
+  o.argv.assign(args.begin() + static_cast<long>(i), args.end());
+  if (out_path.empty() || o.argv.empty()) {
+    std::fprintf(stderr,
+                 "usage: vmspace record -o TRACE [--checkpoints=each|end] -- CMD [ARGS...]\n");
+    return 2;
+  }
+  // Written next to the target and renamed at the end: no half-written trace is left.
+  const std::string tmp = out_path + ".partial";
+  FILE *f = std::fopen(tmp.c_str(), "we");  // not inherited by the program
+  if (!f) {
+    std::perror(("vmspace record: " + tmp).c_str());
+    return 2;
+  }
+  o.out = f;
+  vmspace::RecordResult r = vmspace::record_program(o);
+  const bool write_ok = std::fflush(f) == 0 && std::fclose(f) == 0;
+  if (!r.error.empty() || !write_ok) {
+    std::remove(tmp.c_str());
+    std::fprintf(stderr, "vmspace record: %s\n",
+                 r.error.empty() ? "cannot write the trace" : r.error.c_str());
+    return 2;
+  }
+  if (std::rename(tmp.c_str(), out_path.c_str()) != 0) {
+    std::perror("vmspace record: rename");
+    std::remove(tmp.c_str());
+    return 2;
+  }
+  std::fprintf(stderr,
+               "vmspace record: %ld calls, %ld checkpoints, %ld unsupported markers; the program "
+               "exited with status %d\n",
+               r.calls, r.checkpoints, r.unsupported, r.exit_status);
+  return 0;
+}
+
+int cmd_replay(const std::vector<std::string> &args) {
+  bool json = false;
+  std::string path;
+  for (const std::string &a : args) {
+    if (a == "--json") {
+      json = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      std::fprintf(stderr, "vmspace replay: unknown option '%s'\n", a.c_str());
+      return 2;
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      std::fprintf(stderr, "usage: vmspace replay [--json] TRACE\n");
+      return 2;
+    }
+  }
+  if (path.empty()) {
+    std::fprintf(stderr, "usage: vmspace replay [--json] TRACE\n");
+    return 2;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "%s:1:1: cannot read the trace\n", path.c_str());
+    return 2;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  vmspace::Script script;
+  std::string error;
+  vmspace::ParseOptions popts;
+  if (!vmspace::parse_script(text, path, popts, &script, &error) ||
+      !vmspace::check_script(script, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
+  const char *tmpdir = std::getenv("TMPDIR");
+  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/vmspace-replay-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) {
+    std::perror("vmspace replay: cannot create a sandbox directory");
+    return 2;
+  }
+  const std::string root = buf.data();
+  char *errbuf = nullptr;
+  size_t errlen = 0;
+  FILE *err = ::open_memstream(&errbuf, &errlen);
+  FILE *devnull = std::fopen("/dev/null", "w");
+  vmspace::RunStats stats;
+  int status;
+  {
+    vmspace::SystemConfig cfg;
+    cfg.root_dir = root;
+    cfg.standin_char_devices = true;
+    cfg.standin_host_writes = true;
+    vmspace::System sys(cfg);
+    vmspace::RunOptions ropts;
+    ropts.out = devnull;
+    ropts.err = err;
+    ropts.stats = &stats;
+    std::filesystem::path p(path);
+    ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
+    status = vmspace::run_script(script, sys, ropts);
+  }
+  std::fclose(devnull);
+  std::fclose(err);
+  std::string errors(errbuf ? errbuf : "", errlen);
+  std::free(errbuf);
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
+
+  const long calls_same = stats.calls - stats.calls_differing;
+  const long cps_same = stats.checkpoints - stats.checkpoints_differing;
+  // The first report, and the trace lines before it.
+  std::string first = errors.substr(0, errors.find("\n" + path + ":", 1));
+  std::string context;
+  size_t colon = first.find(':');
+  if (first.compare(0, path.size() + 1, path + ":") == 0 && colon != std::string::npos) {
+    int at = std::atoi(first.c_str() + path.size() + 1);
+    std::istringstream lines(text);
+    std::string l;
+    for (int n = 1; std::getline(lines, l) && n < at; n++)
+      if (n >= at - 5) context += "  " + std::to_string(n) + ": " + l + "\n";
+  }
+  const bool identical =
+      status == vmspace::run_ok && stats.calls_differing == 0 && stats.checkpoints_differing == 0;
+  if (json) {
+    std::printf(
+        "{\"trace\": \"%s\", \"identical\": %s, \"calls\": %ld, \"calls_identical\": %ld, "
+        "\"checkpoints\": %ld, \"checkpoints_identical\": %ld, \"first_divergence\": \"%s\"}\n",
+        json_escape(path).c_str(), identical ? "true" : "false", stats.calls, calls_same,
+        stats.checkpoints, cps_same, json_escape(identical ? "" : first).c_str());
+  } else {
+    std::printf("%ld/%ld calls identical, %ld/%ld checkpoints identical\n", calls_same, stats.calls,
+                cps_same, stats.checkpoints);
+    if (!identical) {
+      if (!context.empty())
+        std::printf("the trace before the first divergence:\n%s", context.c_str());
+      std::printf("%s", first.c_str());
+      if (!first.empty() && first.back() != '\n') std::printf("\n");
+    }
+  }
+  if (status == vmspace::run_bad_input) return 2;
+  return identical ? 0 : 1;
+}
+
+}  // namespace vmspace_cli
