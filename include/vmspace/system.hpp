@@ -104,6 +104,9 @@ class System {
   // Ends a process (exit_group): it and its threads go away; an address space
   // or descriptor table they shared with others stays with those.
   void exit_process(int pid);
+  // Ends one task (exit, or strace's "+++ exited" of a thread): only it goes away; the other
+  // threads of its process stay.
+  void exit_task(int pid);
   // A new process made from `parent` by fork, vfork or clone (CLONE_* flags).
   Result<int> clone_process(Process &parent, uint64_t clone_flags);
 

@@ -49,7 +49,8 @@ uint64_t host_root_capabilities() {
 }  // namespace
 
 SystemState::SystemState(SystemConfig c)
-    : cfg(std::move(c)), vfs(inodes, cfg.root_dir, cfg.allow_host_read, cfg.standin_char_devices,
+    : cfg(std::move(c)),
+      vfs(inodes, cfg.root_dir, cfg.allow_host_read, cfg.standin_char_devices,
           cfg.standin_host_writes) {
   uint64_t ram = cfg.total_ram_bytes, swap = cfg.total_swap_bytes;
   if (ram == 0) host_memory(&ram, &swap);
@@ -116,6 +117,15 @@ void System::exit_process(int pid) {
       }
     }
   }
+}
+
+void System::exit_task(int pid) {
+  std::unique_ptr<Process> gone;
+  std::lock_guard<std::mutex> g(impl_->procs_mu);
+  auto it = impl_->procs.find(pid);
+  if (it == impl_->procs.end()) return;
+  gone = std::move(it->second);
+  impl_->procs.erase(it);
 }
 
 Result<int> System::clone_process(Process &parent, uint64_t flags) {

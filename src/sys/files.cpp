@@ -73,7 +73,11 @@ Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
       files_->set_cloexec(fd & 0xffffffffu, arg & 1);
       return 0;
     case kGetfl:
-      return static_cast<int>(f->open_flags() & ~lx::o_cloexec);
+      // Linux keeps f_flags without the open-time-only bits, and 64-bit opens always carry
+      // O_LARGEFILE (force_o_largefile).
+      return static_cast<int>((f->open_flags() & ~(lx::o_cloexec | lx::o_creat | lx::o_excl |
+                                                   lx::o_noctty | lx::o_trunc)) |
+                              lx::o_largefile);
     default:
       return fail(Errno::nosys);
   }

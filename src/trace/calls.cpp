@@ -100,8 +100,14 @@ bool parse_strvec(const std::string &t, std::vector<std::string> *out) {
     }
     if (i >= t.size()) return false;
     i++;
+    // strace cuts long strings ("abc"...) and long arrays (..., ...]): what it printed is kept.
+    if (t.compare(i, 3, "...") == 0) i += 3;
     out->push_back(std::move(v));
     ws();
+    if (t.compare(i, 3, "...") == 0) {
+      i += 3;
+      ws();
+    }
     if (i < t.size() && t[i] == ',') {
       i++;
       continue;

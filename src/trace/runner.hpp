@@ -23,6 +23,12 @@ struct RunOptions {
   FILE *err = stderr;            // mismatches and errors
   std::string script_dir = ".";  // where @layout FILE names are looked up
   RunStats *stats = nullptr;     // filled in when given
+  // An strace log: addresses of a log recorded with ASLR on are relocated to vmspace's, and
+  // calls vmspace does not model that make descriptors leave placeholders.
+  bool strace_mode = false;
+  // The directory the recorded program ran in: relative paths are taken from there (empty:
+  // they resolve in the sandbox).
+  std::string cwd;
 };
 
 // Exit status of a run: 0 every expectation held, 1 some did not, 2 bad input.

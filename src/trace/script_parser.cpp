@@ -471,7 +471,21 @@ class ScriptParser {
       const std::string unfinished = "<unfinished ...>";
       if (rest.size() >= unfinished.size() &&
           rest.compare(rest.size() - unfinished.size(), unfinished.size(), unfinished) == 0) {
-        pending_[pid] = Pending{line.substr(0, line.size() - unfinished.size()), i, lineno};
+        Pending pd{line.substr(0, line.size() - unfinished.size()), i, lineno, -1};
+        // A fork whose result comes later: its child's calls may come first, so the call
+        // keeps this place in the script.
+        for (const char *f : {"fork(", "vfork(", "clone(", "clone3("})
+          if (rest.compare(0, std::strlen(f), f) == 0) {
+            Stmt hold;
+            hold.kind = Stmt::Call;
+            hold.loc = SrcLoc{lineno, static_cast<int>(i) + 1};
+            hold.call.pid = pid;
+            hold.call.known = false;
+            hold.call.source = "# " + rest;
+            pd.slot = static_cast<long>(out->stmts.size());
+            out->stmts.push_back(std::move(hold));
+          }
+        pending_[pid] = pd;
         continue;
       }
       if (rest.compare(0, 5, "<... ") == 0) {
@@ -484,8 +498,13 @@ class ScriptParser {
                            "resumed call without an unfinished start"};
         std::string joined = it->second.text + rest.substr(close + 8);
         size_t start = it->second.start;
+        const long slot = it->second.slot;
         pending_.erase(it);
         call(joined, start, pid, lineno, out);
+        if (slot >= 0) {
+          out->stmts[static_cast<size_t>(slot)] = std::move(out->stmts.back());
+          out->stmts.pop_back();
+        }
         continue;
       }
       call(line, i, pid, lineno, out);
@@ -497,6 +516,7 @@ class ScriptParser {
     std::string text;
     size_t start;
     int line;
+    long slot;  // the statement kept in place for a fork-like call, or -1
   };
 
   size_t directive(const std::string &line, size_t i, int pid, size_t n, Script *out) {
@@ -582,6 +602,13 @@ class ScriptParser {
       if (!lx.eat(')')) {
         for (;;) {
           c.args.push_back(ep.parse());
+          lx.ws();
+          if (lx.peek() == '=' && lx.peek2() == '>') {
+            // strace shows what the kernel wrote back: "{...} => {...}".
+            lx.set_pos(lx.pos() + 2);
+            lx.ws();
+            lx.balanced();
+          }
           if (lx.eat(')')) break;
           lx.expect(',');
         }

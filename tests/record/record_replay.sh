@@ -28,7 +28,23 @@ run() {
     head -20 "$W/$name.replay" | cut -c1-300
     fail=$((fail + 1))
   fi
+  # The same program through strace (ASLR off, no inherited descriptors: the log cannot show
+  # them), replayed from vmspace's ELF loader.
+  if [ -n "$STRACE" ]; then
+    n=$((n + 1))
+    perl -e 'use POSIX; POSIX::close($_) for 3..1023; exec @ARGV or exit 127' \
+      setarch -R "$STRACE" -f -o "$W/$name.strace" -e trace=memory,desc,process "$@" \
+      > /dev/null 2>&1
+    if "$V" replay --strace --cwd "$(pwd)" "$W/$name.strace" > "$W/$name.sreplay" 2>&1; then
+      echo "ok    $name (strace log): $(head -1 "$W/$name.sreplay")"
+    else
+      echo "FAIL  $name (strace log):"
+      head -20 "$W/$name.sreplay" | cut -c1-300
+      fail=$((fail + 1))
+    fi
+  fi
 }
+STRACE=$(command -v strace || true)
 run ls ls -l /usr/lib
 run python3 python3 -c 'a = [list(range(1000)) for i in range(3000)]; del a; b = bytearray(50000000); del b'
 run perl perl -e '$x = "a" x 50000000; print length($x), "\n"'

@@ -3,7 +3,7 @@
 //   vmspace run [--root DIR] [--ignore-unknown] SCRIPT     run a script ("-" reads stdin)
 //   vmspace bench [--quick] [FIGURE...]                    benchmarks against the host kernel
 //   vmspace record -o TRACE [--checkpoints=each|end] -- CMD [ARGS...]
-//   vmspace replay [--json] TRACE
+//   vmspace replay [--json] [--strace] TRACE
 //   vmspace help
 #include <cstdio>
 #include <cstring>
@@ -18,7 +18,7 @@ void usage(FILE *f) {
       "usage: vmspace run [--root DIR] [--ignore-unknown] SCRIPT\n"
       "       vmspace bench [--quick] [FIGURE...]\n"
       "       vmspace record -o TRACE [--checkpoints=each|end] -- CMD [ARGS...]\n"
-      "       vmspace replay [--json] TRACE\n"
+      "       vmspace replay [--json] [--strace] TRACE\n"
       "\n"
       "  run     execute a script of memory system calls (strace syntax) on a guest address\n"
       "          space and print every call with its result; exit 0 when all expectations\n"
@@ -28,7 +28,8 @@ void usage(FILE *f) {
       "  record  run CMD on the host kernel under ptrace (ASLR off) and write its memory\n"
       "          system calls, with results and maps checkpoints, as a script\n"
       "  replay  run a recorded trace on vmspace and report whether every call and\n"
-      "          checkpoint is identical (exit 0 only then)\n",
+      "          checkpoint is identical (exit 0 only then); --strace: TRACE is the log of\n"
+      "          strace -f -o LOG -e trace=memory,desc,process CMD\n",
       f);
 }
 }  // namespace

@@ -90,23 +90,28 @@ int cmd_record(const std::vector<std::string> &args) {
 }
 
 int cmd_replay(const std::vector<std::string> &args) {
-  bool json = false;
-  std::string path;
-  for (const std::string &a : args) {
-    if (a == "--json") {
+  bool json = false, strace = false;
+  std::string path, cwd;
+  for (size_t k = 0; k < args.size(); k++) {
+    const std::string &a = args[k];
+    if (a == "--cwd" && k + 1 < args.size()) {
+      cwd = args[++k];
+    } else if (a == "--json") {
       json = true;
+    } else if (a == "--strace") {
+      strace = true;
     } else if (a.size() > 1 && a[0] == '-') {
       std::fprintf(stderr, "vmspace replay: unknown option '%s'\n", a.c_str());
       return 2;
     } else if (path.empty()) {
       path = a;
     } else {
-      std::fprintf(stderr, "usage: vmspace replay [--json] TRACE\n");
+      std::fprintf(stderr, "usage: vmspace replay [--json] [--strace [--cwd DIR]] TRACE\n");
       return 2;
     }
   }
   if (path.empty()) {
-    std::fprintf(stderr, "usage: vmspace replay [--json] TRACE\n");
+    std::fprintf(stderr, "usage: vmspace replay [--json] [--strace [--cwd DIR]] TRACE\n");
     return 2;
   }
   std::ifstream in(path);
@@ -120,6 +125,7 @@ int cmd_replay(const std::vector<std::string> &args) {
   vmspace::Script script;
   std::string error;
   vmspace::ParseOptions popts;
+  popts.ignore_unknown = strace;  // read, fstat, ...: not memory calls
   if (!vmspace::parse_script(text, path, popts, &script, &error) ||
       !vmspace::check_script(script, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
@@ -150,6 +156,8 @@ int cmd_replay(const std::vector<std::string> &args) {
     ropts.out = devnull;
     ropts.err = err;
     ropts.stats = &stats;
+    ropts.strace_mode = strace;
+    ropts.cwd = cwd;
     std::filesystem::path p(path);
     ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
     status = vmspace::run_script(script, sys, ropts);
