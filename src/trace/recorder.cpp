@@ -207,6 +207,9 @@ class Recorder {
 
   RecordResult run() {
     RecordResult r;
+    std::vector<char *> argv;  // made before fork: the child allocates nothing
+    for (const std::string &a : o_.argv) argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) {
       r.error = std::string("fork: ") + std::strerror(errno);
@@ -216,9 +219,6 @@ class Recorder {
       ::personality(ADDR_NO_RANDOMIZE);
       ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
       ::raise(SIGSTOP);
-      std::vector<char *> argv;
-      for (const std::string &a : o_.argv) argv.push_back(const_cast<char *>(a.c_str()));
-      argv.push_back(nullptr);
       ::execvp(argv[0], argv.data());
       std::fprintf(stderr, "vmspace record: %s: %s\n", argv[0], std::strerror(errno));
       ::_exit(127);
@@ -462,6 +462,7 @@ class Recorder {
         // relative (its length counts), so it is kept; vmspace resolves it in the sandbox.
         break;
       case nr_exit_group:
+        if (exec_pending_) break;  // the program never started
         if (!o_.checkpoints_each) final_checkpoint(t, task);
         line(t, "exit_group(" + fmt_sdec(static_cast<int32_t>(r.rdi)) + ") = ?");
         calls_++;
@@ -475,6 +476,9 @@ class Recorder {
   void exit(pid_t t, Task &task, int64_t ret) {
     const user_regs_struct &r = task.entry;
     const long nr = static_cast<long>(r.orig_rax);
+    // Before the program's first execve the calls are the recorder's own (in the child it
+    // forked): only the execve attempts count.
+    if (exec_pending_ && nr != nr_execve) return;
     const char *name = nullptr;
     std::vector<ArgVal> a;
     auto num = [&](uint64_t v) {
