@@ -244,7 +244,10 @@ class Recorder {
       }
       if (WIFEXITED(st) || WIFSIGNALED(st)) {
         if (t == leader_) exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        auto it = tasks_.find(t);
+        const pid_t mm = it != tasks_.end() && it->second.tgid ? it->second.tgid : t;
         tasks_.erase(t);
+        if (busy_[mm] == t) release(mm);
         continue;
       }
       if (!WIFSTOPPED(st)) continue;
@@ -254,7 +257,7 @@ class Recorder {
       const int event = st >> 16;
       int inject = 0;
       if (sig == (SIGTRAP | 0x80)) {
-        syscall_stop(t, task);
+        if (!syscall_stop(t, task)) continue;  // held until another thread's call is done
       } else if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
                  event == PTRACE_EVENT_CLONE) {
         unsigned long child = 0;
@@ -352,18 +355,72 @@ class Recorder {
     calls_++;
   }
 
-  void syscall_stop(pid_t t, Task &task) {
+  // Calls that change or read the address space: one thread of a process at a time, so that
+  // the trace has them in the order the kernel ran them (waitpid reports the stops of several
+  // threads in no particular order).
+  static bool mm_call(long nr) {
+    switch (nr) {
+      case nr_mmap:
+      case nr_munmap:
+      case nr_mprotect:
+      case nr_mremap:
+      case nr_brk:
+      case nr_madvise:
+      case nr_mlock:
+      case nr_mlock2:
+      case nr_munlock:
+      case nr_mlockall:
+      case nr_munlockall:
+      case nr_msync:
+      case nr_mincore:
+      case nr_mseal:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // False when the task is held at the entry of its call (another thread of its process is
+  // inside one); it is resumed when that call is done.
+  bool syscall_stop(pid_t t, Task &task) {
     user_regs_struct regs;
     ::ptrace(PTRACE_GETREGS, t, nullptr, &regs);
+    const pid_t mm = task.tgid ? task.tgid : t;
     if (!task.in_syscall) {
       task.in_syscall = true;
       task.entry = regs;
       task.announced = false;
+      if (mm_call(static_cast<long>(regs.orig_rax))) {
+        pid_t &owner = busy_[mm];
+        if (owner && owner != t && tasks_.count(owner)) {
+          held_[mm].push_back(t);
+          return false;
+        }
+        owner = t;
+      }
       entry(t, task);
-      return;
+      return true;
     }
     task.in_syscall = false;
     exit(t, task, static_cast<int64_t>(regs.rax));
+    if (mm_call(static_cast<long>(task.entry.orig_rax)) && busy_[mm] == t) release(mm);
+    return true;
+  }
+
+  // The next held thread of the process enters its call.
+  void release(pid_t mm) {
+    busy_[mm] = 0;
+    std::vector<pid_t> &q = held_[mm];
+    while (!q.empty()) {
+      pid_t next = q.front();
+      q.erase(q.begin());
+      auto it = tasks_.find(next);
+      if (it == tasks_.end()) continue;
+      busy_[mm] = next;
+      entry(next, it->second);
+      ::ptrace(PTRACE_SYSCALL, next, nullptr, nullptr);
+      return;
+    }
   }
 
   // Pages the program wrote since the last call (faults, not system calls) gave VMAs
@@ -728,6 +785,8 @@ class Recorder {
   const RecordOptions &o_;
   std::map<pid_t, Task> tasks_;
   std::set<pid_t> fresh_;
+  std::map<pid_t, pid_t> busy_;                      // per process: the thread inside a memory call
+  std::map<pid_t, std::vector<pid_t>> held_;         // threads waiting to enter theirs
   std::map<pid_t, std::vector<VmaAnon>> snapshots_;  // per process, after its last call
   bool exec_pending_ = true;  // before the first execve the address space is the recorder's
   long touches_ = 0;
