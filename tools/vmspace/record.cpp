@@ -182,17 +182,27 @@ int cmd_replay(const std::vector<std::string> &args) {
     for (int n = 1; std::getline(lines, l) && n < at; n++)
       if (n >= at - 5) context += "  " + std::to_string(n) + ": " + l + "\n";
   }
-  const bool identical =
-      status == vmspace::run_ok && stats.calls_differing == 0 && stats.checkpoints_differing == 0;
+  // Calls the recorder marked as beyond vmspace's model were not replayed: the replay cannot
+  // call the whole trace identical.
+  long unsupported = 0;
+  for (size_t at = text.find("# unsupported:"); at != std::string::npos;
+       at = text.find("# unsupported:", at + 1))
+    unsupported++;
+  const bool identical = status == vmspace::run_ok && stats.calls_differing == 0 &&
+                         stats.checkpoints_differing == 0 && unsupported == 0;
   if (json) {
     std::printf(
         "{\"trace\": \"%s\", \"identical\": %s, \"calls\": %ld, \"calls_identical\": %ld, "
-        "\"checkpoints\": %ld, \"checkpoints_identical\": %ld, \"first_divergence\": \"%s\"}\n",
+        "\"checkpoints\": %ld, \"checkpoints_identical\": %ld, \"unsupported\": %ld, "
+        "\"first_divergence\": \"%s\"}\n",
         json_escape(path).c_str(), identical ? "true" : "false", stats.calls, calls_same,
-        stats.checkpoints, cps_same, json_escape(identical ? "" : first).c_str());
+        stats.checkpoints, cps_same, unsupported, json_escape(identical ? "" : first).c_str());
   } else {
     std::printf("%ld/%ld calls identical, %ld/%ld checkpoints identical\n", calls_same, stats.calls,
                 cps_same, stats.checkpoints);
+    if (unsupported)
+      std::printf("%ld calls in the trace are marked unsupported and were not replayed\n",
+                  unsupported);
     if (!identical) {
       if (!context.empty())
         std::printf("the trace before the first divergence:\n%s", context.c_str());
