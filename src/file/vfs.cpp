@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "vmspace/abi.hpp"
@@ -89,6 +90,22 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
                                          (flags & (lx::o_creat | lx::o_trunc)) ||
                                          (flags & lx::o_tmpfile) == lx::o_tmpfile);
 
+  if (!recorded_.empty() && path[0] == '/') {
+    auto rec = recorded_.find(std::filesystem::path(path).lexically_normal().string());
+    if (rec != recorded_.end()) {
+      const std::string &stand = rec->second;
+      Result<Ref<OpenFile>> f =
+          open(root_fd_, stand.substr(root_.size() + 1), flags & ~(lx::o_creat | lx::o_excl), mode,
+               privileged, violation);
+      if (!f) return f;
+      auto it = standins_.find(stand);
+      if (it != standins_.end()) {
+        (*f)->set_path_override(it->second.host_path);
+        (*f)->set_identity_override(major(it->second.dev), minor(it->second.dev), it->second.ino);
+      }
+      return f;
+    }
+  }
   std::string resolved = resolve(base_fd, path);
   const bool in_sandbox = inside(resolved);
   // Writing to these devices changes no file.
@@ -203,6 +220,44 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     return fail(static_cast<Errno>(e));
   }
   return make_ref<OpenFile>(std::move(inode), flags, fd);
+}
+
+bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
+                            uint64_t ino, const std::string &shown, std::string *error) {
+  if (path.empty() || path[0] != '/') {
+    *error = "a recorded file needs an absolute path";
+    return false;
+  }
+  const std::string key = std::filesystem::path(path).lexically_normal().string();
+  const std::string stand = root_ + "/host" + key;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
+  int fd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+      ::fchmod(fd, static_cast<mode_t>(mode & 07777)) != 0) {
+    *error = "cannot make a stand-in for " + path + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  ::close(fd);
+  recorded_[key] = stand;
+  standins_[stand] = Standin{shown.empty() ? key : shown, dev, ino};
+  return true;
+}
+
+bool Vfs::write_recorded_bytes(const std::string &path, uint64_t offset, const std::string &bytes,
+                               std::string *error) {
+  auto it = recorded_.find(std::filesystem::path(path).lexically_normal().string());
+  if (it == recorded_.end()) {
+    *error = path + " is not a recorded file (@hostfile first)";
+    return false;
+  }
+  int fd = ::open(it->second.c_str(), O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)) ==
+                           static_cast<ssize_t>(bytes.size());
+  if (fd >= 0) ::close(fd);
+  if (!ok) *error = "cannot write the recorded bytes of " + path;
+  return ok;
 }
 
 }  // namespace vmspace

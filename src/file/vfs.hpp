@@ -21,8 +21,8 @@ struct SystemState;
 
 class Vfs {
  public:
-  Vfs(InodeCache &inodes, std::string root, bool allow_host_read,
-      bool standin_char_devices = false, bool standin_host_writes = false);
+  Vfs(InodeCache &inodes, std::string root, bool allow_host_read, bool standin_char_devices = false,
+      bool standin_host_writes = false);
   ~Vfs();
   Vfs(const Vfs &) = delete;
   Vfs &operator=(const Vfs &) = delete;
@@ -32,6 +32,15 @@ class Vfs {
   // *violation describes it.
   Result<Ref<OpenFile>> open(int base_fd, std::string_view path, uint64_t flags, uint64_t mode,
                              bool privileged, std::string *violation);
+
+  // A recorded host file (replay): opens of `path` get a sparse stand-in in the sandbox with
+  // that size and mode, shown in maps as `shown` with device `dev` and inode `ino`; the host
+  // file itself is never opened. False with *error when the stand-in cannot be made.
+  bool add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
+                         uint64_t ino, const std::string &shown, std::string *error);
+  // Writes recorded bytes (an ELF header, a "#!" line) into a recorded file's stand-in.
+  bool write_recorded_bytes(const std::string &path, uint64_t offset, const std::string &bytes,
+                            std::string *error);
 
   // Absolute host path of the sandbox.
   const std::string &root() const { return root_; }
@@ -53,6 +62,8 @@ class Vfs {
     uint64_t dev = 0, ino = 0;
   };
   std::map<std::string, Standin> standins_;
+  // Recorded host files: the path the program opened -> its stand-in (absolute).
+  std::map<std::string, std::string> recorded_;
 };
 
 }  // namespace vmspace

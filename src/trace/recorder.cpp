@@ -6,6 +6,8 @@
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -18,6 +20,7 @@
 #include <set>
 #include <sstream>
 
+#include "file/elf.hpp"
 #include "trace/calls.hpp"
 #include "trace/symbols.hpp"
 
@@ -178,6 +181,33 @@ std::vector<VmaAnon> anon_snapshot(pid_t pid) {
     }
   }
   return out;
+}
+
+std::string hex_of(const std::string &bytes) {
+  static const char *digits = "0123456789abcdef";
+  std::string h;
+  for (unsigned char c : bytes) {
+    h.push_back(digits[c >> 4]);
+    h.push_back(digits[c & 15]);
+  }
+  return h;
+}
+
+std::string read_file_range(int fd, uint64_t off, uint64_t len) {
+  std::string b(len, '\0');
+  ssize_t n = ::pread(fd, b.data(), len, static_cast<off_t>(off));
+  b.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return b;
+}
+
+// "@file ..."-style metadata of a host file the program uses: `key` is the path it named,
+// `st` the file's status and `shown` the path /proc/PID/maps shows for it.
+std::string hostfile_line(const std::string &key, const struct stat &st, const std::string &shown) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " %llu 0%o %02x:%02x %llu ",
+                static_cast<unsigned long long>(st.st_size), st.st_mode & 07777, major(st.st_dev),
+                minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
+  return "@hostfile " + fmt_string(key) + buf + fmt_string(shown);
 }
 
 // "@fd N" or "@fd N cloexec", from /proc/PID/fdinfo/N.
@@ -739,6 +769,9 @@ class Recorder {
     }
     const CallDef *def = find_call(name);
     if (!def) return;
+    if (ret >= 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
+      record_file(t, task.path, static_cast<int>(ret));
+    if (ret == 0 && nr == nr_execve) record_exec(t, task.path);
     CallOutcome out;
     if (ret < 0 && ret > -4096) {
       out.ok = false;
@@ -753,6 +786,65 @@ class Recorder {
     if (nr == nr_execve && ret == 0) exec_pending_ = false;
     if (tracked(nr) || (nr == nr_execve && ret == 0)) snapshot(t, task);
     if (memory && o_.checkpoints_each) checkpoint(t, task);
+  }
+
+  // The metadata of a regular file the program opened, once per path and identity.
+  void record_file(pid_t t, const std::string &path, int fd) {
+    if (path.empty() || path[0] != '/') return;  // relative to a directory descriptor
+    const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
+    struct stat st;
+    if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    char buf[4096];
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+    std::string shown = n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;
+    const std::string line_text = hostfile_line(path, st, shown);
+    auto &seen = files_[path];
+    if (seen == line_text) return;
+    seen = line_text;
+    line(t, line_text);
+  }
+
+  // The executable (and its interpreter) of a successful execve: metadata, and the bytes the
+  // loader reads (the first 256, the program headers, PT_INTERP), so that a replay can load
+  // the stand-ins.
+  void record_exec(pid_t t, const std::string &path) {
+    std::string exe = path;
+    if (exe.empty() || exe[0] != '/') return;  // resolved in the replay's sandbox
+    for (int level = 0; level < 2 && !exe.empty(); level++) {
+      int fd = ::open(exe.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return;
+      struct stat st;
+      if (::fstat(fd, &st) != 0) {
+        ::close(fd);
+        return;
+      }
+      char buf[4096];
+      std::string shown = exe;
+      const std::string self = "/proc/self/fd/" + std::to_string(fd);
+      ssize_t n = ::readlink(self.c_str(), buf, sizeof buf);
+      if (n > 0) shown.assign(buf, static_cast<size_t>(n));
+      const std::string line_text = hostfile_line(exe, st, shown);
+      if (files_[exe] != line_text) {
+        files_[exe] = line_text;
+        line(t, line_text);
+      }
+      auto data = [&](uint64_t off, uint64_t len) {
+        std::string b = read_file_range(fd, off, len);
+        if (!b.empty())
+          line(t, "@hostdata " + fmt_string(exe) + " " + fmt_dec(off) + " " + hex_of(b));
+      };
+      data(0, 256);
+      std::string next;
+      Result<ElfImage> img = read_elf(fd);
+      if (img) {
+        data(img->phoff, static_cast<uint64_t>(img->phnum) * 56);
+        for (const ElfSegment &sg : img->phdrs)
+          if (sg.type == elf::pt_interp) data(sg.offset, sg.filesz);
+        next = img->interp;
+      }
+      ::close(fd);
+      exe = next;
+    }
   }
 
   void checkpoint(pid_t t, const Task &task) {
@@ -790,7 +882,8 @@ class Recorder {
   std::map<pid_t, std::vector<VmaAnon>> snapshots_;  // per process, after its last call
   bool exec_pending_ = true;  // before the first execve the address space is the recorder's
   long touches_ = 0;
-  long skipped_ = 0;  // checkpoints left out while several threads ran
+  long skipped_ = 0;                          // checkpoints left out while several threads ran
+  std::map<std::string, std::string> files_;  // recorded host files: path -> last metadata
   pid_t leader_ = 0;
   long calls_ = 0, checkpoints_ = 0, unsupported_ = 0;
 };

@@ -566,6 +566,10 @@ class ScriptParser {
       need(d.words.size() == 2 ||
                (d.words.size() == 3 && (d.words[2] == "read" || d.words[2] == "write")),
            "expected ADDR LEN [read|write]");
+    } else if (d.name == "hostfile") {
+      need(d.words.size() == 6, "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\"");
+    } else if (d.name == "hostdata") {
+      need(d.words.size() == 3, "expected \"PATH\" OFFSET HEXBYTES");
     } else if (d.name == "fd") {
       need(d.words.size() == 1 || (d.words.size() == 2 && d.words[1] == "cloexec"),
            "expected a descriptor number [cloexec]");

@@ -63,6 +63,24 @@ cd "$W" && run seed_slides "$W/seed_slides"
 cd "$here" || exit 2
 run seed_manpage "$W/seed_manpage" "$W/datei" 10000 100
 run seed_passwd "$W/seed_passwd"
+# A trace replays without the originals of the files it maps: record a program and its data
+# file, delete both, replay.
+mkdir -p "$W/orig" && cp "$W/seed_manpage" "$W/datei" "$W/orig/"
+n=$((n + 1))
+if "$V" record -o "$W/deleted.trace" -- "$W/orig/seed_manpage" "$W/orig/datei" 100 5000 \
+     > /dev/null 2> "$W/deleted.err"; then
+  rm -rf "$W/orig"
+  if "$V" replay "$W/deleted.trace" > "$W/deleted.replay" 2>&1; then
+    echo "ok    originals deleted before the replay: $(head -1 "$W/deleted.replay")"
+  else
+    echo "FAIL  originals deleted before the replay:"
+    head -20 "$W/deleted.replay" | cut -c1-300
+    fail=$((fail + 1))
+  fi
+else
+  echo "FAIL  originals deleted: record failed: $(cat "$W/deleted.err")"
+  fail=$((fail + 1))
+fi
 if command -v gcc > /dev/null; then
   run gcc gcc -c -o "$W/small.o" "$W/small.c"
 fi
