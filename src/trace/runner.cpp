@@ -133,7 +133,9 @@ class Runner {
 
   RunStatus run() {
     sys_.spawn();
+    size_t done = 0;
     for (const Stmt &st : s_.stmts) {
+      if (o_.progress && (++done & 4095) == 0) o_.progress(done, s_.stmts.size());
       bool ok = true;
       switch (st.kind) {
         case Stmt::Call:

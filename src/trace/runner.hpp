@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -29,6 +30,8 @@ struct RunOptions {
   // The directory the recorded program ran in: relative paths are taken from there (empty:
   // they resolve in the sandbox).
   std::string cwd;
+  // Called now and then with the statements run so far and their number (a progress bar).
+  std::function<void(size_t done, size_t total)> progress;
 };
 
 // Exit status of a run: 0 every expectation held, 1 some did not, 2 bad input.

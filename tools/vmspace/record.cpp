@@ -157,11 +157,22 @@ int cmd_replay(const std::vector<std::string> &args) {
     ropts.err = err;
     ropts.stats = &stats;
     ropts.strace_mode = strace;
+    const bool bar = ::isatty(STDERR_FILENO) && !json;
+    if (bar) {
+      ropts.progress = [](size_t done, size_t total) {
+        const int width = 40;
+        const int filled = total ? static_cast<int>(width * done / total) : width;
+        std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled,
+                     "========================================", width - filled, "", done, total);
+        std::fflush(stderr);
+      };
+    }
     ropts.cwd = cwd;
     std::filesystem::path p(path);
     ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
     status = vmspace::run_script(script, sys, ropts);
   }
+  if (::isatty(STDERR_FILENO) && !json) std::fprintf(stderr, "\r%60s\r", "");
   std::fclose(devnull);
   std::fclose(err);
   std::string errors(errbuf ? errbuf : "", errlen);
