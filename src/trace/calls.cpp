@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
+#include <unordered_map>
 
 #include "file/fd_table.hpp"
 #include "trace/script.hpp"
@@ -438,9 +440,14 @@ std::string format_arg(ArgFmt f, const ArgVal &a) {
 bool is_supported_call(const std::string &name) { return find_call(name) != nullptr; }
 
 const CallDef *find_call(const std::string &name) {
-  for (const CallDef &d : calls())
-    if (name == d.name) return &d;
-  return nullptr;
+  // Looked up for every line of a trace: a hash table, built once.
+  static const std::unordered_map<std::string_view, const CallDef *> index = [] {
+    std::unordered_map<std::string_view, const CallDef *> m;
+    for (const CallDef &d : calls()) m.emplace(d.name, &d);
+    return m;
+  }();
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : it->second;
 }
 
 std::string format_call(const CallDef &def, const std::vector<ArgVal> &args) {

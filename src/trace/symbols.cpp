@@ -1,6 +1,8 @@
 // Symbolic constants and strace-style formatting. See symbols.hpp.
 #include "trace/symbols.hpp"
 
+#include <unordered_map>
+
 #include <cstdio>
 
 #include "vmspace/abi.hpp"
@@ -232,9 +234,16 @@ std::string flag_list(uint64_t v, const Sym *table, size_t n, std::string out) {
 }  // namespace
 
 std::optional<uint64_t> constant_value(std::string_view name) {
-  for (const Sym &s : kConstants)
-    if (name == s.name) return s.value;
-  return std::nullopt;
+  // Looked up for every symbol of a trace: a hash table, built once (the first name wins, as
+  // the table is ordered).
+  static const std::unordered_map<std::string_view, uint64_t> index = [] {
+    std::unordered_map<std::string_view, uint64_t> m;
+    for (const Sym &s : kConstants) m.emplace(s.name, s.value);
+    return m;
+  }();
+  auto it = index.find(name);
+  if (it == index.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string fmt_hex(uint64_t v) {
