@@ -310,6 +310,7 @@ class Recorder {
       ::ptrace(PTRACE_SYSCALL, t, nullptr, reinterpret_cast<void *>(static_cast<long>(inject)));
     }
     r.exit_status = exit_status;
+    r.executed = !exec_pending_;
     r.calls = calls_;
     r.checkpoints = checkpoints_;
     r.unsupported = unsupported_;

@@ -29,11 +29,12 @@ struct RecordOptions {
 };
 
 struct RecordResult {
-  int exit_status = 0;   // the program's, as a shell reports it (128+N for signal N)
-  long calls = 0;        // calls recorded
-  long checkpoints = 0;  // maps checkpoints written
-  long unsupported = 0;  // unsupported markers written
-  std::string error;     // why recording failed (empty on success)
+  int exit_status = 0;    // the program's, as a shell reports it (128+N for signal N)
+  long calls = 0;         // calls recorded
+  long checkpoints = 0;   // maps checkpoints written
+  long unsupported = 0;   // unsupported markers written
+  bool executed = false;  // the command's execve succeeded
+  std::string error;      // why recording failed (empty on success)
 };
 
 RecordResult record_program(const RecordOptions &o);

@@ -77,6 +77,11 @@ int cmd_record(const std::vector<std::string> &args) {
                  r.error.empty() ? "cannot write the trace" : r.error.c_str());
     return 2;
   }
+  if (!r.executed) {
+    std::remove(tmp.c_str());
+    std::fprintf(stderr, "vmspace record: cannot execute %s\n", o.argv[0].c_str());
+    return 2;
+  }
   if (std::rename(tmp.c_str(), out_path.c_str()) != 0) {
     std::perror("vmspace record: rename");
     std::remove(tmp.c_str());
