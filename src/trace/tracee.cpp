@@ -1,0 +1,138 @@
+// Reading a traced process. See tracee.hpp.
+#include "trace/tracee.hpp"
+
+#include <fcntl.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "trace/symbols.hpp"
+
+namespace vmspace {
+
+bool read_mem(pid_t pid, uint64_t addr, void *buf, size_t len) {
+  struct iovec local = {buf, len}, remote = {reinterpret_cast<void *>(addr), len};
+  return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
+
+// A NUL-terminated string of the tracee (at most 1 MiB), read a page piece at a time.
+bool read_string(pid_t pid, uint64_t addr, std::string *out) {
+  out->clear();
+  char buf[256];
+  while (out->size() < (1u << 20)) {
+    size_t chunk = sizeof buf - (addr % sizeof buf);
+    if (!read_mem(pid, addr, buf, chunk)) return false;
+    for (size_t i = 0; i < chunk; i++) {
+      if (!buf[i]) return true;
+      out->push_back(buf[i]);
+    }
+    addr += chunk;
+  }
+  return false;
+}
+
+bool read_strvec(pid_t pid, uint64_t addr, std::vector<std::string> *out) {
+  out->clear();
+  if (!addr) return true;
+  for (int i = 0; i < 1 << 20; i++) {
+    uint64_t p = 0;
+    if (!read_mem(pid, addr + 8 * static_cast<uint64_t>(i), &p, 8)) return false;
+    if (!p) return true;
+    std::string s;
+    if (!read_string(pid, p, &s)) return false;
+    out->push_back(std::move(s));
+  }
+  return false;
+}
+
+std::string strvec_text(const std::vector<std::string> &v) {
+  std::string t = "[";
+  for (size_t i = 0; i < v.size(); i++) t += (i ? ", " : "") + fmt_string(v[i]);
+  return t + "]";
+}
+
+std::string slurp(const std::string &path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// The memory lines of /proc/PID/status vmspace renders.
+std::string status_lines(pid_t pid) {
+  static const char *keys[] = {
+      "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/status"));
+  std::string line, out;
+  while (std::getline(in, line))
+    for (const char *k : keys)
+      if (line.compare(0, std::strlen(k), k) == 0) out += line + "\n";
+  return out;
+}
+
+std::vector<VmaAnon> anon_snapshot(pid_t pid) {
+  std::vector<VmaAnon> out;
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/smaps"));
+  std::string l;
+  while (std::getline(in, l)) {
+    size_t dash = l.find('-');
+    if (dash != std::string::npos && dash > 0 && dash < 17 &&
+        l.find_first_not_of("0123456789abcdef") == dash) {
+      VmaAnon v{};
+      v.start = std::strtoull(l.c_str(), nullptr, 16);
+      v.end = std::strtoull(l.c_str() + dash + 1, nullptr, 16);
+      out.push_back(v);
+    } else if (!out.empty() && l.compare(0, 10, "Anonymous:") == 0) {
+      out.back().anon = std::strtoull(l.c_str() + 10, nullptr, 10) > 0;
+    } else if (!out.empty() && l.compare(0, 8, "VmFlags:") == 0) {
+      out.back().growsdown = l.find(" gd") != std::string::npos;
+    }
+  }
+  return out;
+}
+
+std::string hex_of(const std::string &bytes) {
+  static const char *digits = "0123456789abcdef";
+  std::string h;
+  for (unsigned char c : bytes) {
+    h.push_back(digits[c >> 4]);
+    h.push_back(digits[c & 15]);
+  }
+  return h;
+}
+
+std::string read_file_range(int fd, uint64_t off, uint64_t len) {
+  std::string b(len, '\0');
+  ssize_t n = ::pread(fd, b.data(), len, static_cast<off_t>(off));
+  b.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return b;
+}
+
+// "@file ..."-style metadata of a host file the program uses: `key` is the path it named,
+// `st` the file's status and `shown` the path /proc/PID/maps shows for it.
+std::string hostfile_line(const std::string &key, const struct stat &st, const std::string &shown) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " %llu 0%o %02x:%02x %llu ",
+                static_cast<unsigned long long>(st.st_size), st.st_mode & 07777, major(st.st_dev),
+                minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
+  return "@hostfile " + fmt_string(key) + buf + fmt_string(shown);
+}
+
+// "@fd N" or "@fd N cloexec", from /proc/PID/fdinfo/N.
+std::string fd_line(pid_t pid, long fd) {
+  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd)));
+  std::string l;
+  bool cloexec = false;
+  while (std::getline(in, l))
+    if (l.compare(0, 6, "flags:") == 0)
+      cloexec = std::strtoull(l.c_str() + 6, nullptr, 8) & O_CLOEXEC;
+  return "@fd " + std::to_string(fd) + (cloexec ? " cloexec" : "");
+}
+
+}  // namespace vmspace
