@@ -17,6 +17,7 @@
 #include "mm/system_state.hpp"
 #include "proc/maps.hpp"
 #include "trace/calls.hpp"
+#include "trace/strace_log.hpp"
 #include "trace/symbols.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
@@ -184,77 +185,14 @@ class Runner {
   }
 
   // ---- strace logs ----
-  // Recorded address ranges and how far vmspace's copies of them lie (start -> end, delta).
-  std::map<uint64_t, std::pair<uint64_t, uint64_t>> reloc_;
+  AddressRelocator reloc_;
 
-  uint64_t relocate(uint64_t v) const {
-    auto it = reloc_.upper_bound(v);
-    if (it == reloc_.begin()) return v;
-    --it;
-    return v < it->second.first ? v + it->second.second : v;
-  }
-
-  // A mapping the log placed at `rec` is at `got` here: later addresses in it move along.
-  void learn_relocation(const std::string &name, const std::vector<ArgVal> &args, uint64_t rec,
-                        uint64_t got) {
-    if (relocate(rec) == got) return;
-    uint64_t len = 0;
-    if (name == "mmap" && args.size() > 1) len = args[1].v;
-    if (name == "mremap" && args.size() > 2) len = args[2].v;
-    if (name == "brk") len = 1ull << 36;  // the heap, however far it grows
-    len = (len + 4095) & ~4095ull;
-    if (!len || rec + len < rec) return;
-    const uint64_t end = rec + len;
-    // Newer ranges replace what older ones said about the same addresses.
-    for (auto it = reloc_.begin(); it != reloc_.end();) {
-      const uint64_t s = it->first, e = it->second.first, d = it->second.second;
-      if (e <= rec || s >= end) {
-        ++it;
-        continue;
-      }
-      it = reloc_.erase(it);
-      if (s < rec) reloc_[s] = {rec, d};
-      if (e > end) reloc_[end] = {e, d};
-    }
-    reloc_[rec] = {end, got - rec};
-  }
-
-  // Calls vmspace does not model that make descriptors (sockets, pipes, eventfds, ...): a
-  // placeholder takes each number, so that later descriptors are numbered as in the log.
   void fd_placeholders(Process &p, const CallStmt &c) {
-    static const std::set<std::string> makers = {
-        "socket",       "accept",        "accept4",         "eventfd",       "eventfd2",
-        "epoll_create", "epoll_create1", "timerfd_create",  "signalfd",      "signalfd4",
-        "inotify_init", "inotify_init1", "pidfd_open",      "pidfd_getfd",   "userfaultfd",
-        "memfd_secret", "openat2",       "perf_event_open", "fanotify_init", "io_uring_setup",
-        "open_tree",    "fsopen",        "fsmount",         "fspick",        "mq_open",
-        "creat"};
-    const bool pair = c.name == "pipe" || c.name == "pipe2" || c.name == "socketpair";
-    if (!pair && !makers.count(c.name)) return;
     if (c.expect.kind != Expectation::Value) return;
-    const int64_t r = static_cast<int64_t>(eval_expr(c.expect.value, vars_));
-    if (r < 0) return;
-    const bool cloexec = c.source.find("CLOEXEC") != std::string::npos;
-    std::vector<uint64_t> fds;
-    if (!pair) {
-      fds.push_back(static_cast<uint64_t>(r));
-    } else {
-      // strace prints the pair as [R, W] first.
-      size_t open = c.source.find('['), close = c.source.find(']');
-      if (open == std::string::npos || close == std::string::npos || close < open) return;
-      std::istringstream in(c.source.substr(open + 1, close - open - 1));
-      std::string tok;
-      while (std::getline(in, tok, ',')) fds.push_back(std::strtoull(tok.c_str(), nullptr, 10));
-    }
-    for (uint64_t fd : fds) {
-      Result<int> tmp = p.open("/dev/null", lx::o_rdonly, 0);
-      if (!tmp) return;
-      if (static_cast<uint64_t>(*tmp) != fd) {
-        (void)p.dup2(static_cast<uint64_t>(*tmp), fd);
-        (void)p.close(static_cast<uint64_t>(*tmp));
-      }
-      if (cloexec) (void)p.fcntl(fd, 2, 1);
-    }
+    bool cloexec = false;
+    for (uint64_t fd :
+         fds_made_by(c, static_cast<int64_t>(eval_expr(c.expect.value, vars_)), &cloexec))
+      (void)place_placeholder_fd(p, fd, cloexec);
   }
 
   void mismatch(SrcLoc loc, const std::string &expected, const std::string &actual) {
@@ -304,7 +242,7 @@ class Runner {
       for (size_t i = 0; i < args.size() && i < def.args.size(); i++)
         if ((def.args[i] == ArgFmt::addr || def.args[i] == ArgFmt::vec) && !args[i].opaque &&
             !args[i].is_str)
-          args[i].v = relocate(args[i].v);
+          args[i].v = reloc_.relocate(args[i].v);
     }
     const bool creates =
         c.name == "fork" || c.name == "vfork" || c.name == "clone" || c.name == "clone3";
@@ -352,8 +290,8 @@ class Runner {
     if (x.kind == Expectation::Value) {
       uint64_t want = eval_expr(x.value, vars_);
       if (o_.strace_mode && def.result == ResultFmt::addr && out.ok) {
-        learn_relocation(c.name, args, want, out.value);
-        want = relocate(want);
+        reloc_.learn(c.name, args, want, out.value);
+        want = reloc_.relocate(want);
       }
       if (!out.ok || want != out.value) {
         std::string w =
@@ -583,23 +521,13 @@ class Runner {
       if (!word_value(d.words[0], &fd, st.loc)) return false;
       Process *p = proc(d.pid, st.loc);
       if (!p) return false;
-      Result<int> tmp = p->open("/dev/null", lx::o_rdonly, 0);
-      if (!tmp) {
-        std::fprintf(o_.err, "%s: @fd: cannot open a placeholder: %s\n", loc.c_str(),
-                     errno_name(tmp.error()));
+      const bool cloexec = d.words.size() > 1;
+      Errno e = place_placeholder_fd(*p, fd, cloexec);
+      if (e != Errno::none) {
+        std::fprintf(o_.err, "%s: @fd %llu: %s\n", loc.c_str(), static_cast<unsigned long long>(fd),
+                     errno_name(e));
         return false;
       }
-      if (static_cast<uint64_t>(*tmp) != fd) {
-        Result<int> d2 = p->dup2(static_cast<uint64_t>(*tmp), fd);
-        (void)p->close(static_cast<uint64_t>(*tmp));
-        if (!d2) {
-          std::fprintf(o_.err, "%s: @fd %llu: %s\n", loc.c_str(),
-                       static_cast<unsigned long long>(fd), errno_name(d2.error()));
-          return false;
-        }
-      }
-      const bool cloexec = d.words.size() > 1;
-      if (cloexec) (void)p->fcntl(fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
       std::fprintf(o_.out, "%s@fd %llu%s\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
                    static_cast<unsigned long long>(fd), cloexec ? " cloexec" : "");
       return true;

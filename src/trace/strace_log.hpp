@@ -1,0 +1,39 @@
+// Replaying strace logs: what a log leaves out and the replay has to make up for.
+//   - AddressRelocator: a log recorded with ASLR on has other addresses than vmspace gives;
+//     ranges the log's own mmap, mremap and brk results named are moved to vmspace's.
+//   - Descriptors made by calls vmspace does not model (sockets, pipes, eventfds, ...) get
+//     placeholders, so that later descriptors are numbered as in the log.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "trace/calls.hpp"
+#include "trace/script.hpp"
+#include "vmspace/result.hpp"
+
+namespace vmspace {
+
+class Process;
+
+class AddressRelocator {
+ public:
+  // Where vmspace has the address the log wrote (unchanged outside known ranges).
+  uint64_t relocate(uint64_t v) const;
+  // The log's call `name` (with `args`) returned `rec`; vmspace returned `got`.
+  void learn(const std::string &name, const std::vector<ArgVal> &args, uint64_t rec, uint64_t got);
+
+ private:
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> ranges_;  // start -> (end, delta)
+};
+
+// The descriptors an unmodelled call of the log made (its result, or strace's [R, W] pair),
+// and whether they are close-on-exec; empty for other calls.
+std::vector<uint64_t> fds_made_by(const CallStmt &c, int64_t result, bool *cloexec);
+
+// Puts a descriptor that cannot be mapped (/dev/null) at `fd` in p's table.
+Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec);
+
+}  // namespace vmspace
