@@ -174,13 +174,7 @@ class Recorder {
         fresh_.erase(t);
       } else if (event == 0) {
         inject = sig;
-        if (sig == SIGSEGV || sig == SIGBUS) {
-          siginfo_t si{};
-          ::ptrace(PTRACE_GETSIGINFO, t, nullptr, &si);
-          line(t, std::string("# --- ") + (sig == SIGSEGV ? "SIGSEGV" : "SIGBUS") +
-                      " si_code=" + std::to_string(si.si_code) + " si_addr=" +
-                      fmt_hex(reinterpret_cast<uint64_t>(si.si_addr)) + " --- (not replayed)");
-        }
+        if (sig == SIGSEGV || sig == SIGBUS) fault(t, task, sig);
       }
       ::ptrace(PTRACE_SYSCALL, t, nullptr, reinterpret_cast<void *>(static_cast<long>(inject)));
     }
@@ -641,6 +635,37 @@ class Recorder {
     if (nr == nr_execve && ret == 0) exec_pending_ = false;
     if (tracked(nr) || (nr == nr_execve && ret == 0)) snapshot(t, task);
     if (memory && o_.checkpoints_each) checkpoint(t, task);
+  }
+
+  // A fault signal the kernel raised: replayed as a touch of the faulting address that must
+  // raise the same signal with the same si_code. The access (read or write) is what the
+  // VMA's protection says it must have been; an instruction fetch stays a comment.
+  void fault(pid_t t, Task &task, int sig) {
+    siginfo_t si{};
+    ::ptrace(PTRACE_GETSIGINFO, t, nullptr, &si);
+    const uint64_t addr = reinterpret_cast<uint64_t>(si.si_addr);
+    const std::string what =
+        std::string(sig == SIGSEGV ? "SIGSEGV" : "SIGBUS") + " " + std::to_string(si.si_code);
+    std::string access = "read";
+    std::istringstream maps(slurp("/proc/" + std::to_string(task.tgid ? task.tgid : t) + "/maps"));
+    std::string l;
+    while (std::getline(maps, l)) {
+      uint64_t lo = std::strtoull(l.c_str(), nullptr, 16);
+      uint64_t hi = std::strtoull(l.c_str() + l.find('-') + 1, nullptr, 16);
+      if (addr < lo || addr >= hi) continue;
+      const std::string perms = l.substr(l.find(' ') + 1, 4);
+      // A read of a readable page cannot raise SEGV_ACCERR; SIGBUS comes from reading pages
+      // that cannot be backed.
+      if (sig == SIGSEGV && si.si_code == 2 && perms[0] == 'r' && perms[1] != 'w') access = "write";
+      if (sig == SIGSEGV && si.si_code == 2 && perms[0] == 'r' && perms[1] == 'w') access = "";
+      break;
+    }
+    if (si.si_code <= 0 || access.empty() || exec_pending_) {
+      line(t, "# --- " + what + " si_addr=" + fmt_hex(addr) + " --- (not replayed)");
+      return;
+    }
+    touches(t, task);
+    line(t, "@touch " + fmt_hex(addr) + " 1 " + access + " " + what);
   }
 
   // The metadata of a regular file the program opened, once per path and identity.

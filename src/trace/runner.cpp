@@ -546,6 +546,26 @@ class Runner {
         line += std::string("  # ") + (f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
                 " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr);
       std::fprintf(o_.out, "%s\n", line.c_str());
+      if (d.words.size() == 5) {
+        // The fault the kernel raised there (a recorded trace): same signal, code, address.
+        const int want_sig = d.words[3] == "SIGBUS" ? 7 : 11;
+        uint64_t want_code = 0;
+        if (!number(d.words[4], &want_code)) {
+          std::fprintf(o_.err, "%s: @touch: bad si_code\n", loc.c_str());
+          return false;
+        }
+        const bool same =
+            f.signal == want_sig && static_cast<uint64_t>(f.code) == want_code && f.addr == addr;
+        if (o_.stats) {
+          o_.stats->calls++;
+          if (!same) o_.stats->calls_differing++;
+        }
+        if (!same)
+          mismatch(st.loc, d.words[3] + " si_code=" + d.words[4] + " si_addr=" + fmt_hex(addr),
+                   f ? std::string(f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
+                           " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr)
+                     : std::string("no fault"));
+      }
       return true;
     }
     if (d.name == "vmas") {

@@ -563,9 +563,11 @@ class ScriptParser {
     } else if (d.name == "rlimit") {
       need(d.words.size() == 2 || d.words.size() == 3, "expected RLIMIT_NAME SOFT [HARD]");
     } else if (d.name == "touch") {
-      need(d.words.size() == 2 ||
-               (d.words.size() == 3 && (d.words[2] == "read" || d.words[2] == "write")),
-           "expected ADDR LEN [read|write]");
+      const bool access = d.words.size() >= 3 && (d.words[2] == "read" || d.words[2] == "write");
+      const bool signal =
+          d.words.size() == 5 && (d.words[3] == "SIGSEGV" || d.words[3] == "SIGBUS");
+      need(d.words.size() == 2 || (d.words.size() == 3 && access) || (access && signal),
+           "expected ADDR LEN [read|write [SIGSEGV|SIGBUS SI_CODE]]");
     } else if (d.name == "hostfile") {
       need(d.words.size() == 6, "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\"");
     } else if (d.name == "hostdata") {
