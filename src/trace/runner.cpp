@@ -478,38 +478,8 @@ class Runner {
       // A recorded host file: the replay works on a stand-in with its size and identity.
       echo(st);
       std::string error;
-      bool ok;
-      if (d.name == "hostfile") {
-        uint64_t size = 0, mode = 0, ino = 0;
-        const std::string &dev = d.words[3];
-        size_t colon = dev.find(':');
-        if (!number(d.words[1], &size) || !number(d.words[2], &mode) || !number(d.words[4], &ino) ||
-            colon == std::string::npos) {
-          std::fprintf(o_.err, "%s: @hostfile: bad size, mode, device or inode\n", loc.c_str());
-          return false;
-        }
-        const uint64_t maj = std::strtoull(dev.substr(0, colon).c_str(), nullptr, 16);
-        const uint64_t min = std::strtoull(dev.substr(colon + 1).c_str(), nullptr, 16);
-        ok = sys_.impl().vfs.add_recorded_file(d.words[0], size, static_cast<uint32_t>(mode),
-                                               makedev(maj, min), ino, d.words[5], &error);
-      } else {
-        uint64_t off = 0;
-        std::string bytes;
-        const std::string &hex = d.words[2];
-        bool good = number(d.words[1], &off) && hex.size() % 2 == 0;
-        for (size_t k = 0; good && k < hex.size(); k += 2) {
-          char *end = nullptr;
-          const std::string pair = hex.substr(k, 2);
-          long v = std::strtol(pair.c_str(), &end, 16);
-          good = end && *end == '\0';
-          bytes.push_back(static_cast<char>(v));
-        }
-        if (!good) {
-          std::fprintf(o_.err, "%s: @hostdata: bad offset or hex bytes\n", loc.c_str());
-          return false;
-        }
-        ok = sys_.impl().vfs.write_recorded_bytes(d.words[0], off, bytes, &error);
-      }
+      const bool ok = d.name == "hostfile" ? add_recorded_file(sys_.impl().vfs, d.words, &error)
+                                           : add_recorded_bytes(sys_.impl().vfs, d.words, &error);
       if (!ok) std::fprintf(o_.err, "%s: %s\n", loc.c_str(), error.c_str());
       return ok;
     }

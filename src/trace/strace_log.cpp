@@ -1,10 +1,14 @@
 // Replaying strace logs. See strace_log.hpp.
 #include "trace/strace_log.hpp"
 
+#include <sys/sysmacros.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <set>
 #include <sstream>
 
+#include "file/vfs.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 
@@ -64,6 +68,48 @@ std::vector<uint64_t> fds_made_by(const CallStmt &c, int64_t result, bool *cloex
   std::string tok;
   while (std::getline(in, tok, ',')) fds.push_back(std::strtoull(tok.c_str(), nullptr, 10));
   return fds;
+}
+
+namespace {
+bool unsigned_word(const std::string &w, int base, uint64_t *v) {
+  if (w.empty()) return false;
+  char *end = nullptr;
+  errno = 0;
+  *v = std::strtoull(w.c_str(), &end, base);
+  return !errno && end && !*end;
+}
+}  // namespace
+
+bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+  uint64_t size = 0, mode = 0, ino = 0, maj = 0, min = 0;
+  const std::string &dev = words[3];
+  const size_t colon = dev.find(':');
+  if (!unsigned_word(words[1], 0, &size) || !unsigned_word(words[2], 0, &mode) ||
+      !unsigned_word(words[4], 0, &ino) || colon == std::string::npos ||
+      !unsigned_word(dev.substr(0, colon), 16, &maj) ||
+      !unsigned_word(dev.substr(colon + 1), 16, &min)) {
+    *error = "@hostfile: bad size, mode, device or inode";
+    return false;
+  }
+  return vfs.add_recorded_file(words[0], size, static_cast<uint32_t>(mode), makedev(maj, min), ino,
+                               words[5], error);
+}
+
+bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+  uint64_t off = 0;
+  const std::string &hex = words[2];
+  bool good = unsigned_word(words[1], 0, &off) && hex.size() % 2 == 0;
+  std::string bytes;
+  for (size_t k = 0; good && k < hex.size(); k += 2) {
+    uint64_t v = 0;
+    good = unsigned_word(hex.substr(k, 2), 16, &v);
+    bytes.push_back(static_cast<char>(v));
+  }
+  if (!good) {
+    *error = "@hostdata: bad offset or hex bytes";
+    return false;
+  }
+  return vfs.write_recorded_bytes(words[0], off, bytes, error);
 }
 
 Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec) {

@@ -1,4 +1,5 @@
-// Replaying strace logs: what a log leaves out and the replay has to make up for.
+// Replaying traces and strace logs: what a trace leaves out and the replay has to make up for.
+//   - Recorded host files (@hostfile, @hostdata): stand-ins with the recorded identity.
 //   - AddressRelocator: a log recorded with ASLR on has other addresses than vmspace gives;
 //     ranges the log's own mmap, mremap and brk results named are moved to vmspace's.
 //   - Descriptors made by calls vmspace does not model (sockets, pipes, eventfds, ...) get
@@ -17,6 +18,12 @@
 namespace vmspace {
 
 class Process;
+class Vfs;
+
+// "@hostfile "PATH" SIZE MODE MAJ:MIN INODE "SHOWN"" and "@hostdata "PATH" OFFSET HEX": make
+// the stand-in, write the recorded bytes. False with *error (bad words, or the sandbox).
+bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::string *error);
+bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error);
 
 class AddressRelocator {
  public:
