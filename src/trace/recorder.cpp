@@ -156,6 +156,12 @@ class Recorder {
         continue;
       }
       if (!WIFSTOPPED(st)) continue;
+      if (!tasks_.count(t)) {
+        // A new child can stop before its parent's fork event is seen: it waits (stopped)
+        // until then, so that the fork comes first in the trace.
+        early_.insert(t);
+        continue;
+      }
       Task &task = tasks_[t];
       if (!task.tgid) task.tgid = tgid_of(t);
       const int sig = WSTOPSIG(st);
@@ -226,7 +232,8 @@ class Recorder {
 
   void new_task(pid_t parent, Task &pt, pid_t child, int event) {
     Task &c = tasks_[child];
-    fresh_.insert(child);
+    const bool stopped_already = early_.erase(child) > 0;
+    if (!stopped_already) fresh_.insert(child);  // its first stop (SIGSTOP) is still to come
     const long nr = static_cast<long>(pt.entry.orig_rax);
     uint64_t flags = 0;
     if (event == PTRACE_EVENT_FORK) flags = SIGCHLD;
@@ -253,6 +260,7 @@ class Recorder {
     line(parent, call + " = " + std::to_string(child));
     pt.announced = true;
     calls_++;
+    if (stopped_already) ::ptrace(PTRACE_SYSCALL, child, nullptr, nullptr);
   }
 
   // Calls that change or read the address space: one thread of a process at a time, so that
@@ -757,8 +765,9 @@ class Recorder {
   const RecordOptions &o_;
   std::map<pid_t, Task> tasks_;
   std::set<pid_t> fresh_;
-  std::map<pid_t, pid_t> busy_;                      // per process: the thread inside a memory call
-  std::map<pid_t, std::vector<pid_t>> held_;         // threads waiting to enter theirs
+  std::set<pid_t> early_;                     // children stopped before their parent's fork event
+  std::map<pid_t, pid_t> busy_;               // per process: the thread inside a memory call
+  std::map<pid_t, std::vector<pid_t>> held_;  // threads waiting to enter theirs
   std::map<pid_t, std::vector<VmaAnon>> snapshots_;  // per process, after its last call
   bool exec_pending_ = true;  // before the first execve the address space is the recorder's
   long touches_ = 0;
