@@ -65,6 +65,20 @@ std::string slurp(const std::string &path) {
 }
 
 // The memory lines of /proc/PID/status vmspace renders.
+uint64_t fault_count(pid_t pid) {
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream in(stat.substr(paren + 2));
+  std::string w;
+  uint64_t minflt = 0, majflt = 0;
+  for (int field = 3; in >> w && field <= 12; field++) {
+    if (field == 10) minflt = std::strtoull(w.c_str(), nullptr, 10);
+    if (field == 12) majflt = std::strtoull(w.c_str(), nullptr, 10);
+  }
+  return minflt + majflt + 1;  // never 0 when read
+}
+
 std::string status_lines(pid_t pid) {
   static const char *keys[] = {
       "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};

@@ -21,6 +21,9 @@ std::string strvec_text(const std::vector<std::string> &v);
 
 // A whole file ("" when it cannot be read).
 std::string slurp(const std::string &path);
+// Page faults the process (all its threads) has taken: minflt + majflt of /proc/PID/stat (0 when
+// it cannot be read).
+uint64_t fault_count(pid_t pid);
 // The memory lines of /proc/PID/status vmspace renders (VmPeak ... VmLib).
 std::string status_lines(pid_t pid);
 
