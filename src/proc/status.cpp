@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "mm/address_space.hpp"
+#include "proc/maps.hpp"
 #include "vmspace/process.hpp"
 
 namespace vmspace {
@@ -36,6 +37,24 @@ std::string Process::status() const {
   line(out, "VmStk", mm.stack_vm << to_kb);
   line(out, "VmExe", text >> 10);
   line(out, "VmLib", lib >> 10);
+  return out;
+}
+
+std::string vm_status_lines(std::string_view status) {
+  static constexpr std::string_view keys[] = {
+      "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};
+  std::string out;
+  while (!status.empty()) {
+    const size_t nl = status.find('\n');
+    const std::string_view line = status.substr(0, nl);
+    for (std::string_view k : keys)
+      if (line.substr(0, k.size()) == k) {
+        out.append(line);
+        out += '\n';
+      }
+    if (nl == std::string_view::npos) break;
+    status.remove_prefix(nl + 1);
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "proc/maps.hpp"
 #include "trace/symbols.hpp"
 
 namespace vmspace {
@@ -80,14 +81,7 @@ uint64_t fault_count(pid_t pid) {
 }
 
 std::string status_lines(pid_t pid) {
-  static const char *keys[] = {
-      "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};
-  std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/status"));
-  std::string line, out;
-  while (std::getline(in, line))
-    for (const char *k : keys)
-      if (line.compare(0, std::strlen(k), k) == 0) out += line + "\n";
-  return out;
+  return vm_status_lines(slurp("/proc/" + std::to_string(pid) + "/status"));
 }
 
 std::vector<VmaAnon> anon_snapshot(pid_t pid) {

@@ -317,22 +317,12 @@ std::string Session::vmspace_vmflags(int slot) {
   return out;
 }
 
-namespace {
-// The lines of status text whose key is one the VMA layer decides.
-std::string vm_lines(const std::string &status) {
-  static const char *keys[] = {
-      "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};
-  std::istringstream in(status);
-  std::string line, out;
-  while (std::getline(in, line))
-    for (const char *k : keys)
-      if (line.compare(0, std::strlen(k), k) == 0) out += line + "\n";
-  return out;
+std::string Session::kernel_status(int slot) {
+  return vmspace::vm_status_lines(oracle_.status(slot));
 }
-}  // namespace
-
-std::string Session::kernel_status(int slot) { return vm_lines(oracle_.status(slot)); }
-std::string Session::vmspace_status(int slot) { return vm_lines(procs_[slot]->status()); }
+std::string Session::vmspace_status(int slot) {
+  return vmspace::vm_status_lines(procs_[slot]->status());
+}
 
 namespace {
 // Lines that differ between two texts, as a short diff.

@@ -54,17 +54,6 @@ std::string slurp(const std::string &path) {
   return s.str();
 }
 
-std::string vm_lines(const std::string &status) {
-  static const char *keys[] = {
-      "VmPeak:", "VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmExe:", "VmLib:"};
-  std::istringstream in(status);
-  std::string line, out;
-  while (std::getline(in, line))
-    for (const char *k : keys)
-      if (line.compare(0, std::strlen(k), k) == 0) out += line + "\n";
-  return out;
-}
-
 std::string mm_line(uint64_t sc, uint64_t ec, uint64_t sd, uint64_t ed, uint64_t sb, uint64_t ss) {
   char buf[240];
   std::snprintf(buf, sizeof buf,
@@ -119,7 +108,7 @@ Image kernel_image(Case c) {
       else if (line.compare(0, 9, "VmFlags: ") == 0 && range.compare(0, 8, "ffffffff") != 0)
         im.vmflags += range + " " + line.substr(9) + "\n";
     }
-    im.status = vm_lines(slurp(dir + "status"));
+    im.status = vmspace::vm_status_lines(slurp(dir + "status"));
     std::string stat = slurp(dir + "stat");
     std::istringstream fs(stat.substr(stat.rfind(')') + 2));
     std::vector<uint64_t> f(3, 0);  // fields 1-2 are pid and comm
@@ -154,7 +143,7 @@ Image vmspace_image(const Case &c, const std::string &sandbox) {
                   static_cast<unsigned long long>(v.end));
     im.vmflags += buf + vmspace::render_vm_flags(v.flags) + "\n";
   }
-  im.status = vm_lines(p.status());
+  im.status = vmspace::vm_status_lines(p.status());
   const vmspace::AddressSpace &mm = p.mm();
   im.mm =
       mm_line(mm.start_code, mm.end_code, mm.start_data, mm.end_data, mm.start_brk, mm.start_stack);

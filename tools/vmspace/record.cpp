@@ -136,15 +136,8 @@ int cmd_replay(const std::vector<std::string> &args) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
-  const char *tmpdir = std::getenv("TMPDIR");
-  std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/vmspace-replay-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (!::mkdtemp(buf.data())) {
-    std::perror("vmspace replay: cannot create a sandbox directory");
-    return 2;
-  }
-  const std::string root = buf.data();
+  const std::string root = make_sandbox("replay");
+  if (root.empty()) return 2;
   char *errbuf = nullptr;
   size_t errlen = 0;
   FILE *err = ::open_memstream(&errbuf, &errlen);

@@ -2,8 +2,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +18,20 @@
 #include "vmspace/system.hpp"
 
 namespace vmspace_cli {
+
+std::string make_sandbox(const char *what) {
+  const char *tmpdir = std::getenv("TMPDIR");
+  std::string tmpl =
+      std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/vmspace-" + what + "-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) {
+    std::fprintf(stderr, "vmspace %s: cannot create a sandbox directory in %s: %s\n", what,
+                 tmpdir && *tmpdir ? tmpdir : "/tmp", std::strerror(errno));
+    return "";
+  }
+  return buf.data();
+}
 
 int cmd_run(const std::vector<std::string> &args) {
   std::string root, script_path, example;
@@ -83,15 +99,8 @@ int cmd_run(const std::vector<std::string> &args) {
   // The sandbox: a fresh temporary directory unless --root names one.
   bool temp = root.empty();
   if (temp) {
-    const char *tmpdir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/vmspace-run-XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (!::mkdtemp(buf.data())) {
-      std::perror("vmspace run: cannot create a sandbox directory");
-      return 2;
-    }
-    root = buf.data();
+    root = make_sandbox("run");
+    if (root.empty()) return 2;
   } else {
     struct stat st {};
     if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
