@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <cstdarg>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -26,8 +27,8 @@ namespace vmspace {
 
 namespace {
 
-std::string where(const Script &s, SrcLoc l) {
-  return s.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col);
+std::string where(const std::string &file, SrcLoc l) {
+  return file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col);
 }
 
 void collect_vars(const Expr &e, std::vector<const Expr *> &out) {
@@ -36,6 +37,7 @@ void collect_vars(const Expr &e, std::vector<const Expr *> &out) {
 }
 
 bool numeric(const Expr &e) {
+  if (e.kind == Expr::Num) return true;
   if (e.kind == Expr::Str || e.kind == Expr::Opaque) return false;
   for (const Expr &k : e.kids)
     if (!numeric(k)) return false;
@@ -58,24 +60,8 @@ uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars) {
       uint64_t v = eval_expr(e.kids[0], vars);
       return e.op == '~' ? ~v : (0 - v);
     }
-    case Expr::Binop: {
-      uint64_t a = eval_expr(e.kids[0], vars), b = eval_expr(e.kids[1], vars);
-      switch (e.op) {
-        case '|':
-          return a | b;
-        case '&':
-          return a & b;
-        case '+':
-          return a + b;
-        case '-':
-          return a - b;
-        case '*':
-          return a * b;
-        case '<':
-          return b >= 64 ? 0 : a << b;
-      }
-      return 0;
-    }
+    case Expr::Binop:
+      return binop_value(e.op, eval_expr(e.kids[0], vars), eval_expr(e.kids[1], vars));
     default:
       return 0;
   }
@@ -130,29 +116,37 @@ namespace {
 
 class Runner {
  public:
-  Runner(const Script &s, System &sys, const RunOptions &o) : s_(s), sys_(sys), o_(o) {}
-
-  RunStatus run() {
+  Runner(const std::string &file, System &sys, const RunOptions &o)
+      : file_(file), sys_(sys), o_(o) {
     sys_.spawn();
-    size_t done = 0;
-    for (const Stmt &st : s_.stmts) {
-      if (o_.progress && (++done & 4095) == 0) o_.progress(done, s_.stmts.size());
-      bool ok = true;
-      switch (st.kind) {
-        case Stmt::Call:
-          ok = call(st);
-          break;
-        case Stmt::Dir:
-          ok = directive(st);
-          break;
-        case Stmt::ExitMarker:
-          // "+++ exited with N +++": the process is gone if it was not already.
-          if (st.exit_pid && pids_.count(st.exit_pid)) sys_.exit_task(pids_[st.exit_pid]);
-          break;
-      }
-      if (!ok) return run_bad_input;
+  }
+
+  // Runs one statement; false when the script cannot go on.
+  bool step(const Stmt &st) {
+    switch (st.kind) {
+      case Stmt::Call:
+        return call(st);
+      case Stmt::Dir:
+        return directive(st);
+      case Stmt::ExitMarker:
+        // "+++ exited with N +++": the process is gone if it was not already.
+        if (st.exit_pid && pids_.count(st.exit_pid)) sys_.exit_task(pids_[st.exit_pid]);
+        return true;
     }
-    std::fflush(o_.out);
+    return true;
+  }
+
+  // Output goes to o_.out; a replay that only compares passes none.
+  __attribute__((format(printf, 2, 3))) void out(const char *fmt, ...) {
+    if (!o_.out) return;
+    va_list ap;
+    va_start(ap, fmt);
+    std::vfprintf(o_.out, fmt, ap);
+    va_end(ap);
+  }
+
+  RunStatus finish() {
+    if (o_.out) std::fflush(o_.out);
     return mismatches_ ? run_mismatch : run_ok;
   }
 
@@ -169,14 +163,14 @@ class Runner {
       } else if (!first_claimed_) {
         pids_[pid] = 1;
       } else {
-        std::fprintf(o_.err, "%s: no process %d\n", where(s_, loc).c_str(), pid);
+        std::fprintf(o_.err, "%s: no process %d\n", where(file_, loc).c_str(), pid);
         return nullptr;
       }
     }
     first_claimed_ = true;
     Process *p = sys_.process(real);
     if (!p)
-      std::fprintf(o_.err, "%s: process %d has exited\n", where(s_, loc).c_str(), pid ? pid : 1);
+      std::fprintf(o_.err, "%s: process %d has exited\n", where(file_, loc).c_str(), pid ? pid : 1);
     return p;
   }
   int real_pid(int pid) const {
@@ -197,7 +191,7 @@ class Runner {
 
   void mismatch(SrcLoc loc, const std::string &expected, const std::string &actual) {
     mismatches_++;
-    std::fprintf(o_.err, "%s: mismatch: expected %s, got %s\n", where(s_, loc).c_str(),
+    std::fprintf(o_.err, "%s: mismatch: expected %s, got %s\n", where(file_, loc).c_str(),
                  expected.c_str(), actual.c_str());
   }
 
@@ -206,15 +200,19 @@ class Runner {
     Process *p = proc(c.pid, st.loc);
     if (!p) return false;
     const int my_pid = p->pid();
-    std::string prefix = c.pid ? std::to_string(my_pid) + " " : "";
     if (!c.known) {
-      std::fprintf(o_.out, "%s%s\n", prefix.c_str(), c.source.c_str());
+      if (o_.out)
+        out("%s%s\n", c.pid ? (std::to_string(my_pid) + " ").c_str() : "", c.source.c_str());
       if (o_.strace_mode) fd_placeholders(*p, c);
       return true;
     }
-    const CallDef &def = *find_call(c.name);
-    std::vector<ArgVal> args = call_args(def, c.args, vars_);
-    if (c.name == "clone" || c.name == "clone3") args = clone_args(c.args);
+    const CallDef &def = *c.def;
+    const bool is_clone = &def == clone_ || &def == clone3_;
+    std::vector<ArgVal> &args = args_;  // reused: a trace makes millions of calls
+    if (is_clone)
+      args = clone_args(c.args);
+    else
+      call_args(c.args, vars_, &args);
     if (o_.strace_mode && c.name == "close" && !args.empty() &&
         c.expect.kind == Expectation::Value && eval_expr(c.expect.value, vars_) == 0 &&
         !p->files().get(args[0].v & 0xffffffffu)) {
@@ -244,27 +242,27 @@ class Runner {
             !args[i].is_str)
           args[i].v = reloc_.relocate(args[i].v);
     }
-    const bool creates =
-        c.name == "fork" || c.name == "vfork" || c.name == "clone" || c.name == "clone3";
-    CallOutcome out = def.exec(*p, args);  // exit_group destroys p
-    if (out.unsupported) {
-      std::fprintf(o_.err, "%s: %s\n", where(s_, st.loc).c_str(), out.unsupported);
+    const bool creates = is_clone || &def == fork_ || &def == vfork_;
+    CallOutcome res = def.exec(*p, args);  // exit_group destroys p
+    if (res.unsupported) {
+      std::fprintf(o_.err, "%s: %s\n", where(file_, st.loc).c_str(), res.unsupported);
       return false;
     }
     std::string violation = sys_.take_sandbox_violation();
     if (!violation.empty()) {
-      std::fprintf(o_.err, "%s: %s\n", where(s_, st.loc).c_str(), violation.c_str());
+      std::fprintf(o_.err, "%s: %s\n", where(file_, st.loc).c_str(), violation.c_str());
       return false;
     }
-    uint64_t value = out.ok ? out.value : ~0ull;
+    uint64_t value = res.ok ? res.value : ~0ull;
     if (!c.bind.empty()) vars_[c.bind] = value;
 
-    std::string text = format_call(def, args);
-    if (text.size() < 39) text.append(39 - text.size(), ' ');
-    std::string bind = c.bind.empty() ? "" : "$" + c.bind + " = ";
-    std::string result = format_result(def, out);
-    std::fprintf(o_.out, "%s%s%s = %s\n", prefix.c_str(), bind.c_str(), text.c_str(),
-                 result.c_str());
+    if (o_.out) {
+      std::string text = format_call(def, args);
+      if (text.size() < 39) text.append(39 - text.size(), ' ');
+      std::string bind = c.bind.empty() ? "" : "$" + c.bind + " = ";
+      out("%s%s%s = %s\n", c.pid ? (std::to_string(my_pid) + " ").c_str() : "", bind.c_str(),
+          text.c_str(), format_result(def, res).c_str());
+    }
 
     const Expectation &x = c.expect;
     const int before = mismatches_;
@@ -280,28 +278,29 @@ class Runner {
       }
     } count{o_.stats, mismatches_, before,
             x.kind == Expectation::Value || x.kind == Expectation::Error};
-    if (creates && out.ok) {
+    if (creates && res.ok) {
       // The expected value is the child's pid in the script's numbering.
-      int child = static_cast<int>(out.value);
+      int child = static_cast<int>(res.value);
       if (x.kind == Expectation::Value) pids_[static_cast<int>(eval_expr(x.value, vars_))] = child;
       pids_[child] = child;
       return true;
     }
     if (x.kind == Expectation::Value) {
       uint64_t want = eval_expr(x.value, vars_);
-      if (o_.strace_mode && def.result == ResultFmt::addr && out.ok) {
-        reloc_.learn(c.name, args, want, out.value);
+      if (o_.strace_mode && def.result == ResultFmt::addr && res.ok) {
+        reloc_.learn(c.name, args, want, res.value);
         want = reloc_.relocate(want);
       }
-      if (!out.ok || want != out.value) {
+      if (!res.ok || want != res.value) {
         std::string w =
             def.result == ResultFmt::addr ? fmt_hex(want) : fmt_sdec(static_cast<int64_t>(want));
-        mismatch(x.loc, w, result);
+        mismatch(x.loc, w, format_result(def, res));
       }
     } else if (x.kind == Expectation::Error) {
       uint64_t want = eval_expr(x.value, vars_);
-      if (out.ok || out.err != x.err || want != ~0ull)
-        mismatch(x.loc, fmt_sdec(static_cast<int64_t>(want)) + " " + errno_name(x.err), result);
+      if (res.ok || res.err != x.err || want != ~0ull)
+        mismatch(x.loc, fmt_sdec(static_cast<int64_t>(want)) + " " + errno_name(x.err),
+                 format_result(def, res));
     }
     return true;
   }
@@ -311,20 +310,20 @@ class Runner {
     std::string line = (d.pid ? std::to_string(d.pid) + " " : "") + "@" + d.name;
     for (size_t i = 0; i < d.words.size(); i++)
       line += " " + (d.quoted[i] ? fmt_string(d.words[i]) : d.words[i]);
-    std::fprintf(o_.out, "%s\n", line.c_str());
+    out("%s\n", line.c_str());
   }
 
   bool directive(const Stmt &st) {
     const Directive &d = st.dir;
-    const std::string loc = where(s_, st.loc);
+    const std::string loc = where(file_, st.loc);
     if (d.name == "maps") {
       int pid = d.pid;
       if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
       Process *p = proc(pid, st.loc);
       if (!p) return false;
       std::string actual = p->maps();
-      std::fprintf(o_.out, "%s@maps%s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
-                   d.words.empty() ? "" : (" " + d.words[0]).c_str(), actual.c_str());
+      out("%s@maps%s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
+          d.words.empty() ? "" : (" " + d.words[0]).c_str(), actual.c_str());
       if (d.has_block) {
         std::vector<std::string> want;
         for (const std::string &l : d.block)
@@ -358,8 +357,7 @@ class Runner {
       Process *p = proc(pid, st.loc);
       if (!p) return false;
       std::string actual = p->status();
-      std::fprintf(o_.out, "@status%s {\n%s}\n", d.words.empty() ? "" : (" " + d.words[0]).c_str(),
-                   actual.c_str());
+      out("@status%s {\n%s}\n", d.words.empty() ? "" : (" " + d.words[0]).c_str(), actual.c_str());
       if (d.has_block) {
         // Lines compare by key; keys vmspace does not render yet (VmRSS, ...)
         // are skipped.
@@ -411,14 +409,14 @@ class Runner {
         if (d.has_block) {
           int l = std::atoi(err.c_str());
           size_t colon = err.find(':');
-          std::fprintf(o_.err, "%s:%d:%s\n", s_.file.c_str(), base_line + l,
+          std::fprintf(o_.err, "%s:%d:%s\n", file_.c_str(), base_line + l,
                        err.substr(colon + 1).c_str());
         } else {
           std::fprintf(o_.err, "%s: in %s: %s\n", loc.c_str(), d.words[0].c_str(), err.c_str());
         }
         return false;
       }
-      std::fprintf(o_.out, "@layout {\n%s}\n", text.c_str());
+      out("@layout {\n%s}\n", text.c_str());
       return true;
     }
     if (d.name == "file") return file_directive(st);
@@ -498,8 +496,8 @@ class Runner {
                      errno_name(e));
         return false;
       }
-      std::fprintf(o_.out, "%s@fd %llu%s\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
-                   static_cast<unsigned long long>(fd), cloexec ? " cloexec" : "");
+      out("%s@fd %llu%s\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
+          static_cast<unsigned long long>(fd), cloexec ? " cloexec" : "");
       return true;
     }
     if (d.name == "touch") {
@@ -515,7 +513,7 @@ class Runner {
       if (f)
         line += std::string("  # ") + (f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
                 " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr);
-      std::fprintf(o_.out, "%s\n", line.c_str());
+      out("%s\n", line.c_str());
       if (d.words.size() == 5) {
         // The fault the kernel raised there (a recorded trace): same signal, code, address.
         const int want_sig = d.words[3] == "SIGBUS" ? 7 : 11;
@@ -545,14 +543,14 @@ class Runner {
       if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
       Process *p = proc(pid, st.loc);
       if (!p) return false;
-      std::fprintf(o_.out, "@vmas%s {\n", d.words.empty() ? "" : (" " + d.words[0]).c_str());
+      out("@vmas%s {\n", d.words.empty() ? "" : (" " + d.words[0]).c_str());
       for (const VmaInfo &v : p->vmas()) {
-        std::fprintf(o_.out, "  %08llx-%08llx %s%s%s\n", static_cast<unsigned long long>(v.start),
-                     static_cast<unsigned long long>(v.end), render_vm_flags(v.flags).c_str(),
-                     v.anon_vma_id ? ("anon_vma=" + std::to_string(v.anon_vma_id)).c_str() : "",
-                     v.name.empty() ? "" : ("  " + v.name).c_str());
+        out("  %08llx-%08llx %s%s%s\n", static_cast<unsigned long long>(v.start),
+            static_cast<unsigned long long>(v.end), render_vm_flags(v.flags).c_str(),
+            v.anon_vma_id ? ("anon_vma=" + std::to_string(v.anon_vma_id)).c_str() : "",
+            v.name.empty() ? "" : ("  " + v.name).c_str());
       }
-      std::fprintf(o_.out, "}\n");
+      out("}\n");
       return true;
     }
     if (d.name == "root") {
@@ -568,22 +566,20 @@ class Runner {
 
   // A directive word as an expression: numbers, constants, $variables, + - | <<.
   bool word_value(const std::string &w, uint64_t *v, SrcLoc loc) {
-    Script tmp;
-    std::string err;
-    ParseOptions po;
-    if (!parse_script("munmap(" + w + ", 0)\n", s_.file, po, &tmp, &err) || tmp.stmts.size() != 1 ||
-        tmp.stmts[0].call.args.size() != 2 || !numeric(tmp.stmts[0].call.args[0])) {
-      std::fprintf(o_.err, "%s: bad value '%s'\n", where(s_, loc).c_str(), w.c_str());
+    Expr e;
+    if (!parse_expression(w, &e) || !numeric(e)) {
+      std::fprintf(o_.err, "%s: bad value '%s'\n", where(file_, loc).c_str(), w.c_str());
       return false;
     }
     std::vector<const Expr *> vs;
-    collect_vars(tmp.stmts[0].call.args[0], vs);
-    for (const Expr *e : vs)
-      if (!vars_.count(e->text)) {
-        std::fprintf(o_.err, "%s: $%s is not bound\n", where(s_, loc).c_str(), e->text.c_str());
+    collect_vars(e, vs);
+    for (const Expr *var : vs)
+      if (!vars_.count(var->text)) {
+        std::fprintf(o_.err, "%s: $%s is not bound\n", where(file_, loc).c_str(),
+                     var->text.c_str());
         return false;
       }
-    *v = eval_expr(tmp.stmts[0].call.args[0], vars_);
+    *v = eval_expr(e, vars_);
     return true;
   }
 
@@ -603,7 +599,7 @@ class Runner {
 
   bool file_directive(const Stmt &st) {
     const Directive &d = st.dir;
-    const std::string loc = where(s_, st.loc);
+    const std::string loc = where(file_, st.loc);
     SystemState &ss = sys_.impl();
     const std::string &path = d.words[0];
     uint64_t mode = 0666;
@@ -650,8 +646,11 @@ class Runner {
     return true;
   }
 
-  const Script &s_;
+  const std::string &file_;
   System &sys_;
+  const CallDef *const clone_ = find_call("clone"), *const clone3_ = find_call("clone3");
+  const CallDef *const fork_ = find_call("fork"), *const vfork_ = find_call("vfork");
+  std::vector<ArgVal> args_;
   const RunOptions &o_;
   // clone(child_stack=..., flags=..., ...) and clone3({flags=..., ...}, size):
   // the flags.
@@ -668,12 +667,9 @@ class Runner {
       size_t f = t.find("flags=");
       if (f != std::string::npos) {
         size_t e = t.find_first_of(",}", f);
-        Script tmp;
-        std::string err;
-        ParseOptions po;
-        if (parse_script("munmap(" + t.substr(f + 6, e - f - 6) + ", 0)\n", s_.file, po, &tmp,
-                         &err))
-          a[0].v = eval_expr(tmp.stmts[0].call.args[0], vars_);
+        Expr flags;
+        if (parse_expression(std::string_view(t).substr(f + 6, e - f - 6), &flags))
+          a[0].v = eval_expr(flags, vars_);
       }
       return a;
     }
@@ -690,46 +686,51 @@ class Runner {
 
 }  // namespace
 
-std::vector<ArgVal> call_args(const CallDef &def, const std::vector<Expr> &exprs,
-                              const std::map<std::string, uint64_t> &vars) {
-  std::vector<ArgVal> args(exprs.size());
+void call_args(const std::vector<Expr> &exprs, const std::map<std::string, uint64_t> &vars,
+               std::vector<ArgVal> *out) {
+  out->resize(exprs.size());
   for (size_t i = 0; i < exprs.size(); i++) {
     const Expr &e = exprs[i];
-    ArgVal &a = args[i];
-    if (e.kind == Expr::Str) {
+    ArgVal &a = (*out)[i];
+    a.is_str = e.kind == Expr::Str;
+    a.opaque = e.kind == Expr::Opaque;
+    if (a.is_str || a.opaque) {
       a.s = e.text;
-      a.is_str = true;
-    } else if (e.kind == Expr::Opaque) {
-      a.s = e.text;
-      a.opaque = true;
+      a.v = 0;
     } else {
+      a.s.clear();
       a.v = eval_expr(e, vars);
     }
-    (void)def;
   }
-  return args;
 }
 
-bool check_script(const Script &s, std::string *error) {
-  std::set<std::string> bound;
-  auto check_vars = [&](const Expr &e) -> bool {
-    std::vector<const Expr *> vs;
-    collect_vars(e, vs);
-    for (const Expr *v : vs) {
-      if (!bound.count(v->text)) {
-        *error = where(s, v->loc) + ": $" + v->text + " is used before it is bound";
-        return false;
+namespace {
+
+// What parsing cannot check, one statement at a time: argument counts and kinds, variables
+// bound before use.
+class Checker {
+ public:
+  explicit Checker(const std::string &file) : file_(file) {}
+  bool check(const Stmt &st, std::string *error) {
+    const std::string &s = file_;
+    auto check_vars = [&](const Expr &e) -> bool {
+      if (e.kind == Expr::Num) return true;
+      std::vector<const Expr *> vs;
+      collect_vars(e, vs);
+      for (const Expr *v : vs) {
+        if (!bound.count(v->text)) {
+          *error = where(s, v->loc) + ": $" + v->text + " is used before it is bound";
+          return false;
+        }
       }
-    }
-    return true;
-  };
-  for (const Stmt &st : s.stmts) {
-    if (st.kind != Stmt::Call || !st.call.known) continue;
+      return true;
+    };
+    if (st.kind != Stmt::Call || !st.call.known) return true;
     const CallStmt &c = st.call;
-    const CallDef &def = *find_call(c.name);
+    const CallDef &def = *c.def;
     if (c.name == "clone" || c.name == "clone3") {
       if (!c.bind.empty()) bound.insert(c.bind);
-      continue;  // strace prints clone's arguments by name, in several shapes
+      return true;  // strace prints clone's arguments by name, in several shapes
     }
     if (c.args.size() < static_cast<size_t>(def.min_args) || c.args.size() > def.args.size()) {
       *error = where(s, st.loc) + ": " + c.name + " takes " +
@@ -777,13 +778,49 @@ bool check_script(const Script &s, std::string *error) {
       if (!check_vars(c.expect.value)) return false;
     }
     if (!c.bind.empty()) bound.insert(c.bind);
+    return true;
   }
+
+ private:
+  const std::string &file_;
+  std::set<std::string> bound;
+};
+
+}  // namespace
+
+bool check_script(const Script &s, std::string *error) {
+  Checker ch(s.file);
+  for (const Stmt &st : s.stmts)
+    if (!ch.check(st, error)) return false;
   return true;
 }
 
 RunStatus run_script(const Script &s, System &sys, const RunOptions &opts) {
-  Runner r(s, sys, opts);
-  return r.run();
+  Runner r(s.file, sys, opts);
+  size_t done = 0;
+  for (const Stmt &st : s.stmts) {
+    if (opts.progress && (++done & 4095) == 0) opts.progress(done, s.stmts.size());
+    if (!r.step(st)) return run_bad_input;
+  }
+  return r.finish();
+}
+
+RunStatus run_stream(ScriptReader &reader, const std::string &file, size_t size, System &sys,
+                     const RunOptions &opts, std::string *error) {
+  Runner r(file, sys, opts);
+  Checker ch(file);
+  Stmt st;
+  size_t done = 0;
+  while (reader.next(&st)) {
+    if (opts.progress && (++done & 16383) == 0) opts.progress(reader.offset(), size);
+    if (!ch.check(st, error)) return run_bad_input;
+    if (!r.step(st)) return run_bad_input;
+  }
+  if (!reader.error().empty()) {
+    *error = reader.error();
+    return run_bad_input;
+  }
+  return r.finish();
 }
 
 }  // namespace vmspace

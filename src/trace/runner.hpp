@@ -20,7 +20,7 @@ struct RunStats {
 };
 
 struct RunOptions {
-  FILE *out = stdout;            // the calls with their results, as a script
+  FILE *out = stdout;            // the calls with their results, as a script (null: none)
   FILE *err = stderr;            // mismatches and errors
   std::string script_dir = ".";  // where @layout FILE names are looked up
   RunStats *stats = nullptr;     // filled in when given
@@ -47,8 +47,9 @@ uint64_t eval_expr(const Expr &e, const std::map<std::string, uint64_t> &vars);
 struct CallDef;
 struct ArgVal;
 // The argument values of a call, strings and strace arrays kept as such.
-std::vector<ArgVal> call_args(const CallDef &def, const std::vector<Expr> &exprs,
-                              const std::map<std::string, uint64_t> &vars);
+// (*out is reused: its strings keep their buffers.)
+void call_args(const std::vector<Expr> &exprs, const std::map<std::string, uint64_t> &vars,
+               std::vector<ArgVal> *out);
 
 // Does an expected maps line (from an @maps block) match an actual one? Fields compare with
 // blanks collapsed; "*" matches any field and $ROOT stands for the sandbox directory.
@@ -57,5 +58,11 @@ bool maps_line_matches(const std::string &expected, const std::string &actual,
 
 // Runs a parsed and checked script on `sys`, creating pid 1 first.
 RunStatus run_script(const Script &s, System &sys, const RunOptions &opts);
+
+// Runs statements as `reader` reads them, each checked first: a long trace needs no memory
+// for the whole. Bad input stops the run with run_bad_input and "file:line:col: message" in
+// *error (statements before it have run). Progress is reported in bytes of `size`.
+RunStatus run_stream(ScriptReader &reader, const std::string &file, size_t size, System &sys,
+                     const RunOptions &opts, std::string *error);
 
 }  // namespace vmspace

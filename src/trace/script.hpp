@@ -7,24 +7,30 @@
 //   # comment
 //
 // parse_script() reads the whole text first and reports the first error as
-// "file:line:col: message"; nothing runs before the script parsed.
+// "file:line:col: message"; nothing runs before the script parsed. ScriptReader hands out
+// the statements of a long trace one at a time, so a replay needs no memory for the whole.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmspace/result.hpp"
 
 namespace vmspace {
 
+struct CallDef;
+
 struct SrcLoc {
   int line = 0;
   int col = 0;
 };
 
-// An argument or result expression.
+// An argument or result expression. Constant parts are folded when parsed: "PROT_READ|4"
+// is the number 5.
 struct Expr {
   enum Kind : uint8_t { Num, Str, Sym, Var, Binop, Neg, Opaque } kind = Num;
   uint64_t num = 0;        // num
@@ -47,10 +53,11 @@ struct CallStmt {
   int pid = 0;       // 0: the default process
   std::string bind;  // $NAME, without the $
   std::string name;
+  const CallDef *def = nullptr;  // the call's definition; null for unknown calls
   std::vector<Expr> args;
   Expectation expect;
   bool known = true;   // false: an unknown call kept because of --ignore-unknown
-  std::string source;  // the line as written
+  std::string source;  // an unknown call: the line as written
 };
 
 struct Directive {
@@ -82,6 +89,31 @@ struct ParseOptions {
 
 // Is `name` a call the runner executes?
 bool is_supported_call(const std::string &name);
+
+// Reads statements in script order from `text` (which must outlive the reader). A fork strace
+// printed as "<unfinished ...>" keeps its place: the statements after it wait until it resumes.
+class ScriptReader {
+ public:
+  ScriptReader(std::string_view text, const std::string &file, const ParseOptions &opts);
+  ~ScriptReader();
+  // The next statement; false at the end or on bad input (then error() says where and why).
+  bool next(Stmt *out);
+  // "file:line:col: message" after next() met bad input; empty otherwise.
+  const std::string &error() const;
+  // How many bytes of the text were read.
+  size_t offset() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// a OP b for the operators of expressions ('|', '&', '+', '-', '*', '<' for <<).
+uint64_t binop_value(char op, uint64_t a, uint64_t b);
+
+// `text` as one numeric expression (numbers, constants, $variables, + - | & << ~); false when
+// it is not exactly one.
+bool parse_expression(std::string_view text, Expr *out);
 
 // Parses a script. On failure returns false with "file:line:col: message" in *error.
 bool parse_script(const std::string &text, const std::string &file, const ParseOptions &opts,

@@ -1,8 +1,11 @@
 // Parser of scripts and strace output. See script.hpp for the grammar.
 #include <cctype>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <string_view>
 
+#include "trace/calls.hpp"
 #include "trace/script.hpp"
 #include "trace/symbols.hpp"
 
@@ -15,13 +18,15 @@ struct ParseError {
   std::string msg;
 };
 
-bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// ASCII only, without the locale lookups of <cctype>: the lexer runs on every byte of a trace.
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
 
 // Scans one (logical) line.
 class Lexer {
  public:
-  Lexer(const std::string &s, int line, size_t start = 0) : s_(s), i_(start), line_(line) {}
+  Lexer(std::string_view s, int line, size_t start = 0) : s_(s), i_(start), line_(line) {}
 
   SrcLoc loc() const { return SrcLoc{line_, static_cast<int>(i_) + 1}; }
   [[noreturn]] void error(const std::string &msg) const { throw ParseError{loc(), msg}; }
@@ -29,11 +34,22 @@ class Lexer {
 
   // Skips blanks and /* comments */.
   void ws() {
+    if (i_ < s_.size() && s_[i_] != ' ' && s_[i_] != '\t' && s_[i_] != '/') return;
+    ws_slow();
+  }
+  __attribute__((noinline)) void ws_slow() {
     for (;;) {
+      // Traces pad results to a column: eight blanks at a time first.
+      while (i_ + 8 <= s_.size()) {
+        uint64_t w;
+        std::memcpy(&w, s_.data() + i_, 8);
+        if (w != 0x2020202020202020ull) break;
+        i_ += 8;
+      }
       while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) i_++;
       if (i_ + 1 < s_.size() && s_[i_] == '/' && s_[i_ + 1] == '*') {
         size_t e = s_.find("*/", i_ + 2);
-        if (e == std::string::npos) error("unterminated comment");
+        if (e == std::string_view::npos) error("unterminated comment");
         i_ = e + 2;
         continue;
       }
@@ -62,11 +78,13 @@ class Lexer {
     if (!is_ident_start(peek())) error("expected a name");
     size_t b = i_;
     while (is_ident_char(peek())) i_++;
-    return s_.substr(b, i_ - b);
+    return std::string(s_.substr(b, i_ - b));
   }
   size_t pos() const { return i_; }
+  size_t size() const { return s_.size(); }
+  char at(size_t k) const { return s_[k]; }
+  std::string_view view(size_t b, size_t n) const { return s_.substr(b, n); }
   void set_pos(size_t p) { i_ = p; }
-  const std::string &text() const { return s_; }
 
   uint64_t number() {
     SrcLoc l = loc();
@@ -76,7 +94,7 @@ class Lexer {
     if (peek() == '0' && (peek2() == 'x' || peek2() == 'X')) {
       base = 16;
       i_ += 2;
-    } else if (peek() == '0' && std::isdigit(static_cast<unsigned char>(peek2()))) {
+    } else if (peek() == '0' && is_digit(peek2())) {
       base = 8;
       i_ += 1;
     }
@@ -93,14 +111,15 @@ class Lexer {
       else
         break;
       if (d >= base) error_at(l, "bad digit in number");
-      unsigned __int128 nv = static_cast<unsigned __int128>(v) * base + d;
-      if (nv > ~0ull) error_at(l, "number out of range");
-      v = static_cast<uint64_t>(nv);
+      if (__builtin_mul_overflow(v, static_cast<uint64_t>(base), &v) ||
+          __builtin_add_overflow(v, static_cast<uint64_t>(d), &v))
+        error_at(l, "number out of range");
       i_++;
       digits++;
     }
     if (digits == 0 && base == 16) error_at(l, "expected hex digits");
-    if (is_ident_char(peek())) error_at(l, "bad number '" + s_.substr(b, i_ - b + 1) + "'");
+    if (is_ident_char(peek()))
+      error_at(l, "bad number '" + std::string(s_.substr(b, i_ - b + 1)) + "'");
     return v;
   }
 
@@ -160,9 +179,7 @@ class Lexer {
           int v = 0, n = 0;
           while (n < 2 && std::isxdigit(static_cast<unsigned char>(peek()))) {
             char h = s_[i_++];
-            v = v * 16 + (std::isdigit(static_cast<unsigned char>(h))
-                              ? h - '0'
-                              : (std::tolower(h) - 'a' + 10));
+            v = v * 16 + (is_digit(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
             n++;
           }
           if (!n) error("bad \\x escape");
@@ -207,7 +224,7 @@ class Lexer {
         depth--;
         if (depth == 0) {
           i_++;
-          return s_.substr(b, i_ - b);
+          return std::string(s_.substr(b, i_ - b));
         }
       }
       i_++;
@@ -216,7 +233,7 @@ class Lexer {
   }
 
  private:
-  const std::string &s_;
+  std::string_view s_;
   size_t i_;
   int line_;
 };
@@ -229,8 +246,67 @@ class ExprParser {
 
   Expr parse() { return parse_or(); }
 
+  // Parses into `out`, a fresh Expr: the common shapes without building a tree.
+  void parse_into(Expr &out) {
+    const size_t start = lx_.pos();
+    if (!simple(out)) {
+      lx_.set_pos(start);
+      out = parse_or();
+    }
+  }
+
  private:
+  // A number, or numbers and known constants joined by '|', where nothing else of the
+  // grammar follows: what almost every argument and result of a trace is. False (the caller
+  // rewinds) when the general parser is needed.
+  bool simple(Expr &out) {
+    lx_.ws();
+    const SrcLoc l = lx_.loc();
+    uint64_t v = 0;
+    // "-1": a negated number stands alone.
+    const bool neg = lx_.peek() == '-' && is_digit(lx_.peek2());
+    if (neg) lx_.set_pos(lx_.pos() + 1);
+    for (;;) {
+      const char c = lx_.peek();
+      if (neg) {
+        v = 0 - lx_.number();
+      } else if (is_digit(c)) {
+        v |= lx_.number();
+      } else if (is_ident_start(c)) {
+        const size_t b = lx_.pos();
+        size_t e = b;
+        while (e < lx_.size() && is_ident_char(lx_.at(e))) e++;
+        if (e < lx_.size() && lx_.at(e) == '=') return false;  // a named argument
+        std::optional<uint64_t> k = constant_value(lx_.view(b, e - b));
+        if (!k) return false;
+        v |= *k;
+        lx_.set_pos(e);
+      } else {
+        return false;
+      }
+      lx_.ws();
+      const char n = lx_.peek(), n2 = lx_.peek2();
+      if (n == '|' && n2 != '|') {
+        if (neg) return false;
+        lx_.set_pos(lx_.pos() + 1);
+        lx_.ws();
+        continue;
+      }
+      if (n == '+' || n == '-' || n == '*' || (n == '&' && n2 != '&') || (n == '<' && n2 == '<'))
+        return false;
+      out.kind = Expr::Num;
+      out.num = v;
+      out.loc = l;
+      return true;
+    }
+  }
+
+  // Constant parts are folded as they are read: a trace's flags and addresses evaluate once.
   Expr bin(char op, Expr a, Expr b, SrcLoc l) {
+    if (a.kind == Expr::Num && b.kind == Expr::Num) {
+      a.num = binop_value(op, a.num, b.num);
+      return a;
+    }
     Expr e;
     e.kind = Expr::Binop;
     e.op = op;
@@ -296,6 +372,11 @@ class ExprParser {
       e.op = c;
       e.loc = l;
       e.kids.push_back(parse_unary());
+      if (e.kids[0].kind == Expr::Num) {
+        e.kind = Expr::Num;
+        e.num = c == '~' ? ~e.kids[0].num : 0 - e.kids[0].num;
+        e.kids.clear();
+      }
       return e;
     }
     return parse_primary();
@@ -305,7 +386,7 @@ class ExprParser {
     Expr e;
     e.loc = lx_.loc();
     char c = lx_.peek();
-    if (std::isdigit(static_cast<unsigned char>(c))) {
+    if (is_digit(c)) {
       e.kind = Expr::Num;
       e.num = lx_.number();
       return e;
@@ -346,8 +427,13 @@ class ExprParser {
       lx_.set_pos(save);
       e.kind = Expr::Sym;
       e.text = lx_.ident();
-      if (strict_ && !constant_value(e.text))
+      if (std::optional<uint64_t> v = constant_value(e.text)) {
+        e.kind = Expr::Num;
+        e.num = *v;
+        e.text.clear();
+      } else if (strict_) {
         lx_.error_at(e.loc, "unknown constant '" + e.text + "'");
+      }
       return e;
     }
     if (c == '\0') lx_.error("unexpected end of line");
@@ -358,15 +444,15 @@ class ExprParser {
   bool strict_;
 };
 
-std::string trim(const std::string &s) {
+std::string_view trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
+  if (b == std::string_view::npos) return {};
   size_t e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
 }
 
 // Splits a directive's words at blanks; "quoted strings" are decoded.
-std::vector<std::string> split_words(const std::string &line, size_t from, int lineno,
+std::vector<std::string> split_words(std::string_view line, size_t from, int lineno,
                                      std::vector<bool> *quoted) {
   std::vector<std::string> out;
   Lexer lx(line, lineno, from);
@@ -380,43 +466,48 @@ std::vector<std::string> split_words(const std::string &line, size_t from, int l
     }
     size_t b = lx.pos();
     while (lx.peek() && lx.peek() != ' ' && lx.peek() != '\t') lx.set_pos(lx.pos() + 1);
-    out.push_back(line.substr(b, lx.pos() - b));
+    out.emplace_back(line.substr(b, lx.pos() - b));
     quoted->push_back(false);
   }
   return out;
 }
 
+// A pid of at most 9 digits.
+int small_int(std::string_view d) {
+  int v = 0;
+  for (char c : d) v = v * 10 + (c - '0');
+  return v;
+}
+
 // Strips "[pid N] ", "N " and strace time stamps from the start of a line.
-size_t strip_prefix(const std::string &s, int *pid) {
+size_t strip_prefix(std::string_view s, int *pid) {
   size_t i = 0;
   while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) i++;
-  if (s.compare(i, 5, "[pid ") == 0) {
+  if (i < s.size() && s[i] == '[' && s.compare(i, 5, "[pid ") == 0) {
     size_t j = i + 5;
     while (j < s.size() && s[j] == ' ') j++;
     size_t b = j;
-    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) j++;
-    if (j > b && j < s.size() && s[j] == ']') {
-      *pid = std::stoi(s.substr(b, j - b));
+    while (j < s.size() && is_digit(s[j])) j++;
+    if (j > b && j - b < 10 && j < s.size() && s[j] == ']') {
+      *pid = small_int(s.substr(b, j - b));
       i = j + 1;
       while (i < s.size() && s[i] == ' ') i++;
     }
-  } else if (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+  } else if (i < s.size() && is_digit(s[i])) {
     size_t j = i;
-    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) j++;
+    while (j < s.size() && is_digit(s[j])) j++;
     if (j < s.size() && (s[j] == ' ' || s[j] == '\t') && j - i < 10) {
-      *pid = std::stoi(s.substr(i, j - i));
+      *pid = small_int(s.substr(i, j - i));
       i = j;
       while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) i++;
     }
   }
   // Time stamps: HH:MM:SS[.frac] or SECONDS.frac (strace -t, -tt, -ttt, -r).
   size_t j = i;
-  while (j < s.size() &&
-         (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == ':' || s[j] == '.'))
-    j++;
+  while (j < s.size() && (is_digit(s[j]) || s[j] == ':' || s[j] == '.')) j++;
   if (j > i && j < s.size() && s[j] == ' ') {
-    std::string ts = s.substr(i, j - i);
-    if (ts.find(':') != std::string::npos || ts.find('.') != std::string::npos) {
+    std::string_view ts = s.substr(i, j - i);
+    if (ts.find(':') != std::string_view::npos || ts.find('.') != std::string_view::npos) {
       i = j;
       while (i < s.size() && s[i] == ' ') i++;
     }
@@ -428,101 +519,180 @@ bool is_errno_name(const std::string &s) {
   return s.size() > 1 && s[0] == 'E' && errno_from_name(s) != Errno::none;
 }
 
-class ScriptParser {
+class Reader {
  public:
-  ScriptParser(const std::string &text, const ParseOptions &opts) : opts_(opts) {
-    size_t b = 0;
-    while (b <= text.size()) {
-      size_t e = text.find('\n', b);
-      if (e == std::string::npos) {
-        if (b < text.size()) lines_.push_back(text.substr(b));
-        break;
-      }
-      lines_.push_back(text.substr(b, e - b));
-      b = e + 1;
-    }
-    for (auto &l : lines_)
-      if (!l.empty() && l.back() == '\r') l.pop_back();
-  }
+  Reader(std::string_view text, const ParseOptions &opts) : text_(text), opts_(opts) {}
 
-  void run(Script *out) {
-    for (size_t n = 0; n < lines_.size(); n++) {
-      int lineno = static_cast<int>(n) + 1;
-      const std::string &line = lines_[n];
-      int pid = 0;
-      size_t i = strip_prefix(line, &pid);
-      if (i >= line.size() || line[i] == '#') continue;
-      std::string rest = line.substr(i);
-      if (rest.compare(0, 3, "---") == 0) continue;      // signal delivery
-      if (rest.compare(0, 7, "strace:") == 0) continue;  // strace's own messages
-      if (rest.compare(0, 3, "+++") == 0) {              // process exit
-        Stmt st;
-        st.kind = Stmt::ExitMarker;
-        st.loc = SrcLoc{lineno, static_cast<int>(i) + 1};
-        st.exit_pid = pid;
-        out->stmts.push_back(std::move(st));
+  // The next statement in script order; false at the end. Throws ParseError.
+  bool next(Stmt *out) {
+    for (;;) {
+      if (queue_.empty()) {
+        // Nothing waits: the next statement is read straight into *out, whose buffers are
+        // reused from the statement it held before.
+        direct_ = out;
+        delivered_ = false;
+        std::string_view line;
+        if (!next_line(&line)) return false;
+        parse_line(line);
+        direct_ = nullptr;
+        if (delivered_) return true;
         continue;
       }
-      if (rest[0] == '@') {
-        n = directive(line, i, pid, n, out);
+      if (!queue_.front().second) {
+        *out = std::move(queue_.front().first);
+        queue_.pop_front();
+        base_++;
+        return true;
+      }
+      std::string_view line;
+      if (!next_line(&line)) {
+        if (queue_.empty()) return false;
+        // A fork that never resumed stays the comment it was held as.
+        pending_.clear();
+        queue_.front().second = false;
         continue;
       }
-      // strace -f splits calls interrupted by another process's output.
-      const std::string unfinished = "<unfinished ...>";
-      if (rest.size() >= unfinished.size() &&
-          rest.compare(rest.size() - unfinished.size(), unfinished.size(), unfinished) == 0) {
-        Pending pd{line.substr(0, line.size() - unfinished.size()), i, lineno, -1};
-        // A fork whose result comes later: its child's calls may come first, so the call
-        // keeps this place in the script.
-        for (const char *f : {"fork(", "vfork(", "clone(", "clone3("})
-          if (rest.compare(0, std::strlen(f), f) == 0) {
-            Stmt hold;
-            hold.kind = Stmt::Call;
-            hold.loc = SrcLoc{lineno, static_cast<int>(i) + 1};
-            hold.call.pid = pid;
-            hold.call.known = false;
-            hold.call.source = "# " + rest;
-            pd.slot = static_cast<long>(out->stmts.size());
-            out->stmts.push_back(std::move(hold));
-          }
-        pending_[pid] = pd;
-        continue;
-      }
-      if (rest.compare(0, 5, "<... ") == 0) {
-        size_t close = rest.find("resumed>");
-        if (close == std::string::npos)
-          throw ParseError{{lineno, static_cast<int>(i) + 1}, "bad resumed line"};
-        auto it = pending_.find(pid);
-        if (it == pending_.end())
-          throw ParseError{{lineno, static_cast<int>(i) + 1},
-                           "resumed call without an unfinished start"};
-        std::string joined = it->second.text + rest.substr(close + 8);
-        size_t start = it->second.start;
-        const long slot = it->second.slot;
-        pending_.erase(it);
-        call(joined, start, pid, lineno, out);
-        if (slot >= 0) {
-          out->stmts[static_cast<size_t>(slot)] = std::move(out->stmts.back());
-          out->stmts.pop_back();
-        }
-        continue;
-      }
-      call(line, i, pid, lineno, out);
+      parse_line(line);
     }
   }
+  size_t offset() const { return pos_; }
 
  private:
   struct Pending {
     std::string text;
     size_t start;
-    int line;
-    long slot;  // the statement kept in place for a fork-like call, or -1
+    long slot;  // the statement number kept in place for a fork-like call, or -1
   };
 
-  size_t directive(const std::string &line, size_t i, int pid, size_t n, Script *out) {
-    int lineno = static_cast<int>(n) + 1;
+  bool next_line(std::string_view *line) {
+    if (pos_ >= text_.size()) return false;
+    size_t e = text_.find('\n', pos_);
+    if (e == std::string_view::npos) e = text_.size();
+    *line = text_.substr(pos_, e - pos_);
+    pos_ = e + 1;
+    lineno_++;
+    if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
+    return true;
+  }
+
+  void push(Stmt &&st, bool hole = false) { queue_.emplace_back(std::move(st), hole); }
+
+  // Where the statement being read goes: *direct_ when nothing waits before it.
+  Stmt &begin() {
+    if (direct_ && queue_.empty() && !delivered_) {
+      delivered_ = true;
+      reset(*direct_);
+      return *direct_;
+    }
+    queue_.emplace_back(Stmt{}, false);
+    return queue_.back().first;
+  }
+  static void reset(Expr &e) {
+    e.kind = Expr::Num;
+    e.num = 0;
+    e.text.clear();
+    e.name.clear();
+    e.op = 0;
+    e.truncated = false;
+    e.kids.clear();
+    e.loc = {};
+  }
+  static void reset(Stmt &s) {
+    s.kind = Stmt::Call;
+    s.loc = {};
+    s.exit_pid = 0;
+    CallStmt &c = s.call;
+    c.pid = 0;
+    c.bind.clear();
+    c.name.clear();
+    c.def = nullptr;
+    c.args.clear();
+    c.expect.kind = Expectation::None;
+    reset(c.expect.value);
+    c.expect.err = Errno::none;
+    c.expect.loc = {};
+    c.known = true;
+    c.source.clear();
+    Directive &d = s.dir;
+    d.pid = 0;
+    d.name.clear();
+    d.words.clear();
+    d.quoted.clear();
+    d.has_block = false;
+    d.block.clear();
+    d.block_locs.clear();
+  }
+
+  void parse_line(std::string_view line) {
+    const int lineno = lineno_;
+    int pid = 0;
+    size_t i = strip_prefix(line, &pid);
+    if (i >= line.size() || line[i] == '#') return;
+    std::string_view rest = line.substr(i);
+    const char first = rest[0];
+    if (first == '-' && rest.compare(0, 3, "---") == 0) return;      // signal delivery
+    if (first == 's' && rest.compare(0, 7, "strace:") == 0) return;  // strace's own messages
+    if (first == '+' && rest.compare(0, 3, "+++") == 0) {            // process exit
+      Stmt &st = begin();
+      st.kind = Stmt::ExitMarker;
+      st.loc = SrcLoc{lineno, static_cast<int>(i) + 1};
+      st.exit_pid = pid;
+      return;
+    }
+    if (rest[0] == '@') {
+      directive(line, i, pid);
+      return;
+    }
+    // strace -f splits calls interrupted by another process's output.
+    constexpr std::string_view unfinished = "<unfinished ...>";
+    if (rest.back() == '>' && rest.size() >= unfinished.size() &&
+        rest.compare(rest.size() - unfinished.size(), unfinished.size(), unfinished) == 0) {
+      Pending pd{std::string(line.substr(0, line.size() - unfinished.size())), i, -1};
+      // A fork whose result comes later: its child's calls may come first, so the call
+      // keeps this place in the script.
+      for (std::string_view f : {"fork(", "vfork(", "clone(", "clone3("})
+        if (rest.compare(0, f.size(), f) == 0) {
+          Stmt hold;
+          hold.kind = Stmt::Call;
+          hold.loc = SrcLoc{lineno, static_cast<int>(i) + 1};
+          hold.call.pid = pid;
+          hold.call.known = false;
+          hold.call.source = "# " + std::string(rest);
+          pd.slot = static_cast<long>(base_ + queue_.size());
+          push(std::move(hold), true);
+        }
+      pending_[pid] = std::move(pd);
+      return;
+    }
+    if (first == '<' && rest.compare(0, 5, "<... ") == 0) {
+      size_t close = rest.find("resumed>");
+      if (close == std::string_view::npos)
+        throw ParseError{{lineno, static_cast<int>(i) + 1}, "bad resumed line"};
+      auto it = pending_.find(pid);
+      if (it == pending_.end())
+        throw ParseError{{lineno, static_cast<int>(i) + 1},
+                         "resumed call without an unfinished start"};
+      std::string joined = it->second.text;
+      joined += rest.substr(close + 8);
+      const size_t start = it->second.start;
+      const long slot = it->second.slot;
+      pending_.erase(it);
+      call(joined, start, pid, lineno);
+      if (slot >= 0) {
+        auto &held = queue_[static_cast<size_t>(slot) - base_];
+        held.first = std::move(queue_.back().first);
+        held.second = false;
+        queue_.pop_back();
+      }
+      return;
+    }
+    call(line, i, pid, lineno);
+  }
+
+  void directive(std::string_view line, size_t i, int pid) {
+    const int lineno = lineno_;
     Lexer lx(line, lineno, i + 1);
-    Stmt st;
+    Stmt &st = begin();
     st.kind = Stmt::Dir;
     st.loc = SrcLoc{lineno, static_cast<int>(i) + 1};
     st.dir.pid = pid;
@@ -532,18 +702,15 @@ class ScriptParser {
       st.dir.words.pop_back();
       st.dir.quoted.pop_back();
       st.dir.has_block = true;
-      size_t m = n + 1;
-      for (; m < lines_.size(); m++) {
-        if (trim(lines_[m]) == "}") break;
-        st.dir.block.push_back(lines_[m]);
-        st.dir.block_locs.push_back(SrcLoc{static_cast<int>(m) + 1, 1});
+      std::string_view l;
+      for (;;) {
+        if (!next_line(&l)) throw ParseError{st.loc, "'{' without a closing '}'"};
+        if (trim(l) == "}") break;
+        st.dir.block.emplace_back(l);
+        st.dir.block_locs.push_back(SrcLoc{lineno_, 1});
       }
-      if (m == lines_.size()) throw ParseError{st.loc, "'{' without a closing '}'"};
-      n = m;
     }
     check_directive(st);
-    out->stmts.push_back(std::move(st));
-    return n;
   }
 
   void check_directive(const Stmt &st) {
@@ -582,14 +749,13 @@ class ScriptParser {
     }
   }
 
-  void call(const std::string &line, size_t i, int pid, int lineno, Script *out) {
+  void call(std::string_view line, size_t i, int pid, int lineno) {
     Lexer lx(line, lineno, i);
-    Stmt st;
+    Stmt &st = begin();
     st.kind = Stmt::Call;
     st.loc = lx.loc();
     CallStmt &c = st.call;
     c.pid = pid;
-    c.source = line.substr(i);
     lx.ws();
     if (lx.peek() == '$') {
       lx.set_pos(lx.pos() + 1);
@@ -599,15 +765,21 @@ class ScriptParser {
     lx.ws();
     SrcLoc name_loc = lx.loc();
     c.name = lx.ident();
-    c.known = is_supported_call(c.name);
-    if (!c.known && !opts_.ignore_unknown)
-      throw ParseError{name_loc, "unknown call '" + c.name + "' (use --ignore-unknown to skip it)"};
+    c.def = find_call(c.name);
+    c.known = c.def != nullptr;
+    if (!c.known) {
+      if (!opts_.ignore_unknown)
+        throw ParseError{name_loc,
+                         "unknown call '" + c.name + "' (use --ignore-unknown to skip it)"};
+      c.source = std::string(line.substr(i));  // what placeholders are made from
+    }
     lx.expect('(');
     if (c.known) {
       ExprParser ep(lx, true);
       if (!lx.eat(')')) {
         for (;;) {
-          c.args.push_back(ep.parse());
+          c.args.emplace_back();
+          ep.parse_into(c.args.back());
           lx.ws();
           if (lx.peek() == '=' && lx.peek2() == '>') {
             // strace shows what the kernel wrote back: "{...} => {...}".
@@ -633,7 +805,7 @@ class ScriptParser {
       } else {
         ExprParser ep(lx, c.known);
         c.expect.kind = Expectation::Value;
-        c.expect.value = ep.parse();
+        ep.parse_into(c.expect.value);
         lx.ws();
         if (is_ident_start(lx.peek())) {
           SrcLoc el = lx.loc();
@@ -647,26 +819,91 @@ class ScriptParser {
         }
       }
     }
-    out->stmts.push_back(std::move(st));
   }
 
+  std::string_view text_;
+  size_t pos_ = 0;
+  int lineno_ = 0;
   ParseOptions opts_;
-  std::vector<std::string> lines_;
+  // Statements read but not handed out: a held fork (second = true) keeps the ones after it.
+  std::deque<std::pair<Stmt, bool>> queue_;
+  size_t base_ = 0;  // the number of the statement at queue_.front()
   std::map<int, Pending> pending_;
+  Stmt *direct_ = nullptr;  // where next() wants the statement, when nothing waits
+  bool delivered_ = false;
 };
 
+std::string located(const std::string &file, SrcLoc l, const std::string &msg) {
+  return file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col) + ": " + msg;
+}
+
 }  // namespace
+
+uint64_t binop_value(char op, uint64_t a, uint64_t b) {
+  switch (op) {
+    case '|':
+      return a | b;
+    case '&':
+      return a & b;
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '<':
+      return b >= 64 ? 0 : a << b;
+  }
+  return 0;
+}
+
+bool parse_expression(std::string_view text, Expr *out) {
+  try {
+    Lexer lx(text, 1);
+    ExprParser ep(lx, true);
+    *out = ep.parse();
+    return lx.at_end();
+  } catch (const ParseError &) {
+    return false;
+  }
+}
+
+struct ScriptReader::Impl {
+  Impl(std::string_view text, const ParseOptions &opts) : reader(text, opts) {}
+  Reader reader;
+  std::string file;
+  std::string error;
+};
+
+ScriptReader::ScriptReader(std::string_view text, const std::string &file, const ParseOptions &opts)
+    : impl_(std::make_unique<Impl>(text, opts)) {
+  impl_->file = file;
+}
+
+ScriptReader::~ScriptReader() = default;
+
+bool ScriptReader::next(Stmt *out) {
+  if (!impl_->error.empty()) return false;
+  try {
+    return impl_->reader.next(out);
+  } catch (const ParseError &e) {
+    impl_->error = located(impl_->file, e.loc, e.msg);
+    return false;
+  }
+}
+
+const std::string &ScriptReader::error() const { return impl_->error; }
+size_t ScriptReader::offset() const { return impl_->reader.offset(); }
 
 bool parse_script(const std::string &text, const std::string &file, const ParseOptions &opts,
                   Script *out, std::string *error) {
   out->file = file;
   out->stmts.clear();
-  try {
-    ScriptParser p(text, opts);
-    p.run(out);
-  } catch (const ParseError &e) {
-    *error =
-        file + ":" + std::to_string(e.loc.line) + ":" + std::to_string(e.loc.col) + ": " + e.msg;
+  ScriptReader r(text, file, opts);
+  Stmt st;
+  while (r.next(&st)) out->stmts.push_back(std::move(st));
+  if (!r.error().empty()) {
+    *error = r.error();
     out->stmts.clear();
     return false;
   }

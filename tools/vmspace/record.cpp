@@ -17,6 +17,21 @@
 namespace vmspace_cli {
 
 namespace {
+// The whole file in one read (a trace can be hundreds of megabytes).
+bool read_whole_file(const std::string &path, std::string *out) {
+  FILE *f = std::fopen(path.c_str(), "re");
+  if (!f) return false;
+  struct stat st {};
+  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+    out->reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
+  const bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
 std::string json_escape(const std::string &s) {
   std::string o;
   for (char c : s) {
@@ -119,29 +134,21 @@ int cmd_replay(const std::vector<std::string> &args) {
     std::fprintf(stderr, "usage: vmspace replay [--json] [--strace [--cwd DIR]] TRACE\n");
     return 2;
   }
-  std::ifstream in(path);
-  if (!in) {
+  std::string text;
+  if (!read_whole_file(path, &text)) {
     std::fprintf(stderr, "%s:1:1: cannot read the trace\n", path.c_str());
     return 2;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
-  vmspace::Script script;
-  std::string error;
+  // The trace runs as it is read: a long one needs no memory for its statements.
   vmspace::ParseOptions popts;
   popts.ignore_unknown = strace;  // read, fstat, ...: not memory calls
-  if (!vmspace::parse_script(text, path, popts, &script, &error) ||
-      !vmspace::check_script(script, &error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 2;
-  }
+  vmspace::ScriptReader reader(text, path, popts);
+  std::string error;
   const std::string root = make_sandbox("replay");
   if (root.empty()) return 2;
   char *errbuf = nullptr;
   size_t errlen = 0;
   FILE *err = ::open_memstream(&errbuf, &errlen);
-  FILE *devnull = std::fopen("/dev/null", "w");
   vmspace::RunStats stats;
   int status;
   {
@@ -151,7 +158,7 @@ int cmd_replay(const std::vector<std::string> &args) {
     cfg.standin_host_writes = true;
     vmspace::System sys(cfg);
     vmspace::RunOptions ropts;
-    ropts.out = devnull;
+    ropts.out = nullptr;
     ropts.err = err;
     ropts.stats = &stats;
     ropts.strace_mode = strace;
@@ -160,28 +167,34 @@ int cmd_replay(const std::vector<std::string> &args) {
       ropts.progress = [](size_t done, size_t total) {
         const int width = 40;
         const int filled = total ? static_cast<int>(width * done / total) : width;
-        std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled,
-                     "========================================", width - filled, "", done, total);
+        std::fprintf(stderr, "\r[%.*s%*s] %3d%%", filled,
+                     "========================================", width - filled, "",
+                     total ? static_cast<int>(100 * done / total) : 100);
         std::fflush(stderr);
       };
     }
     ropts.cwd = cwd;
     std::filesystem::path p(path);
     ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
-    status = vmspace::run_script(script, sys, ropts);
+    status = vmspace::run_stream(reader, path, text.size(), sys, ropts, &error);
   }
   if (::isatty(STDERR_FILENO) && !json) std::fprintf(stderr, "\r%60s\r", "");
-  std::fclose(devnull);
   std::fclose(err);
   std::string errors(errbuf ? errbuf : "", errlen);
   std::free(errbuf);
   std::error_code ec;
   std::filesystem::remove_all(root, ec);
+  if (!error.empty()) {
+    // Bad input: the trace is not a trace vmspace can read, whatever ran before it.
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
 
   const long calls_same = stats.calls - stats.calls_differing;
   const long cps_same = stats.checkpoints - stats.checkpoints_differing;
   // The first report, and the trace lines before it.
   std::string first = errors.substr(0, errors.find("\n" + path + ":", 1));
+  while (!first.empty() && first.back() == '\n') first.pop_back();
   std::string context;
   size_t colon = first.find(':');
   if (first.compare(0, path.size() + 1, path + ":") == 0 && colon != std::string::npos) {
