@@ -11,6 +11,9 @@
 //                           of a JIT toggling W^X on recent code, or of a GC sweeping guards)
 //   mmap_munmap@N           the pair above with N VMAs in the address space
 // N is 10, 1000, 30000 and 1000000; the kernel stops at vm.max_map_count (n/a).
+//   replay                  `vmspace replay` of a 1,000,000-call trace from its text (parse,
+//                           run, compare), against the kernel making the same calls
+//                           (bench_replay.cpp)
 // Each side repeats its operation for a fixed time; the kernel side runs in a forked child so
 // that the tool's own memory does not disturb it.
 #include <sys/mman.h>
@@ -25,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/vmspace/bench.hpp"
 #include "tools/vmspace/commands.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
@@ -195,15 +199,26 @@ int cmd_bench(const std::vector<std::string> &args) {
     figures.push_back({"mprotect_walk@" + std::to_string(n), Kind::walk, n});
     figures.push_back({"mmap_munmap@" + std::to_string(n), Kind::pair, n});
   }
+  bool replay = true;
   if (!only.empty()) {
     std::vector<Figure> sel;
-    for (const Figure &f : figures)
-      for (const std::string &o : only)
-        if (f.name == o) sel.push_back(f);
-    if (sel.size() != only.size()) {
+    replay = false;
+    size_t named = 0;
+    for (const std::string &o : only) {
+      if (o == "replay") {
+        replay = true;
+        named++;
+      }
+      for (const Figure &f : figures)
+        if (f.name == o) {
+          sel.push_back(f);
+          named++;
+        }
+    }
+    if (named != only.size()) {
       std::fprintf(stderr, "vmspace bench: unknown figure; known:");
       for (const Figure &f : figures) std::fprintf(stderr, " %s", f.name.c_str());
-      std::fprintf(stderr, "\n");
+      std::fprintf(stderr, " replay\n");
       return 2;
     }
     figures = sel;
@@ -227,6 +242,15 @@ int cmd_bench(const std::vector<std::string> &args) {
       std::printf("%s vmspace=%.0f kernel=n/a ratio=n/a\n", f.name.c_str(), v);
     std::fflush(stdout);
   }
+  bool replay_ok = true;
+  if (replay) {
+    ReplayFigure rf;
+    replay_ok = bench_replay(quick, &rf);
+    std::printf("replay vmspace=%.0f kernel=%.0f ratio=%.2f calls=%ld identical=%ld bytes=%zu\n",
+                rf.vmspace, rf.kernel, rf.kernel > 0 ? rf.vmspace / rf.kernel : 0.0, rf.calls,
+                rf.identical, rf.bytes);
+    rows.push_back({"replay (calls/s)", replay_ok ? rf.vmspace : 0, rf.kernel});
+  }
   if (tty) {
     std::printf("\n%-26s %14s %14s %8s\n", "figure", "vmspace op/s", "kernel op/s", "ratio");
     for (const Row &r : rows) {
@@ -238,7 +262,7 @@ int cmd_bench(const std::vector<std::string> &args) {
   }
   for (const Row &r : rows)
     if (r.v <= 0) return 1;
-  return 0;
+  return replay_ok ? 0 : 1;
 }
 
 }  // namespace vmspace_cli
