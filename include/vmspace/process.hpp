@@ -175,6 +175,11 @@ class Process {
     caps_ = 0;
   }
 
+  // The working directory relative paths (AT_FDCWD) start from: an absolute guest path, or
+  // empty for the sandbox directory. A replay sets the recorded program's (@cwd).
+  const std::string &cwd() const { return cwd_; }
+  void set_cwd(std::string dir) { cwd_ = std::move(dir); }
+
   // Checks every invariant of the address space (tree, counters, VMA sanity).
   bool validate(std::string *why) const;
 
@@ -196,6 +201,7 @@ class Process {
   uint64_t rlim_max_[16];
   bool privileged_ = true;
   uint64_t caps_ = ~0ull;
+  std::string cwd_;
 };
 
 // Linux capability numbers used by the memory calls.

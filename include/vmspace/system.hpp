@@ -75,6 +75,9 @@ struct SystemConfig {
   // (ROOT/host/PATH, sparse, with the host file's size) instead of being refused: a replayed
   // trace never changes the recorded program's files.
   bool standin_host_writes = false;
+  // A replay of a recorded trace: host files outside the sandbox are never looked at; a path
+  // the trace did not record (@hostfile) does not exist. Character devices stay stood in for.
+  bool recorded_files_only = false;
 };
 
 struct SpawnOptions {

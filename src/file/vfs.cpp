@@ -58,11 +58,12 @@ bool other_may(const struct stat &st, int want) {
 }  // namespace
 
 Vfs::Vfs(InodeCache &inodes, std::string root, bool allow_host_read, bool standin_char_devices,
-         bool standin_host_writes)
+         bool standin_host_writes, bool recorded_only)
     : inodes_(inodes),
       allow_host_read_(allow_host_read),
       standin_char_devices_(standin_char_devices),
-      standin_host_writes_(standin_host_writes) {
+      standin_host_writes_(standin_host_writes),
+      recorded_only_(recorded_only) {
   char buf[PATH_MAX];
   if (::realpath(root.c_str(), buf)) root_ = buf;
   root_fd_ = ::open(root_.empty() ? "." : root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -106,8 +107,18 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
       return f;
     }
   }
+  // A recorded trace replays on what it recorded: other host files are not there (devices
+  // excepted: they are stood in for below).
+  if (recorded_only_ && path[0] == '/' && path.compare(0, 5, "/dev/") != 0)
+    return fail(Errno::noent);
   std::string resolved = resolve(base_fd, path);
   const bool in_sandbox = inside(resolved);
+  if (recorded_only_ && !in_sandbox && resolved.compare(0, 5, "/dev/") != 0)
+    return fail(Errno::noent);
+  // A recorded file's stand-in reached relative to a recorded directory's stand-in.
+  const auto recorded_standin = in_sandbox ? standins_.find(resolved) : standins_.end();
+  if (recorded_standin != standins_.end() && recorded_standin->second.ino)
+    flags &= ~(lx::o_creat | lx::o_excl);
   // Writing to these devices changes no file.
   const bool harmless_device = resolved == "/dev/null" || resolved == "/dev/zero" ||
                                resolved == "/dev/full" || resolved == "/dev/random" ||
@@ -219,7 +230,13 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     ::close(fd);
     return fail(static_cast<Errno>(e));
   }
-  return make_ref<OpenFile>(std::move(inode), flags, fd);
+  Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, fd);
+  if (recorded_standin != standins_.end()) {
+    const Standin &sd = recorded_standin->second;
+    f->set_path_override(sd.host_path);
+    if (sd.ino) f->set_identity_override(major(sd.dev), minor(sd.dev), sd.ino);
+  }
+  return f;
 }
 
 bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
@@ -229,17 +246,35 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
     return false;
   }
   const std::string key = std::filesystem::path(path).lexically_normal().string();
-  const std::string stand = root_ + "/host" + key;
+  // Where the host had the file (its symbolic links resolved), unless that is no path.
+  const bool real =
+      !shown.empty() && shown[0] == '/' && shown.find(" (deleted)") == std::string::npos;
+  const std::string stand =
+      root_ + "/host" + (real ? std::filesystem::path(shown).lexically_normal().string() : key);
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
-  int fd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
-      ::fchmod(fd, static_cast<mode_t>(mode & 07777)) != 0) {
-    *error = "cannot make a stand-in for " + path + ": " + std::strerror(errno);
-    if (fd >= 0) ::close(fd);
+  const uint32_t type = mode & S_IFMT;
+  if (type == S_IFDIR) {
+    std::filesystem::create_directories(stand, ec);
+    // The owner (the replay) keeps the right to make stand-ins inside; the guest's permission
+    // checks read the other bits.
+    if (ec || ::chmod(stand.c_str(), static_cast<mode_t>((mode & 07777) | 0700)) != 0) {
+      *error = "cannot make a stand-in for the directory " + path;
+      return false;
+    }
+  } else if (type != 0 && type != S_IFREG) {
+    *error = "a recorded file is a regular file or a directory";
     return false;
+  } else {
+    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
+    int fd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+        ::fchmod(fd, static_cast<mode_t>(mode & 07777)) != 0) {
+      *error = "cannot make a stand-in for " + path + ": " + std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      return false;
+    }
+    ::close(fd);
   }
-  ::close(fd);
   recorded_[key] = stand;
   standins_[stand] = Standin{shown.empty() ? key : shown, dev, ino};
   return true;

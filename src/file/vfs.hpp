@@ -22,7 +22,7 @@ struct SystemState;
 class Vfs {
  public:
   Vfs(InodeCache &inodes, std::string root, bool allow_host_read, bool standin_char_devices = false,
-      bool standin_host_writes = false);
+      bool standin_host_writes = false, bool recorded_only = false);
   ~Vfs();
   Vfs(const Vfs &) = delete;
   Vfs &operator=(const Vfs &) = delete;
@@ -35,7 +35,10 @@ class Vfs {
 
   // A recorded host file (replay): opens of `path` get a sparse stand-in in the sandbox with
   // that size and mode, shown in maps as `shown` with device `dev` and inode `ino`; the host
-  // file itself is never opened. False with *error when the stand-in cannot be made.
+  // file itself is never opened. The stand-in sits at ROOT/host/SHOWN, so that a recorded
+  // directory's stand-in holds the stand-ins of the files opened relative to it. `mode` with
+  // S_IFDIR makes a directory; without a file type, a regular file. False with *error when
+  // the stand-in cannot be made.
   bool add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
                          uint64_t ino, const std::string &shown, std::string *error);
   // Writes recorded bytes (an ELF header, a "#!" line) into a recorded file's stand-in.
@@ -55,6 +58,7 @@ class Vfs {
   bool allow_host_read_;
   bool standin_char_devices_ = false;
   bool standin_host_writes_ = false;
+  bool recorded_only_ = false;  // host paths the trace did not record do not exist
   // Stand-ins made so far: the host file each stands in for (path, device, inode; device and
   // inode 0 for a file the program created).
   struct Standin {

@@ -51,7 +51,7 @@ uint64_t host_root_capabilities() {
 SystemState::SystemState(SystemConfig c)
     : cfg(std::move(c)),
       vfs(inodes, cfg.root_dir, cfg.allow_host_read, cfg.standin_char_devices,
-          cfg.standin_host_writes) {
+          cfg.standin_host_writes, cfg.recorded_files_only) {
   uint64_t ram = cfg.total_ram_bytes, swap = cfg.total_swap_bytes;
   if (ram == 0) host_memory(&ram, &swap);
   total_ram_pages = ram / cfg.page_size;
@@ -156,6 +156,7 @@ Result<int> System::clone_process(Process &parent, uint64_t flags) {
   }
   p->privileged_ = parent.privileged_;
   p->caps_ = parent.caps_;
+  p->cwd_ = parent.cwd_;
   if (flags & kCloneThread) p->tgid_ = parent.tgid_;
   impl_->procs[pid] = std::move(p);
   return pid;

@@ -331,7 +331,10 @@ Result<void> Process::execve(std::string_view path, const std::vector<std::strin
                              const std::vector<std::string> &envp) {
   SystemState &s = sys_->impl();
   if (path.empty()) return fail(Errno::noent);
-  Result<Loaded> exe = open_exec(s, path, privileged_);
+  // A relative path starts from the working directory; the stack gets it as given.
+  const std::string from_cwd =
+      path[0] != '/' && !cwd_.empty() ? cwd_ + "/" + std::string(path) : std::string();
+  Result<Loaded> exe = open_exec(s, from_cwd.empty() ? path : from_cwd, privileged_);
   if (!exe) return fail(exe.error());
 
   // bprm_stack_limits and copy_strings: the strings go below the top of the stack, last the

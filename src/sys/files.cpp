@@ -35,6 +35,11 @@ Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flag
     base = d->host_fd();
   }
   std::string violation;
+  std::string from_cwd;
+  if (path[0] != '/' && dfd == lx::at_fdcwd && !cwd_.empty()) {
+    from_cwd = cwd_ + "/" + std::string(path);
+    path = from_cwd;
+  }
   Result<Ref<OpenFile>> f = s.vfs.open(base, path, flags, mode, privileged_, &violation);
   if (!violation.empty()) s.report_violation(violation);
   if (!f) return fail(f.error());

@@ -373,13 +373,16 @@ class Recorder {
 
   // A relative path made absolute with the program's working directory: the replay runs in
   // a sandbox directory of its own.
-  static void absolutize(pid_t t, std::string *path) {
-    if (path->empty() || (*path)[0] == '/') return;
+  static std::string cwd_of(pid_t t) {
     char buf[4096];
     const std::string link = "/proc/" + std::to_string(t) + "/cwd";
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
-    if (n <= 0) return;
-    std::string cwd(buf, static_cast<size_t>(n));
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  }
+  static void absolutize(pid_t t, std::string *path) {
+    if (path->empty() || (*path)[0] == '/') return;
+    const std::string cwd = cwd_of(t);
+    if (cwd.empty()) return;
     *path = (cwd == "/" ? "" : cwd) + "/" + *path;
   }
 
@@ -632,7 +635,9 @@ class Recorder {
     const CallDef *def = find_call(name);
     if (!def) return;
     if (ret >= 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
-      record_file(t, task.path, static_cast<int>(ret));
+      record_file(t, task.path,
+                  nr == nr_openat ? static_cast<long>(static_cast<int32_t>(r.rdi)) : -100,
+                  static_cast<int>(ret));
     if (ret == 0 && nr == nr_execve) record_exec(t, task.path);
     CallOutcome out;
     if (ret < 0 && ret > -4096) {
@@ -682,11 +687,20 @@ class Recorder {
   }
 
   // The metadata of a regular file the program opened, once per path and identity.
-  void record_file(pid_t t, const std::string &path, int fd) {
-    if (path.empty() || path[0] != '/') return;  // relative to a directory descriptor
+  // A file or directory the program opened: its stand-in in a replay. `path` is as the
+  // program named it, relative to `dirfd` unless absolute.
+  void record_file(pid_t t, std::string path, long dirfd, int fd) {
+    if (path.empty()) return;
+    if (path[0] != '/') {
+      char dir[4096];
+      const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
+      ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
+      if (dn <= 0 || dir[0] != '/') return;
+      path = std::string(dir, static_cast<size_t>(dn)) + "/" + path;
+    }
     const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
     struct stat st;
-    if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (::stat(link.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
     char buf[4096];
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
     std::string shown = n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;
@@ -702,8 +716,16 @@ class Recorder {
   // the stand-ins.
   void record_exec(pid_t t, const std::string &path) {
     std::string exe = path;
-    if (exe.empty() || exe[0] != '/') return;  // resolved in the replay's sandbox
-    for (int level = 0; level < 2 && !exe.empty(); level++) {
+    if (exe.empty()) return;
+    if (exe[0] != '/') {
+      // The replay resolves the path as given from the same working directory.
+      const std::string cwd = cwd_of(t);
+      if (cwd.empty()) return;
+      line(t, "@cwd " + fmt_string(cwd));
+      absolutize(t, &exe);
+    }
+    // The file, the interpreter of a "#!" script, and the ELF interpreter (PT_INTERP).
+    for (int level = 0; level < 4 && !exe.empty(); level++) {
       int fd = ::open(exe.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) return;
       struct stat st;
@@ -725,11 +747,16 @@ class Recorder {
         std::string b = read_file_range(fd, off, len);
         if (!b.empty())
           line(t, "@hostdata " + fmt_string(exe) + " " + fmt_dec(off) + " " + hex_of(b));
+        return b;
       };
-      data(0, 256);
+      const std::string head = data(0, 256);
       std::string next;
-      Result<ElfImage> img = read_elf(fd);
-      if (img) {
+      if (head.compare(0, 2, "#!") == 0) {
+        // The kernel's interpreter: the first word of the line.
+        const size_t b = head.find_first_not_of(" \t", 2);
+        const size_t e = b == std::string::npos ? b : head.find_first_of(" \t\n", b);
+        if (b != std::string::npos && e != std::string::npos) next = head.substr(b, e - b);
+      } else if (Result<ElfImage> img = read_elf(fd)) {
         data(img->phoff, static_cast<uint64_t>(img->phnum) * 56);
         for (const ElfSegment &sg : img->phdrs)
           if (sg.type == elf::pt_interp) data(sg.offset, sg.filesz);
@@ -773,7 +800,7 @@ class Recorder {
   std::set<pid_t> early_;
   std::map<pid_t, uint64_t> faults_;  // per process: page faults when its smaps was last read //
                                       // children stopped before their parent's fork event
-  std::map<pid_t, pid_t> busy_;                      // per process: the thread inside a memory call
+  std::map<pid_t, pid_t> busy_;       // per process: the thread inside a memory call
   std::map<pid_t, std::vector<pid_t>> held_;         // threads waiting to enter theirs
   std::map<pid_t, std::vector<VmaAnon>> snapshots_;  // per process, after its last call
   bool exec_pending_ = true;  // before the first execve the address space is the recorder's

@@ -553,6 +553,14 @@ class Runner {
       out("}\n");
       return true;
     }
+    if (d.name == "cwd") {
+      // The recorded program's working directory: relative paths start there.
+      echo(st);
+      Process *p = proc(d.pid, st.loc);
+      if (!p) return false;
+      p->set_cwd(d.words[0]);
+      return true;
+    }
     if (d.name == "root") {
       echo(st);
       Process *p = proc(d.pid, st.loc);

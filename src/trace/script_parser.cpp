@@ -742,6 +742,9 @@ class Reader {
     } else if (d.name == "fd") {
       need(d.words.size() == 1 || (d.words.size() == 2 && d.words[1] == "cloexec"),
            "expected a descriptor number [cloexec]");
+    } else if (d.name == "cwd") {
+      need(d.words.size() == 1 && !d.words[0].empty() && d.words[0][0] == '/',
+           "expected an absolute directory");
     } else if (d.name == "root") {
       need(d.words.size() == 1 && (d.words[0] == "off" || d.words[0] == "on"), "expected 'off'");
     } else {

@@ -127,7 +127,7 @@ std::string read_file_range(int fd, uint64_t off, uint64_t len) {
 std::string hostfile_line(const std::string &key, const struct stat &st, const std::string &shown) {
   char buf[64];
   std::snprintf(buf, sizeof buf, " %llu 0%o %02x:%02x %llu ",
-                static_cast<unsigned long long>(st.st_size), st.st_mode & 07777, major(st.st_dev),
+                static_cast<unsigned long long>(st.st_size), st.st_mode, major(st.st_dev),
                 minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
   return "@hostfile " + fmt_string(key) + buf + fmt_string(shown);
 }

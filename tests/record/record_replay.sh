@@ -63,6 +63,12 @@ cd "$W" && run seed_slides "$W/seed_slides"
 cd "$here" || exit 2
 run seed_manpage "$W/seed_manpage" "$W/datei" 10000 100
 run seed_passwd "$W/seed_passwd"
+# Opens relative to directory descriptors (du walks a tree with openat(dirfd, name)), a file
+# created by the program, and a program started by a relative path.
+run du du -s /usr/include
+run cp cp "$W/datei" "$W/datei.copy"
+cd "$W" && run relative_exec ./seed_passwd
+cd "$here" || exit 2
 # Fault signals (SIGSEGV both ways, SIGBUS past the end of a file) must come back the same.
 run faults "$W/faults" "$W/fault.dat"
 # A trace replays without the originals of the files it maps: record a program and its data

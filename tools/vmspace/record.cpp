@@ -156,6 +156,8 @@ int cmd_replay(const std::vector<std::string> &args) {
     cfg.root_dir = root;
     cfg.standin_char_devices = true;
     cfg.standin_host_writes = true;
+    // A recorded trace carries the files it needs; an strace log does not.
+    cfg.recorded_files_only = !strace;
     vmspace::System sys(cfg);
     vmspace::RunOptions ropts;
     ropts.out = nullptr;
