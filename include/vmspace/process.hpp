@@ -116,6 +116,16 @@ class Process {
   // fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL (others: ENOSYS, not modelled).
   Result<int> fcntl(uint64_t fd, uint64_t cmd, uint64_t arg);
   Result<int> memfd_create(std::string_view name, uint64_t flags);
+  // unlinkat(dirfd, path, 0 or AT_REMOVEDIR); unlink(path) is unlinkat(AT_FDCWD, path, 0).
+  // A mapped file that loses its last name shows " (deleted)" in maps.
+  Result<void> unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags);
+  // linkat (flags AT_SYMLINK_FOLLOW, AT_EMPTY_PATH accepted) and renameat2 (RENAME_NOREPLACE,
+  // RENAME_EXCHANGE): a mapped
+  // stand-in shows its new name, as d_path would.
+  Result<void> linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                      std::string_view newpath, uint64_t flags);
+  Result<void> renameat2(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                         std::string_view newpath, uint64_t flags);
 
   // ---- processes ----
   // fork(): a child with a copy of this address space (Linux: dup_mmap) and
@@ -199,6 +209,9 @@ class Process {
   std::shared_ptr<FdTable> files_;
   uint64_t rlim_cur_[16];
   uint64_t rlim_max_[16];
+  Result<void> link_or_rename(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                              std::string_view newpath, bool rename, unsigned flags);
+
   bool privileged_ = true;
   uint64_t caps_ = ~0ull;
   std::string cwd_;

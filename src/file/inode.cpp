@@ -219,14 +219,28 @@ int OpenFile::truncate(uint64_t size) {
 }
 
 std::string OpenFile::maps_path() const {
-  if (path_override_) return *path_override_;
+  if (path_override_) {
+    // A stand-in shows the recorded path, and like d_path marks it once it is unlinked.
+    struct stat st {};
+    const std::string deleted = " (deleted)";
+    const std::string &p = *path_override_;
+    const bool marked = p.size() > deleted.size() &&
+                        p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0;
+    if (!marked && host_fd_ >= 0 && ::fstat(host_fd_, &st) == 0 && st.st_nlink == 0)
+      return p + deleted;
+    return p;
+  }
   if (host_fd_ < 0) return inode_->own_path();
   char link[64];
   std::snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd_);
   char buf[4096];
   ssize_t n = ::readlink(link, buf, sizeof buf);
   if (n < 0) return "";
-  return std::string(buf, static_cast<size_t>(n));
+  std::string path(buf, static_cast<size_t>(n));
+  if (!path_strip_.empty() && path.size() > path_strip_.size() &&
+      path.compare(0, path_strip_.size(), path_strip_) == 0 && path[path_strip_.size()] == '/')
+    path.erase(0, path_strip_.size());
+  return path;
 }
 
 }  // namespace vmspace

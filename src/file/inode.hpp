@@ -147,6 +147,9 @@ class OpenFile : public MappedFile {
   uint64_t split_granule() const override { return inode_->huge_page_size(); }
   // Replaces the shown path (replay shows the recorded path of a stand-in file).
   void set_path_override(std::string p) { path_override_ = std::move(p); }
+  // Shows the host file's current path without `prefix` (a stand-in tree that mirrors the
+  // recorded paths: renames, links and unlinks show as they would on the host).
+  void set_path_strip(std::string prefix) { path_strip_ = std::move(prefix); }
   // Replaces the shown device and inode (a stand-in shows the file it stands in for).
   void set_identity_override(uint32_t major, uint32_t minor, uint64_t ino) {
     id_ = Identity{major, minor, ino};
@@ -157,6 +160,7 @@ class OpenFile : public MappedFile {
   uint64_t flags_;
   int host_fd_;
   std::optional<std::string> path_override_;
+  std::string path_strip_;
   struct Identity {
     uint32_t major, minor;
     uint64_t ino;

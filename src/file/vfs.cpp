@@ -99,10 +99,19 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
           open(root_fd_, stand.substr(root_.size() + 1), flags & ~(lx::o_creat | lx::o_excl), mode,
                privileged, violation);
       if (!f) return f;
+      auto tmp = tmpfiles_.find(rec->first);
+      if ((flags & lx::o_tmpfile) == lx::o_tmpfile && tmp != tmpfiles_.end() &&
+          !tmp->second.empty()) {
+        // The unnamed file is the one the recorded program got.
+        const Standin sd = tmp->second.front();
+        tmp->second.erase(tmp->second.begin());
+        (*f)->set_path_override(sd.host_path);
+        (*f)->set_identity_override(major(sd.dev), minor(sd.dev), sd.ino);
+        return f;
+      }
       auto it = standins_.find(stand);
       if (it != standins_.end()) {
-        (*f)->set_path_override(it->second.host_path);
-        (*f)->set_identity_override(major(it->second.dev), minor(it->second.dev), it->second.ino);
+        show_as(**f, stand, it->second);
       }
       return f;
     }
@@ -150,11 +159,7 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
         open(root_fd_, stand.substr(root_.size() + 1), flags, mode, privileged, violation);
     if (!f) return f;
     auto it = standins_.find(stand);
-    if (it != standins_.end()) {
-      (*f)->set_path_override(it->second.host_path);
-      if (it->second.ino)
-        (*f)->set_identity_override(major(it->second.dev), minor(it->second.dev), it->second.ino);
-    }
+    if (it != standins_.end()) show_as(**f, stand, it->second);
     return f;
   };
   if (has_standin) return open_standin();
@@ -231,11 +236,7 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     return fail(static_cast<Errno>(e));
   }
   Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, fd);
-  if (recorded_standin != standins_.end()) {
-    const Standin &sd = recorded_standin->second;
-    f->set_path_override(sd.host_path);
-    if (sd.ino) f->set_identity_override(major(sd.dev), minor(sd.dev), sd.ino);
-  }
+  if (recorded_standin != standins_.end()) show_as(*f, resolved, recorded_standin->second);
   return f;
 }
 
@@ -246,6 +247,13 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
     return false;
   }
   const std::string key = std::filesystem::path(path).lexically_normal().string();
+  const std::string deleted = " (deleted)";
+  const size_t slash = key.rfind('/');
+  if (slash != std::string::npos && key.compare(slash, 2, "/#") == 0 && shown == key + deleted) {
+    // An O_TMPFILE file of the directory DIR ("DIR/#INODE"): identity for a later open.
+    tmpfiles_[slash ? key.substr(0, slash) : "/"].push_back(Standin{key, dev, ino});
+    return true;
+  }
   // Where the host had the file (its symbolic links resolved), unless that is no path.
   const bool real =
       !shown.empty() && shown[0] == '/' && shown.find(" (deleted)") == std::string::npos;
@@ -278,6 +286,104 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
   recorded_[key] = stand;
   standins_[stand] = Standin{shown.empty() ? key : shown, dev, ino};
   return true;
+}
+
+void Vfs::show_as(OpenFile &f, const std::string &stand, const Standin &sd) const {
+  // A stand-in at ROOT/host/PATH shows its current path, as the host file would; others the
+  // path recorded.
+  if (stand == root_ + "/host" + sd.host_path)
+    f.set_path_strip(root_ + "/host");
+  else
+    f.set_path_override(sd.host_path);
+  if (sd.ino) f.set_identity_override(major(sd.dev), minor(sd.dev), sd.ino);
+}
+
+Result<std::string> Vfs::name_in_sandbox(int base_fd, const std::string &path, bool create,
+                                         std::string *key, std::string *violation) {
+  if (path.empty()) return fail(Errno::noent);
+  if (base_fd < 0) base_fd = root_fd_;
+  key->clear();
+  if (path[0] == '/') {
+    *key = std::filesystem::path(path).lexically_normal().string();
+    auto rec = recorded_.find(*key);
+    if (rec != recorded_.end()) return rec->second;
+    if (recorded_only_) {
+      if (!create) return fail(Errno::noent);
+      // A new name in the recorded tree (its directory existed on the recording host).
+      const std::string stand = root_ + "/host" + *key;
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
+      return stand;
+    }
+  }
+  // The name itself, not what a symbolic link names: resolve its directory.
+  std::string d = ".", name = path;
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos) {
+    d = slash == 0 ? "/" : path.substr(0, slash);
+    name = path.substr(slash + 1);
+  }
+  int dfd = ::openat(base_fd, d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail(static_cast<Errno>(errno));
+  const std::string resolved = real_path_of_fd(dfd) + "/" + name;
+  ::close(dfd);
+  if (inside(resolved)) return resolved;
+  const std::string stand = root_ + "/host" + resolved;
+  struct stat ss {};
+  if (standin_host_writes_ && (create || ::lstat(stand.c_str(), &ss) == 0)) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
+    return stand;
+  }
+  if (recorded_only_) return fail(Errno::noent);
+  *violation = "refusing to change the name " + resolved + ": it is outside the sandbox " + root_;
+  return fail(Errno::acces);
+}
+
+Result<void> Vfs::unlink(int base_fd, std::string_view path, bool dir, bool privileged,
+                         std::string *violation) {
+  std::string key;
+  Result<std::string> target = name_in_sandbox(base_fd, std::string(path), false, &key, violation);
+  if (!target) return fail(target.error());
+  if (!privileged) {
+    // Removing a name needs write and search permission on its directory.
+    struct stat dst {};
+    const std::string parent = std::filesystem::path(*target).parent_path().string();
+    if (::stat(parent.c_str(), &dst) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
+  }
+  if ((dir ? ::rmdir(target->c_str()) : ::unlink(target->c_str())) != 0)
+    return fail(static_cast<Errno>(errno));
+  if (!key.empty()) recorded_.erase(key);
+  return {};
+}
+
+Result<void> Vfs::link_or_rename(int old_base, std::string_view old_path, int new_base,
+                                 std::string_view new_path, bool rename, unsigned flags,
+                                 bool privileged, std::string *violation) {
+  std::string old_key, new_key;
+  Result<std::string> from =
+      name_in_sandbox(old_base, std::string(old_path), false, &old_key, violation);
+  if (!from) return fail(from.error());
+  Result<std::string> to =
+      name_in_sandbox(new_base, std::string(new_path), true, &new_key, violation);
+  if (!to) return fail(to.error());
+  if (!privileged) {
+    struct stat dst {};
+    const std::string parent = std::filesystem::path(*to).parent_path().string();
+    if (::stat(parent.c_str(), &dst) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
+  }
+  const int r = rename ? ::renameat2(AT_FDCWD, from->c_str(), AT_FDCWD, to->c_str(), flags)
+                       : ::link(from->c_str(), to->c_str());
+  if (r != 0) return fail(static_cast<Errno>(errno));
+  constexpr unsigned kExchange = 2;  // RENAME_EXCHANGE: both names stay, swapped
+  if (rename && (flags & kExchange)) {
+    if (!old_key.empty() && !new_key.empty() && recorded_.count(old_key) &&
+        recorded_.count(new_key))
+      return {};  // each key still names its stand-in path, now holding the other file
+  }
+  if (recorded_only_ && !new_key.empty()) recorded_[new_key] = *to;
+  if (rename && !(flags & kExchange) && !old_key.empty()) recorded_.erase(old_key);
+  return {};
 }
 
 bool Vfs::write_recorded_bytes(const std::string &path, uint64_t offset, const std::string &bytes,

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/ref.hpp"
 #include "file/inode.hpp"
@@ -32,6 +33,16 @@ class Vfs {
   // *violation describes it.
   Result<Ref<OpenFile>> open(int base_fd, std::string_view path, uint64_t flags, uint64_t mode,
                              bool privileged, std::string *violation);
+
+  // unlink (rmdir with `dir`) of `path` relative to base_fd: only files inside the sandbox
+  // (stand-ins included) can go; others are refused with *violation.
+  Result<void> unlink(int base_fd, std::string_view path, bool dir, bool privileged,
+                      std::string *violation);
+  // link (renameat2 with `rename`, its flags) of old_path to new_path, each relative to its
+  // base, with the same limits as unlink.
+  Result<void> link_or_rename(int old_base, std::string_view old_path, int new_base,
+                              std::string_view new_path, bool rename, unsigned flags,
+                              bool privileged, std::string *violation);
 
   // A recorded host file (replay): opens of `path` get a sparse stand-in in the sandbox with
   // that size and mode, shown in maps as `shown` with device `dev` and inode `ino`; the host
@@ -68,6 +79,16 @@ class Vfs {
   std::map<std::string, Standin> standins_;
   // Recorded host files: the path the program opened -> its stand-in (absolute).
   std::map<std::string, std::string> recorded_;
+  // Unnamed files O_TMPFILE made in a recorded directory (its path -> the file's identity,
+  // shown as DIR/#INODE), in the order they were made.
+  std::map<std::string, std::vector<Standin>> tmpfiles_;
+
+  void show_as(OpenFile &f, const std::string &stand, const Standin &sd) const;
+  // The host path in the sandbox for the guest name `path` (recorded stand-ins, sandbox files,
+  // stand-ins of host files); `create`: the name may be new. *key: the normalized path when
+  // absolute. Names outside the sandbox are refused with *violation.
+  Result<std::string> name_in_sandbox(int base_fd, const std::string &path, bool create,
+                                      std::string *key, std::string *violation);
 };
 
 }  // namespace vmspace

@@ -46,6 +46,72 @@ Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flag
   return files_->install(*f, (flags & lx::o_cloexec) != 0, nofile);
 }
 
+namespace {
+// Where a *at call's path starts: the host descriptor of dirfd's directory, or -1 for the
+// sandbox; a relative path with AT_FDCWD is joined to cwd (into *joined, which *path then
+// views).
+Result<int> path_base(FdTable &files, const std::string &cwd, uint64_t dirfd,
+                      std::string_view *path, std::string *joined) {
+  if (path->empty()) return fail(Errno::noent);
+  const int dfd = static_cast<int>(static_cast<uint32_t>(dirfd));
+  if ((*path)[0] == '/') return -1;
+  if (dfd != lx::at_fdcwd) {
+    OpenFile *d = files.get(static_cast<uint32_t>(dirfd));
+    if (!d) return fail(Errno::badf);
+    if (d->host_fd() < 0 || d->inode()->kind() != InodeKind::directory) return fail(Errno::notdir);
+    return d->host_fd();
+  }
+  if (!cwd.empty()) {
+    *joined = cwd + "/" + std::string(*path);
+    *path = *joined;
+  }
+  return -1;
+}
+}  // namespace
+
+Result<void> Process::unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags) {
+  SystemState &s = sys_->impl();
+  constexpr uint64_t kRemoveDir = 0x200;  // AT_REMOVEDIR
+  if (flags & ~kRemoveDir) return fail(Errno::inval);
+  std::string joined;
+  Result<int> base = path_base(*files_, cwd_, dirfd, &path, &joined);
+  if (!base) return fail(base.error());
+  std::string violation;
+  Result<void> r = s.vfs.unlink(*base, path, (flags & kRemoveDir) != 0, privileged_, &violation);
+  if (!violation.empty()) s.report_violation(violation);
+  return r;
+}
+
+Result<void> Process::link_or_rename(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                                     std::string_view newpath, bool rename, unsigned flags) {
+  SystemState &s = sys_->impl();
+  std::string j1, j2;
+  Result<int> b1 = path_base(*files_, cwd_, olddirfd, &oldpath, &j1);
+  if (!b1) return fail(b1.error());
+  Result<int> b2 = path_base(*files_, cwd_, newdirfd, &newpath, &j2);
+  if (!b2) return fail(b2.error());
+  std::string violation;
+  Result<void> r =
+      s.vfs.link_or_rename(*b1, oldpath, *b2, newpath, rename, flags, privileged_, &violation);
+  if (!violation.empty()) s.report_violation(violation);
+  return r;
+}
+
+Result<void> Process::linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                             std::string_view newpath, uint64_t flags) {
+  constexpr uint64_t kSymlinkFollow = 0x400, kEmptyPath = 0x1000;
+  if (flags & ~(kSymlinkFollow | kEmptyPath)) return fail(Errno::inval);
+  return link_or_rename(olddirfd, oldpath, newdirfd, newpath, false, 0);
+}
+
+Result<void> Process::renameat2(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                                std::string_view newpath, uint64_t flags) {
+  constexpr uint64_t kNoreplace = 1, kExchange = 2;  // RENAME_WHITEOUT: not modelled
+  if ((flags & ~(kNoreplace | kExchange)) || flags == (kNoreplace | kExchange))
+    return fail(Errno::inval);
+  return link_or_rename(olddirfd, oldpath, newdirfd, newpath, true, static_cast<unsigned>(flags));
+}
+
 Result<void> Process::close(uint64_t fd) { return files_->close(fd); }
 
 Result<int> Process::dup(uint64_t fd) { return files_->dup(fd, rlimit_cur(lx::rlimit_nofile)); }

@@ -168,6 +168,57 @@ const std::vector<CallDef> &calls() {
            [](Process &p, const std::vector<ArgVal> &a) {
              return outcome(p.openat(a[0].v, a[1].s, a[2].v, a.size() > 3 ? a[3].v : 0));
            }},
+          {"unlink",
+           {A::path},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.unlinkat(static_cast<uint64_t>(lx::at_fdcwd), a[0].s, 0));
+           }},
+          {"unlinkat",
+           {A::dirfd, A::path, A::at_flags},
+           3,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.unlinkat(a[0].v, a[1].s, a[2].v));
+           }},
+          {"link",
+           {A::path, A::path},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             const uint64_t cwd = static_cast<uint64_t>(lx::at_fdcwd);
+             return outcome(p.linkat(cwd, a[0].s, cwd, a[1].s, 0));
+           }},
+          {"linkat",
+           {A::dirfd, A::path, A::dirfd, A::path, A::hex},
+           5,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.linkat(a[0].v, a[1].s, a[2].v, a[3].s, a[4].v));
+           }},
+          {"rename",
+           {A::path, A::path},
+           2,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             const uint64_t cwd = static_cast<uint64_t>(lx::at_fdcwd);
+             return outcome(p.renameat2(cwd, a[0].s, cwd, a[1].s, 0));
+           }},
+          {"renameat",
+           {A::dirfd, A::path, A::dirfd, A::path},
+           4,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.renameat2(a[0].v, a[1].s, a[2].v, a[3].s, 0));
+           }},
+          {"renameat2",
+           {A::dirfd, A::path, A::dirfd, A::path, A::hex},
+           5,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.renameat2(a[0].v, a[1].s, a[2].v, a[3].s, a[4].v));
+           }},
           {"close",
            {A::intarg},
            1,
@@ -392,6 +443,8 @@ std::string format_arg(ArgFmt f, const ArgVal &a) {
       return fmt_octal(a.v);
     case ArgFmt::dirfd:
       return fmt_dirfd(a.v);
+    case ArgFmt::at_flags:
+      return a.v == 0x200 ? "AT_REMOVEDIR" : fmt_hex(a.v);
     case ArgFmt::mfdflags:
       return fmt_mfd_flags(a.v);
     case ArgFmt::mremap_flags:

@@ -37,7 +37,8 @@ enum class ArgFmt : uint8_t {
   optpath,
   clone_flags,
   fcntl_cmd,
-  strvec  // a strace string array ["a", "b"] (or a pointer: unknown contents)
+  at_flags,  // unlinkat's: 0 or AT_REMOVEDIR
+  strvec     // a strace string array ["a", "b"] (or a pointer: unknown contents)
 };
 // The strings of a strace array ["a", "b\n"] (C escapes decoded); false when the text is not
 // a complete one (strace's "..." for a cut array included).

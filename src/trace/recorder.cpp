@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -66,6 +67,13 @@ enum : long {
   nr_epoll_create = 213,
   nr_exit_group = 231,
   nr_openat = 257,
+  nr_unlink = 87,
+  nr_unlinkat = 263,
+  nr_link = 86,
+  nr_linkat = 265,
+  nr_rename = 82,
+  nr_renameat = 264,
+  nr_renameat2 = 316,
   nr_signalfd = 282,
   nr_timerfd_create = 283,
   nr_eventfd = 284,
@@ -100,6 +108,7 @@ struct Task {
   bool in_syscall = false;
   user_regs_struct entry{};
   std::string path;                     // the path argument, read at entry
+  std::string path2;                    // the second (link, rename: the new name)
   std::vector<std::string> argv, envp;  // execve's
   bool strings_ok = true;
   bool announced = false;  // fork/vfork/clone already written at its event
@@ -391,6 +400,7 @@ class Recorder {
     const long nr = static_cast<long>(r.orig_rax);
     task.strings_ok = true;
     if (tracked(nr) && !exec_pending_) touches(t, task);
+    if (nr == nr_mmap && !(r.r10 & 0x20) && static_cast<int32_t>(r.r8) >= 0) file_size(t, r.r8);
     switch (nr) {
       case nr_open:
       case nr_creat:
@@ -399,6 +409,33 @@ class Recorder {
         break;
       case nr_memfd_create:
         task.strings_ok = read_string(t, r.rdi, &task.path);
+        break;
+      case nr_unlink:
+        task.strings_ok = read_string(t, r.rdi, &task.path);
+        absolutize(t, &task.path);
+        record_name(t, task.path, -100);
+        break;
+      case nr_unlinkat:
+        task.strings_ok = read_string(t, r.rsi, &task.path);
+        if (static_cast<int32_t>(r.rdi) == -100) absolutize(t, &task.path);  // AT_FDCWD
+        record_name(t, task.path, static_cast<int32_t>(r.rdi));
+        break;
+      case nr_link:
+      case nr_rename:
+        task.strings_ok = read_string(t, r.rdi, &task.path) && read_string(t, r.rsi, &task.path2);
+        absolutize(t, &task.path);
+        absolutize(t, &task.path2);
+        record_name(t, task.path, -100);
+        if (nr == nr_rename) record_name(t, task.path2, -100);  // a file it replaces
+        break;
+      case nr_linkat:
+      case nr_renameat:
+      case nr_renameat2:
+        task.strings_ok = read_string(t, r.rsi, &task.path) && read_string(t, r.r10, &task.path2);
+        if (static_cast<int32_t>(r.rdi) == -100) absolutize(t, &task.path);
+        if (static_cast<int32_t>(r.rdx) == -100) absolutize(t, &task.path2);
+        record_name(t, task.path, static_cast<int32_t>(r.rdi));
+        if (nr != nr_linkat) record_name(t, task.path2, static_cast<int32_t>(r.rdx));
         break;
       case nr_openat:
         task.strings_ok = read_string(t, r.rsi, &task.path);
@@ -511,6 +548,27 @@ class Recorder {
         break;
       case nr_close:
         name = "close", num(r.rdi);
+        break;
+      case nr_unlink:
+        name = "unlink", str(task.path);
+        break;
+      case nr_unlinkat:
+        name = "unlinkat", num(r.rdi), str(task.path), num(r.rdx);
+        break;
+      case nr_link:
+        name = "link", str(task.path), str(task.path2);
+        break;
+      case nr_rename:
+        name = "rename", str(task.path), str(task.path2);
+        break;
+      case nr_linkat:
+        name = "linkat", num(r.rdi), str(task.path), num(r.rdx), str(task.path2), num(r.r8);
+        break;
+      case nr_renameat:
+        name = "renameat", num(r.rdi), str(task.path), num(r.rdx), str(task.path2);
+        break;
+      case nr_renameat2:
+        name = "renameat2", num(r.rdi), str(task.path), num(r.rdx), str(task.path2), num(r.r8);
         break;
       case nr_dup:
         name = "dup", num(r.rdi);
@@ -636,9 +694,18 @@ class Recorder {
     if (!def) return;
     if (ret >= 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
       record_file(t, task.path,
+                  nr == nr_openat ? r.rdx
+                  : nr == nr_open ? r.rsi
+                                  : 0,
                   nr == nr_openat ? static_cast<long>(static_cast<int32_t>(r.rdi)) : -100,
                   static_cast<int>(ret));
     if (ret == 0 && nr == nr_execve) record_exec(t, task.path);
+    if (ret == 0 && (nr == nr_unlink || nr == nr_unlinkat || nr == nr_rename || nr == nr_renameat ||
+                     nr == nr_renameat2)) {
+      // The names now stand for nothing, or for another file: a later open records anew.
+      // (Relative names are keyed by their absolute form; see record_file.)
+      files_.clear();
+    }
     CallOutcome out;
     if (ret < 0 && ret > -4096) {
       out.ok = false;
@@ -687,9 +754,44 @@ class Recorder {
   }
 
   // The metadata of a regular file the program opened, once per path and identity.
+  // A file about to be mapped that the program grew or shrank with calls the trace does not
+  // have (write, fallocate, ...): "@fdsize FD SIZE" gives its stand-in the size it has now.
+  void file_size(pid_t t, uint64_t fd) {
+    const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
+    struct stat st;
+    if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    auto it = sizes_.find({st.st_dev, st.st_ino});
+    if (it == sizes_.end() || it->second == static_cast<uint64_t>(st.st_size)) return;
+    it->second = static_cast<uint64_t>(st.st_size);
+    line(t, "@fdsize " + fmt_dec(fd) + " " + fmt_dec(it->second));
+  }
+
+  // The file (or directory) a name the program is about to remove or rename names: its
+  // stand-in in a replay, when the trace has none yet.
+  void record_name(pid_t t, std::string path, long dirfd) {
+    if (path.empty()) return;
+    if (path[0] != '/') {
+      char dir[4096];
+      const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
+      ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
+      if (dn <= 0 || dir[0] != '/') return;
+      path = std::string(dir, static_cast<size_t>(dn)) + "/" + path;
+    }
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
+    char real[PATH_MAX];
+    const std::string shown = ::realpath(path.c_str(), real) ? std::string(real) : path;
+    const std::string line_text = hostfile_line(path, st, shown);
+    sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
+    auto &seen = files_[path];
+    if (seen == line_text) return;
+    seen = line_text;
+    line(t, line_text);
+  }
+
   // A file or directory the program opened: its stand-in in a replay. `path` is as the
   // program named it, relative to `dirfd` unless absolute.
-  void record_file(pid_t t, std::string path, long dirfd, int fd) {
+  void record_file(pid_t t, std::string path, uint64_t flags, long dirfd, int fd) {
     if (path.empty()) return;
     if (path[0] != '/') {
       char dir[4096];
@@ -704,7 +806,23 @@ class Recorder {
     char buf[4096];
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
     std::string shown = n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;
+    if ((flags & 020200000) == 020200000) {
+      // O_TMPFILE: the directory named, and the unnamed file made in it ("DIR/#INODE").
+      struct stat ds;
+      if (::stat(path.c_str(), &ds) != 0 || !S_ISDIR(ds.st_mode)) return;
+      const std::string dir_line = hostfile_line(path, ds, path);
+      if (files_[path] != dir_line) {
+        files_[path] = dir_line;
+        line(t, dir_line);
+      }
+      const std::string deleted = " (deleted)";
+      if (shown.size() > deleted.size() &&
+          shown.compare(shown.size() - deleted.size(), deleted.size(), deleted) == 0)
+        line(t, hostfile_line(shown.substr(0, shown.size() - deleted.size()), st, shown));
+      return;
+    }
     const std::string line_text = hostfile_line(path, st, shown);
+    sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
     auto &seen = files_[path];
     if (seen == line_text) return;
     seen = line_text;
@@ -798,6 +916,7 @@ class Recorder {
   std::map<pid_t, Task> tasks_;
   std::set<pid_t> fresh_;
   std::set<pid_t> early_;
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> sizes_;  // (dev, inode) -> size in the trace
   std::map<pid_t, uint64_t> faults_;  // per process: page faults when its smaps was last read //
                                       // children stopped before their parent's fork event
   std::map<pid_t, pid_t> busy_;       // per process: the thread inside a memory call

@@ -553,6 +553,22 @@ class Runner {
       out("}\n");
       return true;
     }
+    if (d.name == "fdsize") {
+      // The file behind FD has SIZE bytes now (written by calls a trace does not have): its
+      // stand-in in the sandbox gets that size. Files outside the sandbox are not changed.
+      echo(st);
+      uint64_t fd, size;
+      if (!word_value(d.words[0], &fd, st.loc) || !word_value(d.words[1], &size, st.loc))
+        return false;
+      Process *p = proc(d.pid, st.loc);
+      if (!p) return false;
+      Errno e = resize_standin(*p, fd, size);
+      if (e != Errno::none) {
+        std::fprintf(o_.err, "%s: @fdsize: %s\n", loc.c_str(), errno_name(e));
+        return false;
+      }
+      return true;
+    }
     if (d.name == "cwd") {
       // The recorded program's working directory: relative paths start there.
       echo(st);

@@ -742,6 +742,8 @@ class Reader {
     } else if (d.name == "fd") {
       need(d.words.size() == 1 || (d.words.size() == 2 && d.words[1] == "cloexec"),
            "expected a descriptor number [cloexec]");
+    } else if (d.name == "fdsize") {
+      need(d.words.size() == 2, "expected FD SIZE");
     } else if (d.name == "cwd") {
       need(d.words.size() == 1 && !d.words[0].empty() && d.words[0][0] == '/',
            "expected an absolute directory");

@@ -1,14 +1,20 @@
 // Replaying strace logs. See strace_log.hpp.
 #include "trace/strace_log.hpp"
 
+#include <fcntl.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <cerrno>
 #include <cstdlib>
 #include <set>
 #include <sstream>
 
+#include "file/fd_table.hpp"
 #include "file/vfs.hpp"
+#include "mm/system_state.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 
@@ -110,6 +116,29 @@ bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::st
     return false;
   }
   return vfs.write_recorded_bytes(words[0], off, bytes, error);
+}
+
+Errno resize_standin(Process &p, uint64_t fd, uint64_t size) {
+  OpenFile *f = p.files().get(fd & 0xffffffffu);
+  if (!f) return Errno::badf;
+  if (f->host_fd() < 0) return Errno::inval;
+  char link[64], buf[4096];
+  std::snprintf(link, sizeof link, "/proc/self/fd/%d", f->host_fd());
+  const ssize_t n = ::readlink(link, buf, sizeof buf);
+  if (n <= 0) return Errno::io;
+  std::string path(buf, static_cast<size_t>(n));
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() &&
+      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    path.resize(path.size() - deleted.size());
+  if (!p.system().impl().vfs.inside(path)) return Errno::perm;
+  // Through /proc/self/fd: the file may have no name left.
+  const int w = ::open(link, O_WRONLY | O_CLOEXEC);
+  if (w < 0) return static_cast<Errno>(errno);
+  const int r = ::ftruncate(w, static_cast<off_t>(size));
+  const int e = errno;
+  ::close(w);
+  return r == 0 ? Errno::none : static_cast<Errno>(e);
 }
 
 Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec) {

@@ -40,6 +40,10 @@ class AddressRelocator {
 // and whether they are close-on-exec; empty for other calls.
 std::vector<uint64_t> fds_made_by(const CallStmt &c, int64_t result, bool *cloexec);
 
+// Sets the size of the sandbox file (a stand-in) behind p's descriptor fd; files outside the
+// sandbox are refused (EPERM).
+Errno resize_standin(Process &p, uint64_t fd, uint64_t size);
+
 // Puts a descriptor that cannot be mapped (/dev/null) at `fd` in p's table.
 Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec);
 

@@ -69,6 +69,18 @@ run du du -s /usr/include
 run cp cp "$W/datei" "$W/datei.copy"
 cd "$W" && run relative_exec ./seed_passwd
 cd "$here" || exit 2
+# Names that change under a mapping (rename, link, unlink: maps shows " (deleted)"), an
+# O_TMPFILE file, a POSIX semaphore (sem_open links a temporary file in /dev/shm), and a file
+# written with write() and then mapped (its stand-in takes the new size).
+run names python3 -c '
+import mmap, os, tempfile, multiprocessing
+w = "'"$W"'"
+f = open(w + "/named", "w+b"); f.write(b"x" * 20000); f.flush()
+m = mmap.mmap(f.fileno(), 0); os.rename(w + "/named", w + "/renamed"); os.link(w + "/renamed", w + "/linked")
+os.unlink(w + "/renamed"); os.unlink(w + "/linked"); m[5] = 65; print(m[19999])
+t = tempfile.TemporaryFile(); t.write(b"y" * 10000); t.flush(); n = mmap.mmap(t.fileno(), 0)
+s = multiprocessing.Semaphore(2); s.acquire(); s.release()
+print(len(n), open("/proc/self/maps").read().count("(deleted)"))'
 # Fault signals (SIGSEGV both ways, SIGBUS past the end of a file) must come back the same.
 run faults "$W/faults" "$W/fault.dat"
 # A trace replays without the originals of the files it maps: record a program and its data
