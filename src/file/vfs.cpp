@@ -95,10 +95,14 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     auto rec = recorded_.find(std::filesystem::path(path).lexically_normal().string());
     if (rec != recorded_.end()) {
       const std::string &stand = rec->second;
+      // The recorded program's open made the file: its stand-in is there already.
+      auto made = standins_.find(stand);
+      const bool fresh = made != standins_.end() && !made->second.existing;
       Result<Ref<OpenFile>> f =
-          open(root_fd_, stand.substr(root_.size() + 1), flags & ~(lx::o_creat | lx::o_excl), mode,
-               privileged, violation);
+          open(root_fd_, stand.substr(root_.size() + 1),
+               fresh ? flags & ~(lx::o_creat | lx::o_excl) : flags, mode, privileged, violation);
       if (!f) return f;
+      if (fresh) made->second.existing = true;
       auto tmp = tmpfiles_.find(rec->first);
       if ((flags & lx::o_tmpfile) == lx::o_tmpfile && tmp != tmpfiles_.end() &&
           !tmp->second.empty()) {
@@ -126,7 +130,8 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     return fail(Errno::noent);
   // A recorded file's stand-in reached relative to a recorded directory's stand-in.
   const auto recorded_standin = in_sandbox ? standins_.find(resolved) : standins_.end();
-  if (recorded_standin != standins_.end() && recorded_standin->second.ino)
+  if (recorded_standin != standins_.end() && recorded_standin->second.ino &&
+      !recorded_standin->second.existing)
     flags &= ~(lx::o_creat | lx::o_excl);
   // Writing to these devices changes no file.
   const bool harmless_device = resolved == "/dev/null" || resolved == "/dev/zero" ||
@@ -241,7 +246,8 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
 }
 
 bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
-                            uint64_t ino, const std::string &shown, std::string *error) {
+                            uint64_t ino, const std::string &shown, bool existing,
+                            std::string *error) {
   if (path.empty() || path[0] != '/') {
     *error = "a recorded file needs an absolute path";
     return false;
@@ -269,13 +275,13 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
       *error = "cannot make a stand-in for the directory " + path;
       return false;
     }
-  } else if (type != 0 && type != S_IFREG) {
-    *error = "a recorded file is a regular file or a directory";
-    return false;
   } else {
+    // (A symbolic link, FIFO or socket the program only removes, renames or fails to open
+    // stands in as an empty file.)
     std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
     int fd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+    const bool plain = type == 0 || type == S_IFREG;
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(plain ? size : 0)) != 0 ||
         ::fchmod(fd, static_cast<mode_t>(mode & 07777)) != 0) {
       *error = "cannot make a stand-in for " + path + ": " + std::strerror(errno);
       if (fd >= 0) ::close(fd);
@@ -284,7 +290,7 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
     ::close(fd);
   }
   recorded_[key] = stand;
-  standins_[stand] = Standin{shown.empty() ? key : shown, dev, ino};
+  standins_[stand] = Standin{shown.empty() ? key : shown, dev, ino, existing || type == S_IFDIR};
   return true;
 }
 

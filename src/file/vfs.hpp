@@ -50,8 +50,10 @@ class Vfs {
   // directory's stand-in holds the stand-ins of the files opened relative to it. `mode` with
   // S_IFDIR makes a directory; without a file type, a regular file. False with *error when
   // the stand-in cannot be made.
+  // `existing`: the name existed before the call that follows (an O_EXCL open of it fails);
+  // otherwise the next open is the one that made it.
   bool add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
-                         uint64_t ino, const std::string &shown, std::string *error);
+                         uint64_t ino, const std::string &shown, bool existing, std::string *error);
   // Writes recorded bytes (an ELF header, a "#!" line) into a recorded file's stand-in.
   bool write_recorded_bytes(const std::string &path, uint64_t offset, const std::string &bytes,
                             std::string *error);
@@ -75,6 +77,7 @@ class Vfs {
   struct Standin {
     std::string host_path;
     uint64_t dev = 0, ino = 0;
+    bool existing = false;  // not made by the recorded program's next open
   };
   std::map<std::string, Standin> standins_;
   // Recorded host files: the path the program opened -> its stand-in (absolute).

@@ -111,7 +111,8 @@ struct Task {
   std::string path2;                    // the second (link, rename: the new name)
   std::vector<std::string> argv, envp;  // execve's
   bool strings_ok = true;
-  bool announced = false;  // fork/vfork/clone already written at its event
+  bool announced = false;   // fork/vfork/clone already written at its event
+  bool serialized = false;  // the call entered alone (see Recorder::syscall_stop)
   pid_t tgid = 0;
 };
 
@@ -297,17 +298,84 @@ class Recorder {
     }
   }
 
+  // Calls that make or drop descriptors: threads share one table, and which number a call
+  // gets depends on the order the kernel ran them in, so they enter one at a time as well.
+  // Calls that can block for long (accept, opening a FIFO) are left out: a thread held behind
+  // one could be the one it waits for.
+  static bool fd_call(long nr, pid_t t, const user_regs_struct &r) {
+    switch (nr) {
+      case nr_open:
+      case nr_creat:
+      case nr_openat: {
+        std::string path;
+        const uint64_t at = nr == nr_openat ? r.rsi : r.rdi;
+        if (!read_string(t, at, &path) || path.empty()) return false;
+        if (path[0] != '/') {
+          const long dirfd = nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100;
+          path = "/proc/" + std::to_string(t) +
+                 (dirfd == -100 ? "/cwd/" : "/fd/" + std::to_string(dirfd) + "/") + path;
+        }
+        struct stat st;
+        return ::stat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode);
+      }
+      case nr_close:
+      case nr_close_range:
+      case nr_dup:
+      case nr_dup2:
+      case nr_dup3:
+      case nr_fcntl:
+      case nr_pipe:
+      case nr_pipe2:
+      case nr_socket:
+      case nr_socketpair:
+      case nr_eventfd:
+      case nr_eventfd2:
+      case nr_epoll_create:
+      case nr_epoll_create1:
+      case nr_timerfd_create:
+      case nr_signalfd:
+      case nr_signalfd4:
+      case nr_inotify_init:
+      case nr_inotify_init1:
+      case nr_memfd_create:
+      case nr_pidfd_open:
+      case nr_userfaultfd:
+        return true;
+      default:
+        return false;
+    }
+  }
+
   // False when the task is held at the entry of its call (another thread of its process is
   // inside one); it is resumed when that call is done.
   bool syscall_stop(pid_t t, Task &task) {
     user_regs_struct regs;
     ::ptrace(PTRACE_GETREGS, t, nullptr, &regs);
     const pid_t mm = task.tgid ? task.tgid : t;
+    // A 32-bit program (code segment 0x23) makes i386 system calls, numbered differently:
+    // vmspace models the x86-64 ABI only, so they are not recorded.
+    constexpr uint64_t kCompatCs = 0x23;
+    if (regs.cs == kCompatCs) {
+      if (task.in_syscall && task.entry.cs != kCompatCs &&
+          static_cast<long>(task.entry.orig_rax) == nr_execve) {
+        // The execve that started it succeeded on the kernel; vmspace cannot load it.
+        line(t, "# unsupported: execve of the 32-bit program " + fmt_string(task.path) +
+                    " (vmspace models the x86-64 system call ABI only)");
+        unsupported_++;
+        exec_pending_ = false;
+      }
+      task.entry = regs;
+      task.in_syscall = !task.in_syscall;
+      return true;
+    }
     if (!task.in_syscall) {
       task.in_syscall = true;
       task.entry = regs;
       task.announced = false;
-      if (mm_call(static_cast<long>(regs.orig_rax))) {
+      const long nr = static_cast<long>(regs.orig_rax);
+      // exit_group too: the other threads' calls under way finish before it, as on the kernel.
+      task.serialized = mm_call(nr) || fd_call(nr, t, regs) || nr == nr_exit_group;
+      if (task.serialized) {
         pid_t &owner = busy_[mm];
         if (owner && owner != t && tasks_.count(owner)) {
           held_[mm].push_back(t);
@@ -320,7 +388,7 @@ class Recorder {
     }
     task.in_syscall = false;
     exit(t, task, static_cast<int64_t>(regs.rax));
-    if (mm_call(static_cast<long>(task.entry.orig_rax)) && busy_[mm] == t) release(mm);
+    if (task.serialized && busy_[mm] == t) release(mm);
     return true;
   }
 
@@ -699,6 +767,10 @@ class Recorder {
                                   : 0,
                   nr == nr_openat ? static_cast<long>(static_cast<int32_t>(r.rdi)) : -100,
                   static_cast<int>(ret));
+    if (ret < 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
+      // A name that exists but could not be opened (EEXIST, EISDIR, ELOOP, ...): its stand-in
+      // makes the replay fail the same way.
+      record_name(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100);
     if (ret == 0 && nr == nr_execve) record_exec(t, task.path);
     if (ret == 0 && (nr == nr_unlink || nr == nr_unlinkat || nr == nr_rename || nr == nr_renameat ||
                      nr == nr_renameat2)) {
@@ -778,10 +850,17 @@ class Recorder {
       path = std::string(dir, static_cast<size_t>(dn)) + "/" + path;
     }
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
+    // (Devices are stood in for by the replay itself.)
+    if (::lstat(path.c_str(), &st) != 0 || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return;
+    // The name itself: its directory resolved, not what a symbolic link points to.
+    const size_t slash = path.rfind('/');
     char real[PATH_MAX];
-    const std::string shown = ::realpath(path.c_str(), real) ? std::string(real) : path;
-    const std::string line_text = hostfile_line(path, st, shown);
+    const std::string dir = slash ? path.substr(0, slash) : "/";
+    if (!::realpath(dir.c_str(), real)) return;
+    const std::string shown =
+        (std::string(real) == "/" ? "" : std::string(real)) + path.substr(slash);
+    // "existing": the name was there before the call (a later O_EXCL open of it fails).
+    const std::string line_text = hostfile_line(path, st, shown) + " existing";
     sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
     auto &seen = files_[path];
     if (seen == line_text) return;
@@ -802,7 +881,9 @@ class Recorder {
     }
     const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
     struct stat st;
-    if (::stat(link.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
+    if (::stat(link.c_str(), &st) != 0 ||
+        !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)))
+      return;  // (a symbolic link: opened with O_PATH|O_NOFOLLOW)
     char buf[4096];
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
     std::string shown = n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;

@@ -736,7 +736,8 @@ class Reader {
       need(d.words.size() == 2 || (d.words.size() == 3 && access) || (access && signal),
            "expected ADDR LEN [read|write [SIGSEGV|SIGBUS SI_CODE]]");
     } else if (d.name == "hostfile") {
-      need(d.words.size() == 6, "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\"");
+      need(d.words.size() == 6 || (d.words.size() == 7 && d.words[6] == "existing"),
+           "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\" [existing]");
     } else if (d.name == "hostdata") {
       need(d.words.size() == 3, "expected \"PATH\" OFFSET HEXBYTES");
     } else if (d.name == "fd") {

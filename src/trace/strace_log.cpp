@@ -98,7 +98,7 @@ bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::str
     return false;
   }
   return vfs.add_recorded_file(words[0], size, static_cast<uint32_t>(mode), makedev(maj, min), ino,
-                               words[5], error);
+                               words[5], words.size() > 6, error);
 }
 
 bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
