@@ -122,8 +122,21 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
   }
   // A recorded trace replays on what it recorded: other host files are not there (devices
   // excepted: they are stood in for below).
-  if (recorded_only_ && path[0] == '/' && path.compare(0, 5, "/dev/") != 0)
-    return fail(Errno::noent);
+  if (recorded_only_ && path[0] == '/' && path.compare(0, 5, "/dev/") != 0) {
+    // Not recorded: the open failed when the trace was made (a success is always recorded).
+    // The stand-in tree, which mirrors the host's paths, gives the reason: ENOENT, or
+    // ENOTDIR where the path runs through a recorded file. Nothing is created.
+    if ((flags & lx::o_creat) && path.back() == '/') return fail(Errno::isdir);
+    const std::string tree = "host" + path;
+    const int probe = ::openat(
+        root_fd_, tree.c_str(),
+        static_cast<int>(O_PATH | O_CLOEXEC | (flags & (lx::o_directory | lx::o_nofollow))));
+    if (probe < 0) return fail(static_cast<Errno>(errno));
+    ::close(probe);
+    return open(root_fd_, tree,
+                flags & ~(lx::o_creat | lx::o_excl | (lx::o_tmpfile & ~lx::o_directory)), mode,
+                privileged, violation);
+  }
   std::string resolved = resolve(base_fd, path);
   const bool in_sandbox = inside(resolved);
   if (recorded_only_ && !in_sandbox && resolved.compare(0, 5, "/dev/") != 0)
@@ -247,7 +260,7 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
 
 bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
                             uint64_t ino, const std::string &shown, bool existing,
-                            std::string *error) {
+                            const std::string &link_target, std::string *error) {
   if (path.empty() || path[0] != '/') {
     *error = "a recorded file needs an absolute path";
     return false;
@@ -267,7 +280,21 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
       root_ + "/host" + (real ? std::filesystem::path(shown).lexically_normal().string() : key);
   std::error_code ec;
   const uint32_t type = mode & S_IFMT;
-  if (type == S_IFDIR) {
+  // The host's file at this path may have been replaced by one of another type since the
+  // stand-in was made (a directory removed and a file made with its name).
+  struct stat old {};
+  const bool have = ::lstat(stand.c_str(), &old) == 0;
+  if (have && (S_ISDIR(old.st_mode) != (type == S_IFDIR) || S_ISLNK(old.st_mode) ||
+               (type == S_IFLNK && !link_target.empty())))
+    std::filesystem::remove_all(stand, ec);
+  if (type == S_IFLNK && !link_target.empty()) {
+    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
+    const std::string to = link_target[0] == '/' ? root_ + "/host" + link_target : link_target;
+    if (::symlink(to.c_str(), stand.c_str()) != 0) {
+      *error = "cannot make a stand-in for the symbolic link " + path + ": " + std::strerror(errno);
+      return false;
+    }
+  } else if (type == S_IFDIR) {
     std::filesystem::create_directories(stand, ec);
     // The owner (the replay) keeps the right to make stand-ins inside; the guest's permission
     // checks read the other bits.

@@ -51,9 +51,11 @@ class Vfs {
   // S_IFDIR makes a directory; without a file type, a regular file. False with *error when
   // the stand-in cannot be made.
   // `existing`: the name existed before the call that follows (an O_EXCL open of it fails);
-  // otherwise the next open is the one that made it.
+  // otherwise the next open is the one that made it. A symbolic link (S_IFLNK with
+  // `link_target`) becomes a link in the stand-in tree (an absolute target points into it).
   bool add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
-                         uint64_t ino, const std::string &shown, bool existing, std::string *error);
+                         uint64_t ino, const std::string &shown, bool existing,
+                         const std::string &link_target, std::string *error);
   // Writes recorded bytes (an ELF header, a "#!" line) into a recorded file's stand-in.
   bool write_recorded_bytes(const std::string &path, uint64_t offset, const std::string &bytes,
                             std::string *error);

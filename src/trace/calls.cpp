@@ -175,6 +175,13 @@ const std::vector<CallDef> &calls() {
            [](Process &p, const std::vector<ArgVal> &a) {
              return outcome(p.unlinkat(static_cast<uint64_t>(lx::at_fdcwd), a[0].s, 0));
            }},
+          {"rmdir",
+           {A::path},
+           1,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.unlinkat(static_cast<uint64_t>(lx::at_fdcwd), a[0].s, 0x200));
+           }},
           {"unlinkat",
            {A::dirfd, A::path, A::at_flags},
            3,

@@ -68,6 +68,8 @@ enum : long {
   nr_exit_group = 231,
   nr_openat = 257,
   nr_unlink = 87,
+  nr_rmdir = 84,
+  nr_ioctl = 16,
   nr_unlinkat = 263,
   nr_link = 86,
   nr_linkat = 265,
@@ -479,6 +481,7 @@ class Recorder {
         task.strings_ok = read_string(t, r.rdi, &task.path);
         break;
       case nr_unlink:
+      case nr_rmdir:
         task.strings_ok = read_string(t, r.rdi, &task.path);
         absolutize(t, &task.path);
         record_name(t, task.path, -100);
@@ -620,6 +623,9 @@ class Recorder {
       case nr_unlink:
         name = "unlink", str(task.path);
         break;
+      case nr_rmdir:
+        name = "rmdir", str(task.path);
+        break;
       case nr_unlinkat:
         name = "unlinkat", num(r.rdi), str(task.path), num(r.rdx);
         break;
@@ -718,6 +724,10 @@ class Recorder {
         line(t, fd_line(t, fds[1]));
         return;
       }
+      case nr_ioctl:
+        // TIOCGPTPEER opens the other side of a pseudo-terminal: a descriptor.
+        if (r.rsi == 0x5441 && ret >= 0) line(t, fd_line(t, ret));
+        return;
       case nr_socket:
       case nr_accept:
       case nr_accept4:
@@ -772,8 +782,8 @@ class Recorder {
       // makes the replay fail the same way.
       record_name(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100);
     if (ret == 0 && nr == nr_execve) record_exec(t, task.path);
-    if (ret == 0 && (nr == nr_unlink || nr == nr_unlinkat || nr == nr_rename || nr == nr_renameat ||
-                     nr == nr_renameat2)) {
+    if (ret == 0 && (nr == nr_unlink || nr == nr_rmdir || nr == nr_unlinkat || nr == nr_rename ||
+                     nr == nr_renameat || nr == nr_renameat2)) {
       // The names now stand for nothing, or for another file: a later open records anew.
       // (Relative names are keyed by their absolute form; see record_file.)
       files_.clear();
@@ -847,7 +857,7 @@ class Recorder {
       const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
       ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
       if (dn <= 0 || dir[0] != '/') return;
-      path = std::string(dir, static_cast<size_t>(dn)) + "/" + path;
+      path = (dn == 1 ? std::string() : std::string(dir, static_cast<size_t>(dn))) + "/" + path;
     }
     struct stat st;
     // (Devices are stood in for by the replay itself.)
@@ -859,8 +869,16 @@ class Recorder {
     if (!::realpath(dir.c_str(), real)) return;
     const std::string shown =
         (std::string(real) == "/" ? "" : std::string(real)) + path.substr(slash);
-    // "existing": the name was there before the call (a later O_EXCL open of it fails).
-    const std::string line_text = hostfile_line(path, st, shown) + " existing";
+    // A symbolic link carries its target; "existing": the name was there before the call (a
+    // later O_EXCL open of it fails).
+    std::string target;
+    if (S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      const ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+      if (n <= 0) return;
+      target = " " + fmt_string(std::string(buf, static_cast<size_t>(n)));
+    }
+    const std::string line_text = hostfile_line(path, st, shown) + target + " existing";
     sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
     auto &seen = files_[path];
     if (seen == line_text) return;
@@ -877,13 +895,15 @@ class Recorder {
       const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
       ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
       if (dn <= 0 || dir[0] != '/') return;
-      path = std::string(dir, static_cast<size_t>(dn)) + "/" + path;
+      path = (dn == 1 ? std::string() : std::string(dir, static_cast<size_t>(dn))) + "/" + path;
     }
+    // Opened through a symbolic link: the link too (a replay resolves the name in its tree).
+    struct stat ls;
+    if (::lstat(path.c_str(), &ls) == 0 && S_ISLNK(ls.st_mode)) record_name(t, path, -100);
     const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
     struct stat st;
-    if (::stat(link.c_str(), &st) != 0 ||
-        !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)))
-      return;  // (a symbolic link: opened with O_PATH|O_NOFOLLOW)
+    // (A symbolic link itself, opened with O_PATH|O_NOFOLLOW, was recorded above.)
+    if (::stat(link.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
     char buf[4096];
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
     std::string shown = n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;

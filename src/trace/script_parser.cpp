@@ -736,8 +736,11 @@ class Reader {
       need(d.words.size() == 2 || (d.words.size() == 3 && access) || (access && signal),
            "expected ADDR LEN [read|write [SIGSEGV|SIGBUS SI_CODE]]");
     } else if (d.name == "hostfile") {
-      need(d.words.size() == 6 || (d.words.size() == 7 && d.words[6] == "existing"),
-           "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\" [existing]");
+      // A symbolic link has its "TARGET" after SHOWN.
+      const size_t n = d.words.size();
+      const size_t target = n >= 7 && d.quoted[6] ? 1 : 0;
+      need(n == 6 + target || (n == 7 + target && d.words[n - 1] == "existing"),
+           "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\" [\"TARGET\"] [existing]");
     } else if (d.name == "hostdata") {
       need(d.words.size() == 3, "expected \"PATH\" OFFSET HEXBYTES");
     } else if (d.name == "fd") {

@@ -97,8 +97,10 @@ bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::str
     *error = "@hostfile: bad size, mode, device or inode";
     return false;
   }
+  const bool existing = words.back() == "existing" && words.size() > 6;
+  const std::string target = words.size() > (existing ? 7u : 6u) ? words[6] : std::string();
   return vfs.add_recorded_file(words[0], size, static_cast<uint32_t>(mode), makedev(maj, min), ino,
-                               words[5], words.size() > 6, error);
+                               words[5], existing, target, error);
 }
 
 bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
