@@ -25,6 +25,12 @@ class FdTable {
   // Checks that a descriptor is free below the limit without taking it (EMFILE otherwise).
   Result<void> reserve_check(uint64_t limit) const;
   Result<void> close(uint64_t fd);
+  // Puts f at descriptor fd (closing what was there), as dup2 would (EBADF at or past limit).
+  Result<int> install_at(uint64_t fd, Ref<OpenFile> f, bool cloexec, uint64_t limit) {
+    if (fd >= limit) return fail(Errno::badf);
+    place(fd, std::move(f), cloexec);
+    return static_cast<int>(fd);
+  }
   Result<int> dup(uint64_t fd, uint64_t limit);
   Result<int> dup2(uint64_t oldfd, uint64_t newfd, uint64_t limit);
   Result<int> dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags, uint64_t limit);

@@ -23,6 +23,9 @@ struct SystemState {
   SystemConfig cfg;
   InodeCache inodes;  // declared before anything that holds inodes
   Vfs vfs;
+  // The open /dev/null every descriptor placeholder of a replay shares (one host descriptor
+  // for any number of them).
+  Ref<OpenFile> placeholder;
   std::atomic<int64_t> committed_pages{0};  // vm_committed_as
   uint64_t total_ram_pages = 0;
   uint64_t total_swap_pages = 0;

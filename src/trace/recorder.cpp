@@ -727,6 +727,11 @@ class Recorder {
       case nr_ioctl:
         // TIOCGPTPEER opens the other side of a pseudo-terminal: a descriptor.
         if (r.rsi == 0x5441 && ret >= 0) line(t, fd_line(t, ret));
+        // FIOCLEX, FIONCLEX set and clear close-on-exec, as fcntl(F_SETFD) does.
+        if ((r.rsi == 0x5451 || r.rsi == 0x5450) && ret == 0) {
+          name = "fcntl", num(r.rdi), num(2), num(r.rsi == 0x5451 ? 1 : 0);
+          break;
+        }
         return;
       case nr_socket:
       case nr_accept:

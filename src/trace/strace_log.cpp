@@ -144,15 +144,16 @@ Errno resize_standin(Process &p, uint64_t fd, uint64_t size) {
 }
 
 Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec) {
-  Result<int> tmp = p.open("/dev/null", lx::o_rdonly, 0);
-  if (!tmp) return tmp.error();
-  if (static_cast<uint64_t>(*tmp) != fd) {
-    Result<int> d = p.dup2(static_cast<uint64_t>(*tmp), fd);
+  SystemState &s = p.system().impl();
+  if (!s.placeholder) {
+    Result<int> tmp = p.open("/dev/null", lx::o_rdonly, 0);
+    if (!tmp) return tmp.error();
+    s.placeholder = Ref<OpenFile>(p.files().get(static_cast<uint64_t>(*tmp)));
     (void)p.close(static_cast<uint64_t>(*tmp));
-    if (!d) return d.error();
   }
-  if (cloexec) (void)p.fcntl(fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
-  return Errno::none;
+  Result<int> r = p.files().install_at(fd & 0xffffffffu, s.placeholder, cloexec,
+                                       p.rlimit_cur(lx::rlimit_nofile));
+  return r ? Errno::none : r.error();
 }
 
 }  // namespace vmspace
