@@ -144,6 +144,11 @@ class Process {
   // ends the process as Linux's SIGSEGV does (this object is destroyed).
   Result<void> execve(std::string_view path, const std::vector<std::string> &argv,
                       const std::vector<std::string> &envp);
+  // execveat(dirfd, path, argv, envp, flags): path relative to dirfd, or dirfd's own file with
+  // AT_EMPTY_PATH (fexecve); AT_SYMLINK_NOFOLLOW. The program sees "/dev/fd/N[/PATH]" as its
+  // file name when a descriptor named it.
+  Result<void> execveat(uint64_t dirfd, std::string_view path, const std::vector<std::string> &argv,
+                        const std::vector<std::string> &envp, uint64_t flags);
   // exit_group(): this process (and its threads) end; shared memory stays with
   // the others.
   void exit_group(int status);

@@ -49,21 +49,29 @@ struct Loaded {
 
 // Linux: do_open_execat + may_open(MAY_EXEC): a regular file, on an exec mount, with an
 // execute bit for the caller (root needs any execute bit).
-Result<Loaded> open_exec(SystemState &s, std::string_view path, bool privileged) {
+Result<Loaded> check_exec(Ref<OpenFile> f, bool privileged);
+
+Result<Loaded> open_exec(SystemState &s, std::string_view path, bool privileged, int base = -1,
+                         uint64_t extra_flags = 0) {
   std::string violation;
-  Result<Ref<OpenFile>> f = s.vfs.open(-1, path, lx::o_rdonly, 0, privileged, &violation);
+  Result<Ref<OpenFile>> f =
+      s.vfs.open(base, path, lx::o_rdonly | extra_flags, 0, privileged, &violation);
   if (!violation.empty()) s.report_violation(violation);
   if (!f) return fail(f.error());
-  const Inode &in = *(*f)->inode();
+  return check_exec(*f, privileged);
+}
+
+Result<Loaded> check_exec(Ref<OpenFile> f, bool privileged) {
+  const Inode &in = *f->inode();
   if (in.kind() == InodeKind::directory) return fail(Errno::acces);
-  if (in.kind() != InodeKind::regular || (*f)->host_fd() < 0) return fail(Errno::acces);
+  if (in.kind() != InodeKind::regular || f->host_fd() < 0) return fail(Errno::acces);
   struct stat st;
-  if (::fstat((*f)->host_fd(), &st) != 0) return fail(Errno::io);
+  if (::fstat(f->host_fd(), &st) != 0) return fail(Errno::io);
   const mode_t x = privileged ? (S_IXUSR | S_IXGRP | S_IXOTH) : S_IXOTH;
   if (!(st.st_mode & x)) return fail(Errno::acces);
   if (in.noexec_mount()) return fail(Errno::acces);
   Loaded l;
-  l.file = *f;
+  l.file = std::move(f);
   return l;
 }
 
@@ -329,13 +337,43 @@ Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &
 
 Result<void> Process::execve(std::string_view path, const std::vector<std::string> &argv,
                              const std::vector<std::string> &envp) {
+  return execveat(static_cast<uint64_t>(lx::at_fdcwd), path, argv, envp, 0);
+}
+
+// Linux: do_execveat_common and alloc_bprm: the file named relative to dirfd, or dirfd's own
+// file with AT_EMPTY_PATH; the name the new program gets (bprm->filename) is the path, or
+// "/dev/fd/N[/PATH]" for a descriptor.
+Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
+                               const std::vector<std::string> &argv,
+                               const std::vector<std::string> &envp, uint64_t flags) {
   SystemState &s = sys_->impl();
-  if (path.empty()) return fail(Errno::noent);
-  // A relative path starts from the working directory; the stack gets it as given.
-  const std::string from_cwd =
-      path[0] != '/' && !cwd_.empty() ? cwd_ + "/" + std::string(path) : std::string();
-  Result<Loaded> exe = open_exec(s, from_cwd.empty() ? path : from_cwd, privileged_);
+  constexpr uint64_t kEmptyPath = 0x1000, kSymlinkNofollow = 0x100;
+  if (flags & ~(kEmptyPath | kSymlinkNofollow)) return fail(Errno::inval);
+  const int dfd = static_cast<int>(static_cast<uint32_t>(dirfd));
+  const bool by_fd = dfd != lx::at_fdcwd && (path.empty() || path[0] != '/');
+  if (path.empty() && !(by_fd && (flags & kEmptyPath))) return fail(Errno::noent);
+  const uint64_t nofollow = (flags & kSymlinkNofollow) ? lx::o_nofollow : 0;
+  Result<Loaded> exe = fail(Errno::noent);
+  std::string filename(path);
+  if (by_fd) {
+    OpenFile *d = files_->get(static_cast<uint32_t>(dirfd));
+    if (!d) return fail(Errno::badf);
+    filename = "/dev/fd/" + std::to_string(dfd) + (path.empty() ? "" : "/" + std::string(path));
+    if (path.empty()) {
+      exe = check_exec(Ref<OpenFile>(d), privileged_);
+    } else {
+      if (d->host_fd() < 0 || d->inode()->kind() != InodeKind::directory)
+        return fail(Errno::notdir);
+      exe = open_exec(s, path, privileged_, d->host_fd(), nofollow);
+    }
+  } else {
+    // A relative path starts from the working directory; the stack gets it as given.
+    const std::string from_cwd =
+        path[0] != '/' && !cwd_.empty() ? cwd_ + "/" + std::string(path) : std::string();
+    exe = open_exec(s, from_cwd.empty() ? path : from_cwd, privileged_, -1, nofollow);
+  }
   if (!exe) return fail(exe.error());
+  path = filename;
 
   // bprm_stack_limits and copy_strings: the strings go below the top of the stack, last the
   // file name, then the environment, then the arguments (an empty one when there is none).

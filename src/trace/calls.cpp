@@ -367,6 +367,13 @@ const std::vector<CallDef> &calls() {
            [](Process &p, const std::vector<ArgVal> &a) {
              return outcome(p.execve(a[0].s, strvec_arg(a[1]), strvec_arg(a[2])));
            }},
+          {"execveat",
+           {A::dirfd, A::path, A::strvec, A::strvec, A::hex},
+           5,
+           ResultFmt::dec,
+           [](Process &p, const std::vector<ArgVal> &a) {
+             return outcome(p.execveat(a[0].v, a[1].s, strvec_arg(a[2]), strvec_arg(a[3]), a[4].v));
+           }},
           {"fcntl",
            {A::intarg, A::fcntl_cmd, A::hex},
            2,

@@ -359,7 +359,8 @@ class Recorder {
     constexpr uint64_t kCompatCs = 0x23;
     if (regs.cs == kCompatCs) {
       if (task.in_syscall && task.entry.cs != kCompatCs &&
-          static_cast<long>(task.entry.orig_rax) == nr_execve) {
+          (static_cast<long>(task.entry.orig_rax) == nr_execve ||
+           static_cast<long>(task.entry.orig_rax) == nr_execveat)) {
         // The execve that started it succeeded on the kernel; vmspace cannot load it.
         line(t, "# unsupported: execve of the 32-bit program " + fmt_string(task.path) +
                     " (vmspace models the x86-64 system call ABI only)");
@@ -521,6 +522,21 @@ class Recorder {
         // The kernel copies the path as given onto the new stack: a relative one stays
         // relative (its length counts), so it is kept; vmspace resolves it in the sandbox.
         break;
+      case nr_execveat: {
+        task.strings_ok = read_string(t, r.rsi, &task.path) && read_strvec(t, r.rdx, &task.argv) &&
+                          read_strvec(t, r.r10, &task.envp);
+        // The file, found now: a close-on-exec descriptor is gone when the call returns.
+        const long dfd = static_cast<int32_t>(r.rdi);
+        task.path2 = task.path;
+        if (dfd != -100 && (task.path.empty() || task.path[0] != '/')) {
+          char dir[4096];
+          const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dfd);
+          const ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
+          const std::string d = dn > 0 ? std::string(dir, static_cast<size_t>(dn)) : "";
+          task.path2 = task.path.empty() ? d : d + "/" + task.path;
+        }
+        break;
+      }
       case nr_exit_group:
         if (exec_pending_) break;  // the program never started
         if (!o_.checkpoints_each) final_checkpoint(t, task);
@@ -538,7 +554,7 @@ class Recorder {
     const long nr = static_cast<long>(r.orig_rax);
     // Before the program's first execve the calls are the recorder's own (in the child it
     // forked): only the execve attempts count.
-    if (exec_pending_ && nr != nr_execve) return;
+    if (exec_pending_ && nr != nr_execve && nr != nr_execveat) return;
     const char *name = nullptr;
     std::vector<ArgVal> a;
     auto num = [&](uint64_t v) {
@@ -675,13 +691,15 @@ class Recorder {
         if (nr == nr_vfork) name = "vfork";
         if (nr == nr_clone || nr == nr_clone3) name = "clone", num(nr == nr_clone ? r.rdi : 0);
         break;
-      case nr_execve: {
+      case nr_execve:
+      case nr_execveat: {
         if (!task.strings_ok) {
           line(t, "# unsupported: execve with unreadable arguments");
           unsupported_++;
           return;
         }
-        name = "execve";
+        name = nr == nr_execve ? "execve" : "execveat";
+        if (nr == nr_execveat) num(r.rdi);
         str(task.path);
         ArgVal av, ev;
         av.opaque = ev.opaque = true;
@@ -689,6 +707,7 @@ class Recorder {
         ev.s = strvec_text(task.envp);
         a.push_back(av);
         a.push_back(ev);
+        if (nr == nr_execveat) num(r.r8);
         memory = ret == 0;  // a failed execve leaves the old image
         break;
       }
@@ -757,7 +776,6 @@ class Recorder {
       case nr_remap_file_pages:
       case nr_pkey_mprotect:
       case nr_memfd_secret:
-      case nr_execveat:
         line(t, "# unsupported: system call " + std::to_string(nr) + " = " + fmt_sdec(ret) +
                     " changes the address space in a way vmspace does not model");
         unsupported_++;
@@ -787,6 +805,7 @@ class Recorder {
       // makes the replay fail the same way.
       record_name(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100);
     if (ret == 0 && nr == nr_execve) record_exec(t, task.path);
+    if (ret == 0 && nr == nr_execveat) record_exec(t, task.path2);
     if (ret == 0 && (nr == nr_unlink || nr == nr_rmdir || nr == nr_unlinkat || nr == nr_rename ||
                      nr == nr_renameat || nr == nr_renameat2)) {
       // The names now stand for nothing, or for another file: a later open records anew.
@@ -804,8 +823,9 @@ class Recorder {
     if (text.size() < 39) text.append(39 - text.size(), ' ');
     line(t, text + " = " + format_result(*def, out));
     calls_++;
-    if (nr == nr_execve && ret == 0) exec_pending_ = false;
-    if (tracked(nr) || (nr == nr_execve && ret == 0)) snapshot(t, task);
+    const bool exec = (nr == nr_execve || nr == nr_execveat) && ret == 0;
+    if (exec) exec_pending_ = false;
+    if (tracked(nr) || exec) snapshot(t, task);
     if (memory && o_.checkpoints_each) checkpoint(t, task);
   }
 

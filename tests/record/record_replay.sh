@@ -101,6 +101,8 @@ else
   echo "FAIL  originals deleted: record failed: $(cat "$W/deleted.err")"
   fail=$((fail + 1))
 fi
+# fexecve: execveat of a descriptor (the program sees /dev/fd/N as its file name).
+run fexecve python3 -c 'import os; fd = os.open("/usr/bin/true", os.O_RDONLY); os.execve(fd, ["true"], {})'
 # Another project's test suite: CPython's tests of its mmap module (Debian's
 # libpython3.11-testsuite, installed by scripts/setup.sh) with /usr/bin/python3. Not from an
 # strace log: the log has no metadata of the files, and the suite deletes its temporary
