@@ -453,6 +453,17 @@ class Recorder {
 
   // A relative path made absolute with the program's working directory: the replay runs in
   // a sandbox directory of its own.
+  // *path (relative, or empty for the directory itself) made absolute from the directory
+  // behind t's descriptor dirfd; false when that has no path.
+  static bool under_dirfd(pid_t t, long dirfd, std::string *path) {
+    char dir[4096];
+    const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
+    const ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
+    if (dn <= 0 || dir[0] != '/') return false;
+    const std::string d = dn == 1 ? std::string() : std::string(dir, static_cast<size_t>(dn));
+    *path = path->empty() ? (d.empty() ? "/" : d) : d + "/" + *path;
+    return true;
+  }
   static std::string cwd_of(pid_t t) {
     char buf[4096];
     const std::string link = "/proc/" + std::to_string(t) + "/cwd";
@@ -528,13 +539,8 @@ class Recorder {
         // The file, found now: a close-on-exec descriptor is gone when the call returns.
         const long dfd = static_cast<int32_t>(r.rdi);
         task.path2 = task.path;
-        if (dfd != -100 && (task.path.empty() || task.path[0] != '/')) {
-          char dir[4096];
-          const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dfd);
-          const ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
-          const std::string d = dn > 0 ? std::string(dir, static_cast<size_t>(dn)) : "";
-          task.path2 = task.path.empty() ? d : d + "/" + task.path;
-        }
+        if (dfd != -100 && (task.path.empty() || task.path[0] != '/'))
+          under_dirfd(t, dfd, &task.path2);
         break;
       }
       case nr_exit_group:
@@ -877,13 +883,7 @@ class Recorder {
   // stand-in in a replay, when the trace has none yet.
   void record_name(pid_t t, std::string path, long dirfd) {
     if (path.empty()) return;
-    if (path[0] != '/') {
-      char dir[4096];
-      const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
-      ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
-      if (dn <= 0 || dir[0] != '/') return;
-      path = (dn == 1 ? std::string() : std::string(dir, static_cast<size_t>(dn))) + "/" + path;
-    }
+    if (path[0] != '/' && !under_dirfd(t, dirfd, &path)) return;
     struct stat st;
     // (Devices are stood in for by the replay itself.)
     if (::lstat(path.c_str(), &st) != 0 || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return;
@@ -915,13 +915,7 @@ class Recorder {
   // program named it, relative to `dirfd` unless absolute.
   void record_file(pid_t t, std::string path, uint64_t flags, long dirfd, int fd) {
     if (path.empty()) return;
-    if (path[0] != '/') {
-      char dir[4096];
-      const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
-      ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
-      if (dn <= 0 || dir[0] != '/') return;
-      path = (dn == 1 ? std::string() : std::string(dir, static_cast<size_t>(dn))) + "/" + path;
-    }
+    if (path[0] != '/' && !under_dirfd(t, dirfd, &path)) return;
     // Opened through a symbolic link: the link too (a replay resolves the name in its tree).
     struct stat ls;
     if (::lstat(path.c_str(), &ls) == 0 && S_ISLNK(ls.st_mode)) record_name(t, path, -100);

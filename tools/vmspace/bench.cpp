@@ -142,22 +142,7 @@ double measure(const Ops &o, const Figure &f, double seconds) {
 }
 
 double measure_kernel(const Figure &f, double seconds) {
-  int fds[2];
-  if (::pipe(fds) != 0) return 0;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    double r = measure(kernel_ops(), f, seconds);
-    ssize_t w = ::write(fds[1], &r, sizeof r);
-    ::_exit(w == sizeof r ? 0 : 1);
-  }
-  ::close(fds[1]);
-  double r = 0;
-  if (::read(fds[0], &r, sizeof r) != sizeof r) r = 0;
-  ::close(fds[0]);
-  int status;
-  ::waitpid(pid, &status, 0);
-  return r;
+  return in_child([&] { return measure(kernel_ops(), f, seconds); });
 }
 
 double measure_vmspace(const Figure &f, double seconds) {
@@ -179,6 +164,25 @@ uint64_t host_max_map_count() {
 }
 
 }  // namespace
+
+double in_child(const std::function<double()> &measure) {
+  int fds[2];
+  if (::pipe(fds) != 0) return 0;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    double r = measure();
+    ssize_t w = ::write(fds[1], &r, sizeof r);
+    ::_exit(w == sizeof r ? 0 : 1);
+  }
+  ::close(fds[1]);
+  double r = 0;
+  if (pid < 0 || ::read(fds[0], &r, sizeof r) != sizeof r) r = 0;
+  ::close(fds[0]);
+  int status;
+  if (pid > 0) ::waitpid(pid, &status, 0);
+  return r;
+}
 
 int cmd_bench(const std::vector<std::string> &args) {
   bool quick = false;

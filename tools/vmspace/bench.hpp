@@ -2,8 +2,13 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 namespace vmspace_cli {
+
+// Runs `measure` in a forked child (the kernel side of a figure: the tool's own memory stays
+// out of it) and returns what it returned, or 0 when the child failed.
+double in_child(const std::function<double()> &measure);
 
 // `vmspace replay` speed (bench_replay.cpp): calls per second of replaying a trace from its
 // text, and of the host kernel making the same calls.

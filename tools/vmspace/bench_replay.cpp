@@ -112,25 +112,6 @@ double kernel_rate(const std::vector<Op> &ops) {
          std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double kernel_rate_in_child(const std::vector<Op> &ops) {
-  int fds[2];
-  if (::pipe(fds) != 0) return 0;
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    double r = kernel_rate(ops);
-    ssize_t w = ::write(fds[1], &r, sizeof r);
-    ::_exit(w == sizeof r ? 0 : 1);
-  }
-  ::close(fds[1]);
-  double r = 0;
-  if (::read(fds[0], &r, sizeof r) != sizeof r) r = 0;
-  ::close(fds[0]);
-  int status;
-  ::waitpid(pid, &status, 0);
-  return r;
-}
-
 // The calls made on vmspace and written as a trace with their results.
 std::string make_trace(const std::vector<Op> &ops) {
   using vmspace::ArgVal;
@@ -219,7 +200,7 @@ bool bench_replay(bool quick, ReplayFigure *fig) {
   fig->identical = stats.calls - stats.calls_differing;
   fig->bytes = trace.size();
   fig->vmspace = static_cast<double>(stats.calls) / seconds;
-  fig->kernel = kernel_rate_in_child(ops);
+  fig->kernel = in_child([&] { return kernel_rate(ops); });
   return fig->identical == static_cast<long>(n) && fig->kernel > 0;
 }
 
