@@ -103,7 +103,9 @@ class Process {
   // Touches one byte in every page of [addr, addr+len), as a guest load or store would,
   // stopping at the first fault. Faults in pages (anonymous memory gets its anon_vma, stacks
   // grow) as Linux's fault handler does at the VMA level.
-  Fault touch(uint64_t addr, uint64_t len, bool write);
+  Fault touch(uint64_t addr, uint64_t len, bool write) { return access(addr, len, write, false); }
+  // The same for an instruction fetch (`exec`: the page needs VM_EXEC), or a load or store.
+  Fault access(uint64_t addr, uint64_t len, bool write, bool exec);
 
   // ---- files ----
   Result<int> open(std::string_view path, uint64_t flags, uint64_t mode);

@@ -72,12 +72,12 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   return f;
 }
 
-Fault Process::touch(uint64_t addr, uint64_t len, bool write) {
+Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   TaskLimits lim = task_limits(*this);
   uint64_t end = addr + len;
   for (uint64_t a = addr; a < end; a = (a | (mm_->page_size - 1)) + 1) {
-    Fault f = mm_->fault(a, write, false, lim);
+    Fault f = mm_->fault(a, write, exec, lim);
     if (f) return f;
     if (a + mm_->page_size < a) break;
   }

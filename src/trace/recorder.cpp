@@ -836,8 +836,8 @@ class Recorder {
   }
 
   // A fault signal the kernel raised: replayed as a touch of the faulting address that must
-  // raise the same signal with the same si_code. The access (read or write) is what the
-  // VMA's protection says it must have been; an instruction fetch stays a comment.
+  // raise the same signal with the same si_code. An instruction fetch faults at the
+  // instruction pointer; a load or store is what the VMA's protection says it must have been.
   void fault(pid_t t, Task &task, int sig) {
     siginfo_t si{};
     ::ptrace(PTRACE_GETSIGINFO, t, nullptr, &si);
@@ -845,6 +845,9 @@ class Recorder {
     const std::string what =
         std::string(sig == SIGSEGV ? "SIGSEGV" : "SIGBUS") + " " + std::to_string(si.si_code);
     std::string access = "read";
+    // An instruction fetch faults at the instruction pointer.
+    user_regs_struct regs;
+    const bool fetch = ::ptrace(PTRACE_GETREGS, t, nullptr, &regs) == 0 && regs.rip == addr;
     std::istringstream maps(slurp("/proc/" + std::to_string(task.tgid ? task.tgid : t) + "/maps"));
     std::string l;
     while (std::getline(maps, l)) {
@@ -858,6 +861,7 @@ class Recorder {
       if (sig == SIGSEGV && si.si_code == 2 && perms[0] == 'r' && perms[1] == 'w') access = "";
       break;
     }
+    if (fetch) access = "exec";
     if (si.si_code <= 0 || access.empty() || exec_pending_) {
       line(t, "# --- " + what + " si_addr=" + fmt_hex(addr) + " --- (not replayed)");
       return;
@@ -866,7 +870,6 @@ class Recorder {
     line(t, "@touch " + fmt_hex(addr) + " 1 " + access + " " + what);
   }
 
-  // The metadata of a regular file the program opened, once per path and identity.
   // A file about to be mapped that the program grew or shrank with calls the trace does not
   // have (write, fallocate, ...): "@fdsize FD SIZE" gives its stand-in the size it has now.
   void file_size(pid_t t, uint64_t fd) {

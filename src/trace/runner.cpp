@@ -510,10 +510,14 @@ class Runner {
         return false;
       Process *p = proc(d.pid, st.loc);
       if (!p) return false;
-      bool write = d.words.size() < 3 || d.words[2] == "write";
-      Fault f = p->touch(addr, len, write);
+      const bool write = d.words.size() < 3 || d.words[2] == "write";
+      const bool exec = d.words.size() >= 3 && d.words[2] == "exec";
+      Fault f = p->access(addr, len, write, exec);
       std::string line = (d.pid ? std::to_string(d.pid) + " " : std::string()) + "@touch " +
-                         fmt_hex(addr) + " " + fmt_dec(len) + (write ? " write" : " read");
+                         fmt_hex(addr) + " " + fmt_dec(len) +
+                         (write  ? " write"
+                          : exec ? " exec"
+                                 : " read");
       if (f)
         line += std::string("  # ") + (f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
                 " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr);

@@ -730,11 +730,12 @@ class Reader {
     } else if (d.name == "rlimit") {
       need(d.words.size() == 2 || d.words.size() == 3, "expected RLIMIT_NAME SOFT [HARD]");
     } else if (d.name == "touch") {
-      const bool access = d.words.size() >= 3 && (d.words[2] == "read" || d.words[2] == "write");
+      const bool access = d.words.size() >= 3 &&
+                          (d.words[2] == "read" || d.words[2] == "write" || d.words[2] == "exec");
       const bool signal =
           d.words.size() == 5 && (d.words[3] == "SIGSEGV" || d.words[3] == "SIGBUS");
       need(d.words.size() == 2 || (d.words.size() == 3 && access) || (access && signal),
-           "expected ADDR LEN [read|write [SIGSEGV|SIGBUS SI_CODE]]");
+           "expected ADDR LEN [read|write|exec [SIGSEGV|SIGBUS SI_CODE]]");
     } else if (d.name == "hostfile") {
       // A symbolic link has its "TARGET" after SHOWN.
       const size_t n = d.words.size();
