@@ -339,7 +339,14 @@ Result<std::string> Vfs::name_in_sandbox(int base_fd, const std::string &path, b
   if (path[0] == '/') {
     *key = std::filesystem::path(path).lexically_normal().string();
     auto rec = recorded_.find(*key);
-    if (rec != recorded_.end()) return rec->second;
+    if (rec != recorded_.end()) {
+      if (create && recorded_only_) {
+        // (Its directory may have been removed and made again by calls a trace does not have.)
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(rec->second).parent_path(), ec);
+      }
+      return rec->second;
+    }
     if (recorded_only_) {
       if (!create) return fail(Errno::noent);
       // A new name in the recorded tree (its directory existed on the recording host).
@@ -386,7 +393,14 @@ Result<void> Vfs::unlink(int base_fd, std::string_view path, bool dir, bool priv
   }
   if ((dir ? ::rmdir(target->c_str()) : ::unlink(target->c_str())) != 0)
     return fail(static_cast<Errno>(errno));
-  if (!key.empty()) recorded_.erase(key);
+  if (!key.empty()) {
+    recorded_.erase(key);
+    // Names recorded under a removed directory are gone with it.
+    if (dir)
+      for (auto it = recorded_.lower_bound(key + "/");
+           it != recorded_.end() && it->first.compare(0, key.size() + 1, key + "/") == 0;)
+        it = recorded_.erase(it);
+  }
   return {};
 }
 

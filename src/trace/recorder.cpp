@@ -439,10 +439,46 @@ class Recorder {
     before = std::move(now);
   }
 
-  void snapshot(pid_t t, const Task &task) {
+  // The VMAs after a call, with which of them have anonymous memory (see touches()).
+  void snapshot(pid_t t, const Task &task, long nr, int64_t ret) {
     const pid_t pid = task.tgid ? task.tgid : t;
-    snapshots_[pid] = anon_snapshot(pid);
-    faults_[pid] = fault_count(pid);
+    // The counter first: a fault after it is seen by the next look.
+    const uint64_t faults = fault_count(pid);
+    const bool moved_pages = nr == nr_mremap || nr == nr_fork || nr == nr_vfork || nr == nr_clone ||
+                             nr == nr_clone3 || !mm_call(nr);
+    if (!faults || faults != faults_[pid] || moved_pages) {
+      snapshots_[pid] = anon_snapshot(pid);
+      faults_[pid] = faults;
+      return;
+    }
+    // No page came in during the call (populating ones fault): only VMA boundaries moved.
+    // /proc/PID/maps, without smaps' page table walk, gives them; anonymous memory carries
+    // over from the VMAs that were there, except where a new mapping replaced them.
+    std::vector<VmaAnon> before = std::move(snapshots_[pid]);
+    if (nr == nr_mmap && ret > 0 && static_cast<uint64_t>(ret) < (1ull << 47)) {
+      const uint64_t lo = static_cast<uint64_t>(ret);
+      const uint64_t hi = lo + ((task.entry.rsi + 4095) & ~4095ull);
+      std::vector<VmaAnon> cut;
+      for (const VmaAnon &b : before) {
+        if (b.end <= lo || b.start >= hi) {
+          cut.push_back(b);
+          continue;
+        }
+        if (b.start < lo) cut.push_back({b.start, lo, b.anon, b.growsdown});
+        if (b.end > hi) cut.push_back({hi, b.end, b.anon, b.growsdown});
+      }
+      before = std::move(cut);
+    }
+    std::vector<VmaAnon> now = maps_ranges(pid);
+    size_t j = 0;
+    for (VmaAnon &v : now) {
+      while (j < before.size() && before[j].end <= v.start) j++;
+      for (size_t k = j; k < before.size() && before[k].start < v.end; k++) {
+        v.anon = v.anon || before[k].anon;
+        v.growsdown = v.growsdown || before[k].growsdown;
+      }
+    }
+    snapshots_[pid] = std::move(now);
   }
 
   // Calls before which writes since the last call are looked for (@touch lines).
@@ -831,7 +867,7 @@ class Recorder {
     calls_++;
     const bool exec = (nr == nr_execve || nr == nr_execveat) && ret == 0;
     if (exec) exec_pending_ = false;
-    if (tracked(nr) || exec) snapshot(t, task);
+    if (tracked(nr) || exec) snapshot(t, task, exec ? nr_execve : nr, ret);
     if (memory && o_.checkpoints_each) checkpoint(t, task);
   }
 

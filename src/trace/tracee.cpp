@@ -105,6 +105,22 @@ std::vector<VmaAnon> anon_snapshot(pid_t pid) {
   return out;
 }
 
+std::vector<VmaAnon> maps_ranges(pid_t pid) {
+  std::vector<VmaAnon> out;
+  const std::string maps = slurp("/proc/" + std::to_string(pid) + "/maps");
+  for (size_t at = 0; at < maps.size();) {
+    size_t nl = maps.find('\n', at);
+    if (nl == std::string::npos) nl = maps.size();
+    char *end = nullptr;
+    VmaAnon v{};
+    v.start = std::strtoull(maps.c_str() + at, &end, 16);
+    if (end && *end == '-') v.end = std::strtoull(end + 1, nullptr, 16);
+    if (v.end > v.start) out.push_back(v);
+    at = nl + 1;
+  }
+  return out;
+}
+
 std::string hex_of(const std::string &bytes) {
   static const char *digits = "0123456789abcdef";
   std::string h;

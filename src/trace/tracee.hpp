@@ -34,6 +34,8 @@ struct VmaAnon {
   bool growsdown;
 };
 std::vector<VmaAnon> anon_snapshot(pid_t pid);
+// The VMAs of /proc/PID/maps (no anon or growsdown information: cheaper than smaps).
+std::vector<VmaAnon> maps_ranges(pid_t pid);
 
 // Lowercase hex of bytes, and bytes [off, off+len) of a file (fewer at its end).
 std::string hex_of(const std::string &bytes);
