@@ -115,6 +115,7 @@ struct Task {
   bool strings_ok = true;
   bool announced = false;   // fork/vfork/clone already written at its event
   bool serialized = false;  // the call entered alone (see Recorder::syscall_stop)
+  pid_t lock = 0;           // the lock it holds: its process's, or kFilesLock
   pid_t tgid = 0;
 };
 
@@ -165,6 +166,7 @@ class Recorder {
         const pid_t mm = it != tasks_.end() && it->second.tgid ? it->second.tgid : t;
         tasks_.erase(t);
         if (busy_[mm] == t) release(mm);
+        if (busy_[kFilesLock] == t) release(kFilesLock);
         continue;
       }
       if (!WIFSTOPPED(st)) continue;
@@ -348,6 +350,13 @@ class Recorder {
     }
   }
 
+  // Calls that make, remove or rename names.
+  static bool name_call(long nr) {
+    return nr == nr_unlink || nr == nr_unlinkat || nr == nr_rmdir || nr == nr_link ||
+           nr == nr_linkat || nr == nr_rename || nr == nr_renameat || nr == nr_renameat2;
+  }
+  static constexpr pid_t kFilesLock = 0;  // no process has pid 0
+
   // False when the task is held at the entry of its call (another thread of its process is
   // inside one); it is resumed when that call is done.
   bool syscall_stop(pid_t t, Task &task) {
@@ -377,11 +386,18 @@ class Recorder {
       task.announced = false;
       const long nr = static_cast<long>(regs.orig_rax);
       // exit_group too: the other threads' calls under way finish before it, as on the kernel.
-      task.serialized = mm_call(nr) || fd_call(nr, t, regs) || nr == nr_exit_group;
+      // Calls on descriptors and names take one lock for all processes: processes share
+      // files, and a name one removes another may make again.
+      task.serialized = mm_call(nr) || nr == nr_exit_group;
+      task.lock = mm;
+      if (!task.serialized && (fd_call(nr, t, regs) || name_call(nr))) {
+        task.serialized = true;
+        task.lock = kFilesLock;
+      }
       if (task.serialized) {
-        pid_t &owner = busy_[mm];
+        pid_t &owner = busy_[task.lock];
         if (owner && owner != t && tasks_.count(owner)) {
-          held_[mm].push_back(t);
+          held_[task.lock].push_back(t);
           return false;
         }
         owner = t;
@@ -391,7 +407,7 @@ class Recorder {
     }
     task.in_syscall = false;
     exit(t, task, static_cast<int64_t>(regs.rax));
-    if (task.serialized && busy_[mm] == t) release(mm);
+    if (task.serialized && busy_[task.lock] == t) release(task.lock);
     return true;
   }
 
