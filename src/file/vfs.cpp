@@ -98,9 +98,21 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
       // The recorded program's open made the file: its stand-in is there already.
       auto made = standins_.find(stand);
       const bool fresh = made != standins_.end() && !made->second.existing;
-      Result<Ref<OpenFile>> f =
-          open(root_fd_, stand.substr(root_.size() + 1),
-               fresh ? flags & ~(lx::o_creat | lx::o_excl) : flags, mode, privileged, violation);
+      // A symbolic link's stand-in is reached by the path as named, so that the links along
+      // it count as they did on the host (ELOOP past 40).
+      struct stat ls {};
+      const bool link = ::lstat(stand.c_str(), &ls) == 0 && S_ISLNK(ls.st_mode);
+      const uint64_t oflags = fresh ? flags & ~(lx::o_creat | lx::o_excl) : flags;
+      auto open_it = [&]() -> Result<Ref<OpenFile>> {
+        if (link) {
+          Result<Ref<OpenFile>> named =
+              open(root_fd_, "host" + path, oflags, mode, privileged, violation);
+          // (The path's own links may not be in the tree: then the stand-in itself.)
+          if (named || named.error() != Errno::noent) return named;
+        }
+        return open(root_fd_, stand.substr(root_.size() + 1), oflags, mode, privileged, violation);
+      };
+      Result<Ref<OpenFile>> f = open_it();
       if (!f) return f;
       if (fresh) made->second.existing = true;
       auto tmp = tmpfiles_.find(rec->first);
