@@ -296,8 +296,9 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
   // stand-in was made (a directory removed and a file made with its name).
   struct stat old {};
   const bool have = ::lstat(stand.c_str(), &old) == 0;
-  if (have && (S_ISDIR(old.st_mode) != (type == S_IFDIR) || S_ISLNK(old.st_mode) ||
-               (type == S_IFLNK && !link_target.empty())))
+  if (have &&
+      (S_ISDIR(old.st_mode) != (type == S_IFDIR) || S_ISLNK(old.st_mode) ||
+       S_ISFIFO(old.st_mode) != (type == S_IFIFO) || (type == S_IFLNK && !link_target.empty())))
     std::filesystem::remove_all(stand, ec);
   if (type == S_IFLNK && !link_target.empty()) {
     std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
@@ -314,9 +315,16 @@ bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mod
       *error = "cannot make a stand-in for the directory " + path;
       return false;
     }
+  } else if (type == S_IFIFO) {
+    // A FIFO stays one (opened without blocking, and not mappable, like the host's).
+    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
+    if (::mkfifo(stand.c_str(), static_cast<mode_t>(mode & 07777)) != 0 && errno != EEXIST) {
+      *error = "cannot make a stand-in for the FIFO " + path + ": " + std::strerror(errno);
+      return false;
+    }
   } else {
-    // (A symbolic link, FIFO or socket the program only removes, renames or fails to open
-    // stands in as an empty file.)
+    // (A symbolic link or socket the program only removes, renames or fails to open stands
+    // in as an empty file.)
     std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
     int fd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     const bool plain = type == 0 || type == S_IFREG;

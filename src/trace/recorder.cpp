@@ -977,7 +977,9 @@ class Recorder {
     const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
     struct stat st;
     // (A symbolic link itself, opened with O_PATH|O_NOFOLLOW, was recorded above.)
-    if (::stat(link.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) return;
+    if (::stat(link.c_str(), &st) != 0 ||
+        !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode)))
+      return;
     char buf[4096];
     ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
     std::string shown = n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;
