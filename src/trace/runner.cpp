@@ -183,7 +183,42 @@ class Runner {
   }
 
   // ---- strace logs ----
-  AddressRelocator reloc_;
+  // One per address space: threads share one, a fork copies it, an execve starts afresh (a
+  // new image, placed anew when the log was recorded with ASLR on).
+  std::map<const AddressSpace *, AddressRelocator> relocs_;
+  AddressRelocator &reloc(Process &p) { return relocs_[&p.mm()]; }
+
+  // A log recorded with ASLR on names the executable's pages where the kernel put it. The
+  // first such address is the dynamic loader's mprotect of the executable's RELRO, which
+  // starts its first writable segment: that page, in vmspace's layout, gives the distance.
+  void learn_exe_delta(Process &p, uint64_t logged) {
+    for (const VmaInfo &v : p.vmas()) {
+      if (!AddressRelocator::in_pie_area(v.start) || !(v.flags & vm::write) || v.name.empty() ||
+          v.name[0] != '/')
+        continue;
+      reloc(p).set_exe_delta(v.start - (logged & ~4095ull));
+      return;
+    }
+  }
+
+  // A call that takes the lowest free descriptor (from `min`) got M in the log: every
+  // descriptor below M was open there, so the free ones here were open before the log began
+  // (inherited) or made by calls outside its trace classes. Placeholders take them.
+  void inherited_placeholders(Process &p, const CallStmt &c, const std::vector<ArgVal> &args) {
+    uint64_t min = 0;
+    const CallDef *d = c.def;
+    if (d == fcntl_) {
+      const uint64_t cmd = args.size() > 1 ? args[1].v : 0;
+      if (cmd != 0 && cmd != 1030) return;  // F_DUPFD, F_DUPFD_CLOEXEC
+      min = args.size() > 2 ? args[2].v : 0;
+    } else if (d != open_ && d != openat_ && d != dup_ && d != memfd_) {
+      return;
+    }
+    const int64_t got = static_cast<int64_t>(eval_expr(c.expect.value, vars_));
+    if (got < 0 || got > (1 << 20)) return;
+    for (uint64_t fd = min; fd < static_cast<uint64_t>(got); fd++)
+      if (!p.files().get(fd)) (void)place_placeholder_fd(p, fd, false);
+  }
 
   void fd_placeholders(Process &p, const CallStmt &c) {
     if (c.expect.kind != Expectation::Value) return;
@@ -229,6 +264,7 @@ class Runner {
       made.expect.value.num = args[0].v & 0xffffffffu;
       fd_placeholders(*p, made);
     }
+    if (o_.strace_mode && c.expect.kind == Expectation::Value) inherited_placeholders(*p, c, args);
     if (!o_.cwd.empty()) {
       // Relative paths of the log name files in the directory the program ran in.
       for (size_t i = 0; i < args.size() && i < def.args.size(); i++) {
@@ -243,10 +279,16 @@ class Runner {
       // mappings.
       for (size_t i = 0; i < args.size() && i < def.args.size(); i++)
         if ((def.args[i] == ArgFmt::addr || def.args[i] == ArgFmt::vec) && !args[i].opaque &&
-            !args[i].is_str)
-          args[i].v = reloc_.relocate(args[i].v);
+            !args[i].is_str) {
+          AddressRelocator &r = reloc(*p);
+          if (r.randomized() && !r.has_exe_delta() && AddressRelocator::in_pie_area(args[i].v) &&
+              !r.knows(args[i].v))
+            learn_exe_delta(*p, args[i].v);
+          args[i].v = r.relocate(args[i].v);
+        }
     }
     const bool creates = is_clone || &def == fork_ || &def == vfork_;
+    const AddressSpace *mm_before = &p->mm();
     CallOutcome res = def.exec(*p, args);  // exit_group destroys p
     if (res.unsupported) {
       std::fprintf(o_.err, "%s: %s\n", where(file_, st.loc).c_str(), res.unsupported);
@@ -282,9 +324,14 @@ class Runner {
       }
     } count{o_.stats, mismatches_, before,
             x.kind == Expectation::Value || x.kind == Expectation::Error};
+    if (o_.strace_mode && res.ok && (&def == execve_ || &def == execveat_))
+      relocs_[&p->mm()] = AddressRelocator();
     if (creates && res.ok) {
       // The expected value is the child's pid in the script's numbering.
       int child = static_cast<int>(res.value);
+      if (o_.strace_mode)
+        if (Process *cp = sys_.process(child); cp && &cp->mm() != mm_before)
+          relocs_[&cp->mm()] = relocs_[mm_before];
       if (x.kind == Expectation::Value) pids_[static_cast<int>(eval_expr(x.value, vars_))] = child;
       pids_[child] = child;
       return true;
@@ -292,8 +339,9 @@ class Runner {
     if (x.kind == Expectation::Value) {
       uint64_t want = eval_expr(x.value, vars_);
       if (o_.strace_mode && def.result == ResultFmt::addr && res.ok) {
-        reloc_.learn(c.name, args, want, res.value);
-        want = reloc_.relocate(want);
+        AddressRelocator &r = reloc(*p);
+        r.learn(c.name, args, want, res.value);
+        want = r.relocate(want);
       }
       if (!res.ok || want != res.value) {
         std::string w =
@@ -682,6 +730,10 @@ class Runner {
   System &sys_;
   const CallDef *const clone_ = find_call("clone"), *const clone3_ = find_call("clone3");
   const CallDef *const fork_ = find_call("fork"), *const vfork_ = find_call("vfork");
+  const CallDef *const execve_ = find_call("execve"), *const execveat_ = find_call("execveat");
+  const CallDef *const open_ = find_call("open"), *const openat_ = find_call("openat");
+  const CallDef *const dup_ = find_call("dup"), *const fcntl_ = find_call("fcntl");
+  const CallDef *const memfd_ = find_call("memfd_create");
   std::vector<ArgVal> args_;
   const RunOptions &o_;
   // clone(child_stack=..., flags=..., ...) and clone3({flags=..., ...}, size):

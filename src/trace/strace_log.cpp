@@ -20,16 +20,41 @@
 
 namespace vmspace {
 
+namespace {
+// The mmap area of a 47-bit address space, above the PIE area (the stack above it is not
+// named by memory calls).
+bool in_mmap_area(uint64_t v) { return v >= 0x7e0000000000ull && v < 0x800000000000ull; }
+}  // namespace
+
+bool AddressRelocator::knows(uint64_t v) const {
+  auto it = ranges_.upper_bound(v);
+  if (it == ranges_.begin()) return false;
+  --it;
+  return v < it->second.first;
+}
+
 uint64_t AddressRelocator::relocate(uint64_t v) const {
   auto it = ranges_.upper_bound(v);
-  if (it == ranges_.begin()) return v;
-  --it;
-  return v < it->second.first ? v + it->second.second : v;
+  if (it != ranges_.begin()) {
+    --it;
+    if (v < it->second.first) return v + it->second.second;
+  }
+  if (has_mmap_delta_ && in_mmap_area(v)) return v + mmap_delta_;
+  if (has_exe_delta_ && in_pie_area(v)) return v + exe_delta_;
+  return v;
 }
 
 void AddressRelocator::learn(const std::string &name, const std::vector<ArgVal> &args, uint64_t rec,
                              uint64_t got) {
+  if (name == "mmap" && !has_mmap_delta_ && in_mmap_area(rec) && args.size() > 3 &&
+      !(args[3].v & 0x10)) {
+    // The first mapping the kernel placed for the program (not MAP_FIXED): the log's mmap
+    // area sits that far from vmspace's.
+    mmap_delta_ = got - rec;
+    has_mmap_delta_ = true;
+  }
   if (relocate(rec) == got) return;
+  randomized_ = true;
   uint64_t len = 0;
   if (name == "mmap" && args.size() > 1) len = args[1].v;
   if (name == "mremap" && args.size() > 2) len = args[2].v;

@@ -27,13 +27,28 @@ bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::st
 
 class AddressRelocator {
  public:
-  // Where vmspace has the address the log wrote (unchanged outside known ranges).
+  // Where vmspace has the address the log wrote. Outside the ranges learned: in the mmap area
+  // (what the kernel mapped there itself, the interpreter and vDSO, moved with mmap_base as
+  // the program's first mmap did) and in the executable (set_exe_delta), else unchanged.
   uint64_t relocate(uint64_t v) const;
   // The log's call `name` (with `args`) returned `rec`; vmspace returned `got`.
   void learn(const std::string &name, const std::vector<ArgVal> &args, uint64_t rec, uint64_t got);
+  // Did the log's addresses differ from vmspace's (a log recorded with ASLR on)?
+  bool randomized() const { return randomized_; }
+  // An address in the log's PIE area that no range covers: a PIE executable's.
+  static bool in_pie_area(uint64_t v) { return v >= 0x550000000000ull && v < 0x570000000000ull; }
+  bool knows(uint64_t v) const;
+  bool has_exe_delta() const { return has_exe_delta_; }
+  void set_exe_delta(uint64_t delta) {
+    exe_delta_ = delta;
+    has_exe_delta_ = true;
+  }
 
  private:
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> ranges_;  // start -> (end, delta)
+  bool randomized_ = false;
+  bool has_mmap_delta_ = false, has_exe_delta_ = false;
+  uint64_t mmap_delta_ = 0, exe_delta_ = 0;
 };
 
 // The descriptors an unmodelled call of the log made (its result, or strace's [R, W] pair),

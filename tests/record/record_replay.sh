@@ -108,6 +108,23 @@ run fexecve python3 -c 'import os; fd = os.open("/usr/bin/true", os.O_RDONLY); o
 # strace log: the log has no metadata of the files, and the suite deletes its temporary
 # directory before a replay could look at it.
 NO_STRACE_LOG=1 run python_test_mmap /usr/bin/python3 -m test test_mmap
+# strace logs recorded with ASLR on (no setarch -R): the replay moves the log's addresses to
+# vmspace's (each exec'd image, the interpreter and vDSO, the executable, the heap).
+if [ -n "$STRACE" ]; then
+  for prog in "ls -l /usr/lib" "sh -c 'ls /usr/lib | wc -l'" \
+              "python3 -c 'a = [list(range(1000)) for i in range(3000)]; del a'"; do
+    n=$((n + 1))
+    perl -e 'use POSIX; POSIX::close($_) for 3..1023; exec @ARGV or exit 127' \
+      sh -c "$STRACE -f -o '$W/aslr.strace' -e trace=memory,desc,process $prog" > /dev/null 2>&1
+    if "$V" replay --strace --cwd "$(pwd)" "$W/aslr.strace" > "$W/aslr.sreplay" 2>&1; then
+      echo "ok    $prog (strace log, ASLR on): $(head -1 "$W/aslr.sreplay")"
+    else
+      echo "FAIL  $prog (strace log, ASLR on):"
+      head -20 "$W/aslr.sreplay" | cut -c1-300
+      fail=$((fail + 1))
+    fi
+  done
+fi
 if command -v gcc > /dev/null; then
   run gcc gcc -c -o "$W/small.o" "$W/small.c"
 fi
