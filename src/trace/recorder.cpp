@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <fstream>
@@ -155,7 +156,7 @@ class Recorder {
     ::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
     int exit_status = 0;
     while (!tasks_.empty()) {
-      pid_t t = ::waitpid(-1, &st, __WALL);
+      pid_t t = next_stop(&st);
       if (t < 0) {
         if (errno == EINTR) continue;
         break;
@@ -401,6 +402,7 @@ class Recorder {
           return false;
         }
         owner = t;
+        since_[task.lock] = std::chrono::steady_clock::now();
       }
       entry(t, task);
       return true;
@@ -412,6 +414,23 @@ class Recorder {
   }
 
   // The next held thread of the process enters its call.
+  // The next stopped or ended task. While tasks wait behind a lock, a holder that stays in
+  // its call for long (blocked: a socket lingering on close, a device) lets them go, so that
+  // no held task is the one it waits for.
+  pid_t next_stop(int *st) {
+    for (;;) {
+      bool waiting = false;
+      for (const auto &[lock, q] : held_) waiting = waiting || !q.empty();
+      const pid_t t = ::waitpid(-1, st, __WALL | (waiting ? WNOHANG : 0));
+      if (t != 0) return t;
+      const auto now = std::chrono::steady_clock::now();
+      for (auto &[lock, q] : held_)
+        if (!q.empty() && now - since_[lock] > std::chrono::milliseconds(50)) release(lock);
+      struct timespec pause = {0, 200000};
+      ::nanosleep(&pause, nullptr);
+    }
+  }
+
   void release(pid_t mm) {
     busy_[mm] = 0;
     std::vector<pid_t> &q = held_[mm];
@@ -421,6 +440,7 @@ class Recorder {
       auto it = tasks_.find(next);
       if (it == tasks_.end()) continue;
       busy_[mm] = next;
+      since_[mm] = std::chrono::steady_clock::now();
       entry(next, it->second);
       ::ptrace(PTRACE_SYSCALL, next, nullptr, nullptr);
       return;
@@ -1093,6 +1113,7 @@ class Recorder {
   std::map<pid_t, Task> tasks_;
   std::set<pid_t> fresh_;
   std::set<pid_t> early_;
+  std::map<pid_t, std::chrono::steady_clock::time_point> since_;  // when each lock was taken
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> sizes_;  // (dev, inode) -> size in the trace
   std::map<pid_t, uint64_t> faults_;  // per process: page faults when its smaps was last read //
                                       // children stopped before their parent's fork event
