@@ -6,6 +6,7 @@
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -71,6 +72,7 @@ enum : long {
   nr_unlink = 87,
   nr_rmdir = 84,
   nr_ioctl = 16,
+  nr_recvmsg = 47,
   nr_unlinkat = 263,
   nr_link = 86,
   nr_linkat = 265,
@@ -821,6 +823,11 @@ class Recorder {
         line(t, fd_line(t, fds[1]));
         return;
       }
+      case nr_recvmsg:
+        // Descriptors passed over a Unix socket (SCM_RIGHTS) arrive as new descriptors.
+        if (ret >= 0)
+          for (int fd : received_fds(t, r.rsi)) line(t, fd_line(t, fd));
+        return;
       case nr_ioctl:
         // TIOCGPTPEER opens the other side of a pseudo-terminal: a descriptor.
         if (r.rsi == 0x5441 && ret >= 0) line(t, fd_line(t, ret));
@@ -940,6 +947,29 @@ class Recorder {
     }
     touches(t, task);
     line(t, "@touch " + fmt_hex(addr) + " 1 " + access + " " + what);
+  }
+
+  // The descriptors a recvmsg() put in its control message (struct msghdr at `msg`).
+  static std::vector<int> received_fds(pid_t t, uint64_t msg) {
+    std::vector<int> fds;
+    struct msghdr m {};
+    if (!read_mem(t, msg, &m, sizeof m) || !m.msg_control) return fds;
+    std::vector<char> ctl(std::min<size_t>(m.msg_controllen, 1 << 16));
+    if (ctl.empty() ||
+        !read_mem(t, reinterpret_cast<uint64_t>(m.msg_control), ctl.data(), ctl.size()))
+      return fds;
+    m.msg_control = ctl.data();
+    m.msg_controllen = ctl.size();
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < n; i++) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        fds.push_back(fd);
+      }
+    }
+    return fds;
   }
 
   // A file about to be mapped that the program grew or shrank with calls the trace does not
