@@ -360,6 +360,22 @@ class Recorder {
   }
   static constexpr pid_t kFilesLock = 0;  // no process has pid 0
 
+  // A fork copies the descriptor table as it is at that moment: it takes the files lock,
+  // so that other threads' descriptor calls fall before or after it as on the kernel. (Not
+  // vfork: its parent stays in the call until the child has run, and could hold the child.)
+  static bool copies_files(long nr, pid_t t, const user_regs_struct &r) {
+    uint64_t flags = 0;
+    if (nr == nr_fork) return true;
+    if (nr == nr_clone)
+      flags = r.rdi;
+    else if (nr == nr_clone3) {
+      if (!read_mem(t, r.rdi, &flags, sizeof flags)) return false;
+    } else {
+      return false;
+    }
+    return !(flags & (kCloneVm | kCloneVfork | 0x400 /* CLONE_FILES */));
+  }
+
   // False when the task is held at the entry of its call (another thread of its process is
   // inside one); it is resumed when that call is done.
   bool syscall_stop(pid_t t, Task &task) {
@@ -393,7 +409,8 @@ class Recorder {
       // files, and a name one removes another may make again.
       task.serialized = mm_call(nr) || nr == nr_exit_group;
       task.lock = mm;
-      if (!task.serialized && (fd_call(nr, t, regs) || name_call(nr))) {
+      if (!task.serialized &&
+          (fd_call(nr, t, regs) || name_call(nr) || copies_files(nr, t, regs))) {
         task.serialized = true;
         task.lock = kFilesLock;
       }
