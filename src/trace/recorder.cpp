@@ -25,6 +25,7 @@
 
 #include "file/elf.hpp"
 #include "trace/calls.hpp"
+#include "trace/host_files.hpp"
 #include "trace/symbols.hpp"
 #include "trace/tracee.hpp"
 
@@ -544,41 +545,18 @@ class Recorder {
 
   // A relative path made absolute with the program's working directory: the replay runs in
   // a sandbox directory of its own.
-  // *path (relative, or empty for the directory itself) made absolute from the directory
-  // behind t's descriptor dirfd; false when that has no path.
-  static bool under_dirfd(pid_t t, long dirfd, std::string *path) {
-    char dir[4096];
-    const std::string dl = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(dirfd);
-    const ssize_t dn = ::readlink(dl.c_str(), dir, sizeof dir);
-    if (dn <= 0 || dir[0] != '/') return false;
-    const std::string d = dn == 1 ? std::string() : std::string(dir, static_cast<size_t>(dn));
-    *path = path->empty() ? (d.empty() ? "/" : d) : d + "/" + *path;
-    return true;
-  }
-  static std::string cwd_of(pid_t t) {
-    char buf[4096];
-    const std::string link = "/proc/" + std::to_string(t) + "/cwd";
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-  }
-  static void absolutize(pid_t t, std::string *path) {
-    if (path->empty() || (*path)[0] == '/') return;
-    const std::string cwd = cwd_of(t);
-    if (cwd.empty()) return;
-    *path = (cwd == "/" ? "" : cwd) + "/" + *path;
-  }
-
   void entry(pid_t t, Task &task) {
     const user_regs_struct &r = task.entry;
     const long nr = static_cast<long>(r.orig_rax);
     task.strings_ok = true;
     if (tracked(nr) && !exec_pending_) touches(t, task);
-    if (nr == nr_mmap && !(r.r10 & 0x20) && static_cast<int32_t>(r.r8) >= 0) file_size(t, r.r8);
+    if (nr == nr_mmap && !(r.r10 & 0x20) && static_cast<int32_t>(r.r8) >= 0)
+      files_.before_mmap(t, r.r8);
     switch (nr) {
       case nr_open:
       case nr_creat:
         task.strings_ok = read_string(t, r.rdi, &task.path);
-        absolutize(t, &task.path);
+        HostFiles::absolutize(t, &task.path);
         break;
       case nr_memfd_create:
         task.strings_ok = read_string(t, r.rdi, &task.path);
@@ -586,34 +564,34 @@ class Recorder {
       case nr_unlink:
       case nr_rmdir:
         task.strings_ok = read_string(t, r.rdi, &task.path);
-        absolutize(t, &task.path);
-        record_name(t, task.path, -100);
+        HostFiles::absolutize(t, &task.path);
+        files_.named(t, task.path, -100);
         break;
       case nr_unlinkat:
         task.strings_ok = read_string(t, r.rsi, &task.path);
-        if (static_cast<int32_t>(r.rdi) == -100) absolutize(t, &task.path);  // AT_FDCWD
-        record_name(t, task.path, static_cast<int32_t>(r.rdi));
+        if (static_cast<int32_t>(r.rdi) == -100) HostFiles::absolutize(t, &task.path);  // AT_FDCWD
+        files_.named(t, task.path, static_cast<int32_t>(r.rdi));
         break;
       case nr_link:
       case nr_rename:
         task.strings_ok = read_string(t, r.rdi, &task.path) && read_string(t, r.rsi, &task.path2);
-        absolutize(t, &task.path);
-        absolutize(t, &task.path2);
-        record_name(t, task.path, -100);
-        if (nr == nr_rename) record_name(t, task.path2, -100);  // a file it replaces
+        HostFiles::absolutize(t, &task.path);
+        HostFiles::absolutize(t, &task.path2);
+        files_.named(t, task.path, -100);
+        if (nr == nr_rename) files_.named(t, task.path2, -100);  // a file it replaces
         break;
       case nr_linkat:
       case nr_renameat:
       case nr_renameat2:
         task.strings_ok = read_string(t, r.rsi, &task.path) && read_string(t, r.r10, &task.path2);
-        if (static_cast<int32_t>(r.rdi) == -100) absolutize(t, &task.path);
-        if (static_cast<int32_t>(r.rdx) == -100) absolutize(t, &task.path2);
-        record_name(t, task.path, static_cast<int32_t>(r.rdi));
-        if (nr != nr_linkat) record_name(t, task.path2, static_cast<int32_t>(r.rdx));
+        if (static_cast<int32_t>(r.rdi) == -100) HostFiles::absolutize(t, &task.path);
+        if (static_cast<int32_t>(r.rdx) == -100) HostFiles::absolutize(t, &task.path2);
+        files_.named(t, task.path, static_cast<int32_t>(r.rdi));
+        if (nr != nr_linkat) files_.named(t, task.path2, static_cast<int32_t>(r.rdx));
         break;
       case nr_openat:
         task.strings_ok = read_string(t, r.rsi, &task.path);
-        if (static_cast<int32_t>(r.rdi) == -100) absolutize(t, &task.path);  // AT_FDCWD
+        if (static_cast<int32_t>(r.rdi) == -100) HostFiles::absolutize(t, &task.path);  // AT_FDCWD
         break;
       case nr_prctl:
         if (r.rdi == kPrSetVma && r.r8) task.strings_ok = read_string(t, r.r8, &task.path);
@@ -631,7 +609,7 @@ class Recorder {
         const long dfd = static_cast<int32_t>(r.rdi);
         task.path2 = task.path;
         if (dfd != -100 && (task.path.empty() || task.path[0] != '/'))
-          under_dirfd(t, dfd, &task.path2);
+          HostFiles::under_dirfd(t, dfd, &task.path2);
         break;
       }
       case nr_exit_group:
@@ -843,7 +821,7 @@ class Recorder {
       case nr_recvmsg:
         // Descriptors passed over a Unix socket (SCM_RIGHTS) arrive as new descriptors.
         if (ret >= 0)
-          for (int fd : received_fds(t, r.rsi)) line(t, fd_line(t, fd));
+          for (int fd : HostFiles::received_fds(t, r.rsi)) line(t, fd_line(t, fd));
         return;
       case nr_ioctl:
         // TIOCGPTPEER opens the other side of a pseudo-terminal: a descriptor.
@@ -896,23 +874,23 @@ class Recorder {
     const CallDef *def = find_call(name);
     if (!def) return;
     if (ret >= 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
-      record_file(t, task.path,
-                  nr == nr_openat ? r.rdx
-                  : nr == nr_open ? r.rsi
-                                  : 0,
-                  nr == nr_openat ? static_cast<long>(static_cast<int32_t>(r.rdi)) : -100,
-                  static_cast<int>(ret));
+      files_.opened(t, task.path,
+                    nr == nr_openat ? r.rdx
+                    : nr == nr_open ? r.rsi
+                                    : 0,
+                    nr == nr_openat ? static_cast<long>(static_cast<int32_t>(r.rdi)) : -100,
+                    static_cast<int>(ret));
     if (ret < 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
       // A name that exists but could not be opened (EEXIST, EISDIR, ELOOP, ...): its stand-in
       // makes the replay fail the same way.
-      record_name(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100);
-    if (ret == 0 && nr == nr_execve) record_exec(t, task.path);
-    if (ret == 0 && nr == nr_execveat) record_exec(t, task.path2);
+      files_.named(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100);
+    if (ret == 0 && nr == nr_execve) files_.executed(t, task.path);
+    if (ret == 0 && nr == nr_execveat) files_.executed(t, task.path2);
     if (ret == 0 && (nr == nr_unlink || nr == nr_rmdir || nr == nr_unlinkat || nr == nr_rename ||
                      nr == nr_renameat || nr == nr_renameat2)) {
       // The names now stand for nothing, or for another file: a later open records anew.
       // (Relative names are keyed by their absolute form; see record_file.)
-      files_.clear();
+      files_.forget_names();
     }
     CallOutcome out;
     if (ret < 0 && ret > -4096) {
@@ -966,169 +944,6 @@ class Recorder {
     line(t, "@touch " + fmt_hex(addr) + " 1 " + access + " " + what);
   }
 
-  // The descriptors a recvmsg() put in its control message (struct msghdr at `msg`).
-  static std::vector<int> received_fds(pid_t t, uint64_t msg) {
-    std::vector<int> fds;
-    struct msghdr m {};
-    if (!read_mem(t, msg, &m, sizeof m) || !m.msg_control) return fds;
-    std::vector<char> ctl(std::min<size_t>(m.msg_controllen, 1 << 16));
-    if (ctl.empty() ||
-        !read_mem(t, reinterpret_cast<uint64_t>(m.msg_control), ctl.data(), ctl.size()))
-      return fds;
-    m.msg_control = ctl.data();
-    m.msg_controllen = ctl.size();
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < n; i++) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        fds.push_back(fd);
-      }
-    }
-    return fds;
-  }
-
-  // A file about to be mapped that the program grew or shrank with calls the trace does not
-  // have (write, fallocate, ...): "@fdsize FD SIZE" gives its stand-in the size it has now.
-  void file_size(pid_t t, uint64_t fd) {
-    const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
-    struct stat st;
-    if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    auto it = sizes_.find({st.st_dev, st.st_ino});
-    if (it == sizes_.end() || it->second == static_cast<uint64_t>(st.st_size)) return;
-    it->second = static_cast<uint64_t>(st.st_size);
-    line(t, "@fdsize " + fmt_dec(fd) + " " + fmt_dec(it->second));
-  }
-
-  // The file (or directory) a name the program is about to remove or rename names: its
-  // stand-in in a replay, when the trace has none yet.
-  void record_name(pid_t t, std::string path, long dirfd) {
-    if (path.empty()) return;
-    if (path[0] != '/' && !under_dirfd(t, dirfd, &path)) return;
-    struct stat st;
-    // (Devices are stood in for by the replay itself.)
-    if (::lstat(path.c_str(), &st) != 0 || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return;
-    // The name itself: its directory resolved, not what a symbolic link points to.
-    const size_t slash = path.rfind('/');
-    char real[PATH_MAX];
-    const std::string dir = slash ? path.substr(0, slash) : "/";
-    if (!::realpath(dir.c_str(), real)) return;
-    const std::string shown =
-        (std::string(real) == "/" ? "" : std::string(real)) + path.substr(slash);
-    // A symbolic link carries its target; "existing": the name was there before the call (a
-    // later O_EXCL open of it fails).
-    std::string target;
-    if (S_ISLNK(st.st_mode)) {
-      char buf[4096];
-      const ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
-      if (n <= 0) return;
-      target = " " + fmt_string(std::string(buf, static_cast<size_t>(n)));
-    }
-    const std::string line_text = hostfile_line(path, st, shown) + target + " existing";
-    sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
-    auto &seen = files_[path];
-    if (seen == line_text) return;
-    seen = line_text;
-    line(t, line_text);
-  }
-
-  // A file or directory the program opened: its stand-in in a replay. `path` is as the
-  // program named it, relative to `dirfd` unless absolute.
-  void record_file(pid_t t, std::string path, uint64_t flags, long dirfd, int fd) {
-    if (path.empty()) return;
-    if (path[0] != '/' && !under_dirfd(t, dirfd, &path)) return;
-    // Opened through a symbolic link: the link too (a replay resolves the name in its tree).
-    struct stat ls;
-    if (::lstat(path.c_str(), &ls) == 0 && S_ISLNK(ls.st_mode)) record_name(t, path, -100);
-    const std::string link = "/proc/" + std::to_string(t) + "/fd/" + std::to_string(fd);
-    struct stat st;
-    // (A symbolic link itself, opened with O_PATH|O_NOFOLLOW, was recorded above.)
-    if (::stat(link.c_str(), &st) != 0 ||
-        !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode)))
-      return;
-    char buf[4096];
-    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
-    std::string shown = n > 0 ? std::string(buf, static_cast<size_t>(n)) : path;
-    if ((flags & 020200000) == 020200000) {
-      // O_TMPFILE: the directory named, and the unnamed file made in it ("DIR/#INODE").
-      struct stat ds;
-      if (::stat(path.c_str(), &ds) != 0 || !S_ISDIR(ds.st_mode)) return;
-      const std::string dir_line = hostfile_line(path, ds, path);
-      if (files_[path] != dir_line) {
-        files_[path] = dir_line;
-        line(t, dir_line);
-      }
-      const std::string deleted = " (deleted)";
-      if (shown.size() > deleted.size() &&
-          shown.compare(shown.size() - deleted.size(), deleted.size(), deleted) == 0)
-        line(t, hostfile_line(shown.substr(0, shown.size() - deleted.size()), st, shown));
-      return;
-    }
-    const std::string line_text = hostfile_line(path, st, shown);
-    sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
-    auto &seen = files_[path];
-    if (seen == line_text) return;
-    seen = line_text;
-    line(t, line_text);
-  }
-
-  // The executable (and its interpreter) of a successful execve: metadata, and the bytes the
-  // loader reads (the first 256, the program headers, PT_INTERP), so that a replay can load
-  // the stand-ins.
-  void record_exec(pid_t t, const std::string &path) {
-    std::string exe = path;
-    if (exe.empty()) return;
-    if (exe[0] != '/') {
-      // The replay resolves the path as given from the same working directory.
-      const std::string cwd = cwd_of(t);
-      if (cwd.empty()) return;
-      line(t, "@cwd " + fmt_string(cwd));
-      absolutize(t, &exe);
-    }
-    // The file, the interpreter of a "#!" script, and the ELF interpreter (PT_INTERP).
-    for (int level = 0; level < 4 && !exe.empty(); level++) {
-      int fd = ::open(exe.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return;
-      struct stat st;
-      if (::fstat(fd, &st) != 0) {
-        ::close(fd);
-        return;
-      }
-      char buf[4096];
-      std::string shown = exe;
-      const std::string self = "/proc/self/fd/" + std::to_string(fd);
-      ssize_t n = ::readlink(self.c_str(), buf, sizeof buf);
-      if (n > 0) shown.assign(buf, static_cast<size_t>(n));
-      const std::string line_text = hostfile_line(exe, st, shown);
-      if (files_[exe] != line_text) {
-        files_[exe] = line_text;
-        line(t, line_text);
-      }
-      auto data = [&](uint64_t off, uint64_t len) {
-        std::string b = read_file_range(fd, off, len);
-        if (!b.empty())
-          line(t, "@hostdata " + fmt_string(exe) + " " + fmt_dec(off) + " " + hex_of(b));
-        return b;
-      };
-      const std::string head = data(0, 256);
-      std::string next;
-      if (head.compare(0, 2, "#!") == 0) {
-        // The kernel's interpreter: the first word of the line.
-        const size_t b = head.find_first_not_of(" \t", 2);
-        const size_t e = b == std::string::npos ? b : head.find_first_of(" \t\n", b);
-        if (b != std::string::npos && e != std::string::npos) next = head.substr(b, e - b);
-      } else if (Result<ElfImage> img = read_elf(fd)) {
-        data(img->phoff, static_cast<uint64_t>(img->phnum) * 56);
-        for (const ElfSegment &sg : img->phdrs)
-          if (sg.type == elf::pt_interp) data(sg.offset, sg.filesz);
-        next = img->interp;
-      }
-      ::close(fd);
-      exe = next;
-    }
-  }
-
   void checkpoint(pid_t t, const Task &task) {
     const pid_t pid = task.tgid ? task.tgid : t;
     // While other threads of the process run, the maps could already show their later calls:
@@ -1161,7 +976,6 @@ class Recorder {
   std::set<pid_t> fresh_;
   std::set<pid_t> early_;
   std::map<pid_t, std::chrono::steady_clock::time_point> since_;  // when each lock was taken
-  std::map<std::pair<uint64_t, uint64_t>, uint64_t> sizes_;  // (dev, inode) -> size in the trace
   std::map<pid_t, uint64_t> faults_;  // per process: page faults when its smaps was last read //
                                       // children stopped before their parent's fork event
   std::map<pid_t, pid_t> busy_;       // per process: the thread inside a memory call
@@ -1169,8 +983,8 @@ class Recorder {
   std::map<pid_t, std::vector<VmaAnon>> snapshots_;  // per process, after its last call
   bool exec_pending_ = true;  // before the first execve the address space is the recorder's
   long touches_ = 0;
-  long skipped_ = 0;                          // checkpoints left out while several threads ran
-  std::map<std::string, std::string> files_;  // recorded host files: path -> last metadata
+  long skipped_ = 0;  // checkpoints left out while several threads ran
+  HostFiles files_{[this](pid_t t, const std::string &text) { line(t, text); }};
   pid_t leader_ = 0;
   long calls_ = 0, checkpoints_ = 0, unsupported_ = 0;
 };
