@@ -264,7 +264,8 @@ class Runner {
       made.expect.value.num = args[0].v & 0xffffffffu;
       fd_placeholders(*p, made);
     }
-    if (o_.strace_mode && c.expect.kind == Expectation::Value) inherited_placeholders(*p, c, args);
+    if ((o_.strace_mode || o_.fill_fd_gaps) && c.expect.kind == Expectation::Value)
+      inherited_placeholders(*p, c, args);
     if (!o_.cwd.empty()) {
       // Relative paths of the log name files in the directory the program ran in.
       for (size_t i = 0; i < args.size() && i < def.args.size(); i++) {

@@ -27,6 +27,10 @@ struct RunOptions {
   // An strace log: addresses of a log recorded with ASLR on are relocated to vmspace's, and
   // calls vmspace does not model that make descriptors leave placeholders.
   bool strace_mode = false;
+  // A recorded trace: a call that takes the lowest free descriptor and got N on the kernel
+  // proves the ones below N were open there. Descriptors made by calls a recorder cannot put
+  // in order (an accept that returned while another thread opened a file) get placeholders.
+  bool fill_fd_gaps = false;
   // The directory the recorded program ran in: relative paths are taken from there (empty:
   // they resolve in the sandbox).
   std::string cwd;

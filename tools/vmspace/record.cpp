@@ -164,6 +164,7 @@ int cmd_replay(const std::vector<std::string> &args) {
     ropts.err = err;
     ropts.stats = &stats;
     ropts.strace_mode = strace;
+    ropts.fill_fd_gaps = true;
     const bool bar = ::isatty(STDERR_FILENO) && !json;
     if (bar) {
       ropts.progress = [](size_t done, size_t total) {
