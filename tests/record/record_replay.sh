@@ -101,6 +101,16 @@ else
   echo "FAIL  originals deleted: record failed: $(cat "$W/deleted.err")"
   fail=$((fail + 1))
 fi
+# A multiprocessing pool and a manager: forked workers, threads accepting connections,
+# descriptors passed between processes. (No strace log: it would name temporary directories
+# the program deletes.)
+NO_STRACE_LOG=1 run multiprocessing /usr/bin/python3 -c '
+import multiprocessing as mp
+def f(x): return x * x
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    with mp.Pool(2) as p: print(sum(p.map(f, range(50))))
+    m = mp.Manager(); d = m.dict(); d[1] = 2; print(d[1]); m.shutdown()'
 # fexecve: execveat of a descriptor (the program sees /dev/fd/N as its file name).
 run fexecve python3 -c 'import os; fd = os.open("/usr/bin/true", os.O_RDONLY); os.execve(fd, ["true"], {})'
 # Another project's test suite: CPython's tests of its mmap module (Debian's
