@@ -26,6 +26,7 @@
 #include "file/elf.hpp"
 #include "trace/calls.hpp"
 #include "trace/host_files.hpp"
+#include "trace/record_calls.hpp"
 #include "trace/symbols.hpp"
 #include "trace/tracee.hpp"
 
@@ -33,82 +34,7 @@ namespace vmspace {
 
 namespace {
 
-// x86-64 system call numbers.
-enum : long {
-  nr_open = 2,
-  nr_close = 3,
-  nr_mmap = 9,
-  nr_mprotect = 10,
-  nr_munmap = 11,
-  nr_brk = 12,
-  nr_pipe = 22,
-  nr_mremap = 25,
-  nr_msync = 26,
-  nr_mincore = 27,
-  nr_madvise = 28,
-  nr_shmat = 30,
-  nr_dup = 32,
-  nr_dup2 = 33,
-  nr_socket = 41,
-  nr_accept = 43,
-  nr_socketpair = 53,
-  nr_clone = 56,
-  nr_fork = 57,
-  nr_vfork = 58,
-  nr_execve = 59,
-  nr_shmdt = 67,
-  nr_fcntl = 72,
-  nr_ftruncate = 77,
-  nr_creat = 85,
-  nr_mlock = 149,
-  nr_munlock = 150,
-  nr_mlockall = 151,
-  nr_munlockall = 152,
-  nr_prctl = 157,
-  nr_setrlimit = 160,
-  nr_remap_file_pages = 216,
-  nr_epoll_create = 213,
-  nr_exit_group = 231,
-  nr_openat = 257,
-  nr_unlink = 87,
-  nr_rmdir = 84,
-  nr_ioctl = 16,
-  nr_recvmsg = 47,
-  nr_unlinkat = 263,
-  nr_link = 86,
-  nr_linkat = 265,
-  nr_rename = 82,
-  nr_renameat = 264,
-  nr_renameat2 = 316,
-  nr_signalfd = 282,
-  nr_timerfd_create = 283,
-  nr_eventfd = 284,
-  nr_accept4 = 288,
-  nr_signalfd4 = 289,
-  nr_eventfd2 = 290,
-  nr_epoll_create1 = 291,
-  nr_dup3 = 292,
-  nr_pipe2 = 293,
-  nr_inotify_init1 = 294,
-  nr_inotify_init = 253,
-  nr_prlimit64 = 302,
-  nr_memfd_create = 319,
-  nr_userfaultfd = 323,
-  nr_execveat = 322,
-  nr_pkey_mprotect = 329,
-  nr_mlock2 = 325,
-  nr_io_uring_setup = 425,
-  nr_pidfd_open = 434,
-  nr_clone3 = 435,
-  nr_openat2 = 437,
-  nr_pidfd_getfd = 438,
-  nr_memfd_secret = 447,
-  nr_mseal = 462,
-  nr_close_range = 436,
-};
-
-constexpr uint64_t kPrSetVma = 0x53564d41;
-constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000;
+using namespace rec;  // NOLINT: the recorder's own system call tables
 
 struct Task {
   bool in_syscall = false;
@@ -281,102 +207,6 @@ class Recorder {
     if (stopped_already) ::ptrace(PTRACE_SYSCALL, child, nullptr, nullptr);
   }
 
-  // Calls that change or read the address space: one thread of a process at a time, so that
-  // the trace has them in the order the kernel ran them (waitpid reports the stops of several
-  // threads in no particular order).
-  static bool mm_call(long nr) {
-    switch (nr) {
-      case nr_mmap:
-      case nr_munmap:
-      case nr_mprotect:
-      case nr_mremap:
-      case nr_brk:
-      case nr_madvise:
-      case nr_mlock:
-      case nr_mlock2:
-      case nr_munlock:
-      case nr_mlockall:
-      case nr_munlockall:
-      case nr_msync:
-      case nr_mincore:
-      case nr_mseal:
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  // Calls that make or drop descriptors: threads share one table, and which number a call
-  // gets depends on the order the kernel ran them in, so they enter one at a time as well.
-  // Calls that can block for long (accept, opening a FIFO) are left out: a thread held behind
-  // one could be the one it waits for.
-  static bool fd_call(long nr, pid_t t, const user_regs_struct &r) {
-    switch (nr) {
-      case nr_open:
-      case nr_creat:
-      case nr_openat: {
-        std::string path;
-        const uint64_t at = nr == nr_openat ? r.rsi : r.rdi;
-        if (!read_string(t, at, &path) || path.empty()) return false;
-        if (path[0] != '/') {
-          const long dirfd = nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100;
-          path = "/proc/" + std::to_string(t) +
-                 (dirfd == -100 ? "/cwd/" : "/fd/" + std::to_string(dirfd) + "/") + path;
-        }
-        struct stat st;
-        return ::stat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode);
-      }
-      case nr_close:
-      case nr_close_range:
-      case nr_dup:
-      case nr_dup2:
-      case nr_dup3:
-      case nr_fcntl:
-      case nr_pipe:
-      case nr_pipe2:
-      case nr_socket:
-      case nr_socketpair:
-      case nr_eventfd:
-      case nr_eventfd2:
-      case nr_epoll_create:
-      case nr_epoll_create1:
-      case nr_timerfd_create:
-      case nr_signalfd:
-      case nr_signalfd4:
-      case nr_inotify_init:
-      case nr_inotify_init1:
-      case nr_memfd_create:
-      case nr_pidfd_open:
-      case nr_userfaultfd:
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  // Calls that make, remove or rename names.
-  static bool name_call(long nr) {
-    return nr == nr_unlink || nr == nr_unlinkat || nr == nr_rmdir || nr == nr_link ||
-           nr == nr_linkat || nr == nr_rename || nr == nr_renameat || nr == nr_renameat2;
-  }
-  static constexpr pid_t kFilesLock = 0;  // no process has pid 0
-
-  // A fork copies the descriptor table as it is at that moment: it takes the files lock,
-  // so that other threads' descriptor calls fall before or after it as on the kernel. (Not
-  // vfork: its parent stays in the call until the child has run, and could hold the child.)
-  static bool copies_files(long nr, pid_t t, const user_regs_struct &r) {
-    uint64_t flags = 0;
-    if (nr == nr_fork) return true;
-    if (nr == nr_clone)
-      flags = r.rdi;
-    else if (nr == nr_clone3) {
-      if (!read_mem(t, r.rdi, &flags, sizeof flags)) return false;
-    } else {
-      return false;
-    }
-    return !(flags & (kCloneVm | kCloneVfork | 0x400 /* CLONE_FILES */));
-  }
-
   // False when the task is held at the entry of its call (another thread of its process is
   // inside one); it is resumed when that call is done.
   bool syscall_stop(pid_t t, Task &task) {
@@ -535,12 +365,6 @@ class Recorder {
       }
     }
     snapshots_[pid] = std::move(now);
-  }
-
-  // Calls before which writes since the last call are looked for (@touch lines).
-  static bool tracked(long nr) {
-    return mm_call(nr) || nr == nr_fork || nr == nr_vfork || nr == nr_clone || nr == nr_clone3 ||
-           nr == nr_exit_group;
   }
 
   // A relative path made absolute with the program's working directory: the replay runs in

@@ -1,0 +1,103 @@
+// The system calls a recording tells apart: x86-64 numbers, and which calls enter one at a
+// time (see Recorder::syscall_stop in recorder.cpp).
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <cstdint>
+
+namespace vmspace::rec {
+
+// x86-64 system call numbers.
+enum : long {
+  nr_open = 2,
+  nr_close = 3,
+  nr_mmap = 9,
+  nr_mprotect = 10,
+  nr_munmap = 11,
+  nr_brk = 12,
+  nr_pipe = 22,
+  nr_mremap = 25,
+  nr_msync = 26,
+  nr_mincore = 27,
+  nr_madvise = 28,
+  nr_shmat = 30,
+  nr_dup = 32,
+  nr_dup2 = 33,
+  nr_socket = 41,
+  nr_accept = 43,
+  nr_socketpair = 53,
+  nr_clone = 56,
+  nr_fork = 57,
+  nr_vfork = 58,
+  nr_execve = 59,
+  nr_shmdt = 67,
+  nr_fcntl = 72,
+  nr_ftruncate = 77,
+  nr_creat = 85,
+  nr_mlock = 149,
+  nr_munlock = 150,
+  nr_mlockall = 151,
+  nr_munlockall = 152,
+  nr_prctl = 157,
+  nr_setrlimit = 160,
+  nr_remap_file_pages = 216,
+  nr_epoll_create = 213,
+  nr_exit_group = 231,
+  nr_openat = 257,
+  nr_unlink = 87,
+  nr_rmdir = 84,
+  nr_ioctl = 16,
+  nr_recvmsg = 47,
+  nr_unlinkat = 263,
+  nr_link = 86,
+  nr_linkat = 265,
+  nr_rename = 82,
+  nr_renameat = 264,
+  nr_renameat2 = 316,
+  nr_signalfd = 282,
+  nr_timerfd_create = 283,
+  nr_eventfd = 284,
+  nr_accept4 = 288,
+  nr_signalfd4 = 289,
+  nr_eventfd2 = 290,
+  nr_epoll_create1 = 291,
+  nr_dup3 = 292,
+  nr_pipe2 = 293,
+  nr_inotify_init1 = 294,
+  nr_inotify_init = 253,
+  nr_prlimit64 = 302,
+  nr_memfd_create = 319,
+  nr_userfaultfd = 323,
+  nr_execveat = 322,
+  nr_pkey_mprotect = 329,
+  nr_mlock2 = 325,
+  nr_io_uring_setup = 425,
+  nr_pidfd_open = 434,
+  nr_clone3 = 435,
+  nr_openat2 = 437,
+  nr_pidfd_getfd = 438,
+  nr_memfd_secret = 447,
+  nr_mseal = 462,
+  nr_close_range = 436,
+};
+
+constexpr uint64_t kPrSetVma = 0x53564d41;
+constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000;
+
+// Calls that change or read the address space: one thread of a process at a time.
+bool mm_call(long nr);
+// Calls that make or drop descriptors (not those that can block for long: accept, opening a
+// FIFO); `t` is the task at the call's entry, `r` its registers.
+bool fd_call(long nr, pid_t t, const user_regs_struct &r);
+// Calls that make, remove or rename names.
+bool name_call(long nr);
+// A fork (not vfork, not a thread): it copies the descriptor table.
+bool copies_files(long nr, pid_t t, const user_regs_struct &r);
+// Calls before which writes since the last call are looked for (@touch lines).
+bool tracked(long nr);
+
+constexpr pid_t kFilesLock = 0;  // the lock of descriptor and name calls (no process has pid 0)
+
+}  // namespace vmspace::rec
