@@ -62,8 +62,22 @@ bool fd_call(long nr, pid_t t, const user_regs_struct &r) {
     case nr_fcntl:
     case nr_pipe:
     case nr_pipe2:
-    case nr_socket:
     case nr_socketpair:
+    case nr_memfd_create:
+      return true;
+    case nr_accept:
+    case nr_accept4:
+      return false;  // waits for a peer
+    default:
+      return makes_unmodelled_fd(nr);
+  }
+}
+
+bool makes_unmodelled_fd(long nr) {
+  switch (nr) {
+    case nr_socket:
+    case nr_accept:
+    case nr_accept4:
     case nr_eventfd:
     case nr_eventfd2:
     case nr_epoll_create:
@@ -73,9 +87,10 @@ bool fd_call(long nr, pid_t t, const user_regs_struct &r) {
     case nr_signalfd4:
     case nr_inotify_init:
     case nr_inotify_init1:
-    case nr_memfd_create:
     case nr_pidfd_open:
+    case nr_pidfd_getfd:
     case nr_userfaultfd:
+    case nr_openat2:
       return true;
     default:
       return false;

@@ -91,6 +91,9 @@ bool mm_call(long nr);
 // Calls that make or drop descriptors (not those that can block for long: accept, opening a
 // FIFO); `t` is the task at the call's entry, `r` its registers.
 bool fd_call(long nr, pid_t t, const user_regs_struct &r);
+// Calls that return one new descriptor vmspace does not model (a socket, an eventfd, ...):
+// the trace gets "@fd N" for it.
+bool makes_unmodelled_fd(long nr);
 // Calls that make, remove or rename names.
 bool name_call(long nr);
 // A fork (not vfork, not a thread): it copies the descriptor table.

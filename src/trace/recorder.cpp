@@ -656,24 +656,6 @@ class Recorder {
           break;
         }
         return;
-      case nr_socket:
-      case nr_accept:
-      case nr_accept4:
-      case nr_eventfd:
-      case nr_eventfd2:
-      case nr_epoll_create:
-      case nr_epoll_create1:
-      case nr_timerfd_create:
-      case nr_signalfd:
-      case nr_signalfd4:
-      case nr_inotify_init:
-      case nr_inotify_init1:
-      case nr_pidfd_open:
-      case nr_pidfd_getfd:
-      case nr_userfaultfd:
-      case nr_openat2:
-        if (ret >= 0) line(t, fd_line(t, ret));
-        return;
       case nr_shmat:
       case nr_shmdt:
       case nr_io_uring_setup:
@@ -687,6 +669,7 @@ class Recorder {
           line(t, fd_line(t, ret));
         return;
       default:
+        if (makes_unmodelled_fd(nr) && ret >= 0) line(t, fd_line(t, ret));
         return;
     }
     if (!name) return;
