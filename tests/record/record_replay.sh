@@ -35,13 +35,17 @@ run() {
     perl -e 'use POSIX; POSIX::close($_) for 3..1023; exec @ARGV or exit 127' \
       setarch -R "$STRACE" -f -o "$W/$name.strace" -e trace=memory,desc,process "$@" \
       > /dev/null 2>&1
-    if "$V" replay --strace --cwd "$(pwd)" "$W/$name.strace" > "$W/$name.sreplay" 2>&1; then
-      echo "ok    $name (strace log): $(head -1 "$W/$name.sreplay")"
-    else
-      echo "FAIL  $name (strace log):"
-      head -20 "$W/$name.sreplay" | cut -c1-300
-      fail=$((fail + 1))
-    fi
+    replay_log "$name (strace log)" "$W/$name.strace"
+  fi
+}
+# Replays an strace log; every call must be identical.
+replay_log() {
+  if "$V" replay --strace --cwd "$(pwd)" "$2" > "$2.replay" 2>&1; then
+    echo "ok    $1: $(head -1 "$2.replay")"
+  else
+    echo "FAIL  $1:"
+    head -20 "$2.replay" | cut -c1-300
+    fail=$((fail + 1))
   fi
 }
 STRACE=$(command -v strace || true)
@@ -126,13 +130,7 @@ if [ -n "$STRACE" ]; then
     n=$((n + 1))
     perl -e 'use POSIX; POSIX::close($_) for 3..1023; exec @ARGV or exit 127' \
       sh -c "$STRACE -f -o '$W/aslr.strace' -e trace=memory,desc,process $prog" > /dev/null 2>&1
-    if "$V" replay --strace --cwd "$(pwd)" "$W/aslr.strace" > "$W/aslr.sreplay" 2>&1; then
-      echo "ok    $prog (strace log, ASLR on): $(head -1 "$W/aslr.sreplay")"
-    else
-      echo "FAIL  $prog (strace log, ASLR on):"
-      head -20 "$W/aslr.sreplay" | cut -c1-300
-      fail=$((fail + 1))
-    fi
+    replay_log "$prog (strace log, ASLR on)" "$W/aslr.strace"
   done
 fi
 if command -v gcc > /dev/null; then
