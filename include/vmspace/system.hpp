@@ -63,21 +63,25 @@ struct SystemConfig {
   static constexpr uint64_t kHostCapabilities = 0;
   uint64_t root_capabilities = kHostCapabilities;
 
-  // Files: relative paths resolve in root_dir (the sandbox); files outside it may only be
-  // opened read-only (and only with allow_host_read).
+  // Files (see README, "Safety"): relative paths resolve in root_dir, the sandbox, as a chroot
+  // would resolve them (no path or link leads out of it); files outside it may only be
+  // opened read-only, and only with allow_host_read. Device nodes are never opened on the
+  // host: they open as virtual devices with the node's identity.
   std::string root_dir = ".";
   bool allow_host_read = true;
-  // Character devices outside the sandbox (other than /dev/zero) are stood in for by
-  // /dev/null: a replayed trace may open the recorded program's terminal, which the replaying
-  // machine may not have. None of them can be mapped (ENODEV), so the address space is the same.
-  bool standin_char_devices = false;
   // Host files outside the sandbox opened for writing get a stand-in inside it
   // (ROOT/host/PATH, sparse, with the host file's size) instead of being refused: a replayed
   // trace never changes the recorded program's files.
   bool standin_host_writes = false;
   // A replay of a recorded trace: host files outside the sandbox are never looked at; a path
-  // the trace did not record (@hostfile) does not exist. Character devices stay stood in for.
+  // the trace did not record (@hostfile) does not exist, except the memory devices
+  // (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom), which every machine has.
   bool recorded_files_only = false;
+  // What the sandbox may hold: files, directories, links and FIFOs made in it (stand-ins,
+  // @file, O_CREAT), and bytes written into its files (@hostdata, @file contents). Past
+  // them, a directive fails and a guest's O_CREAT gives ENOSPC.
+  uint64_t max_sandbox_files = 1000000;
+  uint64_t max_sandbox_bytes = 1ull << 30;
 };
 
 struct SpawnOptions {

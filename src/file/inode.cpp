@@ -138,6 +138,20 @@ Ref<Inode> InodeCache::hugetlb(std::string maps_path, uint64_t size, uint64_t hu
   return in;
 }
 
+Ref<Inode> InodeCache::device(bool block, uint32_t rdev_major, uint32_t rdev_minor,
+                              uint32_t dev_major, uint32_t dev_minor, uint64_t ino,
+                              std::string maps_path) {
+  Ref<Inode> in(new Inode);
+  in->kind_ = block ? InodeKind::blockdev : InodeKind::chardev;
+  in->policy_ =
+      !block && rdev_major == 1 && rdev_minor == 5 ? AreaPolicy::dev_zero : AreaPolicy::none;
+  in->dev_major_ = dev_major;
+  in->dev_minor_ = dev_minor;
+  in->ino_ = ino;
+  in->own_path_ = std::move(maps_path);
+  return in;
+}
+
 Ref<Inode> InodeCache::standin(uint32_t dev_major, uint32_t dev_minor, uint64_t ino, InodeKind kind,
                                std::string maps_path, int host_fd) {
   Ref<Inode> in(new Inode);

@@ -103,6 +103,12 @@ class InodeCache {
   Ref<Inode> standin(uint32_t dev_major, uint32_t dev_minor, uint64_t ino, InodeKind kind,
                      std::string maps_path, int host_fd);
   Ref<Inode> hugetlb(std::string maps_path, uint64_t size, uint64_t huge_page_size);
+  // A character or block device node that is never opened on the host (a replay's stand-in
+  // of a recorded device, a host device a script names, the /dev/null of placeholders):
+  // device rdev, shown as `maps_path` with the node's device and inode numbers. /dev/zero
+  // (1:5) maps as /dev/zero does; any other device has no mmap (ENODEV).
+  Ref<Inode> device(bool block, uint32_t rdev_major, uint32_t rdev_minor, uint32_t dev_major,
+                    uint32_t dev_minor, uint64_t ino, std::string maps_path);
   // Sets the next inode number handed to a vmspace-owned object.
   void set_next_ino(uint64_t n) { next_ino_ = n; }
 

@@ -10,462 +10,590 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 
 #include "vmspace/abi.hpp"
 
 namespace vmspace {
 
 namespace {
-std::string real_path_of_fd(int fd) {
-  char link[64], buf[PATH_MAX];
-  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-  ssize_t n = ::readlink(link, buf, sizeof buf - 1);
-  if (n < 0) return "";
-  return std::string(buf, static_cast<size_t>(n));
-}
-
-// The resolved host path `path` would name relative to base_fd, following symlinks where the
-// file exists; for a file that does not exist yet, its resolved directory plus the name.
-std::string resolve(int base_fd, const std::string &path) {
-  int fd = ::openat(base_fd, path.c_str(), O_PATH | O_CLOEXEC);
-  if (fd >= 0) {
-    std::string r = real_path_of_fd(fd);
-    ::close(fd);
-    return r;
-  }
-  std::string dir = ".", name = path;
-  size_t slash = path.rfind('/');
-  if (slash != std::string::npos) {
-    dir = slash == 0 ? "/" : path.substr(0, slash);
-    name = path.substr(slash + 1);
-  }
-  fd = ::openat(base_fd, dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return "";
-  std::string r = real_path_of_fd(fd);
-  ::close(fd);
-  return r + "/" + name;
-}
+using confined::Scope;
 
 // The permission an ordinary user (uid 65534, not the owner) has: the "other" bits.
 bool other_may(const struct stat &st, int want) {
-  mode_t m = st.st_mode;
+  const mode_t m = st.st_mode;
   if ((want & 4) && !(m & S_IROTH)) return false;
   if ((want & 2) && !(m & S_IWOTH)) return false;
   if ((want & 1) && !(m & S_IXOTH)) return false;
   return true;
 }
+
+// `path` without empty and "." components ("//a/./b" -> "/a/b"); ".." stays, since what it
+// means depends on the links before it.
+std::string collapse(const std::string &path) {
+  std::string out;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') i++;
+    size_t e = path.find('/', i);
+    if (e == std::string::npos) e = path.size();
+    if (e > i && path.compare(i, e - i, ".") != 0) {
+      out += '/';
+      out.append(path, i, e - i);
+    }
+    i = e;
+  }
+  return out.empty() ? "/" : out;
+}
+
+constexpr std::string_view kDeleted = " (deleted)";
+
+bool ends_deleted(const std::string &p) {
+  return p.size() > kDeleted.size() &&
+         p.compare(p.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0;
+}
+
+std::string real_root(const std::string &root) {
+  char buf[PATH_MAX];
+  return ::realpath(root.empty() ? "." : root.c_str(), buf) ? std::string(buf) : std::string();
+}
 }  // namespace
 
-Vfs::Vfs(InodeCache &inodes, std::string root, bool allow_host_read, bool standin_char_devices,
-         bool standin_host_writes, bool recorded_only)
+Vfs::Vfs(InodeCache &inodes, const std::string &root, Options opts)
     : inodes_(inodes),
-      allow_host_read_(allow_host_read),
-      standin_char_devices_(standin_char_devices),
-      standin_host_writes_(standin_host_writes),
-      recorded_only_(recorded_only) {
-  char buf[PATH_MAX];
-  if (::realpath(root.c_str(), buf)) root_ = buf;
-  root_fd_ = ::open(root_.empty() ? "." : root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      root_(real_root(root)),
+      root_fd_(
+          ::open(root_.empty() ? "/nonexistent" : root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
+      host_root_fd_(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)),
+      opts_(opts),
+      standins_(root_fd_.get(), opts.limits) {
+  // A recorded trace replays on the devices every Linux machine has, never the host's own.
+  std::string error;
+  if (opts_.recorded_only && root_fd_) (void)standins_.add_builtin_devices(&error);
 }
 
-Vfs::~Vfs() {
-  if (root_fd_ >= 0) ::close(root_fd_);
+bool Vfs::under_root(const std::string &path, std::string *rest) const {
+  if (root_.empty()) return false;
+  const std::string c = collapse(path);
+  if (c.compare(0, root_.size(), root_) != 0) return false;
+  if (c.size() == root_.size()) {
+    *rest = "/";
+    return true;
+  }
+  if (c[root_.size()] != '/' && root_ != "/") return false;
+  *rest = root_ == "/" ? c : c.substr(root_.size());
+  // The trailing slash of the guest's path means "a directory": it stays.
+  if (path.back() == '/' && rest->back() != '/') *rest += '/';
+  return true;
 }
 
-bool Vfs::inside(const std::string &resolved) const {
-  if (root_.empty() || resolved.empty()) return false;
-  if (resolved == root_) return true;
-  return resolved.compare(0, root_.size(), root_) == 0 && resolved.size() > root_.size() &&
-         resolved[root_.size()] == '/';
+Result<Vfs::Lookup> Vfs::where(int base_fd, const std::string &path) {
+  if (path.empty()) return fail(Errno::noent);
+  if (path.size() >= PATH_MAX) return fail(Errno::nametoolong);
+  if (!root_fd_) return fail(Errno::noent);
+  Lookup l;
+  if (path[0] == '/') {
+    l.key = confined::normal_key(path);
+    if (const std::string *t = standins_.redirect(l.key)) {
+      l.tree = Tree::standins;
+      l.base = standins_.fd(false);
+      l.path = *t;
+      if (path.back() == '/' && l.path != "/") l.path += '/';
+      l.recorded = true;
+      return l;
+    }
+    if (opts_.recorded_only) {
+      l.tree = Tree::standins;
+      l.base = standins_.fd(false);
+      l.path = path;
+      return l;
+    }
+    std::string rest;
+    if (under_root(path, &rest)) {
+      l.tree = Tree::sandbox;
+      l.base = root_fd_.get();
+      l.path = rest;
+      return l;
+    }
+    l.tree = Tree::host;
+    l.base = host_root_fd_.get();
+    l.path = path;
+    l.scope = Scope::host;
+  } else if (base_fd < 0) {
+    l.tree = Tree::sandbox;
+    l.base = root_fd_.get();
+    l.path = path;
+    return l;
+  } else {
+    // Relative to a directory descriptor: the tree it is in.
+    const std::string dir = confined::path_of(base_fd);
+    if (dir.empty() || ends_deleted(dir)) return fail(Errno::noent);
+    std::string rest;
+    if (under_root(dir, &rest)) {
+      const int tree = standins_.fd(false);
+      if (tree >= 0 && (rest == "/host" || rest.compare(0, 6, "/host/") == 0)) {
+        l.tree = Tree::standins;
+        l.base = tree;
+        l.path = (rest.size() > 5 ? rest.substr(5) : std::string()) + "/" + path;
+      } else {
+        l.tree = Tree::sandbox;
+        l.base = root_fd_.get();
+        l.path = (rest == "/" ? std::string() : rest) + "/" + path;
+      }
+      if (l.path.size() >= PATH_MAX) return fail(Errno::nametoolong);
+      return l;
+    }
+    l.tree = Tree::host;
+    l.base = base_fd;
+    l.path = path;
+    l.scope = Scope::host;
+  }
+  // A host file an strace replay wrote to before: its stand-in copy.
+  if (opts_.standin_host_writes) {
+    Result<Lookup> s = host_standin(l, false, 0);
+    if (s) return s;
+  }
+  return l;
+}
+
+Result<Vfs::Lookup> Vfs::host_standin(const Lookup &host, bool make, uint64_t flags) {
+  // The host's own resolution of the name (its links followed) gives the stand-in's path:
+  // ROOT/host/PATH, as the host has the file.
+  std::string canonical;
+  struct stat hs {};
+  bool exists = false;
+  {
+    const int fd = confined::open_at(host.base, host.path, O_PATH, 0, Scope::host);
+    if (fd >= 0) {
+      UniqueFd probe(fd);
+      canonical = confined::path_of(fd);
+      exists = ::fstat(fd, &hs) == 0;
+    } else if (fd == -ENOENT) {
+      Result<confined::Parent> p = confined::parent_of(host.base, host.path, Scope::host);
+      if (!p) return fail(p.error());
+      const std::string d = confined::path_of(p->dir.get());
+      std::string name = p->name;
+      while (!name.empty() && name.back() == '/') name.pop_back();
+      if (d.empty() || name.empty()) return fail(Errno::noent);
+      canonical = (d == "/" ? "" : d) + "/" + name;
+    } else {
+      return fail(static_cast<Errno>(-fd));
+    }
+  }
+  if (canonical.empty() || canonical[0] != '/' || ends_deleted(canonical))
+    return fail(Errno::noent);
+  Lookup l;
+  l.tree = Tree::standins;
+  l.path = canonical;
+  l.key = host.key;
+  l.base = standins_.fd(make);
+  if (l.base < 0) return fail(Errno::noent);
+  const int have = confined::open_at(l.base, canonical, O_PATH | O_NOFOLLOW, 0, Scope::in_root);
+  if (have >= 0) {
+    ::close(have);
+    return l;
+  }
+  if (!make) return fail(Errno::noent);
+  std::string dir, name;
+  confined::split_last(canonical, &dir, &name);
+  Result<UniqueFd> parent = confined::make_dirs(l.base, dir, 0755);
+  if (!parent) return fail(parent.error());
+  if (exists && S_ISREG(hs.st_mode) && !((flags & lx::o_trunc) && hs.st_size == 0)) {
+    // The copy: the host file's size (sparse) and mode; maps shows the host file's identity.
+    if (!standins_.charge_file()) return fail(Errno::nospc);
+    UniqueFd f(::openat(parent->get(), name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                        hs.st_mode & 0777));
+    struct stat st {};
+    if (!f || ::ftruncate(f.get(), hs.st_size) != 0 || ::fstat(f.get(), &st) != 0)
+      return fail(static_cast<Errno>(errno));
+    StandinTree::Meta m;
+    m.shown = canonical;
+    m.strip = true;
+    m.dev = hs.st_dev;
+    m.ino = hs.st_ino;
+    standins_.set_meta(st, std::move(m));
+  }
+  return l;
 }
 
 Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_t flags,
                                 uint64_t mode, bool privileged, std::string *violation) {
-  std::string path(path_view);
-  if (path.empty()) return fail(Errno::noent);
-  if (base_fd < 0) base_fd = root_fd_;
+  const std::string path(path_view);
+  Result<Lookup> found = where(base_fd, path);
+  if (!found) return fail(found.error());
+  Lookup &l = *found;
   const bool is_opath = (flags & lx::o_path) == lx::o_path;
   const uint64_t acc = flags & lx::o_accmode;
   const bool wants_write = !is_opath && (acc == lx::o_wronly || acc == lx::o_rdwr ||
                                          (flags & (lx::o_creat | lx::o_trunc)) ||
                                          (flags & lx::o_tmpfile) == lx::o_tmpfile);
-
-  if (!recorded_.empty() && path[0] == '/') {
-    auto rec = recorded_.find(std::filesystem::path(path).lexically_normal().string());
-    if (rec != recorded_.end()) {
-      const std::string &stand = rec->second;
-      // The recorded program's open made the file: its stand-in is there already.
-      auto made = standins_.find(stand);
-      const bool fresh = made != standins_.end() && !made->second.existing;
-      // A symbolic link's stand-in is reached by the path as named, so that the links along
-      // it count as they did on the host (ELOOP past 40).
-      struct stat ls {};
-      const bool link = ::lstat(stand.c_str(), &ls) == 0 && S_ISLNK(ls.st_mode);
-      const uint64_t oflags = fresh ? flags & ~(lx::o_creat | lx::o_excl) : flags;
-      auto open_it = [&]() -> Result<Ref<OpenFile>> {
-        if (link) {
-          Result<Ref<OpenFile>> named =
-              open(root_fd_, "host" + path, oflags, mode, privileged, violation);
-          // (The path's own links may not be in the tree: then the stand-in itself.)
-          if (named || named.error() != Errno::noent) return named;
-        }
-        return open(root_fd_, stand.substr(root_.size() + 1), oflags, mode, privileged, violation);
-      };
-      Result<Ref<OpenFile>> f = open_it();
-      if (!f) return f;
-      if (fresh) made->second.existing = true;
-      auto tmp = tmpfiles_.find(rec->first);
-      if ((flags & lx::o_tmpfile) == lx::o_tmpfile && tmp != tmpfiles_.end() &&
-          !tmp->second.empty()) {
-        // The unnamed file is the one the recorded program got.
-        const Standin sd = tmp->second.front();
-        tmp->second.erase(tmp->second.begin());
-        (*f)->set_path_override(sd.host_path);
-        (*f)->set_identity_override(major(sd.dev), minor(sd.dev), sd.ino);
-        return f;
-      }
-      auto it = standins_.find(stand);
-      if (it != standins_.end()) {
-        show_as(**f, stand, it->second);
-      }
-      return f;
-    }
-  }
-  // A recorded trace replays on what it recorded: other host files are not there (devices
-  // excepted: they are stood in for below).
-  if (recorded_only_ && path[0] == '/' && path.compare(0, 5, "/dev/") != 0) {
-    // Not recorded: the open failed when the trace was made (a success is always recorded).
-    // The stand-in tree, which mirrors the host's paths, gives the reason: ENOENT, or
+  if (l.tree == Tree::standins && opts_.recorded_only && !l.recorded) {
+    // Not recorded: the open failed when the trace was made (a success is always recorded),
+    // and the stand-in tree, which mirrors the host's paths, gives the reason: ENOENT, or
     // ENOTDIR where the path runs through a recorded file. Nothing is created.
     if ((flags & lx::o_creat) && path.back() == '/') return fail(Errno::isdir);
-    const std::string tree = "host" + path;
-    const int probe = ::openat(
-        root_fd_, tree.c_str(),
-        static_cast<int>(O_PATH | O_CLOEXEC | (flags & (lx::o_directory | lx::o_nofollow))));
-    if (probe < 0) return fail(static_cast<Errno>(errno));
-    ::close(probe);
-    return open(root_fd_, tree,
-                flags & ~(lx::o_creat | lx::o_excl | (lx::o_tmpfile & ~lx::o_directory)), mode,
-                privileged, violation);
+    flags &= ~(lx::o_creat | lx::o_excl | (lx::o_tmpfile & ~lx::o_directory));
   }
-  std::string resolved = resolve(base_fd, path);
-  const bool in_sandbox = inside(resolved);
-  if (recorded_only_ && !in_sandbox && resolved.compare(0, 5, "/dev/") != 0)
-    return fail(Errno::noent);
-  // A recorded file's stand-in reached relative to a recorded directory's stand-in.
-  const auto recorded_standin = in_sandbox ? standins_.find(resolved) : standins_.end();
-  if (recorded_standin != standins_.end() && recorded_standin->second.ino &&
-      !recorded_standin->second.existing)
-    flags &= ~(lx::o_creat | lx::o_excl);
-  // Writing to these devices changes no file.
-  const bool harmless_device = resolved == "/dev/null" || resolved == "/dev/zero" ||
-                               resolved == "/dev/full" || resolved == "/dev/random" ||
-                               resolved == "/dev/urandom";
-  if (!in_sandbox && standin_char_devices_ && resolved != "/dev/zero") {
+  if (l.tree == Tree::host && wants_write) {
+    // A device changes no file: it opens as a virtual one below.
     struct stat st {};
-    if (::stat(resolved.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
-      // The device's own open errors stay (a terminal that is not there: ENXIO).
-      int probe = ::open(resolved.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-      if (probe < 0) return fail(static_cast<Errno>(errno));
-      ::close(probe);
-      int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return fail(static_cast<Errno>(errno));
+    const int probe =
+        confined::open_at(l.base, l.path, O_PATH | (flags & lx::o_nofollow), 0, Scope::host);
+    const bool device =
+        probe >= 0 && ::fstat(probe, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+    if (probe >= 0) ::close(probe);
+    if (!device) {
+      if (opts_.standin_host_writes) {
+        Result<Lookup> s = host_standin(l, true, flags);
+        if (!s) return fail(s.error());
+        return open_in(*s, flags, mode, privileged);
+      }
+      *violation = "refusing to open " + path + " for writing: it is outside the sandbox " + root_;
+      return fail(Errno::acces);
+    }
+  }
+  if (l.tree == Tree::host && !opts_.allow_host_read) {
+    *violation = "refusing to open " + path + ": host files are not allowed";
+    return fail(Errno::acces);
+  }
+  if (l.recorded && l.base >= 0) {
+    // A recorded symbolic link is opened by the path as named, so that the links along it
+    // count as they did on the host (ELOOP past 40); the path's own links may not all be in
+    // the tree: then the link's stand-in itself.
+    struct stat ls {};
+    const int probe = confined::open_at(l.base, l.path, O_PATH | O_NOFOLLOW, 0, Scope::in_root);
+    const bool link = probe >= 0 && ::fstat(probe, &ls) == 0 && S_ISLNK(ls.st_mode);
+    if (probe >= 0) ::close(probe);
+    if (link) {
+      Lookup named = l;
+      named.path = path;
+      Result<Ref<OpenFile>> f = open_in(named, flags, mode, privileged);
+      if (f || f.error() != Errno::noent) return f;
+    }
+  }
+  return open_in(l, flags, mode, privileged);
+}
+
+Result<Ref<OpenFile>> Vfs::open_in(const Lookup &l, uint64_t flags, uint64_t mode,
+                                   bool privileged) {
+  if (l.base < 0) return fail(Errno::noent);
+  const bool is_opath = (flags & lx::o_path) == lx::o_path;
+  const bool tmpfile = (flags & lx::o_tmpfile) == lx::o_tmpfile;
+  const bool creat = (flags & lx::o_creat) && !is_opath;
+  const bool excl = creat && (flags & lx::o_excl);
+  const uint64_t acc = flags & lx::o_accmode;
+  uint64_t probe_flags = O_PATH | (flags & (lx::o_nofollow | lx::o_directory));
+  // O_CREAT|O_EXCL never follows a link at the last component: the name must be new.
+  if (excl) probe_flags |= O_NOFOLLOW;
+  if (tmpfile) probe_flags |= O_DIRECTORY;
+  for (int attempt = 0; attempt < 8; attempt++) {
+    const int pf = confined::open_at(l.base, l.path, probe_flags, 0, l.scope);
+    if (pf < 0) {
+      if (pf != -ENOENT || !creat || tmpfile || l.tree == Tree::host)
+        return fail(static_cast<Errno>(-pf));
+      // A new file (or the target of a dangling link, which resolves inside the tree).
+      if (!privileged) {
+        // Creating a file needs write and search permission on its directory.
+        Result<confined::Parent> parent = confined::parent_of(l.base, l.path, l.scope);
+        struct stat dst {};
+        if (parent && ::fstat(parent->dir.get(), &dst) == 0 && !other_may(dst, 3))
+          return fail(Errno::acces);
+      }
+      if (!standins_.charge_file()) return fail(Errno::nospc);
+      const int fd = confined::open_at(l.base, l.path, flags | O_NONBLOCK | O_NOCTTY,
+                                       static_cast<mode_t>(mode & 0777), l.scope);
+      if (fd == -EEXIST && !excl) continue;  // made in between: open what is there
+      if (fd < 0) return fail(static_cast<Errno>(-fd));
+      if (!(flags & lx::o_nonblock)) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      struct stat st {};
+      if (::fstat(fd, &st) == 0) note_special(st, static_cast<uint32_t>(mode));
       Ref<Inode> inode = inodes_.host(fd);
       if (!inode) {
+        const int e = errno;
         ::close(fd);
-        return fail(Errno::io);
+        return fail(static_cast<Errno>(e));
       }
-      return make_ref<OpenFile>(std::move(inode), flags, fd);
+      Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, fd);
+      show_as(*f, l.tree, nullptr);
+      return f;
     }
-  }
-  // The stand-in of a host file written before (read back later, by this or another process).
-  struct stat ss {};
-  const std::string stand = root_ + "/host" + resolved;
-  const bool has_standin = standin_host_writes_ && !in_sandbox && !resolved.empty() &&
-                           resolved[0] == '/' && ::stat(stand.c_str(), &ss) == 0;
-  auto open_standin = [&]() -> Result<Ref<OpenFile>> {
-    Result<Ref<OpenFile>> f =
-        open(root_fd_, stand.substr(root_.size() + 1), flags, mode, privileged, violation);
-    if (!f) return f;
-    auto it = standins_.find(stand);
-    if (it != standins_.end()) show_as(**f, stand, it->second);
+    UniqueFd probe(pf);
+    struct stat st {};
+    if (::fstat(pf, &st) != 0) return fail(static_cast<Errno>(errno));
+    StandinTree::Meta *m = l.tree == Tree::host ? nullptr : standins_.meta(st);
+    // A recorded file the recorded program's open made: this open is that one.
+    const bool fresh = m && !m->existing;
+    if (excl && !fresh) return fail(Errno::exist);
+    if (S_ISLNK(st.st_mode) && !is_opath) return fail(Errno::loop);  // O_NOFOLLOW
+    const bool is_dir = S_ISDIR(st.st_mode);
+    if (!privileged) {
+      // An ordinary user (not the owner): the checks of the kernel's open path in their
+      // order, ending with the "other" permission bits, before the host (where we may be
+      // root) opens.
+      int want = 0;
+      if (!is_opath) {
+        if (acc == lx::o_rdonly || acc == lx::o_rdwr) want |= 4;
+        if (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & lx::o_trunc)) want |= 2;
+      }
+      if (tmpfile) want = 3;  // a new file in the directory: write and search permission
+      if (is_dir && (want & 2) && !tmpfile) return fail(Errno::isdir);
+      if (want && !other_may(st, want)) return fail(Errno::acces);
+    }
+    if (is_opath) {
+      Ref<Inode> inode = inodes_.host(pf);
+      if (!inode) return fail(static_cast<Errno>(errno));
+      Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, probe.release());
+      show_as(*f, l.tree, m);
+      return f;
+    }
+    if ((m && m->device) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      // Never opened on the host: a device's open may do something (a tape rewinds, a
+      // watchdog starts); a stand-in of one fails as the recorded open failed.
+      if (m && m->open_error != Errno::none) return fail(m->open_error);
+      // A guest has no controlling terminal (Linux: tty_open_current_tty gives ENXIO).
+      if (!(m && m->device) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
+        return fail(Errno::nxio);
+      return device_file(st, m, confined::path_of(pf), flags);
+    }
+    int fd;
+    if (tmpfile) {
+      if (!standins_.charge_file()) return fail(Errno::nospc);
+      fd = ::openat(pf, ".", static_cast<int>(flags & ~lx::o_cloexec) | O_CLOEXEC,
+                    static_cast<mode_t>(mode & 0777));
+    } else {
+      // The object the lookup found, opened for real through its descriptor (no second
+      // lookup of the name). FIFOs would block on the host: opened non-blocking (a guest open
+      // of a FIFO with a peer behaves the same).
+      uint64_t rf = (flags & ~(lx::o_creat | lx::o_excl | lx::o_nofollow | lx::o_cloexec)) |
+                    lx::o_cloexec | lx::o_noctty;
+      if (S_ISFIFO(st.st_mode)) rf |= lx::o_nonblock;
+      char self[64];
+      std::snprintf(self, sizeof self, "/proc/self/fd/%d", pf);
+      fd = ::open(self, static_cast<int>(rf));
+    }
+    if (fd < 0) return fail(static_cast<Errno>(errno));
+    if (fresh) m->existing = true;
+    Ref<Inode> inode = inodes_.host(fd);
+    if (!inode) {
+      const int e = errno;
+      ::close(fd);
+      return fail(static_cast<Errno>(e));
+    }
+    Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, fd);
+    StandinTree::Meta unnamed;
+    if (tmpfile && l.recorded && standins_.take_tmpfile(l.key, &unnamed)) {
+      // The unnamed file is the one the recorded program got.
+      f->set_path_override(unnamed.shown);
+      f->set_identity_override(major(unnamed.dev), minor(unnamed.dev), unnamed.ino);
+      return f;
+    }
+    show_as(*f, l.tree, m);
     return f;
-  };
-  if (has_standin) return open_standin();
-  if (!in_sandbox && !harmless_device && wants_write && standin_host_writes_ && !resolved.empty() &&
-      resolved[0] == '/') {
-    // The stand-in: ROOT/host/PATH, made once with the host file's size (sparse).
-    struct stat hs {};
-    {
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
-      Standin &sd = standins_[stand];
-      sd.host_path = resolved;
-      if (::stat(resolved.c_str(), &hs) == 0 && S_ISREG(hs.st_mode)) {
-        sd.dev = hs.st_dev;
-        sd.ino = hs.st_ino;
-        int sfd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, hs.st_mode & 07777);
-        if (sfd >= 0) {
-          const int r = ::ftruncate(sfd, hs.st_size);
-          ::close(sfd);
-          if (r != 0) return fail(static_cast<Errno>(errno));
-        }
-      }
-    }
-    return open_standin();
   }
-  if (!in_sandbox && !harmless_device) {
-    if (wants_write) {
-      *violation = "refusing to open " + (resolved.empty() ? path : resolved) +
-                   " for writing: it is outside the sandbox " + root_;
-      return fail(Errno::acces);
-    }
-    if (!allow_host_read_) {
-      *violation = "refusing to open " + path + ": host files are not allowed";
-      return fail(Errno::acces);
-    }
-  }
-
-  struct stat existing {};
-  const bool exists = ::fstatat(base_fd, path.c_str(), &existing, 0) == 0;
-  if (!privileged && (flags & lx::o_creat) && !exists) {
-    // Creating a file needs write and search permission on its directory.
-    std::string dir = ".";
-    size_t slash = path.rfind('/');
-    if (slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
-    struct stat dst {};
-    if (::fstatat(base_fd, dir.c_str(), &dst, 0) == 0 && !other_may(dst, 3))
-      return fail(Errno::acces);
-  }
-
-  if (!privileged && exists) {
-    // An ordinary user (not the owner): the checks of the kernel's open path in their order,
-    // ending with the "other" permission bits, before the host (where we are root) opens.
-    if ((flags & lx::o_creat) && (flags & lx::o_excl)) return fail(Errno::exist);
-    const bool is_dir = S_ISDIR(existing.st_mode);
-    if ((flags & lx::o_directory) && !is_dir) return fail(Errno::notdir);
-    int want = 0;
-    if (!is_opath) {
-      if (acc == lx::o_rdonly || acc == lx::o_rdwr) want |= 4;
-      if (acc == lx::o_wronly || acc == lx::o_rdwr || (flags & lx::o_trunc)) want |= 2;
-    }
-    if (is_dir && (want & 2)) return fail(Errno::isdir);
-    if (want && !other_may(existing, want)) return fail(Errno::acces);
-  }
-  // Open on the host with the guest's flags. FIFOs would block on the host: open them
-  // non-blocking (a guest open of a FIFO with a peer behaves the same).
-  int host_flags = static_cast<int>(flags) | O_CLOEXEC;
-  if (exists && S_ISFIFO(existing.st_mode)) host_flags |= O_NONBLOCK;
-  int fd = ::openat(base_fd, path.c_str(), host_flags, static_cast<mode_t>(mode));
-  if (fd < 0) return fail(static_cast<Errno>(errno));
-  Ref<Inode> inode = inodes_.host(fd);
-  if (!inode) {
-    int e = errno;
-    ::close(fd);
-    return fail(static_cast<Errno>(e));
-  }
-  Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, fd);
-  if (recorded_standin != standins_.end()) show_as(*f, resolved, recorded_standin->second);
-  return f;
+  return fail(Errno::again);
 }
 
-bool Vfs::add_recorded_file(const std::string &path, uint64_t size, uint32_t mode, uint64_t dev,
-                            uint64_t ino, const std::string &shown, bool existing,
-                            const std::string &link_target, std::string *error) {
-  if (path.empty() || path[0] != '/') {
-    *error = "a recorded file needs an absolute path";
-    return false;
-  }
-  const std::string key = std::filesystem::path(path).lexically_normal().string();
-  const std::string deleted = " (deleted)";
-  const size_t slash = key.rfind('/');
-  if (slash != std::string::npos && key.compare(slash, 2, "/#") == 0 && shown == key + deleted) {
-    // An O_TMPFILE file of the directory DIR ("DIR/#INODE"): identity for a later open.
-    tmpfiles_[slash ? key.substr(0, slash) : "/"].push_back(Standin{key, dev, ino});
-    return true;
-  }
-  // Where the host had the file (its symbolic links resolved), unless that is no path.
-  const bool real =
-      !shown.empty() && shown[0] == '/' && shown.find(" (deleted)") == std::string::npos;
-  const std::string stand =
-      root_ + "/host" + (real ? std::filesystem::path(shown).lexically_normal().string() : key);
-  std::error_code ec;
-  const uint32_t type = mode & S_IFMT;
-  // The host's file at this path may have been replaced by one of another type since the
-  // stand-in was made (a directory removed and a file made with its name).
-  struct stat old {};
-  const bool have = ::lstat(stand.c_str(), &old) == 0;
-  if (have &&
-      (S_ISDIR(old.st_mode) != (type == S_IFDIR) || S_ISLNK(old.st_mode) ||
-       S_ISFIFO(old.st_mode) != (type == S_IFIFO) || (type == S_IFLNK && !link_target.empty())))
-    std::filesystem::remove_all(stand, ec);
-  if (type == S_IFLNK && !link_target.empty()) {
-    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
-    const std::string to = link_target[0] == '/' ? root_ + "/host" + link_target : link_target;
-    if (::symlink(to.c_str(), stand.c_str()) != 0) {
-      *error = "cannot make a stand-in for the symbolic link " + path + ": " + std::strerror(errno);
-      return false;
-    }
-  } else if (type == S_IFDIR) {
-    std::filesystem::create_directories(stand, ec);
-    // The owner (the replay) keeps the right to make stand-ins inside; the guest's permission
-    // checks read the other bits.
-    if (ec || ::chmod(stand.c_str(), static_cast<mode_t>((mode & 07777) | 0700)) != 0) {
-      *error = "cannot make a stand-in for the directory " + path;
-      return false;
-    }
-  } else if (type == S_IFIFO) {
-    // A FIFO stays one (opened without blocking, and not mappable, like the host's).
-    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
-    if (::mkfifo(stand.c_str(), static_cast<mode_t>(mode & 07777)) != 0 && errno != EEXIST) {
-      *error = "cannot make a stand-in for the FIFO " + path + ": " + std::strerror(errno);
-      return false;
-    }
-  } else {
-    // (A symbolic link or socket the program only removes, renames or fails to open stands
-    // in as an empty file.)
-    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
-    int fd = ::open(stand.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    const bool plain = type == 0 || type == S_IFREG;
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(plain ? size : 0)) != 0 ||
-        ::fchmod(fd, static_cast<mode_t>(mode & 07777)) != 0) {
-      *error = "cannot make a stand-in for " + path + ": " + std::strerror(errno);
-      if (fd >= 0) ::close(fd);
-      return false;
-    }
-    ::close(fd);
-  }
-  recorded_[key] = stand;
-  standins_[stand] = Standin{shown.empty() ? key : shown, dev, ino, existing || type == S_IFDIR};
-  return true;
+Ref<OpenFile> Vfs::device_file(const struct stat &st, const StandinTree::Meta *m,
+                               const std::string &host_path, uint64_t flags) {
+  const uint64_t rdev = m && m->device ? m->rdev : st.st_rdev;
+  const bool block = m && m->device ? m->block : S_ISBLK(st.st_mode);
+  const uint64_t dev = m && m->ino ? m->dev : st.st_dev;
+  const uint64_t ino = m && m->ino ? m->ino : st.st_ino;
+  std::string shown = host_path;
+  const std::string tree = root_ + "/host";
+  if (m && !m->strip)
+    shown = m->shown;
+  else if (shown.compare(0, tree.size() + 1, tree + "/") == 0)
+    shown.erase(0, tree.size());
+  Ref<Inode> in = inodes_.device(block, major(rdev), minor(rdev), major(dev), minor(dev), ino,
+                                 std::move(shown));
+  return make_ref<OpenFile>(std::move(in), flags, -1);
 }
 
-void Vfs::show_as(OpenFile &f, const std::string &stand, const Standin &sd) const {
-  // A stand-in at ROOT/host/PATH shows its current path, as the host file would; others the
-  // path recorded.
-  if (stand == root_ + "/host" + sd.host_path)
-    f.set_path_strip(root_ + "/host");
+Ref<OpenFile> Vfs::null_device() {
+  Ref<Inode> in = inodes_.device(false, 1, 3, 0, 5, 3, "/dev/null");
+  return make_ref<OpenFile>(std::move(in), lx::o_rdwr, -1);
+}
+
+void Vfs::show_as(OpenFile &f, Tree tree, const StandinTree::Meta *m) const {
+  if (tree != Tree::standins) return;
+  // A stand-in at ROOT/host/PATH shows its current path, as the host file would (renames,
+  // links and unlinks show as on the host); others the path recorded.
+  if (m && !m->strip && !m->shown.empty())
+    f.set_path_override(m->shown);
   else
-    f.set_path_override(sd.host_path);
-  if (sd.ino) f.set_identity_override(major(sd.dev), minor(sd.dev), sd.ino);
+    f.set_path_strip(root_ + "/host");
+  if (m && m->ino) f.set_identity_override(major(m->dev), minor(m->dev), m->ino);
 }
 
-Result<std::string> Vfs::name_in_sandbox(int base_fd, const std::string &path, bool create,
-                                         std::string *key, std::string *violation) {
-  if (path.empty()) return fail(Errno::noent);
-  if (base_fd < 0) base_fd = root_fd_;
-  key->clear();
-  if (path[0] == '/') {
-    *key = std::filesystem::path(path).lexically_normal().string();
-    auto rec = recorded_.find(*key);
-    if (rec != recorded_.end()) {
-      if (create && recorded_only_) {
-        // (Its directory may have been removed and made again by calls a trace does not have.)
-        std::error_code ec;
-        std::filesystem::create_directories(std::filesystem::path(rec->second).parent_path(), ec);
-      }
-      return rec->second;
+Result<confined::Parent> Vfs::name_of(const Lookup &l, bool create, std::string *violation) {
+  if (l.tree == Tree::host) {
+    if (!opts_.standin_host_writes) {
+      *violation = "refusing to change the name " + l.path + ": it is outside the sandbox " + root_;
+      return fail(Errno::acces);
     }
-    if (recorded_only_) {
-      if (!create) return fail(Errno::noent);
-      // A new name in the recorded tree (its directory existed on the recording host).
-      const std::string stand = root_ + "/host" + *key;
-      std::error_code ec;
-      std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
-      return stand;
+    // The name itself, not what a link names: its directory as the host resolves it.
+    Result<confined::Parent> hp = confined::parent_of(l.base, l.path, Scope::host);
+    if (!hp) return fail(hp.error());
+    const std::string d = confined::path_of(hp->dir.get());
+    if (d.empty() || d[0] != '/' || ends_deleted(d)) return fail(Errno::noent);
+    const std::string canonical = (d == "/" ? "" : d) + "/" + hp->name;
+    const int tree = standins_.fd(create);
+    if (tree < 0) return fail(Errno::noent);
+    if (create) {
+      std::string dir, last;
+      confined::split_last(canonical, &dir, &last);
+      Result<UniqueFd> made = confined::make_dirs(tree, dir, 0755);
+      if (!made) return fail(made.error());
     }
+    return confined::parent_of(tree, canonical, Scope::in_root);
   }
-  // The name itself, not what a symbolic link names: resolve its directory.
-  std::string d = ".", name = path;
-  const size_t slash = path.rfind('/');
-  if (slash != std::string::npos) {
-    d = slash == 0 ? "/" : path.substr(0, slash);
-    name = path.substr(slash + 1);
+  if (l.base < 0) return fail(Errno::noent);
+  if (l.tree == Tree::standins && opts_.recorded_only && create) {
+    // A new name in the recorded tree: its directory existed on the recording host (it may
+    // have been removed and made again by calls a trace does not have).
+    std::string dir, last;
+    confined::split_last(l.path, &dir, &last);
+    (void)confined::make_dirs(l.base, dir, 0755);
   }
-  int dfd = ::openat(base_fd, d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail(static_cast<Errno>(errno));
-  const std::string resolved = real_path_of_fd(dfd) + "/" + name;
-  ::close(dfd);
-  if (inside(resolved)) return resolved;
-  const std::string stand = root_ + "/host" + resolved;
-  struct stat ss {};
-  if (standin_host_writes_ && (create || ::lstat(stand.c_str(), &ss) == 0)) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(stand).parent_path(), ec);
-    return stand;
-  }
-  if (recorded_only_) return fail(Errno::noent);
-  *violation = "refusing to change the name " + resolved + ": it is outside the sandbox " + root_;
-  return fail(Errno::acces);
+  return confined::parent_of(l.base, l.path, l.scope);
 }
 
 Result<void> Vfs::unlink(int base_fd, std::string_view path, bool dir, bool privileged,
                          std::string *violation) {
-  std::string key;
-  Result<std::string> target = name_in_sandbox(base_fd, std::string(path), false, &key, violation);
-  if (!target) return fail(target.error());
+  Result<Lookup> l = where(base_fd, std::string(path));
+  if (!l) return fail(l.error());
+  Result<confined::Parent> p = name_of(*l, false, violation);
+  if (!p) return fail(p.error());
+  if (p->name.empty()) return fail(dir ? Errno::busy : Errno::isdir);  // the root
   if (!privileged) {
     // Removing a name needs write and search permission on its directory.
     struct stat dst {};
-    const std::string parent = std::filesystem::path(*target).parent_path().string();
-    if (::stat(parent.c_str(), &dst) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
+    if (::fstat(p->dir.get(), &dst) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
   }
-  if ((dir ? ::rmdir(target->c_str()) : ::unlink(target->c_str())) != 0)
+  struct stat gone {};
+  const bool had = ::fstatat(p->dir.get(), p->name.c_str(), &gone, AT_SYMLINK_NOFOLLOW) == 0;
+  if (::unlinkat(p->dir.get(), p->name.c_str(), dir ? AT_REMOVEDIR : 0) != 0)
     return fail(static_cast<Errno>(errno));
-  if (!key.empty()) {
-    recorded_.erase(key);
-    // Names recorded under a removed directory are gone with it.
-    if (dir)
-      for (auto it = recorded_.lower_bound(key + "/");
-           it != recorded_.end() && it->first.compare(0, key.size() + 1, key + "/") == 0;)
-        it = recorded_.erase(it);
-  }
+  // The last name of an inode: its number may come back for another file.
+  if (had && (S_ISDIR(gone.st_mode) || gone.st_nlink <= 1)) standins_.drop_meta(gone);
+  if (!l->key.empty()) standins_.forget(l->key, dir);
   return {};
 }
 
 Result<void> Vfs::link_or_rename(int old_base, std::string_view old_path, int new_base,
                                  std::string_view new_path, bool rename, unsigned flags,
                                  bool privileged, std::string *violation) {
-  std::string old_key, new_key;
-  Result<std::string> from =
-      name_in_sandbox(old_base, std::string(old_path), false, &old_key, violation);
+  Result<Lookup> from = where(old_base, std::string(old_path));
   if (!from) return fail(from.error());
-  Result<std::string> to =
-      name_in_sandbox(new_base, std::string(new_path), true, &new_key, violation);
+  Result<Lookup> to = where(new_base, std::string(new_path));
   if (!to) return fail(to.error());
+  Result<confined::Parent> po = name_of(*from, false, violation);
+  if (!po) return fail(po.error());
+  Result<confined::Parent> pn = name_of(*to, true, violation);
+  if (!pn) return fail(pn.error());
+  if (po->name.empty()) return fail(rename ? Errno::busy : Errno::perm);
+  if (pn->name.empty()) return fail(rename ? Errno::busy : Errno::exist);
   if (!privileged) {
     struct stat dst {};
-    const std::string parent = std::filesystem::path(*to).parent_path().string();
-    if (::stat(parent.c_str(), &dst) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
+    if (::fstat(pn->dir.get(), &dst) == 0 && !other_may(dst, 3)) return fail(Errno::acces);
   }
-  const int r = rename ? ::renameat2(AT_FDCWD, from->c_str(), AT_FDCWD, to->c_str(), flags)
-                       : ::link(from->c_str(), to->c_str());
+  struct stat replaced {};
+  const bool replaces =
+      rename && !(flags & 2) &&
+      ::fstatat(pn->dir.get(), pn->name.c_str(), &replaced, AT_SYMLINK_NOFOLLOW) == 0;
+  const int r =
+      rename ? ::renameat2(po->dir.get(), po->name.c_str(), pn->dir.get(), pn->name.c_str(), flags)
+             : ::linkat(po->dir.get(), po->name.c_str(), pn->dir.get(), pn->name.c_str(), 0);
   if (r != 0) return fail(static_cast<Errno>(errno));
+  if (replaces && (S_ISDIR(replaced.st_mode) || replaced.st_nlink <= 1))
+    standins_.drop_meta(replaced);
   constexpr unsigned kExchange = 2;  // RENAME_EXCHANGE: both names stay, swapped
-  if (rename && (flags & kExchange)) {
-    if (!old_key.empty() && !new_key.empty() && recorded_.count(old_key) &&
-        recorded_.count(new_key))
-      return {};  // each key still names its stand-in path, now holding the other file
-  }
-  if (recorded_only_ && !new_key.empty()) recorded_[new_key] = *to;
-  if (rename && !(flags & kExchange) && !old_key.empty()) recorded_.erase(old_key);
+  if (rename && (flags & kExchange) && standins_.recorded(from->key) && standins_.recorded(to->key))
+    return {};  // each key still names its stand-in path, now holding the other file
+  if (opts_.recorded_only && !to->key.empty() && to->tree == Tree::standins)
+    standins_.bind(to->key, confined::normal_key(to->path));
+  if (rename && !(flags & kExchange) && !from->key.empty()) standins_.forget(from->key, false);
   return {};
 }
 
-bool Vfs::write_recorded_bytes(const std::string &path, uint64_t offset, const std::string &bytes,
-                               std::string *error) {
-  auto it = recorded_.find(std::filesystem::path(path).lexically_normal().string());
-  if (it == recorded_.end()) {
-    *error = path + " is not a recorded file (@hostfile first)";
+bool Vfs::make_file(const std::string &path, const std::string *content, uint64_t size,
+                    uint32_t mode, std::string *error) {
+  std::string in_root = path;
+  if (path.empty() || (path[0] == '/' && !under_root(path, &in_root))) {
+    *error = path + " is outside the sandbox " + root_;
     return false;
   }
-  int fd = ::open(it->second.c_str(), O_WRONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)) ==
-                           static_cast<ssize_t>(bytes.size());
-  if (fd >= 0) ::close(fd);
-  if (!ok) *error = "cannot write the recorded bytes of " + path;
-  return ok;
+  auto cannot = [&](int e) {
+    *error = "cannot create " + path + ": " + std::strerror(e);
+    return false;
+  };
+  Result<confined::Parent> p = confined::parent_of(root_fd_.get(), in_root, Scope::in_root);
+  if (!p) return cannot(static_cast<int>(p.error()));
+  if (p->name.empty() || p->name.back() == '/') return cannot(EISDIR);
+  struct stat st {};
+  const bool fresh = ::fstatat(p->dir.get(), p->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0;
+  if (fresh && !standins_.charge_file()) {
+    *error = "cannot create " + path + ": the sandbox holds at most " +
+             std::to_string(standins_.limits().max_files) + " files";
+    return false;
+  }
+  // A link in the last place is not followed (ELOOP), a FIFO not waited for (ENXIO).
+  UniqueFd f(::openat(p->dir.get(), p->name.c_str(),
+                      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                      0600));
+  if (!f) return cannot(errno);
+  if (::fstat(f.get(), &st) != 0) return cannot(errno);
+  if (!S_ISREG(st.st_mode)) return cannot(EINVAL);
+  if (content) {
+    if (!standins_.charge_bytes(content->size())) {
+      *error = "cannot write " + path + ": the sandbox holds at most " +
+               std::to_string(standins_.limits().max_bytes) + " bytes of script data";
+      return false;
+    }
+    if (::write(f.get(), content->data(), content->size()) != static_cast<ssize_t>(content->size()))
+      return cannot(errno);
+  } else {
+    if (size > static_cast<uint64_t>(INT64_MAX)) return cannot(EFBIG);
+    if (::ftruncate(f.get(), static_cast<off_t>(size)) != 0) return cannot(errno);
+  }
+  if (::fchmod(f.get(), static_cast<mode_t>(mode & 0777)) != 0) return cannot(errno);
+  note_special(st, mode);
+  return true;
+}
+
+Errno Vfs::resize(const OpenFile &f, uint64_t size) {
+  if (f.host_fd() < 0) return Errno::inval;
+  struct stat st {};
+  if (::fstat(f.host_fd(), &st) != 0 || !S_ISREG(st.st_mode)) return Errno::inval;
+  std::string path = confined::path_of(f.host_fd());
+  if (ends_deleted(path)) path.resize(path.size() - kDeleted.size());
+  std::string rest;
+  if (path.empty() || !under_root(path, &rest)) return Errno::perm;
+  if (size > static_cast<uint64_t>(INT64_MAX)) return Errno::fbig;
+  // Through /proc/self/fd: the file may have no name left.
+  char self[64];
+  std::snprintf(self, sizeof self, "/proc/self/fd/%d", f.host_fd());
+  UniqueFd w(::open(self, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!w) return static_cast<Errno>(errno);
+  if (::ftruncate(w.get(), static_cast<off_t>(size)) != 0) return static_cast<Errno>(errno);
+  return Errno::none;
+}
+
+void Vfs::note_special(const struct stat &st, uint32_t mode) {
+  // A new file: whatever was noted for an earlier file with its inode number is not its.
+  standins_.drop_meta(st);
+  if (!(mode & 07000)) return;
+  StandinTree::Meta m;
+  m.special = mode & 07000;
+  standins_.set_meta(st, std::move(m));
+}
+
+uint32_t Vfs::special_bits(const OpenFile &f) {
+  struct stat st {};
+  if (f.host_fd() < 0 || ::fstat(f.host_fd(), &st) != 0) return 0;
+  const StandinTree::Meta *m = standins_.meta(st);
+  return m ? m->special : 0;
 }
 
 }  // namespace vmspace

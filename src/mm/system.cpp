@@ -48,10 +48,20 @@ uint64_t host_root_capabilities() {
 }
 }  // namespace
 
+namespace {
+Vfs::Options vfs_options(const SystemConfig &cfg) {
+  Vfs::Options o;
+  o.allow_host_read = cfg.allow_host_read;
+  o.standin_host_writes = cfg.standin_host_writes;
+  o.recorded_only = cfg.recorded_files_only;
+  o.limits.max_files = cfg.max_sandbox_files;
+  o.limits.max_bytes = cfg.max_sandbox_bytes;
+  return o;
+}
+}  // namespace
+
 SystemState::SystemState(SystemConfig c)
-    : cfg(std::move(c)),
-      vfs(inodes, cfg.root_dir, cfg.allow_host_read, cfg.standin_char_devices,
-          cfg.standin_host_writes, cfg.recorded_files_only) {
+    : cfg(std::move(c)), vfs(inodes, cfg.root_dir, vfs_options(cfg)) {
   uint64_t ram = cfg.total_ram_bytes, swap = cfg.total_swap_bytes;
   if (ram == 0) host_memory(&ram, &swap);
   total_ram_pages = ram / cfg.page_size;
@@ -83,12 +93,7 @@ Process &System::spawn(const SpawnOptions &opts) {
   if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
   if (opts.std_fds) {
     // Standard input, output and error: /dev/null, which (like a terminal) cannot be mapped.
-    for (int i = 0; i < 3; i++) {
-      int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-      if (fd < 0) break;
-      Ref<Inode> in = impl_->inodes.host(fd);
-      (void)p->files_->install(make_ref<OpenFile>(std::move(in), lx::o_rdwr, fd), false, 3);
-    }
+    for (int i = 0; i < 3; i++) (void)p->files_->install(impl_->vfs.null_device(), false, 3);
   }
   Process &ref = *p;
   impl_->procs[pid] = std::move(p);

@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -66,6 +68,15 @@ std::vector<int> HostFiles::received_fds(pid_t t, uint64_t msg) {
   return fds;
 }
 
+namespace {
+// " rdev=MAJ:MIN" of a device node.
+std::string device_words(const struct stat &st) {
+  char b[48];
+  std::snprintf(b, sizeof b, " rdev=%x:%x", major(st.st_rdev), minor(st.st_rdev));
+  return b;
+}
+}  // namespace
+
 // A file about to be mapped that the program grew or shrank with calls the trace does not
 // have (write, fallocate, ...): "@fdsize FD SIZE" gives its stand-in the size it has now.
 void HostFiles::before_mmap(pid_t t, uint64_t fd) {
@@ -80,12 +91,11 @@ void HostFiles::before_mmap(pid_t t, uint64_t fd) {
 
 // The file (or directory) a name the program is about to remove or rename names: its
 // stand-in in a replay, when the trace has none yet.
-void HostFiles::named(pid_t t, std::string path, long dirfd) {
+void HostFiles::named(pid_t t, std::string path, long dirfd, int open_errno) {
   if (path.empty()) return;
   if (path[0] != '/' && !under_dirfd(t, dirfd, &path)) return;
   struct stat st;
-  // (Devices are stood in for by the replay itself.)
-  if (::lstat(path.c_str(), &st) != 0 || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return;
+  if (::lstat(path.c_str(), &st) != 0) return;
   // The name itself: its directory resolved, not what a symbolic link points to.
   const size_t slash = path.rfind('/');
   char real[PATH_MAX];
@@ -102,7 +112,13 @@ void HostFiles::named(pid_t t, std::string path, long dirfd) {
     if (n <= 0) return;
     target = " " + fmt_string(std::string(buf, static_cast<size_t>(n)));
   }
-  const std::string line_text = hostfile_line(path, st, shown) + target + " existing";
+  std::string line_text = hostfile_line(path, st, shown) + target + " existing";
+  // A device: which one, and what its open gave (a replay never opens it).
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    line_text += device_words(st);
+    if (open_errno > 0)
+      line_text += std::string(" open=") + errno_name(static_cast<Errno>(open_errno));
+  }
   sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
   auto &seen = names_[path];
   if (seen == line_text) return;
@@ -122,7 +138,8 @@ void HostFiles::opened(pid_t t, std::string path, uint64_t flags, long dirfd, in
   struct stat st;
   // (A symbolic link itself, opened with O_PATH|O_NOFOLLOW, was recorded above.)
   if (::stat(link.c_str(), &st) != 0 ||
-      !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode)))
+      !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
+        S_ISBLK(st.st_mode)))
     return;
   char buf[4096];
   ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
@@ -142,7 +159,8 @@ void HostFiles::opened(pid_t t, std::string path, uint64_t flags, long dirfd, in
       emit_(t, hostfile_line(shown.substr(0, shown.size() - deleted.size()), st, shown));
     return;
   }
-  const std::string line_text = hostfile_line(path, st, shown);
+  std::string line_text = hostfile_line(path, st, shown);
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) line_text += device_words(st) + " existing";
   sizes_[{st.st_dev, st.st_ino}] = static_cast<uint64_t>(st.st_size);
   auto &seen = names_[path];
   if (seen == line_text) return;

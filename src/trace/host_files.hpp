@@ -22,8 +22,9 @@ class HostFiles {
 
   // A file or directory t opened as `path` (relative to dirfd unless absolute), now fd.
   void opened(pid_t t, std::string path, uint64_t flags, long dirfd, int fd);
-  // A name t is about to remove or rename, or failed to open (it exists).
-  void named(pid_t t, std::string path, long dirfd);
+  // A name t is about to remove or rename, or failed to open (it exists; open_errno: the
+  // open's error, which a device's stand-in repeats).
+  void named(pid_t t, std::string path, long dirfd, int open_errno = 0);
   // The program t executed (after a successful execve): it, its #! or ELF interpreter.
   void executed(pid_t t, const std::string &path);
   // t is about to map fd: its size if the program changed it since the trace last said.

@@ -690,7 +690,8 @@ class Recorder {
     if (ret < 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
       // A name that exists but could not be opened (EEXIST, EISDIR, ELOOP, ...): its stand-in
       // makes the replay fail the same way.
-      files_.named(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100);
+      files_.named(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100,
+                   static_cast<int>(-ret));
     if (ret == 0 && nr == nr_execve) files_.executed(t, task.path);
     if (ret == 0 && nr == nr_execveat) files_.executed(t, task.path2);
     if (ret == 0 && (nr == nr_unlink || nr == nr_rmdir || nr == nr_unlinkat || nr == nr_rename ||

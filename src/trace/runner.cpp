@@ -404,17 +404,21 @@ class Runner {
       if (d.has_block) {
         for (const std::string &l : d.block) text += l + "\n";
         base_line = d.block_locs.empty() ? 0 : d.block_locs[0].line - 1;
+      } else if (d.file_loaded) {
+        text = d.file_text;
       } else {
-        std::string path = d.words[0];
-        if (path[0] != '/') path = o_.script_dir + "/" + path;
-        std::ifstream in(path);
-        if (!in) {
-          std::fprintf(o_.err, "%s: cannot read layout file %s\n", loc.c_str(), path.c_str());
+        std::string err;
+        if (!o_.host_files) {
+          std::fprintf(o_.err,
+                       "%s: @layout FILE: a replay reads no host file; a trace carries its layout "
+                       "as @layout { ... }\n",
+                       loc.c_str());
           return false;
         }
-        std::stringstream ss;
-        ss << in.rdbuf();
-        text = ss.str();
+        if (!read_layout_file(d.words[0], o_.script_dir, &text, &err)) {
+          std::fprintf(o_.err, "%s: @layout: %s\n", loc.c_str(), err.c_str());
+          return false;
+        }
       }
       std::string err;
       if (!p->import_layout(text, &err)) {
@@ -434,54 +438,45 @@ class Runner {
     if (d.name == "file") return file_directive(st);
     if (d.name == "sysctl") {
       echo(st);
-      uint64_t v;
-      if (!number(d.words[1], &v)) {
-        std::fprintf(o_.err, "%s: @sysctl: bad value '%s'\n", loc.c_str(), d.words[1].c_str());
+      SysctlSetting v;
+      std::string e;
+      if (!read_sysctl(d, &v, &e)) {
+        std::fprintf(o_.err, "%s: %s\n", loc.c_str(), e.c_str());
         return false;
       }
       SystemConfig &cfg = sys_.config();
-      const std::string &n = d.words[0];
-      if (n == "vm.max_map_count")
-        cfg.max_map_count = v;
-      else if (n == "vm.mmap_min_addr")
-        cfg.mmap_min_addr = v;
-      else if (n == "vm.overcommit_memory")
-        cfg.overcommit_memory = static_cast<int>(v);
-      else if (n == "vm.overcommit_ratio")
-        cfg.overcommit_ratio = v;
-      else if (n == "vm.overcommit_kbytes")
-        cfg.overcommit_kbytes = v;
-      else if (n == "vm.nr_hugepages")
-        sys_.impl().inodes.set_huge_pool(v, sys_.impl().inodes.huge_free(1ull << 30));
-      else if (n == "vm.legacy_va_layout")
-        cfg.legacy_va_layout = v != 0;
-      else {
-        std::fprintf(o_.err, "%s: @sysctl: unknown setting '%s'\n", loc.c_str(), n.c_str());
-        return false;
-      }
+      if (v.name == "vm.max_map_count")
+        cfg.max_map_count = v.value;
+      else if (v.name == "vm.mmap_min_addr")
+        cfg.mmap_min_addr = v.value;
+      else if (v.name == "vm.overcommit_memory")
+        cfg.overcommit_memory = static_cast<int>(v.value);
+      else if (v.name == "vm.overcommit_ratio")
+        cfg.overcommit_ratio = v.value;
+      else if (v.name == "vm.overcommit_kbytes")
+        cfg.overcommit_kbytes = v.value;
+      else if (v.name == "vm.nr_hugepages")
+        sys_.impl().inodes.set_huge_pool(v.value, sys_.impl().inodes.huge_free(1ull << 30));
+      else if (v.name == "vm.legacy_va_layout")
+        cfg.legacy_va_layout = v.value != 0;
       return true;
     }
     if (d.name == "rlimit") {
       echo(st);
-      auto r = constant_value(d.words[0]);
-      if (!r || d.words[0].compare(0, 7, "RLIMIT_") != 0) {
-        std::fprintf(o_.err, "%s: @rlimit: unknown resource '%s'\n", loc.c_str(),
-                     d.words[0].c_str());
-        return false;
-      }
-      uint64_t soft, hard;
-      if (!number(d.words[1], &soft) || (d.words.size() > 2 && !number(d.words[2], &hard))) {
-        std::fprintf(o_.err, "%s: @rlimit: bad limit\n", loc.c_str());
+      RlimitSetting v;
+      std::string e;
+      if (!read_rlimit(d, &v, &e)) {
+        std::fprintf(o_.err, "%s: %s\n", loc.c_str(), e.c_str());
         return false;
       }
       Process *p = proc(d.pid, st.loc);
       if (!p) return false;
-      if (d.words.size() <= 2) hard = std::max(soft, p->rlimit_max(static_cast<int>(*r)));
-      if (soft > hard) {
-        std::fprintf(o_.err, "%s: @rlimit: soft limit above hard limit\n", loc.c_str());
-        return false;
+      uint64_t hard = v.hard;
+      if (!v.has_hard) {
+        hard = std::max(v.soft, p->rlimit_max(v.resource));
+        if (v.resource == lx::rlimit_nofile) hard = std::min(hard, kNrOpen);
       }
-      p->force_rlimit(static_cast<int>(*r), soft, hard);
+      p->force_rlimit(v.resource, v.soft, hard);
       return true;
     }
     if (d.name == "hostfile" || d.name == "hostdata") {
@@ -534,7 +529,7 @@ class Runner {
         // The fault the kernel raised there (a recorded trace): same signal, code, address.
         const int want_sig = d.words[3] == "SIGBUS" ? 7 : 11;
         uint64_t want_code = 0;
-        if (!number(d.words[4], &want_code)) {
+        if (!directive_number(d.words[4], &want_code)) {
           std::fprintf(o_.err, "%s: @touch: bad si_code\n", loc.c_str());
           return false;
         }
@@ -623,63 +618,14 @@ class Runner {
     return true;
   }
 
-  static bool number(const std::string &w, uint64_t *v) {
-    if (w == "RLIM_INFINITY" || w == "RLIM64_INFINITY" || w == "unlimited" || w == "infinity") {
-      *v = ~0ull;
-      return true;
-    }
-    if (w.empty()) return false;
-    char *end = nullptr;
-    errno = 0;
-    unsigned long long r = std::strtoull(w.c_str(), &end, 0);
-    if (errno || *end) return false;
-    *v = r;
-    return true;
-  }
-
   bool file_directive(const Stmt &st) {
     const Directive &d = st.dir;
     const std::string loc = where(file_, st.loc);
-    SystemState &ss = sys_.impl();
-    const std::string &path = d.words[0];
-    uint64_t mode = 0666;
-    if (d.words.size() > 2 && !number(d.words[2], &mode)) {
-      std::fprintf(o_.err, "%s: @file: bad mode '%s'\n", loc.c_str(), d.words[2].c_str());
-      return false;
-    }
-    std::string resolved = path[0] == '/' ? path : ss.vfs.root() + "/" + path;
-    // Refuse anything that would land outside the sandbox.
-    std::string dir = resolved.substr(0, resolved.rfind('/'));
-    char buf[4096];
-    if (!::realpath(dir.empty() ? "/" : dir.c_str(), buf) ||
-        !ss.vfs.inside(std::string(buf) + "/x")) {
-      std::fprintf(o_.err, "%s: @file: %s is outside the sandbox %s\n", loc.c_str(), path.c_str(),
-                   ss.vfs.root().c_str());
-      return false;
-    }
-    int fd = ::open(resolved.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-      std::fprintf(o_.err, "%s: @file: cannot create %s: %s\n", loc.c_str(), path.c_str(),
-                   strerror(errno));
-      return false;
-    }
-    bool ok = true;
-    if (d.quoted[1]) {
-      const std::string &c = d.words[1];
-      ok = ::write(fd, c.data(), c.size()) == static_cast<ssize_t>(c.size());
-    } else {
-      uint64_t size;
-      if (!number(d.words[1], &size)) {
-        std::fprintf(o_.err, "%s: @file: bad size '%s'\n", loc.c_str(), d.words[1].c_str());
-        ::close(fd);
-        return false;
-      }
-      ok = ::ftruncate(fd, static_cast<off_t>(size)) == 0;
-    }
-    ok = ::fchmod(fd, static_cast<mode_t>(mode)) == 0 && ok;
-    ::close(fd);
-    if (!ok) {
-      std::fprintf(o_.err, "%s: @file: cannot write %s\n", loc.c_str(), path.c_str());
+    FileSetting f;
+    std::string e;
+    if (!read_file_setting(d, &f, &e) ||
+        !sys_.impl().vfs.make_file(f.path, f.content, f.size, f.mode, &e)) {
+      std::fprintf(o_.err, "%s: @file: %s\n", loc.c_str(), e.c_str());
       return false;
     }
     echo(st);
@@ -729,6 +675,62 @@ class Runner {
 };
 
 }  // namespace
+
+bool read_layout_file(const std::string &name, const std::string &script_dir, std::string *text,
+                      std::string *error) {
+  const std::string path = !name.empty() && name[0] == '/' ? name : script_dir + "/" + name;
+  // Not waited for (a FIFO), not a device, not a directory: a regular file of bounded size.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    *error = path + " is not a regular file";
+    return false;
+  }
+  text->clear();
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = "cannot read " + path + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    if (text->size() + static_cast<size_t>(n) > kMaxLayoutBytes) {
+      *error =
+          path + " is larger than a layout may be (" + std::to_string(kMaxLayoutBytes) + " bytes)";
+      ::close(fd);
+      return false;
+    }
+    text->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (text->find('\0') != std::string::npos) {
+    *error = path + " holds a NUL byte: it is not maps text";
+    return false;
+  }
+  return true;
+}
+
+bool load_layout_files(Script &s, const std::string &script_dir, std::string *error) {
+  for (Stmt &st : s.stmts) {
+    Directive &d = st.dir;
+    if (st.kind != Stmt::Dir || d.name != "layout" || d.has_block) continue;
+    std::string e;
+    if (!read_layout_file(d.words[0], script_dir, &d.file_text, &e)) {
+      *error = where(s.file, st.loc) + ": @layout: " + e;
+      return false;
+    }
+    d.file_loaded = true;
+  }
+  return true;
+}
 
 RunStatus run_script(const Script &s, System &sys, const RunOptions &opts) {
   Runner r(s.file, sys, opts);

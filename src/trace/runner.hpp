@@ -34,6 +34,9 @@ struct RunOptions {
   // The directory the recorded program ran in: relative paths are taken from there (empty:
   // they resolve in the sandbox).
   std::string cwd;
+  // Directives may read host files (@layout FILE). False for replays: a trace that names a
+  // host file is refused.
+  bool host_files = true;
   // Called now and then with the statements run so far and their number (a progress bar).
   std::function<void(size_t done, size_t total)> progress;
 };
@@ -59,6 +62,16 @@ void call_args(const std::vector<Expr> &exprs, const std::map<std::string, uint6
 // blanks collapsed; "*" matches any field and $ROOT stands for the sandbox directory.
 bool maps_line_matches(const std::string &expected, const std::string &actual,
                        const std::string &root);
+
+// The largest layout file @layout FILE reads.
+inline constexpr size_t kMaxLayoutBytes = 16u << 20;
+// Reads the layout file `name` (relative to script_dir unless absolute): a regular file of
+// at most kMaxLayoutBytes without NUL bytes. False with a message in *error.
+bool read_layout_file(const std::string &name, const std::string &script_dir, std::string *text,
+                      std::string *error);
+// Reads every @layout FILE of a parsed script now, so that a bad one stops the script before
+// anything runs. False with "file:line:col: message" in *error.
+bool load_layout_files(Script &s, const std::string &script_dir, std::string *error);
 
 // Runs a parsed and checked script on `sys`, creating pid 1 first.
 RunStatus run_script(const Script &s, System &sys, const RunOptions &opts);

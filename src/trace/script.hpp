@@ -68,6 +68,9 @@ struct Directive {
   bool has_block = false;
   std::vector<std::string> block;  // lines between { and }
   std::vector<SrcLoc> block_locs;
+  // @layout FILE read before the script ran (load_layout_files).
+  bool file_loaded = false;
+  std::string file_text;
 };
 
 struct Stmt {

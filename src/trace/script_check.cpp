@@ -1,8 +1,15 @@
 // Checking and evaluating parsed statements. See script_check.hpp and runner.hpp.
 #include "trace/script_check.hpp"
 
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+
 #include "trace/runner.hpp"
+#include "trace/strace_log.hpp"
 #include "trace/symbols.hpp"
+#include "vmspace/abi.hpp"
 
 namespace vmspace {
 
@@ -58,6 +65,107 @@ void call_args(const std::vector<Expr> &exprs, const std::map<std::string, uint6
   }
 }
 
+bool directive_number(const std::string &w, uint64_t *v) {
+  if (w == "RLIM_INFINITY" || w == "RLIM64_INFINITY" || w == "unlimited" || w == "infinity") {
+    *v = ~0ull;
+    return true;
+  }
+  // Digits only: strtoull would take blanks and a sign (and wrap "-1").
+  if (w.empty() || w[0] < '0' || w[0] > '9') return false;
+  char *end = nullptr;
+  errno = 0;
+  const unsigned long long r = std::strtoull(w.c_str(), &end, 0);
+  if (errno || *end) return false;
+  *v = r;
+  return true;
+}
+
+bool read_sysctl(const Directive &d, SysctlSetting *out, std::string *error) {
+  // The settings vmspace models, with the largest value each takes (Linux: their
+  // proc_handler bounds; int settings end at INT_MAX).
+  struct Known {
+    const char *name;
+    uint64_t max;
+  };
+  static constexpr Known kKnown[] = {
+      {"vm.max_map_count", INT32_MAX},
+      {"vm.mmap_min_addr", UINT64_MAX},
+      {"vm.overcommit_memory", 2},
+      {"vm.overcommit_ratio", INT32_MAX},
+      {"vm.overcommit_kbytes", UINT64_MAX / 1024},
+      {"vm.nr_hugepages", UINT64_MAX},
+      {"vm.legacy_va_layout", INT32_MAX},
+  };
+  const Known *k = nullptr;
+  for (const Known &c : kKnown)
+    if (d.words.size() == 2 && d.words[0] == c.name) k = &c;
+  if (!k) {
+    *error = "@sysctl: unknown setting '" + (d.words.empty() ? "" : d.words[0]) +
+             "' (vm.max_map_count, vm.mmap_min_addr, vm.overcommit_memory, vm.overcommit_ratio, "
+             "vm.overcommit_kbytes, vm.nr_hugepages, vm.legacy_va_layout)";
+    return false;
+  }
+  uint64_t v;
+  if (!directive_number(d.words[1], &v) || v == ~0ull || v > k->max) {
+    *error = "@sysctl: bad value '" + d.words[1] + "' for " + k->name + " (0 to " +
+             std::to_string(k->max) + ")";
+    return false;
+  }
+  out->name = k->name;
+  out->value = v;
+  return true;
+}
+
+bool read_rlimit(const Directive &d, RlimitSetting *out, std::string *error) {
+  const std::optional<uint64_t> r = d.words.empty() ? std::nullopt : constant_value(d.words[0]);
+  if (!r || d.words[0].compare(0, 7, "RLIMIT_") != 0 || *r >= 16) {
+    *error = "@rlimit: unknown resource '" + (d.words.empty() ? "" : d.words[0]) + "'";
+    return false;
+  }
+  RlimitSetting s;
+  s.resource = static_cast<int>(*r);
+  s.has_hard = d.words.size() > 2;
+  if (!directive_number(d.words[1], &s.soft) ||
+      (s.has_hard && !directive_number(d.words[2], &s.hard))) {
+    *error = "@rlimit: bad limit (a number or RLIM_INFINITY)";
+    return false;
+  }
+  if (s.has_hard && s.soft > s.hard) {
+    *error = "@rlimit: soft limit above hard limit";
+    return false;
+  }
+  if (s.resource == lx::rlimit_nofile && (s.soft > kNrOpen || (s.has_hard && s.hard > kNrOpen))) {
+    *error = "@rlimit: RLIMIT_NOFILE cannot be above fs.nr_open (" + std::to_string(kNrOpen) + ")";
+    return false;
+  }
+  *out = s;
+  return true;
+}
+
+bool read_file_setting(const Directive &d, FileSetting *out, std::string *error) {
+  FileSetting f;
+  f.path = d.words.empty() ? std::string() : d.words[0];
+  if (f.path.empty() || f.path.find('\0') != std::string::npos) {
+    *error = "@file: expected a file name";
+    return false;
+  }
+  if (d.words.size() > 2 && (!directive_number(d.words[2], &f.size) || f.size > 07777)) {
+    *error = "@file: bad mode '" + d.words[2] + "' (an octal number up to 07777)";
+    return false;
+  }
+  if (d.words.size() > 2) f.mode = static_cast<uint32_t>(f.size);
+  f.size = 0;
+  if (d.quoted.size() > 1 && d.quoted[1]) {
+    f.content = &d.words[1];
+  } else if (d.words.size() < 2 || !directive_number(d.words[1], &f.size) ||
+             f.size > static_cast<uint64_t>(INT64_MAX)) {
+    *error = "@file: bad size '" + (d.words.size() < 2 ? "" : d.words[1]) + "'";
+    return false;
+  }
+  *out = std::move(f);
+  return true;
+}
+
 bool ScriptChecker::check(const Stmt &st, std::string *error) {
   const std::string &s = file_;
   auto check_vars = [&](const Expr &e) -> bool {
@@ -72,6 +180,28 @@ bool ScriptChecker::check(const Stmt &st, std::string *error) {
     }
     return true;
   };
+  if (st.kind == Stmt::Dir) {
+    // Directive arguments are checked before anything runs.
+    const Directive &d = st.dir;
+    std::string e;
+    bool ok = true;
+    if (d.name == "sysctl") {
+      SysctlSetting v;
+      ok = read_sysctl(d, &v, &e);
+    } else if (d.name == "rlimit") {
+      RlimitSetting v;
+      ok = read_rlimit(d, &v, &e);
+    } else if (d.name == "file") {
+      FileSetting v;
+      ok = read_file_setting(d, &v, &e);
+    } else if (d.name == "hostfile") {
+      ok = parse_hostfile(d.words, nullptr, &e);
+    } else if (d.name == "hostdata") {
+      ok = parse_hostdata(d.words, nullptr, nullptr, &e);
+    }
+    if (!ok) *error = where(s, st.loc) + ": " + e;
+    return ok;
+  }
   if (st.kind != Stmt::Call || !st.call.known) return true;
   const CallStmt &c = st.call;
   const CallDef &def = *c.def;

@@ -193,6 +193,8 @@ class Reader {
     d.has_block = false;
     d.block.clear();
     d.block_locs.clear();
+    d.file_loaded = false;
+    d.file_text.clear();
   }
 
   void parse_line(std::string_view line) {
@@ -309,11 +311,14 @@ class Reader {
       need(d.words.size() == 2 || (d.words.size() == 3 && access) || (access && signal),
            "expected ADDR LEN [read|write|exec [SIGSEGV|SIGBUS SI_CODE]]");
     } else if (d.name == "hostfile") {
-      // A symbolic link has its "TARGET" after SHOWN.
+      // A symbolic link has its "TARGET" after SHOWN; keywords follow (checked with the
+      // values by ScriptChecker).
       const size_t n = d.words.size();
-      const size_t target = n >= 7 && d.quoted[6] ? 1 : 0;
-      need(n == 6 + target || (n == 7 + target && d.words[n - 1] == "existing"),
-           "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\" [\"TARGET\"] [existing]");
+      bool ok = n >= 6 && n <= 10;
+      for (size_t k = 6; ok && k < n; k++) ok = !d.quoted[k] || k == 6;
+      need(ok,
+           "expected \"PATH\" SIZE MODE MAJOR:MINOR INODE \"SHOWN\" [\"TARGET\"] [existing] "
+           "[rdev=MAJ:MIN] [open=ERRNO]");
     } else if (d.name == "hostdata") {
       need(d.words.size() == 3, "expected \"PATH\" OFFSET HEXBYTES");
     } else if (d.name == "fd") {

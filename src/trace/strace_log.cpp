@@ -2,11 +2,13 @@
 #include "trace/strace_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdio>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
@@ -103,7 +105,8 @@ std::vector<uint64_t> fds_made_by(const CallStmt &c, int64_t result, bool *cloex
 
 namespace {
 bool unsigned_word(const std::string &w, int base, uint64_t *v) {
-  if (w.empty()) return false;
+  // Digits only: strtoull would take blanks, a sign (and wrap "-1") as well.
+  if (w.empty() || !std::isxdigit(static_cast<unsigned char>(w[0]))) return false;
   char *end = nullptr;
   errno = 0;
   *v = std::strtoull(w.c_str(), &end, base);
@@ -111,71 +114,98 @@ bool unsigned_word(const std::string &w, int base, uint64_t *v) {
 }
 }  // namespace
 
-bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+bool parse_hostfile(const std::vector<std::string> &words, RecordedFile *out, std::string *error) {
   uint64_t size = 0, mode = 0, ino = 0, maj = 0, min = 0;
-  const std::string &dev = words[3];
-  const size_t colon = dev.find(':');
-  if (!unsigned_word(words[1], 0, &size) || !unsigned_word(words[2], 0, &mode) ||
-      !unsigned_word(words[4], 0, &ino) || colon == std::string::npos ||
-      !unsigned_word(dev.substr(0, colon), 16, &maj) ||
-      !unsigned_word(dev.substr(colon + 1), 16, &min)) {
+  auto dev_word = [](const std::string &w, uint64_t *ma, uint64_t *mi) {
+    const size_t colon = w.find(':');
+    return colon != std::string::npos && unsigned_word(w.substr(0, colon), 16, ma) &&
+           unsigned_word(w.substr(colon + 1), 16, mi) && *ma <= 0xfff && *mi <= 0xfffff;
+  };
+  if (words.size() < 6 || !unsigned_word(words[1], 0, &size) ||
+      !unsigned_word(words[2], 0, &mode) || mode > 0177777 || !unsigned_word(words[4], 0, &ino) ||
+      !dev_word(words[3], &maj, &min)) {
     *error = "@hostfile: bad size, mode, device or inode";
     return false;
   }
-  const bool existing = words.back() == "existing" && words.size() > 6;
-  const std::string target = words.size() > (existing ? 7u : 6u) ? words[6] : std::string();
-  return vfs.add_recorded_file(words[0], size, static_cast<uint32_t>(mode), makedev(maj, min), ino,
-                               words[5], existing, target, error);
+  RecordedFile r;
+  r.path = words[0];
+  r.size = size;
+  r.mode = static_cast<uint32_t>(mode);
+  r.dev = makedev(maj, min);
+  r.ino = ino;
+  r.shown = words[5];
+  // After SHOWN: a link's "TARGET" (quoted, so a target named "existing" stays one), then
+  // keywords.
+  for (size_t k = 6; k < words.size(); k++) {
+    const std::string &w = words[k];
+    if (k == 6 && (r.mode & S_IFMT) == S_IFLNK && !r.existing && w != "existing" &&
+        w.compare(0, 5, "rdev=") != 0 && w.compare(0, 5, "open=") != 0) {
+      r.link_target = w;
+    } else if (w == "existing") {
+      r.existing = true;
+    } else if (w.compare(0, 5, "rdev=") == 0 && dev_word(w.substr(5), &maj, &min)) {
+      r.rdev = makedev(maj, min);
+    } else if (w.compare(0, 5, "open=") == 0 && errno_from_name(w.substr(5)) != Errno::none) {
+      r.open_error = errno_from_name(w.substr(5));
+    } else {
+      *error = "@hostfile: unexpected '" + w +
+               "' (expected \"TARGET\", existing, rdev=MAJ:MIN "
+               "or open=ERRNO)";
+      return false;
+    }
+  }
+  if (out) *out = std::move(r);
+  return true;
 }
 
-bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+  RecordedFile r;
+  return parse_hostfile(words, &r, error) && vfs.add_recorded_file(r, error);
+}
+
+bool parse_hostdata(const std::vector<std::string> &words, uint64_t *offset, std::string *bytes,
+                    std::string *error) {
   uint64_t off = 0;
-  const std::string &hex = words[2];
-  bool good = unsigned_word(words[1], 0, &off) && hex.size() % 2 == 0;
-  std::string bytes;
+  const std::string &hex = words.size() == 3 ? words[2] : std::string();
+  bool good = words.size() == 3 && unsigned_word(words[1], 0, &off) && hex.size() % 2 == 0;
+  std::string b;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  b.reserve(hex.size() / 2);
   for (size_t k = 0; good && k < hex.size(); k += 2) {
-    uint64_t v = 0;
-    good = unsigned_word(hex.substr(k, 2), 16, &v);
-    bytes.push_back(static_cast<char>(v));
+    const int hi = nibble(hex[k]), lo = nibble(hex[k + 1]);
+    good = hi >= 0 && lo >= 0;
+    b.push_back(static_cast<char>(hi * 16 + lo));
   }
   if (!good) {
     *error = "@hostdata: bad offset or hex bytes";
     return false;
   }
-  return vfs.write_recorded_bytes(words[0], off, bytes, error);
+  if (offset) *offset = off;
+  if (bytes) *bytes = std::move(b);
+  return true;
+}
+
+bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+  uint64_t off = 0;
+  std::string bytes;
+  return parse_hostdata(words, &off, &bytes, error) &&
+         vfs.write_recorded_bytes(words[0], off, bytes, error);
 }
 
 Errno resize_standin(Process &p, uint64_t fd, uint64_t size) {
   OpenFile *f = p.files().get(fd & 0xffffffffu);
   if (!f) return Errno::badf;
-  if (f->host_fd() < 0) return Errno::inval;
-  char link[64], buf[4096];
-  std::snprintf(link, sizeof link, "/proc/self/fd/%d", f->host_fd());
-  const ssize_t n = ::readlink(link, buf, sizeof buf);
-  if (n <= 0) return Errno::io;
-  std::string path(buf, static_cast<size_t>(n));
-  const std::string deleted = " (deleted)";
-  if (path.size() > deleted.size() &&
-      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
-    path.resize(path.size() - deleted.size());
-  if (!p.system().impl().vfs.inside(path)) return Errno::perm;
-  // Through /proc/self/fd: the file may have no name left.
-  const int w = ::open(link, O_WRONLY | O_CLOEXEC);
-  if (w < 0) return static_cast<Errno>(errno);
-  const int r = ::ftruncate(w, static_cast<off_t>(size));
-  const int e = errno;
-  ::close(w);
-  return r == 0 ? Errno::none : static_cast<Errno>(e);
+  return p.system().impl().vfs.resize(*f, size);
 }
 
 Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec) {
   SystemState &s = p.system().impl();
-  if (!s.placeholder) {
-    Result<int> tmp = p.open("/dev/null", lx::o_rdonly, 0);
-    if (!tmp) return tmp.error();
-    s.placeholder = Ref<OpenFile>(p.files().get(static_cast<uint64_t>(*tmp)));
-    (void)p.close(static_cast<uint64_t>(*tmp));
-  }
+  if (!s.placeholder) s.placeholder = s.vfs.null_device();
   Result<int> r = p.files().install_at(fd & 0xffffffffu, s.placeholder, cloexec,
                                        p.rlimit_cur(lx::rlimit_nofile));
   return r ? Errno::none : r.error();

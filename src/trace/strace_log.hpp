@@ -20,8 +20,14 @@ namespace vmspace {
 class Process;
 class Vfs;
 
-// "@hostfile "PATH" SIZE MODE MAJ:MIN INODE "SHOWN"" and "@hostdata "PATH" OFFSET HEX": make
-// the stand-in, write the recorded bytes. False with *error (bad words, or the sandbox).
+struct RecordedFile;
+// "@hostfile "PATH" SIZE MODE MAJ:MIN INODE "SHOWN" ["TARGET"] [existing] [rdev=MAJ:MIN]
+// [open=ERRNO]" and "@hostdata "PATH" OFFSET HEX": the words checked (parse_*, false with
+// *error; out-parameters may be null), the stand-in made, the recorded bytes written
+// (add_*, false with *error: bad words, or the sandbox).
+bool parse_hostfile(const std::vector<std::string> &words, RecordedFile *out, std::string *error);
+bool parse_hostdata(const std::vector<std::string> &words, uint64_t *offset, std::string *bytes,
+                    std::string *error);
 bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::string *error);
 bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error);
 

@@ -154,7 +154,6 @@ int cmd_replay(const std::vector<std::string> &args) {
   {
     vmspace::SystemConfig cfg;
     cfg.root_dir = root;
-    cfg.standin_char_devices = true;
     cfg.standin_host_writes = true;
     // A recorded trace carries the files it needs; an strace log does not.
     cfg.recorded_files_only = !strace;
@@ -164,6 +163,7 @@ int cmd_replay(const std::vector<std::string> &args) {
     ropts.err = err;
     ropts.stats = &stats;
     ropts.strace_mode = strace;
+    ropts.host_files = false;
     ropts.fill_fd_gaps = true;
     const bool bar = ::isatty(STDERR_FILENO) && !json;
     if (bar) {

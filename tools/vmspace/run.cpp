@@ -90,8 +90,14 @@ int cmd_run(const std::vector<std::string> &args) {
 
   vmspace::Script script;
   std::string error;
+  std::string script_dir = ".";
+  if (!script_path.empty() && script_path != "-") {
+    std::filesystem::path p(script_path);
+    script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  }
   if (!vmspace::parse_script(text, name, popts, &script, &error) ||
-      !vmspace::check_script(script, &error)) {
+      !vmspace::check_script(script, &error) ||
+      !vmspace::load_layout_files(script, script_dir, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
@@ -115,10 +121,7 @@ int cmd_run(const std::vector<std::string> &args) {
     cfg.root_dir = root;
     vmspace::System sys(cfg);
     vmspace::RunOptions ropts;
-    if (!script_path.empty() && script_path != "-") {
-      std::filesystem::path p(script_path);
-      ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
-    }
+    ropts.script_dir = script_dir;
     status = vmspace::run_script(script, sys, ropts);
   }
   if (temp) {
