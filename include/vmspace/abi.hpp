@@ -109,5 +109,7 @@ enum Rlimit : int {
   rlimit_nlimits = 16,
 };
 inline constexpr uint64_t rlim_infinity = ~0ull;
+// fs.nr_open: no process may have more descriptors (RLIMIT_NOFILE never exceeds it).
+inline constexpr uint64_t nr_open = 1048576;
 
 }  // namespace vmspace::lx

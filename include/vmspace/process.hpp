@@ -208,6 +208,8 @@ class Process {
  private:
   friend class System;
   Process(System *sys, int pid);
+  // What a process object costs the host besides its address space and descriptors.
+  static constexpr int64_t kProcessBytes = 2048;
 
   System *sys_;
   int pid_;

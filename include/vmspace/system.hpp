@@ -82,6 +82,11 @@ struct SystemConfig {
   // them, a directive fails and a guest's O_CREAT gives ENOSPC.
   uint64_t max_sandbox_files = 1000000;
   uint64_t max_sandbox_bytes = 1ull << 30;
+
+  // The host memory the guest model may hold (VMAs, processes, descriptors); 0: a quarter
+  // of the host's RAM. Past it, calls that would make more fail with ENOMEM and
+  // System::memory_exhausted() says so (see README, "Safety").
+  uint64_t max_memory = 0;
 };
 
 struct SpawnOptions {
@@ -120,6 +125,12 @@ class System {
   // When a call was refused because it would write a host file outside the sandbox, the
   // message says which; empty otherwise. Reading clears it.
   std::string take_sandbox_violation();
+
+  // The host memory the guest model holds, its limit (SystemConfig::max_memory), and
+  // whether a call was refused (ENOMEM) because the limit was reached.
+  uint64_t memory_used() const;
+  uint64_t memory_limit() const;
+  bool memory_exhausted() const;
 
   struct Impl;
   Impl &impl() { return *impl_; }

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/meter.hpp"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define VMSPACE_POOL_PLAIN 1
 #elif defined(__has_feature)
@@ -35,11 +37,22 @@ class Pool {
   Pool &operator=(const Pool &) = delete;
   ~Pool() {
     for (auto &c : chunks_) ::munmap(c.first, c.second);
+    if (meter_) meter_->charge(-static_cast<int64_t>(bytes_));
   }
+
+  // Chunks (objects, under AddressSanitizer) are charged to `m` from now on.
+  void set_meter(MemoryMeter *m) {
+    if (meter_) meter_->charge(-static_cast<int64_t>(bytes_));
+    meter_ = m;
+    if (meter_) meter_->charge(static_cast<int64_t>(bytes_));
+  }
+  // The host memory the pool holds.
+  size_t bytes() const { return bytes_; }
 
   template <class... Args>
   T *make(Args &&...args) {
 #ifdef VMSPACE_POOL_PLAIN
+    account(kSlot);
     return new T(std::forward<Args>(args)...);
 #else
     void *p;
@@ -57,6 +70,7 @@ class Pool {
 
   void destroy(T *t) {
 #ifdef VMSPACE_POOL_PLAIN
+    account(-static_cast<int64_t>(kSlot));
     delete t;
 #else
     t->~T();
@@ -73,6 +87,17 @@ class Pool {
   static constexpr size_t kSlot = (sizeof(T) + alignof(T) - 1) / alignof(T) * alignof(T);
   static constexpr size_t kHuge = 2u << 20;
 
+  void account(int64_t n) {
+    bytes_ += static_cast<size_t>(n);
+    if (meter_) meter_->charge(n);
+  }
+  // The host has no memory left: the program's out-of-memory handler decides (the CLI ends
+  // the run with a message), else std::bad_alloc.
+  [[noreturn]] static void out_of_memory() {
+    if (std::new_handler h = std::get_new_handler()) h();
+    throw std::bad_alloc();
+  }
+
   void grow() {
     size_t size = next_size_;
     if (next_size_ < (64u << 20)) next_size_ *= 2;
@@ -83,7 +108,7 @@ class Pool {
       mapped = size + kHuge;
       char *raw = static_cast<char *>(
           ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-      if (raw == MAP_FAILED) throw std::bad_alloc();
+      if (raw == MAP_FAILED) out_of_memory();
       char *aligned =
           reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) & ~(kHuge - 1));
       if (aligned > raw) ::munmap(raw, static_cast<size_t>(aligned - raw));
@@ -95,9 +120,10 @@ class Pool {
     } else {
       mapped = size;
       mem = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (mem == MAP_FAILED) throw std::bad_alloc();
+      if (mem == MAP_FAILED) out_of_memory();
     }
     chunks_.push_back({mem, mapped});
+    account(static_cast<int64_t>(mapped));
     cur_ = static_cast<char *>(mem);
     end_ = cur_ + mapped;
   }
@@ -107,6 +133,8 @@ class Pool {
   char *end_ = nullptr;
   FreeSlot *free_ = nullptr;
   size_t next_size_ = 64u << 10;
+  size_t bytes_ = 0;
+  MemoryMeter *meter_ = nullptr;
 };
 
 }  // namespace vmspace

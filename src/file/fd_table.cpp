@@ -5,41 +5,113 @@
 
 namespace vmspace {
 
-void FdTable::place(uint64_t fd, Ref<OpenFile> f, bool cloexec) {
-  if (fd >= files_.size()) {
-    files_.resize(fd + 1);
-    cloexec_.resize(fd + 1);
+FdTable::FdTable(const FdTable &o)
+    : files_(o.files_), meter_(o.meter_), open_bits_(o.open_bits_), full_bits_(o.full_bits_) {
+  recharge();
+}
+
+FdTable::~FdTable() {
+  if (meter_) meter_->charge(-charged_);
+}
+
+void FdTable::set_meter(MemoryMeter *m) {
+  if (meter_) meter_->charge(-charged_);
+  charged_ = 0;
+  meter_ = m;
+  recharge();
+}
+
+void FdTable::mark(uint64_t fd, bool open) {
+  const uint64_t w = fd / 64, bit = 1ull << (fd % 64);
+  if (open) {
+    if (w >= open_bits_.size()) {
+      open_bits_.resize(w + 1, 0);
+      full_bits_.resize(w / 64 + 1, 0);
+    }
+    open_bits_[w] |= bit;
+    if (open_bits_[w] == ~0ull) full_bits_[w / 64] |= 1ull << (w % 64);
+    recharge();
+    return;
   }
-  files_[fd] = std::move(f);
-  cloexec_[fd] = cloexec;
+  if (w >= open_bits_.size()) return;
+  open_bits_[w] &= ~bit;
+  full_bits_[w / 64] &= ~(1ull << (w % 64));
+  // The bitmaps shrink with the highest open descriptor.
+  while (!open_bits_.empty() && open_bits_.back() == 0) open_bits_.pop_back();
+  full_bits_.resize((open_bits_.size() + 63) / 64);
+  if (open_bits_.capacity() > 2 * open_bits_.size() + 64) {
+    open_bits_.shrink_to_fit();
+    full_bits_.shrink_to_fit();
+  }
+  recharge();
+}
+
+uint64_t FdTable::lowest_free(uint64_t from) const {
+  uint64_t w = from / 64;
+  if (w >= open_bits_.size()) return from;
+  // The first word at or after `from` with a free bit.
+  const uint64_t first = ~open_bits_[w] & (~0ull << (from % 64));
+  if (first) return w * 64 + static_cast<uint64_t>(__builtin_ctzll(first));
+  for (w++; w < open_bits_.size();) {
+    const uint64_t fw = w / 64;
+    const uint64_t not_full = ~full_bits_[fw] & (~0ull << (w % 64));
+    if (!not_full) {
+      w = (fw + 1) * 64;
+      continue;
+    }
+    w = fw * 64 + static_cast<uint64_t>(__builtin_ctzll(not_full));
+    if (w >= open_bits_.size()) break;
+    return w * 64 + static_cast<uint64_t>(__builtin_ctzll(~open_bits_[w]));
+  }
+  return open_bits_.size() * 64;
+}
+
+void FdTable::place(uint64_t fd, Ref<OpenFile> f, bool cloexec) {
+  Slot &s = files_[fd];
+  s.file = std::move(f);
+  s.cloexec = cloexec;
+  mark(fd, true);
 }
 
 Result<void> FdTable::reserve_check(uint64_t limit) const {
-  for (uint64_t fd = 0; fd < limit; fd++)
-    if (fd >= files_.size() || !files_[fd]) return {};
+  if (lowest_free(0) < cap(limit)) return {};
   return fail(Errno::mfile);
 }
 
 Result<int> FdTable::install(Ref<OpenFile> f, bool cloexec, uint64_t limit, uint64_t min_fd) {
-  for (uint64_t fd = min_fd; fd < limit; fd++) {
-    if (fd >= files_.size() || !files_[fd]) {
-      place(fd, std::move(f), cloexec);
-      return static_cast<int>(fd);
-    }
-  }
-  return fail(Errno::mfile);
+  const uint64_t fd = lowest_free(min_fd);
+  if (fd >= cap(limit)) return fail(Errno::mfile);
+  place(fd, std::move(f), cloexec);
+  return static_cast<int>(fd);
 }
 
 Result<void> FdTable::close(uint64_t fd) {
   fd &= 0xffffffffu;
-  if (!get(fd)) return fail(Errno::badf);
-  files_[fd] = nullptr;
-  cloexec_[fd] = false;
-  while (!files_.empty() && !files_.back()) {
-    files_.pop_back();
-    cloexec_.pop_back();
-  }
+  auto it = files_.find(fd);
+  if (it == files_.end()) return fail(Errno::badf);
+  Ref<OpenFile> gone = std::move(it->second.file);  // released after the table is consistent
+  files_.erase(it);
+  mark(fd, false);
   return {};
+}
+
+std::vector<uint64_t> FdTable::open_in(uint64_t first, uint64_t last) const {
+  std::vector<uint64_t> out;
+  for (auto it = files_.lower_bound(first); it != files_.end() && it->first <= last; ++it)
+    out.push_back(it->first);
+  return out;
+}
+
+void FdTable::close_on_exec() {
+  for (auto it = files_.begin(); it != files_.end();) {
+    if (it->second.cloexec) {
+      const uint64_t fd = it->first;
+      it = files_.erase(it);
+      mark(fd, false);
+    } else {
+      ++it;
+    }
+  }
 }
 
 Result<int> FdTable::dup(uint64_t fd, uint64_t limit) {
@@ -55,7 +127,7 @@ Result<int> FdTable::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags, uint64
   newfd &= 0xffffffffu;
   if (flags & ~lx::o_cloexec) return fail(Errno::inval);
   if (oldfd == newfd) return fail(Errno::inval);
-  if (newfd >= limit) return fail(Errno::badf);
+  if (newfd >= cap(limit)) return fail(Errno::badf);
   OpenFile *f = get(oldfd);
   if (!f) return fail(Errno::badf);
   place(newfd, Ref<OpenFile>(f), (flags & lx::o_cloexec) != 0);

@@ -39,9 +39,14 @@ AddressSpace::AddressSpace(SystemState &s, uint64_t rlimit_stack)
   mmap_legacy_base = page_align(task_size / 3);
   topdown = !cfg.legacy_va_layout;
   if (!topdown) mmap_base = mmap_legacy_base;
+  vmas.set_meter(&sys.meter);
+  sys.meter.charge(kFixedBytes);
 }
 
-AddressSpace::~AddressSpace() { clear(); }
+AddressSpace::~AddressSpace() {
+  clear();
+  sys.meter.charge(-kFixedBytes);
+}
 
 uint64_t AddressSpace::next_anon_id() { return sys.anon_ids.fetch_add(1); }
 

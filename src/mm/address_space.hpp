@@ -64,6 +64,9 @@ class AddressSpace {
  public:
   AddressSpace(SystemState &sys, uint64_t rlimit_stack);
   ~AddressSpace();
+  // What an address space costs the host besides its VMAs (charged to sys.meter; the pools'
+  // first chunks, the object itself, its process).
+  static constexpr int64_t kFixedBytes = 16 << 10;
 
   SystemState &sys;
   const SystemConfig &cfg;
@@ -171,6 +174,10 @@ class AddressSpace {
   // A user fault at addr (Linux: do_user_addr_fault, access_error, expand_stack and the
   // VMA-level part of handle_mm_fault). Returns signal 0 when the access succeeds.
   Fault fault(uint64_t addr, bool write, bool exec, const TaskLimits &lim);
+  // After a fault at addr succeeded: the end of the run of pages from addr on that fault the
+  // same way (the rest of its VMA, or up to the end of the file behind it), so that an
+  // access of any length costs one step per VMA, not per page.
+  uint64_t same_fault_end(uint64_t addr) const;
   // Grows a VM_GROWSDOWN VMA down to addr (Linux: expand_downwards). Returns Errno::none.
   Errno expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim);
 

@@ -1,5 +1,6 @@
 // User faults at the VMA level (Linux: arch/x86/mm/fault.c do_user_addr_fault and
 // access_error; mm/mmap.c expand_downwards; the anon_vma part of mm/memory.c).
+#include <algorithm>
 #include <mutex>
 
 #include "file/inode.hpp"
@@ -72,14 +73,38 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   return f;
 }
 
+uint64_t AddressSpace::same_fault_end(uint64_t addr) const {
+  const Vma *v = vmas.tree.find(addr);
+  if (!v || v->start > addr) return (addr | (page_size - 1)) + 1;
+  uint64_t end = v->end;
+  if (v->file && v->vm_ops && v->special == Special::none) {
+    // backed(): the pages from the one past the file's end on raise SIGBUS.
+    const Inode &in = *static_cast<const OpenFile *>(v->file.get())->inode();
+    if (in.kind() == InodeKind::regular || in.kind() == InodeKind::shmem ||
+        in.kind() == InodeKind::hugetlb) {
+      const uint64_t size_pages = (in.size() + page_size - 1) >> page_shift;
+      if (size_pages > v->pgoff) {
+        const uint64_t eof_pages = size_pages - v->pgoff;
+        if (eof_pages < ((v->end - v->start) >> page_shift))
+          end = std::min(end, v->start + (eof_pages << page_shift));
+      }
+    }
+  }
+  return end;
+}
+
 Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   TaskLimits lim = task_limits(*this);
-  uint64_t end = addr + len;
-  for (uint64_t a = addr; a < end; a = (a | (mm_->page_size - 1)) + 1) {
+  if (len == 0) return Fault{};
+  // An access that would wrap past the top of the address space runs to the top.
+  const uint64_t last = addr + (len - 1) < addr ? ~0ull : addr + (len - 1);
+  for (uint64_t a = addr;;) {
     Fault f = mm_->fault(a, write, exec, lim);
     if (f) return f;
-    if (a + mm_->page_size < a) break;
+    const uint64_t next = mm_->same_fault_end(a);
+    if (next == 0 || next - 1 >= last) break;
+    a = next;
   }
   return Fault{};
 }

@@ -49,6 +49,13 @@ uint64_t host_root_capabilities() {
 }  // namespace
 
 namespace {
+uint64_t memory_limit_of(const SystemConfig &cfg) {
+  if (cfg.max_memory) return cfg.max_memory;
+  uint64_t ram = 0, swap = 0;
+  host_memory(&ram, &swap);
+  return ram ? ram / 4 : 1ull << 30;
+}
+
 Vfs::Options vfs_options(const SystemConfig &cfg) {
   Vfs::Options o;
   o.allow_host_read = cfg.allow_host_read;
@@ -61,7 +68,7 @@ Vfs::Options vfs_options(const SystemConfig &cfg) {
 }  // namespace
 
 SystemState::SystemState(SystemConfig c)
-    : cfg(std::move(c)), vfs(inodes, cfg.root_dir, vfs_options(cfg)) {
+    : cfg(std::move(c)), meter(memory_limit_of(cfg)), vfs(inodes, cfg.root_dir, vfs_options(cfg)) {
   uint64_t ram = cfg.total_ram_bytes, swap = cfg.total_swap_bytes;
   if (ram == 0) host_memory(&ram, &swap);
   total_ram_pages = ram / cfg.page_size;
@@ -139,6 +146,11 @@ Result<int> System::clone_process(Process &parent, uint64_t flags) {
   // Linux: copy_process argument checks.
   if ((flags & kCloneThread) && !(flags & kCloneSighand)) return fail(Errno::inval);
   if ((flags & kCloneSighand) && !(flags & kCloneVm)) return fail(Errno::inval);
+  // The copy of the address space and descriptor table must fit (Linux: dup_mm failing to
+  // allocate gives ENOMEM).
+  VMS_TRY(memory_available(
+      *impl_, AddressSpace::kFixedBytes + ((flags & kCloneVm) ? 0 : parent.mm_->vmas.bytes()) +
+                  ((flags & kCloneFiles) ? 0 : static_cast<uint64_t>(parent.files_->footprint()))));
   std::shared_ptr<AddressSpace> mm;
   if (flags & kCloneVm) {
     mm = parent.mm_;
@@ -166,6 +178,10 @@ Result<int> System::clone_process(Process &parent, uint64_t flags) {
   impl_->procs[pid] = std::move(p);
   return pid;
 }
+
+uint64_t System::memory_used() const { return impl_->meter.used(); }
+uint64_t System::memory_limit() const { return impl_->meter.limit(); }
+bool System::memory_exhausted() const { return impl_->meter.exhausted(); }
 
 std::string System::take_sandbox_violation() {
   std::lock_guard<std::mutex> g(impl_->violation_mu);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/meter.hpp"
 #include "file/inode.hpp"
 #include "file/vfs.hpp"
 #include "vmspace/process.hpp"
@@ -21,6 +22,7 @@ struct SystemState {
   explicit SystemState(SystemConfig c);
 
   SystemConfig cfg;
+  MemoryMeter meter;  // declared before anything that charges it
   InodeCache inodes;  // declared before anything that holds inodes
   Vfs vfs;
   // The open /dev/null every descriptor placeholder of a replay shares (one host descriptor
@@ -38,6 +40,13 @@ struct SystemState {
     violation = std::move(msg);
   }
 };
+
+// For calls that may make VMAs, descriptors or processes: ENOMEM once the model's memory
+// limit is reached (or would be by `more` bytes); see MemoryMeter.
+inline Result<void> memory_available(SystemState &s, uint64_t more = 0) {
+  if (s.meter.refuse(more)) return fail(Errno::nomem);
+  return {};
+}
 
 struct System::Impl : SystemState {
   using SystemState::SystemState;

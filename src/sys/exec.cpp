@@ -349,6 +349,7 @@ Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
   SystemState &s = sys_->impl();
   constexpr uint64_t kEmptyPath = 0x1000, kSymlinkNofollow = 0x100;
   if (flags & ~(kEmptyPath | kSymlinkNofollow)) return fail(Errno::inval);
+  VMS_TRY(memory_available(s, AddressSpace::kFixedBytes));
   const int dfd = static_cast<int>(static_cast<uint32_t>(dirfd));
   const bool by_fd = dfd != lx::at_fdcwd && (path.empty() || path[0] != '/');
   if (path.empty() && !(by_fd && (flags & kEmptyPath))) return fail(Errno::noent);
@@ -455,8 +456,7 @@ Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
   mm_ = std::move(mm);
   // A descriptor table shared with other processes is unshared first (Linux: unshare_files).
   if (files_.use_count() > 1) files_ = std::make_shared<FdTable>(*files_);
-  for (uint64_t fd = 0; fd < files_->span(); fd++)
-    if (files_->get(fd) && files_->cloexec(fd)) (void)files_->close(fd);
+  files_->close_on_exec();
   return {};
 }
 

@@ -24,6 +24,7 @@ Result<int> Process::open(std::string_view path, uint64_t flags, uint64_t mode) 
 Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flags, uint64_t mode) {
   SystemState &s = sys_->impl();
   if (path.empty()) return fail(Errno::noent);
+  VMS_TRY(memory_available(s));
   const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);
   VMS_TRY(files_->reserve_check(nofile));
   int base = -1;
@@ -114,13 +115,18 @@ Result<void> Process::renameat2(uint64_t olddirfd, std::string_view oldpath, uin
 
 Result<void> Process::close(uint64_t fd) { return files_->close(fd); }
 
-Result<int> Process::dup(uint64_t fd) { return files_->dup(fd, rlimit_cur(lx::rlimit_nofile)); }
+Result<int> Process::dup(uint64_t fd) {
+  VMS_TRY(memory_available(sys_->impl()));
+  return files_->dup(fd, rlimit_cur(lx::rlimit_nofile));
+}
 
 Result<int> Process::dup2(uint64_t oldfd, uint64_t newfd) {
+  VMS_TRY(memory_available(sys_->impl()));
   return files_->dup2(oldfd, newfd, rlimit_cur(lx::rlimit_nofile));
 }
 
 Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
+  VMS_TRY(memory_available(sys_->impl()));
   return files_->dup3(oldfd, newfd, flags, rlimit_cur(lx::rlimit_nofile));
 }
 
@@ -136,6 +142,7 @@ Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
     case kDupfd:
     case kDupfdCloexec:
       if ((arg & 0xffffffffu) >= nofile) return fail(Errno::inval);
+      VMS_TRY(memory_available(sys_->impl()));
       return files_->install(Ref<OpenFile>(f), static_cast<uint32_t>(cmd) == kDupfdCloexec, nofile,
                              arg & 0xffffffffu);
     case kGetfd:
@@ -183,6 +190,7 @@ Result<int> Process::memfd_create(std::string_view name, uint64_t flags) {
   }
   if ((flags & lx::mfd_exec) && (flags & lx::mfd_noexec_seal)) return fail(Errno::inval);
   if (name.size() > kMfdNameMax) return fail(Errno::inval);
+  VMS_TRY(memory_available(s));
   const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);
   VMS_TRY(files_->reserve_check(nofile));
   std::string path = "/memfd:" + std::string(name) + " (deleted)";

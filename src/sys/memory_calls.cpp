@@ -12,17 +12,20 @@ namespace vmspace {
 
 uint64_t Process::brk(uint64_t addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  if (!memory_available(mm_->sys)) return mm_->brk;  // brk fails by keeping the old break
   return mm_->do_brk(addr, task_limits(*this));
 }
 
 Result<uint64_t> Process::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
                                  uint64_t new_addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->mremap(addr, old_len, new_len, flags, new_addr, task_limits(*this));
 }
 
 Result<void> Process::mlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->mlock(addr, len, vm::locked, task_limits(*this));
 }
 
@@ -31,32 +34,38 @@ Result<void> Process::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
   uint32_t f = static_cast<uint32_t>(flags);
   if (f & ~1u) return fail(Errno::inval);
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->mlock(addr, len, vm::locked | ((f & 1u) ? vm::lockonfault : 0), task_limits(*this));
 }
 
 Result<void> Process::munlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->munlock(addr, len);
 }
 
 Result<void> Process::mlockall(uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->mlockall(static_cast<uint32_t>(flags), task_limits(*this));
 }
 
 Result<void> Process::munlockall() {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->munlockall();
 }
 
 Result<void> Process::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->madvise(addr, len, static_cast<int>(static_cast<uint32_t>(advice)),
                       task_limits(*this));
 }
 
 Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->mseal(addr, len, flags);
 }
 
@@ -108,13 +117,14 @@ Result<void> Process::mincore(uint64_t start, uint64_t len, uint64_t vec) {
   while (pages) {
     uint64_t done;
     {
-      // One chunk of at most a page of vector under mmap_lock (Linux: do_mincore).
+      // Linux: do_mincore takes at most a page of vector at a time under mmap_lock; the VMA
+      // layer takes a VMA at a time (the same faults and errors, in the same order, in steps
+      // that do not grow with the length).
       std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
       const Vma *v = mm.vmas.tree.find(start);
       if (!v || v->start > start) return fail(Errno::nomem);
-      uint64_t chunk = pages < mm.page_size ? pages : mm.page_size;
-      uint64_t end = start + (chunk << mm.page_shift);
-      if (end > v->end) end = v->end;
+      const uint64_t in_vma = (v->end - start) >> mm.page_shift;
+      const uint64_t end = start + ((pages < in_vma ? pages : in_vma) << mm.page_shift);
       done = (end - start) >> mm.page_shift;
     }
     // copy_to_user after the lock is dropped: a guest store that faults pages in (and so

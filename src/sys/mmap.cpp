@@ -144,6 +144,7 @@ Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint6
                                uint64_t fd, uint64_t offset) {
   AddressSpace &mm = *mm_;
   std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
+  VMS_TRY(memory_available(mm.sys));
   const SystemConfig &cfg = mm.cfg;
   const TaskLimits lim = task_limits(*this);
   const uint64_t P = mm.page_size;
@@ -183,11 +184,13 @@ Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint6
 
 Result<void> Process::munmap(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->munmap(addr, len);
 }
 
 Result<void> Process::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(memory_available(mm_->sys));
   return mm_->mprotect(addr, len, prot, task_limits(*this));
 }
 

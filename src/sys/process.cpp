@@ -23,9 +23,11 @@ Process::Process(System *sys, int pid) : sys_(sys), pid_(pid), tgid_(pid) {
   rlim_cur_[lx::rlimit_nice] = rlim_max_[lx::rlimit_nice] = 0;
   rlim_cur_[lx::rlimit_rtprio] = rlim_max_[lx::rlimit_rtprio] = 0;
   files_ = std::make_shared<FdTable>();
+  files_->set_meter(&sys->impl().meter);
+  sys->impl().meter.charge(kProcessBytes);
 }
 
-Process::~Process() = default;
+Process::~Process() { sys_->impl().meter.charge(-kProcessBytes); }
 
 uint64_t Process::rlimit_cur(int r) const { return (r >= 0 && r < 16) ? rlim_cur_[r] : 0; }
 uint64_t Process::rlimit_max(int r) const { return (r >= 0 && r < 16) ? rlim_max_[r] : 0; }
@@ -34,7 +36,7 @@ Result<void> Process::set_rlimit(int r, uint64_t soft, uint64_t hard) {
   if (r < 0 || r >= 16) return fail(Errno::inval);
   if (soft > hard) return fail(Errno::inval);
   if (hard > rlim_max_[r] && !has_capability(cap::sys_resource)) return fail(Errno::perm);
-  if (r == lx::rlimit_nofile && hard > 1048576) return fail(Errno::perm);
+  if (r == lx::rlimit_nofile && hard > lx::nr_open) return fail(Errno::perm);
   rlim_cur_[r] = soft;
   rlim_max_[r] = hard;
   return {};

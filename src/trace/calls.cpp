@@ -397,9 +397,7 @@ const std::vector<CallDef> &calls() {
              // Linux: close_range (CLOSE_RANGE_UNSHARE 2, CLOSE_RANGE_CLOEXEC 4).
              const uint64_t first = a[0].v & 0xffffffffu, last = a[1].v & 0xffffffffu;
              if ((a[2].v & ~6ull) || first > last) return outcome(Result<void>(fail(Errno::inval)));
-             const uint64_t end = std::min<uint64_t>(last, p.files().span() - 1);
-             for (uint64_t fd = first; p.files().span() && fd <= end; fd++) {
-               if (!p.files().get(fd)) continue;
+             for (uint64_t fd : p.files().open_in(first, last)) {
                if (a[2].v & 4)
                  (void)p.fcntl(fd, 2, 1);
                else

@@ -86,17 +86,29 @@ class Runner {
 
   // Runs one statement; false when the script cannot go on.
   bool step(const Stmt &st) {
+    bool ok = true;
     switch (st.kind) {
       case Stmt::Call:
-        return call(st);
+        ok = call(st);
+        break;
       case Stmt::Dir:
-        return directive(st);
+        ok = directive(st);
+        break;
       case Stmt::ExitMarker:
         // "+++ exited with N +++": the process is gone if it was not already.
         if (st.exit_pid && pids_.count(st.exit_pid)) sys_.exit_task(pids_[st.exit_pid]);
-        return true;
+        break;
     }
-    return true;
+    if (ok && sys_.memory_exhausted()) {
+      // Calls fail with ENOMEM from here on: nothing after this would mean anything.
+      std::fprintf(o_.err,
+                   "%s: the guest model reached its memory limit (%llu bytes of host memory, "
+                   "--max-memory): the run stops here\n",
+                   where(file_, st.loc).c_str(),
+                   static_cast<unsigned long long>(sys_.memory_limit()));
+      return false;
+    }
+    return ok;
   }
 
   // Output goes to o_.out; a replay that only compares passes none.
@@ -189,9 +201,12 @@ class Runner {
 
   void mismatch(SrcLoc loc, const std::string &expected, const std::string &actual) {
     mismatches_++;
+    if (!report()) return;
     std::fprintf(o_.err, "%s: mismatch: expected %s, got %s\n", where(file_, loc).c_str(),
                  expected.c_str(), actual.c_str());
   }
+  // Whether to print another mismatch (every one is counted).
+  bool report() { return ++reported_ <= o_.max_reports; }
 
   bool call(const Stmt &st) {
     const CallStmt &c = st.call;
@@ -260,7 +275,7 @@ class Runner {
       return false;
     }
     uint64_t value = res.ok ? res.value : ~0ull;
-    if (!c.bind.empty()) vars_[c.bind] = value;
+    if (!c.bind.empty()) vars_[c.bind] = value;  // (ScriptChecker bounds how many names)
 
     if (o_.out) {
       std::string text = format_call(def, args);
@@ -348,7 +363,9 @@ class Runner {
           o_.stats->checkpoints++;
           if (!same) o_.stats->checkpoints_differing++;
         }
-        if (!same) {
+        if (!same && !report()) {
+          mismatches_++;
+        } else if (!same) {
           mismatches_++;
           std::fprintf(o_.err, "%s: mismatch: maps differ\n", loc.c_str());
           size_t n = std::max(want.size(), got.size());
@@ -474,7 +491,7 @@ class Runner {
       uint64_t hard = v.hard;
       if (!v.has_hard) {
         hard = std::max(v.soft, p->rlimit_max(v.resource));
-        if (v.resource == lx::rlimit_nofile) hard = std::min(hard, kNrOpen);
+        if (v.resource == lx::rlimit_nofile) hard = std::min(hard, lx::nr_open);
       }
       p->force_rlimit(v.resource, v.soft, hard);
       return true;
@@ -672,6 +689,7 @@ class Runner {
   std::map<int, int> pids_;  // script pid -> vmspace pid
   bool first_claimed_ = false;
   int mismatches_ = 0;
+  uint64_t reported_ = 0;
 };
 
 }  // namespace

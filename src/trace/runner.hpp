@@ -34,6 +34,8 @@ struct RunOptions {
   // The directory the recorded program ran in: relative paths are taken from there (empty:
   // they resolve in the sandbox).
   std::string cwd;
+  // The most mismatches printed (all are counted).
+  uint64_t max_reports = ~0ull;
   // Directives may read host files (@layout FILE). False for replays: a trace that names a
   // host file is refused.
   bool host_files = true;

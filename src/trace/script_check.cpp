@@ -134,8 +134,10 @@ bool read_rlimit(const Directive &d, RlimitSetting *out, std::string *error) {
     *error = "@rlimit: soft limit above hard limit";
     return false;
   }
-  if (s.resource == lx::rlimit_nofile && (s.soft > kNrOpen || (s.has_hard && s.hard > kNrOpen))) {
-    *error = "@rlimit: RLIMIT_NOFILE cannot be above fs.nr_open (" + std::to_string(kNrOpen) + ")";
+  if (s.resource == lx::rlimit_nofile &&
+      (s.soft > lx::nr_open || (s.has_hard && s.hard > lx::nr_open))) {
+    *error =
+        "@rlimit: RLIMIT_NOFILE cannot be above fs.nr_open (" + std::to_string(lx::nr_open) + ")";
     return false;
   }
   *out = s;
@@ -207,7 +209,9 @@ bool ScriptChecker::check(const Stmt &st, std::string *error) {
   const CallDef &def = *c.def;
   if (c.name == "clone" || c.name == "clone3") {
     if (!c.bind.empty()) bound.insert(c.bind);
-    return true;  // strace prints clone's arguments by name, in several shapes
+    if (bound.size() <= kMaxVariables) return true;
+    *error = where(s, st.loc) + ": more than " + std::to_string(kMaxVariables) + " variable names";
+    return false;  // strace prints clone's arguments by name, in several shapes
   }
   if (c.args.size() < static_cast<size_t>(def.min_args) || c.args.size() > def.args.size()) {
     *error = where(s, st.loc) + ": " + c.name + " takes " +
@@ -254,6 +258,10 @@ bool ScriptChecker::check(const Stmt &st, std::string *error) {
     if (!check_vars(c.expect.value)) return false;
   }
   if (!c.bind.empty()) bound.insert(c.bind);
+  if (bound.size() > kMaxVariables) {
+    *error = where(s, st.loc) + ": more than " + std::to_string(kMaxVariables) + " variable names";
+    return false;
+  }
   return true;
 }
 

@@ -44,8 +44,8 @@ bool read_file_setting(const Directive &d, FileSetting *out, std::string *error)
 // A number of a directive: decimal, 0x hex, 0 octal, or RLIM_INFINITY / unlimited.
 bool directive_number(const std::string &w, uint64_t *v);
 
-// The largest RLIMIT_NOFILE Linux allows (fs.nr_open).
-inline constexpr uint64_t kNrOpen = 1048576;
+// The most distinct $names a script may bind (each costs the runner memory).
+inline constexpr size_t kMaxVariables = 1000000;
 
 // What parsing cannot check, one statement at a time: argument counts and kinds, variables
 // bound before use.

@@ -244,6 +244,12 @@ class Lexer {
 // shift := unary ('<<' unary)* ; unary := '-' unary | '~' unary | primary.
 class ExprParser {
  public:
+  // Bounds that keep parsing, evaluating and freeing an expression off deep recursion: how
+  // deeply parentheses, unary operators and named arguments nest, and how many operator
+  // nodes (after constants are folded) one expression has.
+  static constexpr int kMaxDepth = 64;
+  static constexpr int kMaxNodes = 256;
+
   ExprParser(Lexer &lx, bool strict) : lx_(lx), strict_(strict) {}
 
   Expr parse() { return parse_or(); }
@@ -304,11 +310,30 @@ class ExprParser {
   }
 
   // Constant parts are folded as they are read: a trace's flags and addresses evaluate once.
+  // One level of nesting, undone when the level is left.
+  struct Nest {
+    explicit Nest(ExprParser &p) : p_(p) {
+      if (++p_.depth_ > kMaxDepth)
+        p_.lx_.error("expression nested too deeply (more than " + std::to_string(kMaxDepth) +
+                     " levels)");
+    }
+    ~Nest() { p_.depth_--; }
+    Nest(const Nest &) = delete;
+    Nest &operator=(const Nest &) = delete;
+    ExprParser &p_;
+  };
+  void count_node(SrcLoc l) {
+    if (++nodes_ > kMaxNodes)
+      lx_.error_at(l, "expression too long (more than " + std::to_string(kMaxNodes) +
+                          " operators on names)");
+  }
+
   Expr bin(char op, Expr a, Expr b, SrcLoc l) {
     if (a.kind == Expr::Num && b.kind == Expr::Num) {
       a.num = binop_value(op, a.num, b.num);
       return a;
     }
+    count_node(l);
     Expr e;
     e.kind = Expr::Binop;
     e.op = op;
@@ -318,6 +343,7 @@ class ExprParser {
     return e;
   }
   Expr parse_or() {
+    Nest nest(*this);
     Expr a = parse_add();
     for (;;) {
       lx_.ws();
@@ -367,6 +393,7 @@ class ExprParser {
     lx_.ws();
     SrcLoc l = lx_.loc();
     if (lx_.peek() == '-' || lx_.peek() == '~') {
+      Nest nest(*this);
       char c = lx_.peek();
       lx_.set_pos(lx_.pos() + 1);
       Expr e;
@@ -378,6 +405,8 @@ class ExprParser {
         e.kind = Expr::Num;
         e.num = c == '~' ? ~e.kids[0].num : 0 - e.kids[0].num;
         e.kids.clear();
+      } else {
+        count_node(l);
       }
       return e;
     }
@@ -444,6 +473,8 @@ class ExprParser {
 
   Lexer &lx_;
   bool strict_;
+  int depth_ = 0;
+  int nodes_ = 0;
 };
 
 }  // namespace vmspace::script_lex

@@ -87,6 +87,13 @@ size_t strip_prefix(std::string_view s, int *pid) {
   return i;
 }
 
+// The longest line a script may have (strace prints execve's environment on one line; a
+// line of @hostdata holds program headers in hex).
+constexpr size_t kMaxLine = 16u << 20;
+// The most statements that wait behind a fork strace printed as unfinished, and the most
+// calls unfinished at once.
+constexpr size_t kMaxHeld = 100000;
+
 bool is_errno_name(const std::string &s) {
   return s.size() > 1 && s[0] == 'E' && errno_from_name(s) != Errno::none;
 }
@@ -117,10 +124,13 @@ class Reader {
         return true;
       }
       std::string_view line;
-      if (!next_line(&line)) {
+      // A fork that never resumes (before the end, or while the statements held behind it
+      // grow past a bound) stays the comment it was held as.
+      if (queue_.size() > kMaxHeld || !next_line(&line)) {
         if (queue_.empty()) return false;
-        // A fork that never resumed stays the comment it was held as.
-        pending_.clear();
+        // (Its result, if it comes, is a call of its own then.)
+        for (auto &[p, pd] : pending_)
+          if (pd.slot == static_cast<long>(base_)) pd.slot = -1;
         queue_.front().second = false;
         continue;
       }
@@ -144,6 +154,14 @@ class Reader {
     pos_ = e + 1;
     lineno_++;
     if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
+    // Scripts and traces are text: a NUL byte anywhere is bad input.
+    const size_t nul = line->find('\0');
+    if (nul != std::string_view::npos)
+      throw ParseError{SrcLoc{lineno_, static_cast<int>(nul) + 1},
+                       "a NUL byte: scripts and traces are text"};
+    if (line->size() > kMaxLine)
+      throw ParseError{SrcLoc{lineno_, 1},
+                       "line longer than " + std::to_string(kMaxLine) + " bytes"};
     return true;
   }
 
@@ -235,6 +253,9 @@ class Reader {
           pd.slot = static_cast<long>(base_ + queue_.size());
           push(std::move(hold), true);
         }
+      if (pending_.size() >= kMaxHeld && !pending_.count(pid))
+        throw ParseError{{lineno, static_cast<int>(i) + 1},
+                         "more than " + std::to_string(kMaxHeld) + " calls unfinished at once"};
       pending_[pid] = std::move(pd);
       return;
     }

@@ -9,12 +9,29 @@ VmaSet::~VmaSet() {
   std::vector<Vma *> all;
   for (Vma *v = tree.first(); v; v = VmaTree::next(v)) all.push_back(v);
   tree.clear();
-  for (Vma *v : all) pool_.destroy(v);
+  for (Vma *v : all) release(v);
 }
 
-Vma *VmaSet::alloc(const Vma &proto) { return pool_.make(proto); }
+void VmaSet::set_meter(MemoryMeter *m) {
+  if (meter_) meter_->charge(-static_cast<int64_t>(live_ * kVmaHeap));
+  meter_ = m;
+  if (meter_) meter_->charge(static_cast<int64_t>(live_ * kVmaHeap));
+  pool_.set_meter(m);
+  tree.set_meter(m);
+}
 
-void VmaSet::release(Vma *v) { pool_.destroy(v); }
+Vma *VmaSet::alloc(const Vma &proto) {
+  Vma *v = pool_.make(proto);
+  live_++;
+  if (meter_) meter_->charge(kVmaHeap);
+  return v;
+}
+
+void VmaSet::release(Vma *v) {
+  pool_.destroy(v);
+  live_--;
+  if (meter_) meter_->charge(-kVmaHeap);
+}
 
 Vma *VmaSet::split(Vma *v, uint64_t addr, bool new_below) {
   Vma *n = alloc(*v);

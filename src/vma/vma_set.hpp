@@ -53,6 +53,12 @@ class VmaSet {
   // Number of VMAs (Linux: mm->map_count).
   int map_count() const { return static_cast<int>(tree.size()); }
 
+  // VMAs, tree nodes and what a VMA refers to on the heap (anon_vma, names: a fixed
+  // estimate per VMA) are charged to `m` from now on.
+  void set_meter(MemoryMeter *m);
+  // The host memory the set's pools hold.
+  size_t bytes() const { return pool_.bytes() + tree.bytes(); }
+
   // A fresh VMA object, not yet in the tree; give it back with release() if unused.
   Vma *alloc(const Vma &proto);
   // Returns a VMA object (already removed from the tree) to the pool, dropping its references.
@@ -109,8 +115,11 @@ class VmaSet {
   // Copies anon_vma from src into dst when dst has none (Linux: dup_anon_vma).
   static void dup_anon(Vma *dst, const Vma *src);
 
+  static constexpr int64_t kVmaHeap = 64;  // anon_vma and name objects, per VMA (estimate)
   unsigned page_shift_;
   Pool<Vma> pool_;
+  MemoryMeter *meter_ = nullptr;
+  uint64_t live_ = 0;
 };
 
 }  // namespace vmspace

@@ -38,6 +38,12 @@ class VmaTree {
   ~VmaTree();
 
   size_t size() const { return size_; }
+  // Tree nodes are charged to `m` from now on; bytes(): the memory they hold.
+  void set_meter(MemoryMeter *m) {
+    leaves_.set_meter(m);
+    inners_.set_meter(m);
+  }
+  size_t bytes() const { return leaves_.bytes() + inners_.bytes(); }
   bool empty() const { return size_ == 0; }
 
   Vma *find(uint64_t addr) const;

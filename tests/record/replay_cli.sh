@@ -65,6 +65,6 @@ check unbound 2 'unbound.trace:2:.*\$x is used before it is bound' x "$W/unbound
 printf '1 munmap(0x1000, 4096) = 0\n1 <... mmap resumed>) = 0x1000\n' > "$W/resumed.trace"
 check resumed_alone 2 "resumed.trace:2:3: resumed call without an unfinished start" x \
   "$W/resumed.trace"
-check missing 2 "nothing.trace:1:1: cannot read the trace" x "$W/nothing.trace"
+check missing 2 "nothing.trace:1:1: cannot read: No such file or directory" x "$W/nothing.trace"
 echo "replay-cli: $fail failed"
 [ "$fail" -eq 0 ]

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "tools/vmspace/commands.hpp"
+#include "tools/vmspace/input.hpp"
+#include "tools/vmspace/sandbox.hpp"
 #include "trace/recorder.hpp"
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
@@ -17,34 +19,62 @@
 namespace vmspace_cli {
 
 namespace {
-// The whole file in one read (a trace can be hundreds of megabytes).
-bool read_whole_file(const std::string &path, std::string *out) {
-  FILE *f = std::fopen(path.c_str(), "re");
-  if (!f) return false;
-  struct stat st {};
-  if (::fstat(::fileno(f), &st) == 0 && S_ISREG(st.st_mode))
-    out->reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->append(buf, n);
-  const bool ok = !std::ferror(f);
-  std::fclose(f);
-  return ok;
-}
-
-std::string json_escape(const std::string &s) {
+// A JSON string's contents: quotes, backslashes and control characters escaped, and every
+// byte that is not part of valid UTF-8 written as \u00XX (the byte's value as a code point),
+// so that the output is always valid JSON.
+std::string json_escape(std::string_view s) {
   std::string o;
-  for (char c : s) {
+  o.reserve(s.size());
+  auto esc = [&](unsigned char c) {
+    char b[8];
+    std::snprintf(b, sizeof b, "\\u%04x", c);
+    o += b;
+  };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       o += '\\';
-      o += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      o += b;
-    } else {
-      o += c;
+      o += static_cast<char>(c);
+      i++;
+      continue;
     }
+    if (c < 0x20 || c == 0x7f) {
+      esc(c);
+      i++;
+      continue;
+    }
+    if (c < 0x80) {
+      o += static_cast<char>(c);
+      i++;
+      continue;
+    }
+    // A UTF-8 sequence: its length, and the range its second byte may take (no overlong
+    // forms, no surrogates, nothing past U+10FFFF).
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    }
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; k++) {
+      const unsigned char d = static_cast<unsigned char>(s[i + k]);
+      ok = k == 1 ? d >= lo && d <= hi : d >= 0x80 && d <= 0xbf;
+    }
+    if (!ok) {
+      esc(c);
+      i++;
+      continue;
+    }
+    o.append(s.substr(i, n));
+    i += n;
   }
   return o;
 }
@@ -109,108 +139,32 @@ int cmd_record(const std::vector<std::string> &args) {
   return 0;
 }
 
-int cmd_replay(const std::vector<std::string> &args) {
-  bool json = false, strace = false;
-  std::string path, cwd;
-  for (size_t k = 0; k < args.size(); k++) {
-    const std::string &a = args[k];
-    if (a == "--cwd" && k + 1 < args.size()) {
-      cwd = args[++k];
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--strace") {
-      strace = true;
-    } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(stderr, "vmspace replay: unknown option '%s'\n", a.c_str());
-      return 2;
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      std::fprintf(stderr, "usage: vmspace replay [--json] [--strace [--cwd DIR]] TRACE\n");
-      return 2;
-    }
-  }
-  if (path.empty()) {
-    std::fprintf(stderr, "usage: vmspace replay [--json] [--strace [--cwd DIR]] TRACE\n");
-    return 2;
-  }
-  std::string text;
-  if (!read_whole_file(path, &text)) {
-    std::fprintf(stderr, "%s:1:1: cannot read the trace\n", path.c_str());
-    return 2;
-  }
-  // The trace runs as it is read: a long one needs no memory for its statements.
-  vmspace::ParseOptions popts;
-  popts.ignore_unknown = strace;  // read, fstat, ...: not memory calls
-  vmspace::ScriptReader reader(text, path, popts);
-  std::string error;
-  const std::string root = make_sandbox("replay");
-  if (root.empty()) return 2;
-  char *errbuf = nullptr;
-  size_t errlen = 0;
-  FILE *err = ::open_memstream(&errbuf, &errlen);
-  vmspace::RunStats stats;
-  int status;
-  {
-    vmspace::SystemConfig cfg;
-    cfg.root_dir = root;
-    cfg.standin_host_writes = true;
-    // A recorded trace carries the files it needs; an strace log does not.
-    cfg.recorded_files_only = !strace;
-    vmspace::System sys(cfg);
-    vmspace::RunOptions ropts;
-    ropts.out = nullptr;
-    ropts.err = err;
-    ropts.stats = &stats;
-    ropts.strace_mode = strace;
-    ropts.host_files = false;
-    ropts.fill_fd_gaps = true;
-    const bool bar = ::isatty(STDERR_FILENO) && !json;
-    if (bar) {
-      ropts.progress = [](size_t done, size_t total) {
-        const int width = 40;
-        const int filled = total ? static_cast<int>(width * done / total) : width;
-        std::fprintf(stderr, "\r[%.*s%*s] %3d%%", filled,
-                     "========================================", width - filled, "",
-                     total ? static_cast<int>(100 * done / total) : 100);
-        std::fflush(stderr);
-      };
-    }
-    ropts.cwd = cwd;
-    std::filesystem::path p(path);
-    ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
-    status = vmspace::run_stream(reader, path, text.size(), sys, ropts, &error);
-  }
-  if (::isatty(STDERR_FILENO) && !json) std::fprintf(stderr, "\r%60s\r", "");
-  std::fclose(err);
-  std::string errors(errbuf ? errbuf : "", errlen);
-  std::free(errbuf);
-  std::error_code ec;
-  std::filesystem::remove_all(root, ec);
-  if (!error.empty()) {
-    // Bad input: the trace is not a trace vmspace can read, whatever ran before it.
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return 2;
-  }
-
+namespace {
+// The summary of a replay: counts, and the first divergence with the trace lines before it.
+int report(const std::string &path, std::string_view text, bool json, int status,
+           const vmspace::RunStats &stats, const std::string &errors) {
   const long calls_same = stats.calls - stats.calls_differing;
   const long cps_same = stats.checkpoints - stats.checkpoints_differing;
-  // The first report, and the trace lines before it.
   std::string first = errors.substr(0, errors.find("\n" + path + ":", 1));
   while (!first.empty() && first.back() == '\n') first.pop_back();
   std::string context;
-  size_t colon = first.find(':');
-  if (first.compare(0, path.size() + 1, path + ":") == 0 && colon != std::string::npos) {
-    int at = std::atoi(first.c_str() + path.size() + 1);
-    std::istringstream lines(text);
-    std::string l;
-    for (int n = 1; std::getline(lines, l) && n < at; n++)
-      if (n >= at - 5) context += "  " + std::to_string(n) + ": " + l + "\n";
+  if (first.compare(0, path.size() + 1, path + ":") == 0) {
+    const long at = std::atol(first.c_str() + path.size() + 1);
+    size_t pos = 0;
+    for (long n = 1; n < at && pos < text.size(); n++) {
+      size_t e = text.find('\n', pos);
+      if (e == std::string_view::npos) e = text.size();
+      if (n >= at - 5) {
+        std::string_view l = text.substr(pos, std::min<size_t>(e - pos, 300));
+        context += "  " + std::to_string(n) + ": " + std::string(l) + "\n";
+      }
+      pos = e + 1;
+    }
   }
   // Calls the recorder marked as beyond vmspace's model were not replayed: the replay cannot
   // call the whole trace identical.
   long unsupported = 0;
-  for (size_t at = text.find("# unsupported:"); at != std::string::npos;
+  for (size_t at = text.find("# unsupported:"); at != std::string_view::npos;
        at = text.find("# unsupported:", at + 1))
     unsupported++;
   const bool identical = status == vmspace::run_ok && stats.calls_differing == 0 &&
@@ -237,6 +191,105 @@ int cmd_replay(const std::vector<std::string> &args) {
   }
   if (status == vmspace::run_bad_input) return 2;
   return identical ? 0 : 1;
+}
+}  // namespace
+
+int cmd_replay(const std::vector<std::string> &args) {
+  bool json = false, strace = false;
+  std::string path, cwd;
+  uint64_t max_memory = default_max_memory();
+  const char *usage =
+      "usage: vmspace replay [--json] [--max-memory BYTES] [--strace [--cwd DIR]] TRACE\n";
+  for (size_t k = 0; k < args.size(); k++) {
+    const std::string &a = args[k];
+    if (a == "--cwd" && k + 1 < args.size()) {
+      cwd = args[++k];
+    } else if (a == "--max-memory" && k + 1 < args.size()) {
+      if (!parse_size(args[++k], &max_memory)) {
+        std::fprintf(stderr,
+                     "vmspace replay: --max-memory takes a size (BYTES, or with K, M, G)\n");
+        return 2;
+      }
+    } else if (a == "--json") {
+      json = true;
+    } else if (a == "--strace") {
+      strace = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      std::fprintf(stderr, "vmspace replay: unknown option '%s'\n%s", a.c_str(), usage);
+      return 2;
+    } else if (path.empty()) {
+      path = a;
+    } else {
+      std::fputs(usage, stderr);
+      return 2;
+    }
+  }
+  if (path.empty()) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  InputText input;
+  std::string error;
+  if (!input.open(path, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
+  const std::string_view text = input.text();
+  return run_sandboxed("replay", "", max_memory, [&](const std::string &root) {
+    // The trace runs as it is read: a long one needs no memory for its statements.
+    vmspace::ParseOptions popts;
+    popts.ignore_unknown = strace;  // read, fstat, ...: not memory calls
+    vmspace::ScriptReader reader(text, path, popts);
+    std::string bad;
+    char *errbuf = nullptr;
+    size_t errlen = 0;
+    FILE *err = ::open_memstream(&errbuf, &errlen);
+    if (!err) err = stderr;
+    vmspace::RunStats stats;
+    int status;
+    {
+      vmspace::SystemConfig cfg;
+      cfg.root_dir = root;
+      cfg.max_memory = max_memory;
+      cfg.standin_host_writes = true;
+      // A recorded trace carries the files it needs; an strace log does not.
+      cfg.recorded_files_only = !strace;
+      vmspace::System sys(cfg);
+      vmspace::RunOptions ropts;
+      ropts.out = nullptr;
+      ropts.err = err;
+      ropts.stats = &stats;
+      ropts.strace_mode = strace;
+      ropts.host_files = false;
+      ropts.fill_fd_gaps = true;
+      ropts.max_reports = 100;  // the report shows the first
+      const bool bar = ::isatty(STDERR_FILENO) && !json;
+      if (bar) {
+        ropts.progress = [](size_t done, size_t total) {
+          const int width = 40;
+          const int filled = total ? static_cast<int>(width * done / total) : width;
+          std::fprintf(stderr, "\r[%.*s%*s] %3d%%", filled,
+                       "========================================", width - filled, "",
+                       total ? static_cast<int>(100 * done / total) : 100);
+          std::fflush(stderr);
+        };
+      }
+      ropts.cwd = cwd;
+      std::filesystem::path p(path);
+      ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
+      status = vmspace::run_stream(reader, path, text.size(), sys, ropts, &bad);
+    }
+    if (::isatty(STDERR_FILENO) && !json) std::fprintf(stderr, "\r%60s\r", "");
+    if (err != stderr) std::fclose(err);
+    std::string errors(errbuf ? errbuf : "", errlen);
+    std::free(errbuf);
+    if (!bad.empty()) {
+      // Bad input: the trace is not a trace vmspace can read, whatever ran before it.
+      std::fprintf(stderr, "%s\n", bad.c_str());
+      return 2;
+    }
+    return report(path, text, json, status, stats, errors);
+  });
 }
 
 }  // namespace vmspace_cli

@@ -1,59 +1,79 @@
-// `vmspace run`: parse a script completely, then run it in a sandbox directory.
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+// `vmspace run`: check a script completely, then run it in a sandbox directory.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
+#include <string>
 
 #include "tools/vmspace/commands.hpp"
 #include "tools/vmspace/examples.hpp"
+#include "tools/vmspace/input.hpp"
+#include "tools/vmspace/sandbox.hpp"
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
+#include "trace/script_check.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace_cli {
 
-std::string make_sandbox(const char *what) {
-  const char *tmpdir = std::getenv("TMPDIR");
-  std::string tmpl =
-      std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/vmspace-" + what + "-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (!::mkdtemp(buf.data())) {
-    std::fprintf(stderr, "vmspace %s: cannot create a sandbox directory in %s: %s\n", what,
-                 tmpdir && *tmpdir ? tmpdir : "/tmp", std::strerror(errno));
-    return "";
+namespace {
+constexpr const char *kUsage =
+    "usage: vmspace run [--root DIR] [--max-memory BYTES] [--ignore-unknown] SCRIPT\n"
+    "       vmspace run --example tour\n";
+
+// Everything a run can refuse before it starts: the whole script parsed and checked, every
+// @layout FILE read. False with "file:line:col: message" in *error.
+bool check_all(std::string_view text, const std::string &name, const vmspace::ParseOptions &popts,
+               const std::string &script_dir, std::string *error) {
+  vmspace::ScriptReader reader(text, name, popts);
+  vmspace::ScriptChecker checker(name);
+  vmspace::Stmt st;
+  std::string layout;
+  while (reader.next(&st)) {
+    if (!checker.check(st, error)) return false;
+    if (st.kind == vmspace::Stmt::Dir && st.dir.name == "layout" && !st.dir.has_block) {
+      std::string e;
+      if (!vmspace::read_layout_file(st.dir.words[0], script_dir, &layout, &e)) {
+        *error = vmspace::where(name, st.loc) + ": @layout: " + e;
+        return false;
+      }
+    }
   }
-  return buf.data();
+  *error = reader.error();
+  return error->empty();
 }
+}  // namespace
 
 int cmd_run(const std::vector<std::string> &args) {
   std::string root, script_path, example;
+  uint64_t max_memory = default_max_memory();
   vmspace::ParseOptions popts;
   size_t i = 0;
   for (; i < args.size(); i++) {
     const std::string &a = args[i];
     if (a == "--root" && i + 1 < args.size()) {
       root = args[++i];
+    } else if (a == "--max-memory" && i + 1 < args.size()) {
+      if (!parse_size(args[++i], &max_memory)) {
+        std::fprintf(stderr, "vmspace run: --max-memory takes a size (BYTES, or with K, M, G)\n");
+        return 2;
+      }
     } else if (a == "--ignore-unknown") {
       popts.ignore_unknown = true;
     } else if (a == "--example" && i + 1 < args.size()) {
       example = args[++i];
     } else if (a.size() > 1 && a[0] == '-' && a != "-") {
-      std::fprintf(stderr, "vmspace run: unknown option '%s'\n", a.c_str());
+      std::fprintf(stderr, "vmspace run: unknown option '%s'\n%s", a.c_str(), kUsage);
       return 2;
     } else {
       break;
     }
   }
-  std::string text;
+  InputText input;
+  std::string_view text;
   std::string name;
+  std::string script_dir = ".";
+  std::string error;
   if (!example.empty()) {
     const char *t = builtin_example(example);
     if (!t) {
@@ -68,67 +88,42 @@ int cmd_run(const std::vector<std::string> &args) {
     }
   } else {
     if (i + 1 != args.size()) {
-      std::fprintf(stderr, "usage: vmspace run [--root DIR] [--ignore-unknown] SCRIPT\n");
+      std::fputs(kUsage, stderr);
       return 2;
     }
     script_path = args[i];
-    std::stringstream ss;
-    if (script_path == "-") {
-      ss << std::cin.rdbuf();
-      name = "<stdin>";
-    } else {
-      std::ifstream in(script_path);
-      if (!in) {
-        std::fprintf(stderr, "%s:1:1: cannot read the script\n", script_path.c_str());
-        return 2;
-      }
-      ss << in.rdbuf();
-      name = script_path;
+    if (!input.open(script_path, &error)) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 2;
     }
-    text = ss.str();
+    text = input.text();
+    name = script_path == "-" ? "<stdin>" : script_path;
+    if (script_path != "-") {
+      std::filesystem::path p(script_path);
+      script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
+    }
   }
 
-  vmspace::Script script;
-  std::string error;
-  std::string script_dir = ".";
-  if (!script_path.empty() && script_path != "-") {
-    std::filesystem::path p(script_path);
-    script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
-  }
-  if (!vmspace::parse_script(text, name, popts, &script, &error) ||
-      !vmspace::check_script(script, &error) ||
-      !vmspace::load_layout_files(script, script_dir, &error)) {
+  // Nothing runs before the whole script is known to be good; the run itself reads it again
+  // statement by statement, so its length costs no memory.
+  if (!check_all(text, name, popts, script_dir, &error)) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
-
-  // The sandbox: a fresh temporary directory unless --root names one.
-  bool temp = root.empty();
-  if (temp) {
-    root = make_sandbox("run");
-    if (root.empty()) return 2;
-  } else {
-    struct stat st {};
-    if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      std::fprintf(stderr, "vmspace run: --root %s is not a directory\n", root.c_str());
-      return 2;
-    }
-  }
-
-  int status;
-  {
+  return run_sandboxed("run", root, max_memory, [&](const std::string &sandbox) {
     vmspace::SystemConfig cfg;
-    cfg.root_dir = root;
+    cfg.root_dir = sandbox;
+    cfg.max_memory = max_memory;
     vmspace::System sys(cfg);
     vmspace::RunOptions ropts;
     ropts.script_dir = script_dir;
-    status = vmspace::run_script(script, sys, ropts);
-  }
-  if (temp) {
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-  return status;
+    vmspace::ScriptReader reader(text, name, popts);
+    std::string e;
+    const vmspace::RunStatus status =
+        vmspace::run_stream(reader, name, text.size(), sys, ropts, &e);
+    if (!e.empty()) std::fprintf(stderr, "%s\n", e.c_str());
+    return static_cast<int>(status);
+  });
 }
 
 }  // namespace vmspace_cli
