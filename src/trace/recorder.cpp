@@ -603,7 +603,7 @@ class Recorder {
         ArgVal av, ev;
         av.opaque = ev.opaque = true;
         av.s = strvec_text(task.argv);
-        ev.s = strvec_text(task.envp);
+        ev.s = strvec_text(o_.keep_env ? task.envp : redacted_env(task.envp));
         a.push_back(av);
         a.push_back(ev);
         if (nr == nr_execveat) num(r.r8);
@@ -802,6 +802,28 @@ class Recorder {
 RecordResult record_program(const RecordOptions &o) {
   Recorder r(o);
   return r.run();
+}
+
+// The environment as a trace keeps it: every value replaced by as many 'x' bytes (so the
+// initial stack is laid out as on the kernel), except the variables that say nothing secret
+// (kHarmlessEnv, and LC_*). A string without '=' is replaced whole.
+std::vector<std::string> redacted_env(const std::vector<std::string> &env) {
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (const std::string &e : env) {
+    const size_t eq = e.find('=');
+    const std::string name = eq == std::string::npos ? std::string() : e.substr(0, eq);
+    bool keep = name.compare(0, 3, "LC_") == 0;
+    for (const char *h : kHarmlessEnv) keep = keep || name == h;
+    if (keep) {
+      out.push_back(e);
+    } else if (eq == std::string::npos) {
+      out.emplace_back(e.size(), 'x');
+    } else {
+      out.push_back(e.substr(0, eq + 1) + std::string(e.size() - eq - 1, 'x'));
+    }
+  }
+  return out;
 }
 
 }  // namespace vmspace

@@ -26,7 +26,21 @@ struct RecordOptions {
   std::vector<std::string> argv;  // the command; argv[0] is looked up in PATH
   bool checkpoints_each = true;
   FILE *out = nullptr;  // the trace
+  // The environment strings of execve calls are written as they are; otherwise every value
+  // but those of kHarmlessEnv (and LC_*) becomes as many 'x' bytes: a trace is made to be
+  // shared, and tokens, keys and passwords live in environment variables.
+  bool keep_env = false;
 };
+
+// Environment variables whose values a trace keeps (they locate things, they hold no
+// secrets); all LC_* variables too.
+inline constexpr const char *kHarmlessEnv[] = {
+    "PATH", "HOME",    "PWD",   "OLDPWD", "LANG",   "LANGUAGE", "TERM",  "COLORTERM", "SHELL",
+    "USER", "LOGNAME", "SHLVL", "TZ",     "TMPDIR", "COLUMNS",  "LINES", "HOSTNAME",  "_"};
+
+// The environment with every value not in kHarmlessEnv (or LC_*) replaced by as many 'x'
+// bytes.
+std::vector<std::string> redacted_env(const std::vector<std::string> &env);
 
 struct RecordResult {
   int exit_status = 0;    // the program's, as a shell reports it (128+N for signal N)

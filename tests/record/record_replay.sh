@@ -105,6 +105,22 @@ else
   echo "FAIL  originals deleted: record failed: $(cat "$W/deleted.err")"
   fail=$((fail + 1))
 fi
+# A trace keeps no secrets: environment values become 'x' bytes of the same length (the
+# replay stays identical); --keep-env keeps them.
+n=$((n + 1))
+if VMSPACE_TEST_SECRET=correct-horse-battery "$V" record -o "$W/env.trace" -- "$W/seed_passwd" \
+     > /dev/null 2> "$W/env.err" &&
+   ! grep -q correct-horse "$W/env.trace" &&
+   grep -q '"VMSPACE_TEST_SECRET=xxxxxxxxxxxxxxxxxxxxx"' "$W/env.trace" &&
+   "$V" replay "$W/env.trace" > "$W/env.replay" 2>&1 &&
+   VMSPACE_TEST_SECRET=kept "$V" record --keep-env -o "$W/env-kept.trace" -- "$W/seed_passwd" \
+     > /dev/null 2>&1 &&
+   grep -q '"VMSPACE_TEST_SECRET=kept"' "$W/env-kept.trace"; then
+  echo "ok    environment values redacted: $(head -1 "$W/env.replay")"
+else
+  echo "FAIL  environment values redacted: $(cat "$W/env.err"; head -5 "$W/env.replay" 2>/dev/null)"
+  fail=$((fail + 1))
+fi
 # A multiprocessing pool and a manager: forked workers, threads accepting connections,
 # descriptors passed between processes. (No strace log: it would name temporary directories
 # the program deletes.)

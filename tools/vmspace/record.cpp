@@ -92,6 +92,8 @@ int cmd_record(const std::vector<std::string> &args) {
       o.checkpoints_each = true;
     } else if (a == "--checkpoints=end") {
       o.checkpoints_each = false;
+    } else if (a == "--keep-env") {
+      o.keep_env = true;
     } else if (a == "--") {
       i++;
       break;
@@ -102,8 +104,9 @@ int cmd_record(const std::vector<std::string> &args) {
   }
   o.argv.assign(args.begin() + static_cast<long>(i), args.end());
   if (out_path.empty() || o.argv.empty()) {
-    std::fprintf(stderr,
-                 "usage: vmspace record -o TRACE [--checkpoints=each|end] -- CMD [ARGS...]\n");
+    std::fprintf(
+        stderr,
+        "usage: vmspace record -o TRACE [--checkpoints=each|end] [--keep-env] -- CMD [ARGS...]\n");
     return 2;
   }
   // Written next to the target and renamed at the end: no half-written trace is left.
