@@ -55,7 +55,7 @@ uint64_t host_ram() {
                                : 4ull << 30;
 }
 
-uint64_t mapped_now() {
+[[maybe_unused]] uint64_t mapped_now() {
   FILE *f = std::fopen("/proc/self/statm", "re");
   unsigned long long pages = 0;
   if (f) {
