@@ -755,7 +755,9 @@ RunStatus run_script(const Script &s, System &sys, const RunOptions &opts) {
   size_t done = 0;
   for (const Stmt &st : s.stmts) {
     if (opts.progress && (++done & 4095) == 0) opts.progress(done, s.stmts.size());
-    if (!r.step(st)) return run_bad_input;
+    const bool ok = r.step(st);
+    if (opts.after_step) opts.after_step(sys);
+    if (!ok) return run_bad_input;
   }
   return r.finish();
 }
@@ -769,7 +771,9 @@ RunStatus run_stream(ScriptReader &reader, const std::string &file, size_t size,
   while (reader.next(&st)) {
     if (opts.progress && (++done & 16383) == 0) opts.progress(reader.offset(), size);
     if (!ch.check(st, error)) return run_bad_input;
-    if (!r.step(st)) return run_bad_input;
+    const bool ok = r.step(st);
+    if (opts.after_step) opts.after_step(sys);
+    if (!ok) return run_bad_input;
   }
   if (!reader.error().empty()) {
     *error = reader.error();

@@ -39,6 +39,8 @@ struct RunOptions {
   // Directives may read host files (@layout FILE). False for replays: a trace that names a
   // host file is refused.
   bool host_files = true;
+  // Called after every statement (fuzzing checks invariants there).
+  std::function<void(System &)> after_step;
   // Called now and then with the statements run so far and their number (a progress bar).
   std::function<void(size_t done, size_t total)> progress;
 };
