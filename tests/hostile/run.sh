@@ -68,9 +68,9 @@ run_case() {  # run_case NAME FILE
   for mode in run replay strace; do
     out="$W/out/$1.$mode"
     case $mode in
-      run) limited "$V" run "$2" > "$out" 2>&1 ;;
-      replay) limited "$V" replay "$2" > "$out" 2>&1 ;;
-      strace) limited "$V" replay --strace "$2" > "$out" 2>&1 ;;
+      run) limited "$V" run --max-memory 1G "$2" > "$out" 2>&1 ;;
+      replay) limited "$V" replay --max-memory 1G "$2" > "$out" 2>&1 ;;
+      strace) limited "$V" replay --max-memory 1G --strace "$2" > "$out" 2>&1 ;;
     esac
     check "$1 ($mode)" $? "$out"
   done
