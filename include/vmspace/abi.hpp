@@ -1,7 +1,13 @@
-// vmspace — the Linux x86-64 system-call ABI constants the guest sees.
+// vmspace — the Linux x86-64 system-call ABI constants the guest sees: the one definition
+// every part of vmspace (and an embedder) uses.
 //
-// Synopsis
-//   lx::prot_*, lx::map_*, lx::o_*, lx::mfd_*, lx::rlimit_*   values as in Linux's uapi headers
+// Synopsis (values as in Linux's uapi headers)
+//   lx::prot_*, lx::map_*            mmap, mprotect          lx::mremap_*   mremap
+//   lx::madv_*                       madvise                 lx::ms_*       msync
+//   lx::mlock_*, lx::mcl_*           mlock2, mlockall        lx::mfd_*      memfd_create
+//   lx::o_*, lx::at_*, lx::f_*, lx::fd_cloexec, lx::rename_*  open, *at, fcntl, renameat2
+//   lx::clone_*, lx::sig*            clone, signals          lx::segv_*, lx::bus_*, lx::si_*
+//   lx::pr_set_vma*                  prctl                   lx::rlimit_*, lx::rlim_infinity
 //
 // These are spelled in lower case inside namespace vmspace::lx so that they never collide with
 // the host's <sys/mman.h> macros; a guest program's PROT_READ is lx::prot_read.
@@ -50,6 +56,8 @@ inline constexpr int map_huge_shift = 26;
 inline constexpr uint64_t map_huge_mask = 0x3f;
 inline constexpr uint64_t map_huge_2mb = 21ull << map_huge_shift;
 inline constexpr uint64_t map_huge_1gb = 30ull << map_huge_shift;
+inline constexpr uint64_t mfd_huge_shift = 26;
+inline constexpr uint64_t mfd_huge_mask = 0x3f;
 // The flags every mmap implementation accepted before MAP_SHARED_VALIDATE existed
 // (Linux: LEGACY_MAP_MASK; on x86 it includes MAP_32BIT, MAP_ABOVE4G and the huge sizes).
 inline constexpr uint64_t legacy_map_mask =
@@ -80,6 +88,103 @@ inline constexpr uint64_t o_sync = 04010000;
 inline constexpr uint64_t o_path = 010000000;
 inline constexpr uint64_t o_tmpfile = 020200000;
 inline constexpr int64_t at_fdcwd = -100;
+
+// *at flags and renameat2
+inline constexpr uint64_t at_symlink_nofollow = 0x100;
+inline constexpr uint64_t at_removedir = 0x200;
+inline constexpr uint64_t at_symlink_follow = 0x400;
+inline constexpr uint64_t at_empty_path = 0x1000;
+inline constexpr uint64_t rename_noreplace = 1;
+inline constexpr uint64_t rename_exchange = 2;
+inline constexpr uint64_t rename_whiteout = 4;
+
+// fcntl commands
+inline constexpr uint64_t f_dupfd = 0;
+inline constexpr uint64_t f_getfd = 1;
+inline constexpr uint64_t f_setfd = 2;
+inline constexpr uint64_t f_getfl = 3;
+inline constexpr uint64_t f_setfl = 4;
+inline constexpr uint64_t f_dupfd_cloexec = 1030;
+inline constexpr uint64_t fd_cloexec = 1;
+
+// mremap flags
+inline constexpr uint64_t mremap_maymove = 1;
+inline constexpr uint64_t mremap_fixed = 2;
+inline constexpr uint64_t mremap_dontunmap = 4;
+
+// mlock2 and mlockall flags
+inline constexpr uint64_t mlock_onfault = 1;
+inline constexpr uint64_t mcl_current = 1;
+inline constexpr uint64_t mcl_future = 2;
+inline constexpr uint64_t mcl_onfault = 4;
+
+// msync flags
+inline constexpr uint64_t ms_async = 1;
+inline constexpr uint64_t ms_invalidate = 2;
+inline constexpr uint64_t ms_sync = 4;
+
+// madvise advice
+inline constexpr int madv_normal = 0;
+inline constexpr int madv_random = 1;
+inline constexpr int madv_sequential = 2;
+inline constexpr int madv_willneed = 3;
+inline constexpr int madv_dontneed = 4;
+inline constexpr int madv_free = 8;
+inline constexpr int madv_remove = 9;
+inline constexpr int madv_dontfork = 10;
+inline constexpr int madv_dofork = 11;
+inline constexpr int madv_mergeable = 12;
+inline constexpr int madv_unmergeable = 13;
+inline constexpr int madv_hugepage = 14;
+inline constexpr int madv_nohugepage = 15;
+inline constexpr int madv_dontdump = 16;
+inline constexpr int madv_dodump = 17;
+inline constexpr int madv_wipeonfork = 18;
+inline constexpr int madv_keeponfork = 19;
+inline constexpr int madv_cold = 20;
+inline constexpr int madv_pageout = 21;
+inline constexpr int madv_populate_read = 22;
+inline constexpr int madv_populate_write = 23;
+inline constexpr int madv_dontneed_locked = 24;
+inline constexpr int madv_collapse = 25;
+inline constexpr int madv_hwpoison = 100;
+inline constexpr int madv_soft_offline = 101;
+inline constexpr int madv_guard_install = 102;
+inline constexpr int madv_guard_remove = 103;
+
+// prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ...)
+inline constexpr uint64_t pr_set_vma = 0x53564d41;
+inline constexpr uint64_t pr_set_vma_anon_name = 0;
+
+// clone flags
+inline constexpr uint64_t clone_vm = 0x100;
+inline constexpr uint64_t clone_fs = 0x200;
+inline constexpr uint64_t clone_files = 0x400;
+inline constexpr uint64_t clone_sighand = 0x800;
+inline constexpr uint64_t clone_pidfd = 0x1000;
+inline constexpr uint64_t clone_ptrace = 0x2000;
+inline constexpr uint64_t clone_vfork = 0x4000;
+inline constexpr uint64_t clone_parent = 0x8000;
+inline constexpr uint64_t clone_thread = 0x10000;
+inline constexpr uint64_t clone_newns = 0x20000;
+inline constexpr uint64_t clone_sysvsem = 0x40000;
+inline constexpr uint64_t clone_settls = 0x80000;
+inline constexpr uint64_t clone_parent_settid = 0x100000;
+inline constexpr uint64_t clone_child_cleartid = 0x200000;
+inline constexpr uint64_t clone_detached = 0x400000;
+inline constexpr uint64_t clone_untraced = 0x800000;
+inline constexpr uint64_t clone_child_settid = 0x1000000;
+inline constexpr uint64_t clone_io = 0x80000000;
+
+// signals and the si_code of the faults vmspace raises
+inline constexpr int sigkill = 9;
+inline constexpr int sigbus = 7;
+inline constexpr int sigsegv = 11;
+inline constexpr int sigchld = 17;
+inline constexpr int segv_maperr = 1;
+inline constexpr int segv_accerr = 2;
+inline constexpr int bus_adrerr = 2;
+inline constexpr int si_kernel = 0x80;
 
 // memfd_create flags
 inline constexpr uint64_t mfd_cloexec = 0x1;

@@ -508,7 +508,7 @@ Result<void> Vfs::link_or_rename(int old_base, std::string_view old_path, int ne
   if (r != 0) return fail(static_cast<Errno>(errno));
   if (replaces && (S_ISDIR(replaced.st_mode) || replaced.st_nlink <= 1))
     standins_.drop_meta(replaced);
-  constexpr unsigned kExchange = 2;  // RENAME_EXCHANGE: both names stay, swapped
+  constexpr unsigned kExchange = lx::rename_exchange;  // both names stay, swapped
   if (rename && (flags & kExchange) && standins_.recorded(from->key) && standins_.recorded(to->key))
     return {};  // each key still names its stand-in path, now holding the other file
   if (opts_.recorded_only && !to->key.empty() && to->tree == Tree::standins)

@@ -11,8 +11,9 @@
 namespace vmspace {
 
 namespace {
-constexpr int kSigbus = 7, kSigsegv = 11;
-constexpr int kSegvMaperr = 1, kSegvAccerr = 2, kBusAdrerr = 2;
+constexpr int kSigbus = lx::sigbus, kSigsegv = lx::sigsegv;
+constexpr int kSegvMaperr = lx::segv_maperr, kSegvAccerr = lx::segv_accerr,
+              kBusAdrerr = lx::bus_adrerr;
 }  // namespace
 
 Errno AddressSpace::expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim) {

@@ -4,17 +4,12 @@
 // memory that shares its walk.
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
+#include "vmspace/abi.hpp"
 
 namespace vmspace {
 
 namespace madv {
-constexpr int normal = 0, random = 1, sequential = 2, willneed = 3, dontneed = 4, free_ = 8,
-              remove = 9, dontfork = 10, dofork = 11, mergeable = 12, unmergeable = 13,
-              hugepage = 14, nohugepage = 15, dontdump = 16, dodump = 17, wipeonfork = 18,
-              keeponfork = 19, cold = 20, pageout = 21, populate_read = 22, populate_write = 23,
-              dontneed_locked = 24, collapse = 25, guard_install = 102, guard_remove = 103;
-// Internal: naming goes through the same walk (Linux:
-// __MADV_SET_ANON_VMA_NAME).
+// Internal: naming goes through the same walk (Linux: __MADV_SET_ANON_VMA_NAME).
 constexpr int set_name = 0x10000;
 }  // namespace madv
 
@@ -22,31 +17,31 @@ namespace {
 
 bool valid_advice(int b) {
   switch (b) {
-    case madv::dofork:
-    case madv::dontfork:
-    case madv::normal:
-    case madv::sequential:
-    case madv::random:
-    case madv::remove:
-    case madv::willneed:
-    case madv::dontneed:
-    case madv::dontneed_locked:
-    case madv::free_:
-    case madv::cold:
-    case madv::pageout:
-    case madv::populate_read:
-    case madv::populate_write:
-    case madv::mergeable:
-    case madv::unmergeable:
-    case madv::hugepage:
-    case madv::nohugepage:
-    case madv::collapse:
-    case madv::dontdump:
-    case madv::dodump:
-    case madv::wipeonfork:
-    case madv::keeponfork:
-    case madv::guard_install:
-    case madv::guard_remove:
+    case lx::madv_dofork:
+    case lx::madv_dontfork:
+    case lx::madv_normal:
+    case lx::madv_sequential:
+    case lx::madv_random:
+    case lx::madv_remove:
+    case lx::madv_willneed:
+    case lx::madv_dontneed:
+    case lx::madv_dontneed_locked:
+    case lx::madv_free:
+    case lx::madv_cold:
+    case lx::madv_pageout:
+    case lx::madv_populate_read:
+    case lx::madv_populate_write:
+    case lx::madv_mergeable:
+    case lx::madv_unmergeable:
+    case lx::madv_hugepage:
+    case lx::madv_nohugepage:
+    case lx::madv_collapse:
+    case lx::madv_dontdump:
+    case lx::madv_dodump:
+    case lx::madv_wipeonfork:
+    case lx::madv_keeponfork:
+    case lx::madv_guard_install:
+    case lx::madv_guard_remove:
       return true;
     default:
       // MADV_HWPOISON and MADV_SOFT_OFFLINE need CONFIG_MEMORY_FAILURE, off on
@@ -57,9 +52,9 @@ bool valid_advice(int b) {
 
 // Advice that may discard data, refused on sealed read-only anonymous memory.
 bool is_discard(int b) {
-  return b == madv::free_ || b == madv::dontneed || b == madv::dontneed_locked ||
-         b == madv::remove || b == madv::dontfork || b == madv::wipeonfork ||
-         b == madv::guard_install;
+  return b == lx::madv_free || b == lx::madv_dontneed || b == lx::madv_dontneed_locked ||
+         b == lx::madv_remove || b == lx::madv_dontfork || b == lx::madv_wipeonfork ||
+         b == lx::madv_guard_install;
 }
 
 const Inode *inode_of(const Vma &v) {
@@ -90,35 +85,35 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
 
   uint64_t f = v->flags;
   switch (b) {
-    case madv::remove: {
+    case lx::madv_remove: {
       if (f & vm::locked) return Errno::inval;
       if (!v->file || v->special != Special::none) return Errno::inval;
       if ((f & (vm::shared | vm::maywrite)) != (vm::shared | vm::maywrite)) return Errno::acces;
       return Errno::none;  // punching the hole is a page-layer effect
     }
-    case madv::willneed:
+    case lx::madv_willneed:
       return Errno::none;
-    case madv::cold:
-    case madv::pageout:
+    case lx::madv_cold:
+    case lx::madv_pageout:
       if (f & (vm::locked | vm::pfnmap | vm::hugetlb)) return Errno::inval;
       return Errno::none;
-    case madv::free_:
-    case madv::dontneed:
-    case madv::dontneed_locked: {
+    case lx::madv_free:
+    case lx::madv_dontneed:
+    case lx::madv_dontneed_locked: {
       if (!(f & vm::hugetlb)) {
         uint64_t forbidden = vm::pfnmap;
-        if (b != madv::dontneed_locked) forbidden |= vm::locked;
+        if (b != lx::madv_dontneed_locked) forbidden |= vm::locked;
         if (f & forbidden) return Errno::inval;
       } else {
-        if (b == madv::free_) return Errno::inval;
+        if (b == lx::madv_free) return Errno::inval;
         const Inode *in = inode_of(*v);
         uint64_t h = in ? in->huge_page_size() : (2ull << 20);
         if (start & (h - 1)) return Errno::inval;
       }
-      if (b == madv::free_ && !v->is_anonymous()) return Errno::inval;
+      if (b == lx::madv_free && !v->is_anonymous()) return Errno::inval;
       return Errno::none;
     }
-    case madv::collapse: {
+    case lx::madv_collapse: {
       // Linux: madvise_collapse. First whether THP may back the VMA at all
       // (thp_vma_allowable_order with a forced collapse): not NOHUGEPAGE, not
       // special or hugetlb, room for one aligned PMD below vm_end (file
@@ -144,57 +139,57 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
       // empty PMD.
       return Errno::inval;
     }
-    case madv::guard_install:
+    case lx::madv_guard_install:
       if (f & (vm::special | vm::hugetlb | vm::locked)) return Errno::inval;
       // Guard markers live in page tables: the VMA needs an anon_vma, and is
       // marked (without a split) as possibly holding guards.
       mm.anon_vma_prepare(v);
       v->flags |= vm::maybe_guard;
       return Errno::none;
-    case madv::guard_remove:
+    case lx::madv_guard_remove:
       if (f & (vm::special | vm::hugetlb)) return Errno::inval;
       return Errno::none;
-    case madv::normal:
+    case lx::madv_normal:
       f &= ~(vm::rand_read | vm::seq_read);
       break;
-    case madv::sequential:
+    case lx::madv_sequential:
       f = (f & ~vm::rand_read) | vm::seq_read;
       break;
-    case madv::random:
+    case lx::madv_random:
       f = (f & ~vm::seq_read) | vm::rand_read;
       break;
-    case madv::dontfork:
+    case lx::madv_dontfork:
       f |= vm::dontcopy;
       break;
-    case madv::dofork:
+    case lx::madv_dofork:
       if (f & vm::io) return Errno::inval;
       f &= ~vm::dontcopy;
       break;
-    case madv::wipeonfork:
+    case lx::madv_wipeonfork:
       if (v->file || (f & vm::shared)) return Errno::inval;
       f |= vm::wipeonfork;
       break;
-    case madv::keeponfork:
+    case lx::madv_keeponfork:
       if (f & vm::droppable) return Errno::inval;
       f &= ~vm::wipeonfork;
       break;
-    case madv::dontdump:
+    case lx::madv_dontdump:
       f |= vm::dontdump;
       break;
-    case madv::dodump:
+    case lx::madv_dodump:
       if ((!(f & vm::hugetlb) && (f & vm::special)) || (f & vm::droppable)) return Errno::inval;
       f &= ~vm::dontdump;
       break;
-    case madv::mergeable:
+    case lx::madv_mergeable:
       if (!(f & vm::mergeable) && ksm_compatible(*v)) f |= vm::mergeable;
       break;
-    case madv::unmergeable:
+    case lx::madv_unmergeable:
       f &= ~vm::mergeable;
       break;
-    case madv::hugepage:
+    case lx::madv_hugepage:
       f = (f & ~vm::nohugepage) | vm::hugepage;
       break;
-    case madv::nohugepage:
+    case lx::madv_nohugepage:
       f = (f & ~vm::hugepage) | vm::nohugepage;
       break;
     case madv::set_name: {
@@ -272,8 +267,8 @@ Result<void> AddressSpace::madvise(uint64_t start, uint64_t len_in, int b, const
   if (start + len == start) return {};
   uint64_t end = start + len;
   Errno e;
-  if (b == madv::populate_read || b == madv::populate_write)
-    e = madvise_populate(*this, start, end, b == madv::populate_write);
+  if (b == lx::madv_populate_read || b == lx::madv_populate_write)
+    e = madvise_populate(*this, start, end, b == lx::madv_populate_write);
   else
     e = walk(*this, start, end, b, nullptr);
   if (e != Errno::none) return fail(e);

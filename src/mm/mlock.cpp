@@ -6,7 +6,8 @@
 namespace vmspace {
 
 namespace {
-constexpr uint64_t kMclCurrent = 1, kMclFuture = 2, kMclOnfault = 4;
+constexpr uint64_t kMclCurrent = lx::mcl_current, kMclFuture = lx::mcl_future,
+                   kMclOnfault = lx::mcl_onfault;
 }  // namespace
 
 // Linux: count_mm_mlocked_page_nr.

@@ -8,7 +8,8 @@
 namespace vmspace {
 
 namespace {
-constexpr uint64_t kMayMove = 1, kFixed = 2, kDontUnmap = 4;
+constexpr uint64_t kMayMove = lx::mremap_maymove, kFixed = lx::mremap_fixed,
+                   kDontUnmap = lx::mremap_dontunmap;
 
 enum class RemapType { no_resize, shrink, expand };
 

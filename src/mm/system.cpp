@@ -141,8 +141,8 @@ void System::exit_task(int pid) {
 }
 
 Result<int> System::clone_process(Process &parent, uint64_t flags) {
-  constexpr uint64_t kCloneVm = 0x100, kCloneFiles = 0x400, kCloneThread = 0x10000,
-                     kCloneSighand = 0x800;
+  constexpr uint64_t kCloneVm = lx::clone_vm, kCloneFiles = lx::clone_files,
+                     kCloneThread = lx::clone_thread, kCloneSighand = lx::clone_sighand;
   // Linux: copy_process argument checks.
   if ((flags & kCloneThread) && !(flags & kCloneSighand)) return fail(Errno::inval);
   if ((flags & kCloneSighand) && !(flags & kCloneVm)) return fail(Errno::inval);

@@ -347,7 +347,7 @@ Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
                                const std::vector<std::string> &argv,
                                const std::vector<std::string> &envp, uint64_t flags) {
   SystemState &s = sys_->impl();
-  constexpr uint64_t kEmptyPath = 0x1000, kSymlinkNofollow = 0x100;
+  constexpr uint64_t kEmptyPath = lx::at_empty_path, kSymlinkNofollow = lx::at_symlink_nofollow;
   if (flags & ~(kEmptyPath | kSymlinkNofollow)) return fail(Errno::inval);
   VMS_TRY(memory_available(s, AddressSpace::kFixedBytes));
   const int dfd = static_cast<int>(static_cast<uint32_t>(dirfd));

@@ -72,7 +72,7 @@ Result<int> path_base(FdTable &files, const std::string &cwd, uint64_t dirfd,
 
 Result<void> Process::unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags) {
   SystemState &s = sys_->impl();
-  constexpr uint64_t kRemoveDir = 0x200;  // AT_REMOVEDIR
+  constexpr uint64_t kRemoveDir = lx::at_removedir;
   if (flags & ~kRemoveDir) return fail(Errno::inval);
   std::string joined;
   Result<int> base = path_base(*files_, cwd_, dirfd, &path, &joined);
@@ -100,14 +100,14 @@ Result<void> Process::link_or_rename(uint64_t olddirfd, std::string_view oldpath
 
 Result<void> Process::linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
                              std::string_view newpath, uint64_t flags) {
-  constexpr uint64_t kSymlinkFollow = 0x400, kEmptyPath = 0x1000;
+  constexpr uint64_t kSymlinkFollow = lx::at_symlink_follow, kEmptyPath = lx::at_empty_path;
   if (flags & ~(kSymlinkFollow | kEmptyPath)) return fail(Errno::inval);
   return link_or_rename(olddirfd, oldpath, newdirfd, newpath, false, 0);
 }
 
 Result<void> Process::renameat2(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
                                 std::string_view newpath, uint64_t flags) {
-  constexpr uint64_t kNoreplace = 1, kExchange = 2;  // RENAME_WHITEOUT: not modelled
+  constexpr uint64_t kNoreplace = lx::rename_noreplace, kExchange = lx::rename_exchange;
   if ((flags & ~(kNoreplace | kExchange)) || flags == (kNoreplace | kExchange))
     return fail(Errno::inval);
   return link_or_rename(olddirfd, oldpath, newdirfd, newpath, true, static_cast<unsigned>(flags));
@@ -134,7 +134,8 @@ Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
 // F_DUPFD, F_DUPFD_CLOEXEC (lowest free descriptor >= arg), F_GETFD, F_SETFD (close-on-exec),
 // F_GETFL. Others are not modelled (Errno::nosys).
 Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
-  constexpr uint32_t kDupfd = 0, kGetfd = 1, kSetfd = 2, kGetfl = 3, kDupfdCloexec = 1030;
+  constexpr uint32_t kDupfd = lx::f_dupfd, kGetfd = lx::f_getfd, kSetfd = lx::f_setfd,
+                     kGetfl = lx::f_getfl, kDupfdCloexec = lx::f_dupfd_cloexec;
   OpenFile *f = files_->get(fd & 0xffffffffu);
   if (!f) return fail(Errno::badf);
   const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);

@@ -71,7 +71,7 @@ Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
 
 // Linux: mm/msync.c sys_msync.
 Result<void> Process::msync(uint64_t start, uint64_t len, uint64_t flags_in) {
-  constexpr uint32_t kAsync = 1, kInvalidate = 2, kSync = 4;
+  constexpr uint32_t kAsync = lx::ms_async, kInvalidate = lx::ms_invalidate, kSync = lx::ms_sync;
   const uint32_t flags = static_cast<uint32_t>(flags_in);
   const AddressSpace &mm = *mm_;
   if (flags & ~(kAsync | kInvalidate | kSync)) return fail(Errno::inval);

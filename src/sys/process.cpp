@@ -84,11 +84,11 @@ bool Process::validate(std::string *why) const {
 
 namespace vmspace {
 
-Result<int> Process::fork() { return sys_->clone_process(*this, 17 /* SIGCHLD */); }
+Result<int> Process::fork() { return sys_->clone_process(*this, lx::sigchld); }
 
 Result<int> Process::vfork() {
   // CLONE_VM | CLONE_VFORK | SIGCHLD: the child runs in this address space.
-  return sys_->clone_process(*this, 0x100 | 0x4000 | 17);
+  return sys_->clone_process(*this, lx::clone_vm | lx::clone_vfork | lx::sigchld);
 }
 
 Result<int> Process::clone(uint64_t flags) { return sys_->clone_process(*this, flags); }

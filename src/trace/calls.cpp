@@ -34,7 +34,7 @@ CallOutcome outcome(const Result<void> &r) {
   return o;
 }
 
-constexpr uint64_t kPrSetVma = 0x53564d41;
+constexpr uint64_t kPrSetVma = lx::pr_set_vma;
 
 }  // namespace
 

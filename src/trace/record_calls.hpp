@@ -2,6 +2,8 @@
 // time (see Recorder::syscall_stop in recorder.cpp).
 #pragma once
 
+#include "vmspace/abi.hpp"
+
 #include <sys/types.h>
 #include <sys/user.h>
 
@@ -83,8 +85,9 @@ enum : long {
   nr_close_range = 436,
 };
 
-constexpr uint64_t kPrSetVma = 0x53564d41;
-constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000;
+constexpr uint64_t kPrSetVma = lx::pr_set_vma;
+constexpr uint64_t kCloneVm = lx::clone_vm, kCloneVfork = lx::clone_vfork,
+                   kCloneThread = lx::clone_thread;
 
 // Calls that change or read the address space: one thread of a process at a time.
 bool mm_call(long nr);

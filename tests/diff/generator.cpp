@@ -15,20 +15,13 @@ namespace {
 constexpr uint64_t P = 4096;
 constexpr uint64_t kTaskSize = 0x7ffffffff000ull;
 constexpr uint64_t kMaxPopulate = 8ull << 20;  // real memory a locking or populating op may use
-constexpr uint64_t kVmLocked = 0x2000, kVmMaybeGuard = 0x800, kVmWrite = 0x2;
-constexpr uint64_t kVmDroppable = 1ull << 40, kVmHugetlb = 0x400000;
-constexpr uint64_t kVmSpecial =
-    0x4000 | 0x40000 | 0x400 | 0x10000000;  // IO DONTEXPAND PFNMAP MIXEDMAP
+namespace vm = vmspace::vm;
+constexpr uint64_t kVmSpecial = vm::special;
 
-// Linux's numbers (uapi/asm-generic/mman-common.h, linux/mman.h, linux/prctl.h).
-constexpr uint64_t kMremapMaymove = 1, kMremapFixed = 2, kMremapDontunmap = 4;
-constexpr uint64_t kMlockOnfault = 1;
-constexpr uint64_t kMclCurrent = 1, kMclFuture = 2, kMclOnfault = 4;
-constexpr uint64_t kMsAsync = 1, kMsInvalidate = 2, kMsSync = 4;
-constexpr uint64_t kPrSetVma = 0x53564d41;
 // Advice that makes the kernel allocate or read in memory.
 bool populating(uint64_t advice) {
-  return advice == 3 || advice == 22 || advice == 23 || advice == 25;
+  return advice == lx::madv_willneed || advice == lx::madv_populate_read ||
+         advice == lx::madv_populate_write || advice == lx::madv_collapse;
 }
 
 Op call(const char *name, std::initializer_list<uint64_t> vals) {
@@ -321,8 +314,8 @@ Op Generator::file_op(Session &s) {
 std::vector<vmspace::VmaInfo> Generator::touchable(Session &s) {
   std::vector<vmspace::VmaInfo> ok;
   for (const vmspace::VmaInfo &v : s.proc(slot_).vmas()) {
-    if (!(v.flags & kVmWrite) || overlaps_protected(s, v.start, v.end - v.start)) continue;
-    if (v.flags & (0x400000 | kVmMaybeGuard)) continue;  // hugetlb, guard markers
+    if (!(v.flags & vm::write) || overlaps_protected(s, v.start, v.end - v.start)) continue;
+    if (v.flags & (0x400000 | vm::maybe_guard)) continue;  // hugetlb, guard markers
     if (v.name.find("/memfd:") == 0 || v.name.find("[v") == 0) continue;
     if (!v.anonymous && v.name != "/dev/zero (deleted)" && v.name != "/dev/zero") {
       // A file: only pages inside it.
@@ -395,7 +388,7 @@ uint64_t Generator::mapped_in(Session &s, uint64_t addr, uint64_t len) {
 bool Generator::guarded_in(Session &s, uint64_t addr, uint64_t len) {
   uint64_t end = addr + len < addr ? ~0ull : addr + len;
   for (const vmspace::VmaInfo &v : s.proc(slot_).vmas())
-    if ((v.flags & kVmMaybeGuard) && v.start < end && v.end > addr) return true;
+    if ((v.flags & vm::maybe_guard) && v.start < end && v.end > addr) return true;
   return false;
 }
 
@@ -426,7 +419,7 @@ Op Generator::mremap_op(Session &s) {
     bool locked = false;
     if (!vmas.empty() && chance(0.85)) {
       const vmspace::VmaInfo &v = vmas[pick(vmas.size())];
-      locked = v.flags & kVmLocked;
+      locked = v.flags & vm::locked;
       addr = v.start + (pick(4) ? 0 : pick((v.end - v.start) / P) * P);
       uint64_t size = v.end - addr;
       uint64_t r = pick(100);
@@ -465,21 +458,21 @@ Op Generator::mremap_op(Session &s) {
     if (r < 15)
       flags = 0;
     else if (r < 55)
-      flags = kMremapMaymove;
+      flags = lx::mremap_maymove;
     else if (r < 75)
-      flags = kMremapMaymove | kMremapFixed;
+      flags = lx::mremap_maymove | lx::mremap_fixed;
     else if (r < 87)
-      flags = kMremapMaymove | kMremapDontunmap;
+      flags = lx::mremap_maymove | lx::mremap_dontunmap;
     else if (r < 90)
-      flags = kMremapMaymove | kMremapFixed | kMremapDontunmap;
+      flags = lx::mremap_maymove | lx::mremap_fixed | lx::mremap_dontunmap;
     else if (r < 93)
-      flags = kMremapFixed;
+      flags = lx::mremap_fixed;
     else if (r < 96)
-      flags = kMremapDontunmap;
+      flags = lx::mremap_dontunmap;
     else
       flags = pick(16) | (chance(0.5) ? 0 : 1ull << (3 + pick(29)));
     uint64_t new_addr = 0;
-    if (flags & kMremapFixed) {
+    if (flags & lx::mremap_fixed) {
       new_addr = some_addr(s, new_len, true);
       if (chance(0.1)) new_addr = addr;  // overlapping the source
     } else if (chance(0.05)) {
@@ -489,12 +482,13 @@ Op Generator::mremap_op(Session &s) {
     if ((locked || future_locked()) && new_len > old_len + 16 * P && new_len <= kTaskSize)
       new_len = old_len + (1 + pick(16)) * P;
     if (overlaps_protected(s, addr, old_len ? old_len : P)) continue;
-    if ((flags & kMremapFixed) && overlaps_protected(s, new_addr, new_len ? new_len : P)) continue;
-    if (flags & kMremapFixed) return call("mremap", {addr, old_len, new_len, flags, new_addr});
+    if ((flags & lx::mremap_fixed) && overlaps_protected(s, new_addr, new_len ? new_len : P))
+      continue;
+    if (flags & lx::mremap_fixed) return call("mremap", {addr, old_len, new_len, flags, new_addr});
     if (new_addr || chance(0.5)) return call("mremap", {addr, old_len, new_len, flags, new_addr});
     return call("mremap", {addr, old_len, new_len, flags});
   }
-  return call("mremap", {0x100000000ull + 1, P, 2 * P, kMremapMaymove});
+  return call("mremap", {0x100000000ull + 1, P, 2 * P, lx::mremap_maymove});
 }
 
 Op Generator::brk_op(Session &s) {
@@ -542,7 +536,7 @@ uint64_t Generator::lock_cost(Session &s, uint64_t addr, uint64_t len, bool onfa
   for (const vmspace::VmaInfo &v : s.proc(slot_).vmas()) {
     uint64_t a = std::max(addr, v.start), e = std::min(end, v.end);
     if (a >= e) continue;
-    if (!onfault || (v.flags & (kVmDroppable | kVmSpecial | kVmHugetlb))) total += e - a;
+    if (!onfault || (v.flags & (vm::droppable | kVmSpecial | vm::hugetlb))) total += e - a;
   }
   return total;
 }
@@ -556,32 +550,32 @@ Op Generator::mlock_op(Session &s) {
   const bool full_ok = !guarded && lock_cost(s, addr, len, false) <= kMaxPopulate;
   const bool onfault_ok = !guarded && lock_cost(s, addr, len, true) <= kMaxPopulate;
   if (r < 50) {
-    uint64_t f = r < 30 ? 0 : (chance(0.7) ? kMlockOnfault : 0);
+    uint64_t f = r < 30 ? 0 : (chance(0.7) ? lx::mlock_onfault : 0);
     if (chance(0.08)) f = 2 + pick(6);  // unknown flags: EINVAL
-    if (!full_ok) f |= kMlockOnfault;
+    if (!full_ok) f |= lx::mlock_onfault;
     if (!onfault_ok) return call("munlock", {addr, len});
     if (r < 30 && !f) return call("mlock", {addr, len});
     return call("mlock2", {addr, len, f});
   }
   if (r < 75) return call("munlock", {addr, len});
   if (r < 90) {
-    const uint64_t choices[] = {kMclCurrent,
-                                kMclFuture,
-                                kMclCurrent | kMclFuture,
-                                kMclCurrent | kMclOnfault,
-                                kMclFuture | kMclOnfault,
-                                kMclCurrent | kMclFuture | kMclOnfault,
-                                kMclOnfault,
+    const uint64_t choices[] = {lx::mcl_current,
+                                lx::mcl_future,
+                                lx::mcl_current | lx::mcl_future,
+                                lx::mcl_current | lx::mcl_onfault,
+                                lx::mcl_future | lx::mcl_onfault,
+                                lx::mcl_current | lx::mcl_future | lx::mcl_onfault,
+                                lx::mcl_onfault,
                                 0,
                                 8,
-                                kMclCurrent | 0x10};
+                                lx::mcl_current | 0x10};
     uint64_t f = choices[pick(10)];
     const bool all_guarded = guarded_in(s, 0, ~0ull);
-    if ((f & kMclCurrent) && !(f & kMclOnfault) &&
+    if ((f & lx::mcl_current) && !(f & lx::mcl_onfault) &&
         (all_guarded || lock_cost(s, 0, ~0ull, false) > kMaxPopulate))
-      f |= kMclOnfault;
-    if ((f & kMclCurrent) && (all_guarded || lock_cost(s, 0, ~0ull, true) > kMaxPopulate))
-      f &= ~kMclCurrent;
+      f |= lx::mcl_onfault;
+    if ((f & lx::mcl_current) && (all_guarded || lock_cost(s, 0, ~0ull, true) > kMaxPopulate))
+      f &= ~lx::mcl_current;
     return call("mlockall", {f});
   }
   return call("munlockall", {});
@@ -610,15 +604,15 @@ Op Generator::madvise_op(Session &s) {
 Op Generator::msync_op(Session &s) {
   uint64_t addr, len;
   some_range(s, &addr, &len);
-  const uint64_t choices[] = {kMsAsync,
-                              kMsSync,
-                              kMsInvalidate,
-                              kMsAsync | kMsInvalidate,
-                              kMsSync | kMsInvalidate,
-                              kMsAsync | kMsSync,
+  const uint64_t choices[] = {lx::ms_async,
+                              lx::ms_sync,
+                              lx::ms_invalidate,
+                              lx::ms_async | lx::ms_invalidate,
+                              lx::ms_sync | lx::ms_invalidate,
+                              lx::ms_async | lx::ms_sync,
                               0,
                               8,
-                              kMsSync | 0x100};
+                              lx::ms_sync | 0x100};
   return call("msync", {addr, len, choices[pick(9)]});
 }
 
@@ -660,7 +654,7 @@ Op Generator::mseal_op(Session &s) {
 Op Generator::prctl_op(Session &s) {
   uint64_t addr, len;
   some_range(s, &addr, &len);
-  Op op = call("prctl", {kPrSetVma, 0, addr, len, 0});
+  Op op = call("prctl", {lx::pr_set_vma, 0, addr, len, 0});
   if (chance(0.8)) {
     op.args[4].is_str = true;
     op.args[4].s = chance(0.9) ? "name" + std::to_string(pick(3)) : "bad$";
@@ -746,7 +740,7 @@ Op Generator::next(Session &s) {
 void Generator::observe(const Op &op, const Answer &a) {
   if (op.kind != Op::Call) return;
   slot_ = op.slot;
-  if (op.name == "mlockall" && (op.args[0].v & kMclFuture)) future_locked() = true;
+  if (op.name == "mlockall" && (op.args[0].v & lx::mcl_future)) future_locked() = true;
   if (op.name == "munlockall" && a.ok) future_locked() = false;
   if ((op.name == "fork" || op.name == "vfork") && a.ok && op.child > 0) {
     const bool vfork = op.name == "vfork";
