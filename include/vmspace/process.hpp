@@ -29,34 +29,13 @@
 
 #include "vmspace/abi.hpp"
 #include "vmspace/result.hpp"
+#include "vmspace/types.hpp"
 
 namespace vmspace {
 
 class System;
 class AddressSpace;
 class FdTable;
-
-// A VMA as the public API shows it.
-struct VmaInfo {
-  uint64_t start = 0;
-  uint64_t end = 0;
-  uint64_t flags = 0;  // Linux VM_* bits
-  uint64_t pgoff = 0;
-  bool anonymous = true;
-  bool has_anon_vma = false;
-  uint64_t anon_vma_id = 0;  // which anon_vma (0: none); equal ids share one
-  uint32_t dev_major = 0, dev_minor = 0;
-  uint64_t ino = 0;
-  std::string name;  // the name column of /proc/PID/maps ("" for plain anonymous memory)
-};
-
-// A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code, si_addr).
-struct Fault {
-  int signal = 0;  // 0: no fault
-  int code = 0;    // SEGV_MAPERR 1, SEGV_ACCERR 2, BUS_ADRERR 2
-  uint64_t addr = 0;
-  explicit operator bool() const { return signal != 0; }
-};
 
 class Process {
  public:

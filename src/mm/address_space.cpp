@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "file/inode.hpp"
-#include "mm/system_state.hpp"
+#include "mm/mm_context.hpp"
 #include "vmspace/abi.hpp"
 
 namespace vmspace {
@@ -18,8 +18,8 @@ unsigned log2_of(uint64_t x) {
 }
 }  // namespace
 
-AddressSpace::AddressSpace(SystemState &s, uint64_t rlimit_stack)
-    : sys(s),
+AddressSpace::AddressSpace(MmContext &s, uint64_t rlimit_stack)
+    : ctx(s),
       cfg(s.cfg),
       page_size(s.cfg.page_size),
       page_shift(log2_of(s.cfg.page_size)),
@@ -39,16 +39,16 @@ AddressSpace::AddressSpace(SystemState &s, uint64_t rlimit_stack)
   mmap_legacy_base = page_align(task_size / 3);
   topdown = !cfg.legacy_va_layout;
   if (!topdown) mmap_base = mmap_legacy_base;
-  vmas.set_meter(&sys.meter);
-  sys.meter.charge(kFixedBytes);
+  vmas.set_meter(&ctx.meter);
+  ctx.meter.charge(kFixedBytes);
 }
 
 AddressSpace::~AddressSpace() {
   clear();
-  sys.meter.charge(-kFixedBytes);
+  ctx.meter.charge(-kFixedBytes);
 }
 
-uint64_t AddressSpace::next_anon_id() { return sys.anon_ids.fetch_add(1); }
+uint64_t AddressSpace::next_anon_id() { return ctx.anon_ids.fetch_add(1); }
 
 // Linux: is_data_mapping / is_exec_mapping / is_stack_mapping.
 static bool is_data_mapping(uint64_t f) {
@@ -82,11 +82,11 @@ void AddressSpace::vm_stat_account(uint64_t f, int64_t npages) {
 
 bool AddressSpace::vm_enough_memory(uint64_t npages, const TaskLimits &lim) {
   int64_t pages = static_cast<int64_t>(npages);
-  sys.committed_pages.fetch_add(pages);
+  ctx.committed_pages.fetch_add(pages);
   if (cfg.overcommit_memory == 1) return true;
   if (cfg.overcommit_memory == 0) {
-    if (npages > sys.total_ram_pages + sys.total_swap_pages) {
-      sys.committed_pages.fetch_sub(pages);
+    if (npages > ctx.total_ram_pages + ctx.total_swap_pages) {
+      ctx.committed_pages.fetch_sub(pages);
       return false;
     }
     return true;
@@ -96,20 +96,20 @@ bool AddressSpace::vm_enough_memory(uint64_t npages, const TaskLimits &lim) {
   if (cfg.overcommit_kbytes)
     allowed = static_cast<int64_t>(cfg.overcommit_kbytes >> (page_shift - 10));
   else
-    allowed = static_cast<int64_t>(sys.total_ram_pages * cfg.overcommit_ratio / 100);
-  allowed += static_cast<int64_t>(sys.total_swap_pages);
+    allowed = static_cast<int64_t>(ctx.total_ram_pages * cfg.overcommit_ratio / 100);
+  allowed += static_cast<int64_t>(ctx.total_swap_pages);
   if (!lim.cap_sys_admin)
     allowed -= static_cast<int64_t>(cfg.admin_reserve_kbytes >> (page_shift - 10));
   int64_t reserve = static_cast<int64_t>(cfg.user_reserve_kbytes >> (page_shift - 10));
   int64_t per_mm = static_cast<int64_t>(total_vm / 32);
   allowed -= per_mm < reserve ? per_mm : reserve;
-  if (sys.committed_pages.load() < allowed) return true;
-  sys.committed_pages.fetch_sub(pages);
+  if (ctx.committed_pages.load() < allowed) return true;
+  ctx.committed_pages.fetch_sub(pages);
   return false;
 }
 
 void AddressSpace::vm_unacct_memory(uint64_t npages) {
-  sys.committed_pages.fetch_sub(static_cast<int64_t>(npages));
+  ctx.committed_pages.fetch_sub(static_cast<int64_t>(npages));
 }
 
 uint64_t AddressSpace::vm_start_gap(const Vma &v) const {
@@ -123,7 +123,7 @@ Vma *AddressSpace::insert_vma(const Vma &proto) {
   vmas.link(v);
   vm_stat_account(v->flags, static_cast<int64_t>(pages(v->size())));
   if (v->flags & vm::locked) locked_vm += pages(v->size());
-  if (v->flags & vm::account) sys.committed_pages.fetch_add(static_cast<int64_t>(pages(v->size())));
+  if (v->flags & vm::account) ctx.committed_pages.fetch_add(static_cast<int64_t>(pages(v->size())));
   update_hiwater();
   return v;
 }

@@ -18,15 +18,15 @@
 #include <vector>
 
 #include "base/ref.hpp"
+#include "mm/mm_context.hpp"
 #include "vma/vma_set.hpp"
-#include "vmspace/process.hpp"
 #include "vmspace/result.hpp"
-#include "vmspace/system.hpp"
+#include "vmspace/types.hpp"
 
 namespace vmspace {
 
 class OpenFile;
-struct SystemState;
+struct MmContext;
 
 // What a task brings to a memory call: its limits and capabilities (Linux: current).
 struct TaskLimits {
@@ -62,14 +62,14 @@ struct MapRequest {
 
 class AddressSpace {
  public:
-  AddressSpace(SystemState &sys, uint64_t rlimit_stack);
+  AddressSpace(MmContext &ctx, uint64_t rlimit_stack);
   ~AddressSpace();
-  // What an address space costs the host besides its VMAs (charged to sys.meter; the pools'
+  // What an address space costs the host besides its VMAs (charged to ctx.meter; the pools'
   // first chunks, the object itself, its process).
   static constexpr int64_t kFixedBytes = 16 << 10;
 
-  SystemState &sys;
-  const SystemConfig &cfg;
+  MmContext &ctx;
+  const MmSettings &cfg;
   const uint64_t page_size;
   const unsigned page_shift;
   const uint64_t task_size;  // TASK_SIZE: one page below 2^47
@@ -95,7 +95,8 @@ class AddressSpace {
   uint64_t stack_guard_gap() const { return cfg.stack_guard_gap_pages << page_shift; }
   // The effective mmap_min_addr: the sysctl or the LSM floor, whichever is higher.
   uint64_t mmap_min_addr() const {
-    return cfg.mmap_min_addr > cfg.lsm_mmap_min_addr ? cfg.mmap_min_addr : cfg.lsm_mmap_min_addr;
+    const uint64_t sysctl = cfg.mmap_min_addr.load(std::memory_order_relaxed);
+    return sysctl > cfg.lsm_mmap_min_addr ? sysctl : cfg.lsm_mmap_min_addr;
   }
 
   // ---- address selection (unmapped_area.cpp) ----
@@ -178,6 +179,9 @@ class AddressSpace {
   // same way (the rest of its VMA, or up to the end of the file behind it), so that an
   // access of any length costs one step per VMA, not per page.
   uint64_t same_fault_end(uint64_t addr) const;
+  // Faults in [addr, addr+len) as a guest's loads, stores or instruction fetches of every page
+  // would, stopping at the first fault (an access that would wrap runs to the top).
+  Fault access(uint64_t addr, uint64_t len, bool write, bool exec, const TaskLimits &lim);
   // Grows a VM_GROWSDOWN VMA down to addr (Linux: expand_downwards). Returns Errno::none.
   Errno expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim);
 

@@ -5,7 +5,7 @@
 // (the bss stays separate), keeps one free page (and a stack's guard gap) below
 // the next VMA, and counts against RLIMIT_DATA together with the data segment.
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "mm/mm_context.hpp"
 
 namespace vmspace {
 

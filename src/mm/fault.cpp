@@ -5,8 +5,7 @@
 
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
-#include "sys/task.hpp"
-#include "vmspace/process.hpp"
+#include "vmspace/abi.hpp"
 
 namespace vmspace {
 
@@ -94,16 +93,15 @@ uint64_t AddressSpace::same_fault_end(uint64_t addr) const {
   return end;
 }
 
-Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  TaskLimits lim = task_limits(*this);
+Fault AddressSpace::access(uint64_t addr, uint64_t len, bool write, bool exec,
+                           const TaskLimits &lim) {
   if (len == 0) return Fault{};
   // An access that would wrap past the top of the address space runs to the top.
   const uint64_t last = addr + (len - 1) < addr ? ~0ull : addr + (len - 1);
   for (uint64_t a = addr;;) {
-    Fault f = mm_->fault(a, write, exec, lim);
+    Fault f = fault(a, write, exec, lim);
     if (f) return f;
-    const uint64_t next = mm_->same_fault_end(a);
+    const uint64_t next = same_fault_end(a);
     if (next == 0 || next - 1 >= last) break;
     a = next;
   }

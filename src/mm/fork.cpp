@@ -1,12 +1,12 @@
 // Copying an address space for fork (Linux: kernel/fork.c dup_mm, mm/mmap.c
 // dup_mmap, mm/rmap.c anon_vma_fork).
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "mm/mm_context.hpp"
 
 namespace vmspace {
 
 Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy(const TaskLimits &lim) {
-  auto child = std::make_shared<AddressSpace>(sys, 8ull << 20);
+  auto child = std::make_shared<AddressSpace>(ctx, 8ull << 20);
   AddressSpace &c = *child;
   c.mmap_base = mmap_base;
   c.mmap_legacy_base = mmap_legacy_base;

@@ -2,7 +2,7 @@
 // __mmap_new_vma, __mmap_complete).
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "mm/mm_context.hpp"
 #include "vmspace/abi.hpp"
 
 namespace vmspace {
@@ -57,7 +57,7 @@ Result<uint64_t> AddressSpace::map_region(MapRequest &r, const TaskLimits &lim) 
         hook = Errno::inval;
       } else if (!(flags & vm::noreserve)) {
         reserve_huge = r.len / h;
-        if (!sys.inodes.reserve_huge(h, reserve_huge)) {
+        if (!ctx.inodes.reserve_huge(h, reserve_huge)) {
           hook = Errno::nomem;
           reserve_huge = 0;
         }
@@ -108,7 +108,7 @@ Result<uint64_t> AddressSpace::map_region(MapRequest &r, const TaskLimits &lim) 
     proto.vm_ops = vm_ops;
     proto.special = r.special;
     if (shmem_zero) {
-      Ref<Inode> in = sys.inodes.shmem("/dev/zero (deleted)", r.len);
+      Ref<Inode> in = ctx.inodes.shmem("/dev/zero (deleted)", r.len);
       proto.file = make_ref<OpenFile>(std::move(in), lx::o_rdwr, -1);
       proto.vm_ops = true;
     }

@@ -1,6 +1,6 @@
 // Unmapping (Linux: mm/vma.c do_vmi_munmap, vms_gather_munmap_vmas, vms_complete_munmap_vmas).
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "mm/mm_context.hpp"
 
 namespace vmspace {
 

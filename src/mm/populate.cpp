@@ -6,7 +6,7 @@
 // later merges.
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "mm/mm_context.hpp"
 
 namespace vmspace {
 
@@ -48,7 +48,7 @@ bool AddressSpace::backed(const Vma *v, uint64_t start, uint64_t end) const {
   // hugetlb: without a reservation a fault needs a free huge page (which pages are present
   // already comes with the page layer).
   if (in.kind() == InodeKind::hugetlb && (v->flags & vm::noreserve) &&
-      sys.inodes.huge_free(in.huge_page_size()) == 0)
+      ctx.inodes.huge_free(in.huge_page_size()) == 0)
     return false;
   return true;
 }

@@ -18,10 +18,10 @@
 
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "mm/mm_context.hpp"
+#include "proc/layout_import.hpp"
 #include "proc/maps.hpp"
 #include "vmspace/abi.hpp"
-#include "vmspace/process.hpp"
 
 namespace vmspace {
 
@@ -124,7 +124,8 @@ bool is_header(const std::string &s) {
 
 }  // namespace
 
-bool Process::import_layout(std::string_view text_view, std::string *error) {
+bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpener &open_file,
+                   std::string *error) {
   std::string text(text_view);
   std::vector<Line> lines;
   bool vsyscall = false;
@@ -229,7 +230,6 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
     // Other smaps fields (Size, Rss, ...) are measurements, not layout.
   }
 
-  AddressSpace &mm = *mm_;
   const uint64_t P = mm.page_size;
   for (size_t k = 0; k < lines.size(); k++) {
     const Line &l = lines[k];
@@ -249,7 +249,7 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
   }
 
   std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
-  SystemState &sys = sys_->impl();
+  MmContext &sys = mm.ctx;
   mm.clear();
   mm.has_vsyscall = vsyscall;
   mm.start_brk = mm.brk = 0;
@@ -294,10 +294,8 @@ bool Process::import_layout(std::string_view text_view, std::string *error) {
           if (path.size() > deleted.size() &&
               path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
             path.clear();
-          std::string violation;
           Result<Ref<OpenFile>> host =
-              path.empty() ? Result<Ref<OpenFile>>(fail(Errno::noent))
-                           : sys.vfs.open(-1, path, lx::o_rdonly, 0, true, &violation);
+              path.empty() ? Result<Ref<OpenFile>>(fail(Errno::noent)) : open_file(path);
           int host_fd = -1;
           if (host && (*host)->host_fd() >= 0)
             host_fd = ::fcntl((*host)->host_fd(), F_DUPFD_CLOEXEC, 3);

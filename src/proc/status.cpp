@@ -2,11 +2,9 @@
 // fs/proc/task_mmu.c task_mem): VmPeak, VmSize, VmLck, VmPin, VmData, VmStk,
 // VmExe, VmLib. RSS, VmHWM, VmPTE and VmSwap come with the page layer.
 #include <cstdio>
-#include <mutex>
 
 #include "mm/address_space.hpp"
 #include "proc/maps.hpp"
-#include "vmspace/process.hpp"
 
 namespace vmspace {
 
@@ -18,9 +16,7 @@ void line(std::string &out, const char *key, uint64_t kb) {
 }
 }  // namespace
 
-std::string Process::status() const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  const AddressSpace &mm = *mm_;
+std::string render_status(const AddressSpace &mm) {
   const unsigned to_kb = mm.page_shift - 10;
   uint64_t total = mm.total_vm;
   uint64_t peak = mm.hiwater_vm > total ? mm.hiwater_vm : total;

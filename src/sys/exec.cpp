@@ -26,7 +26,7 @@
 #include "file/fd_table.hpp"
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "sys/kernel.hpp"
 #include "sys/mmap.hpp"
 #include "sys/task.hpp"
 #include "vmspace/abi.hpp"

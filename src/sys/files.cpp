@@ -4,7 +4,7 @@
 
 #include "file/fd_table.hpp"
 #include "file/inode.hpp"
-#include "mm/system_state.hpp"
+#include "sys/kernel.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"

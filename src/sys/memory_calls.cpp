@@ -4,28 +4,33 @@
 #include <mutex>
 
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "sys/kernel.hpp"
 #include "sys/task.hpp"
 #include "vmspace/process.hpp"
 
 namespace vmspace {
 
+Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->access(addr, len, write, exec, task_limits(*this));
+}
+
 uint64_t Process::brk(uint64_t addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  if (!memory_available(mm_->sys)) return mm_->brk;  // brk fails by keeping the old break
+  if (!memory_available(mm_->ctx)) return mm_->brk;  // brk fails by keeping the old break
   return mm_->do_brk(addr, task_limits(*this));
 }
 
 Result<uint64_t> Process::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
                                  uint64_t new_addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->mremap(addr, old_len, new_len, flags, new_addr, task_limits(*this));
 }
 
 Result<void> Process::mlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->mlock(addr, len, vm::locked, task_limits(*this));
 }
 
@@ -34,38 +39,38 @@ Result<void> Process::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
   uint32_t f = static_cast<uint32_t>(flags);
   if (f & ~1u) return fail(Errno::inval);
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->mlock(addr, len, vm::locked | ((f & 1u) ? vm::lockonfault : 0), task_limits(*this));
 }
 
 Result<void> Process::munlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->munlock(addr, len);
 }
 
 Result<void> Process::mlockall(uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->mlockall(static_cast<uint32_t>(flags), task_limits(*this));
 }
 
 Result<void> Process::munlockall() {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->munlockall();
 }
 
 Result<void> Process::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->madvise(addr, len, static_cast<int>(static_cast<uint32_t>(advice)),
                       task_limits(*this));
 }
 
 Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->mseal(addr, len, flags);
 }
 
@@ -138,7 +143,7 @@ Result<void> Process::mincore(uint64_t start, uint64_t len, uint64_t vec) {
 }
 
 Result<void> Process::set_vma_anon_name(uint64_t addr, uint64_t len, const char *name) {
-  if (!sys_->config().anon_vma_name) return fail(Errno::inval);
+  if (!sys_->impl().cfg.anon_vma_name) return fail(Errno::inval);
   Ref<AnonName> n;
   if (name) {
     size_t l = std::strlen(name);

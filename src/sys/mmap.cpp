@@ -6,7 +6,7 @@
 #include "file/fd_table.hpp"
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "sys/kernel.hpp"
 #include "sys/mmap.hpp"
 #include "sys/task.hpp"
 #include "vmspace/abi.hpp"
@@ -43,7 +43,7 @@ bool file_mmap_ok(const Inode &in, uint64_t pgoff, uint64_t len, unsigned shift)
 // Linux: do_mmap. The caller holds mmap_lock exclusively.
 Result<uint64_t> do_mmap(AddressSpace &mm, const TaskLimits &lim, Ref<OpenFile> file, uint64_t addr,
                          uint64_t len, uint64_t prot, uint64_t flags, uint64_t pgoff) {
-  const SystemConfig &cfg = mm.cfg;
+  const MmSettings &cfg = mm.cfg;
   const uint64_t P = mm.page_size;
   if (!len) return fail(Errno::inval);
   if (flags & lx::map_fixed_noreplace) flags |= lx::map_fixed;
@@ -144,8 +144,8 @@ Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint6
                                uint64_t fd, uint64_t offset) {
   AddressSpace &mm = *mm_;
   std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
-  VMS_TRY(memory_available(mm.sys));
-  const SystemConfig &cfg = mm.cfg;
+  VMS_TRY(memory_available(mm.ctx));
+  const MmSettings &cfg = mm.cfg;
   const TaskLimits lim = task_limits(*this);
   const uint64_t P = mm.page_size;
 
@@ -175,7 +175,7 @@ Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint6
     else
       return fail(Errno::inval);
     len = (len + h - 1) & ~(h - 1);
-    Ref<Inode> in = mm.sys.inodes.hugetlb("/anon_hugepage (deleted)", len, h);
+    Ref<Inode> in = mm.ctx.inodes.hugetlb("/anon_hugepage (deleted)", len, h);
     file = make_ref<OpenFile>(std::move(in), lx::o_rdwr, -1);
   }
 
@@ -184,13 +184,13 @@ Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint6
 
 Result<void> Process::munmap(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->munmap(addr, len);
 }
 
 Result<void> Process::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->sys));
+  VMS_TRY(memory_available(mm_->ctx));
   return mm_->mprotect(addr, len, prot, task_limits(*this));
 }
 

@@ -5,8 +5,9 @@
 
 #include "file/fd_table.hpp"
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "proc/layout_import.hpp"
 #include "proc/maps.hpp"
+#include "sys/kernel.hpp"
 
 namespace vmspace {
 
@@ -40,6 +41,23 @@ Result<void> Process::set_rlimit(int r, uint64_t soft, uint64_t hard) {
   rlim_cur_[r] = soft;
   rlim_max_[r] = hard;
   return {};
+}
+
+std::string Process::status() const {
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return render_status(*mm_);
+}
+
+bool Process::import_layout(std::string_view text, std::string *error) {
+  SystemState &s = sys_->impl();
+  // Mapped files are reopened read-only by their paths, as the sandbox allows.
+  return vmspace::import_layout(
+      *mm_, text,
+      [&s](const std::string &path) {
+        std::string violation;
+        return s.vfs.open(-1, path, lx::o_rdonly, 0, true, &violation);
+      },
+      error);
 }
 
 std::string Process::maps() const {

@@ -15,8 +15,8 @@
 #include <sstream>
 
 #include "file/fd_table.hpp"
-#include "mm/system_state.hpp"
 #include "proc/maps.hpp"
+#include "sys/kernel.hpp"
 #include "trace/calls.hpp"
 #include "trace/script_check.hpp"
 #include "trace/strace_log.hpp"
@@ -461,21 +461,12 @@ class Runner {
         std::fprintf(o_.err, "%s: %s\n", loc.c_str(), e.c_str());
         return false;
       }
-      SystemConfig &cfg = sys_.config();
-      if (v.name == "vm.max_map_count")
-        cfg.max_map_count = v.value;
-      else if (v.name == "vm.mmap_min_addr")
-        cfg.mmap_min_addr = v.value;
-      else if (v.name == "vm.overcommit_memory")
-        cfg.overcommit_memory = static_cast<int>(v.value);
-      else if (v.name == "vm.overcommit_ratio")
-        cfg.overcommit_ratio = v.value;
-      else if (v.name == "vm.overcommit_kbytes")
-        cfg.overcommit_kbytes = v.value;
-      else if (v.name == "vm.nr_hugepages")
-        sys_.impl().inodes.set_huge_pool(v.value, sys_.impl().inodes.huge_free(1ull << 30));
-      else if (v.name == "vm.legacy_va_layout")
-        cfg.legacy_va_layout = v.value != 0;
+      Result<void> set = sys_.set_sysctl(v.name, v.value);
+      if (!set) {
+        std::fprintf(o_.err, "%s: @sysctl %s: %s\n", loc.c_str(), v.name.c_str(),
+                     errno_name(set.error()));
+        return false;
+      }
       return true;
     }
     if (d.name == "rlimit") {

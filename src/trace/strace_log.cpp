@@ -16,7 +16,7 @@
 
 #include "file/fd_table.hpp"
 #include "file/vfs.hpp"
-#include "mm/system_state.hpp"
+#include "sys/kernel.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 

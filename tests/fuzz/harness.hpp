@@ -15,7 +15,7 @@
 
 #include "base/unique_fd.hpp"
 #include "file/confined.hpp"
-#include "mm/system_state.hpp"
+#include "sys/kernel.hpp"
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
 #include "vmspace/process.hpp"

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -12,26 +13,12 @@
 
 #include "file/fd_table.hpp"
 #include "mm/address_space.hpp"
-#include "mm/system_state.hpp"
+#include "sys/kernel.hpp"
 #include "vmspace/process.hpp"
 
 namespace vmspace {
 
 namespace {
-// MemTotal and SwapTotal of the host, in bytes.
-void host_memory(uint64_t *ram, uint64_t *swap) {
-  *ram = 0;
-  *swap = 0;
-  FILE *f = std::fopen("/proc/meminfo", "r");
-  if (!f) return;
-  char line[256];
-  while (std::fgets(line, sizeof line, f)) {
-    unsigned long long kb;
-    if (std::sscanf(line, "MemTotal: %llu kB", &kb) == 1) *ram = kb * 1024;
-    if (std::sscanf(line, "SwapTotal: %llu kB", &kb) == 1) *swap = kb * 1024;
-  }
-  std::fclose(f);
-}
 // The effective capabilities of this (host) process if it is root, else all of them.
 uint64_t host_root_capabilities() {
   if (::geteuid() != 0) return ~0ull;
@@ -49,13 +36,6 @@ uint64_t host_root_capabilities() {
 }  // namespace
 
 namespace {
-uint64_t memory_limit_of(const SystemConfig &cfg) {
-  if (cfg.max_memory) return cfg.max_memory;
-  uint64_t ram = 0, swap = 0;
-  host_memory(&ram, &swap);
-  return ram ? ram / 4 : 1ull << 30;
-}
-
 Vfs::Options vfs_options(const SystemConfig &cfg) {
   Vfs::Options o;
   o.allow_host_read = cfg.allow_host_read;
@@ -68,14 +48,10 @@ Vfs::Options vfs_options(const SystemConfig &cfg) {
 }  // namespace
 
 SystemState::SystemState(SystemConfig c)
-    : cfg(std::move(c)), meter(memory_limit_of(cfg)), vfs(inodes, cfg.root_dir, vfs_options(cfg)) {
-  uint64_t ram = cfg.total_ram_bytes, swap = cfg.total_swap_bytes;
-  if (ram == 0) host_memory(&ram, &swap);
-  total_ram_pages = ram / cfg.page_size;
-  total_swap_pages = swap / cfg.page_size;
-  inodes.set_huge_pool(cfg.hugepages_2m, cfg.hugepages_1g);
-  if (cfg.root_capabilities == SystemConfig::kHostCapabilities)
-    cfg.root_capabilities = host_root_capabilities();
+    : MmContext(c), config(std::move(c)), vfs(inodes, config.root_dir, vfs_options(config)) {
+  root_capabilities = config.root_capabilities == SystemConfig::kHostCapabilities
+                          ? host_root_capabilities()
+                          : config.root_capabilities;
 }
 
 System::System(SystemConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
@@ -85,8 +61,7 @@ System::~System() {
   impl_->procs.clear();
 }
 
-SystemConfig &System::config() { return impl_->cfg; }
-const SystemConfig &System::config() const { return impl_->cfg; }
+const SystemConfig &System::config() const { return impl_->config; }
 
 Process &System::spawn(const SpawnOptions &opts) {
   std::lock_guard<std::mutex> g(impl_->procs_mu);
@@ -95,7 +70,7 @@ Process &System::spawn(const SpawnOptions &opts) {
   p->rlim_cur_[lx::rlimit_stack] = opts.rlimit_stack;
   p->rlim_cur_[lx::rlimit_memlock] = p->rlim_max_[lx::rlimit_memlock] = opts.rlimit_memlock;
   p->privileged_ = opts.privileged;
-  p->caps_ = opts.privileged ? impl_->cfg.root_capabilities : 0;
+  p->caps_ = opts.privileged ? impl_->root_capabilities : 0;
   p->mm_ = std::make_shared<AddressSpace>(*impl_, opts.rlimit_stack);
   if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
   if (opts.std_fds) {
@@ -177,6 +152,59 @@ Result<int> System::clone_process(Process &parent, uint64_t flags) {
   if (flags & kCloneThread) p->tgid_ = parent.tgid_;
   impl_->procs[pid] = std::move(p);
   return pid;
+}
+
+namespace {
+// The vm sysctls a System has, with the largest value each takes (Linux: their proc_handler
+// bounds; int settings end at INT_MAX).
+struct SysctlDef {
+  std::string_view name;
+  uint64_t max;
+};
+constexpr SysctlDef kSysctls[] = {
+    {"vm.max_map_count", INT32_MAX},
+    {"vm.mmap_min_addr", UINT64_MAX - 1},
+    {"vm.overcommit_memory", 2},
+    {"vm.overcommit_ratio", INT32_MAX},
+    {"vm.overcommit_kbytes", UINT64_MAX / 1024},
+    {"vm.nr_hugepages", UINT64_MAX - 1},
+    {"vm.legacy_va_layout", INT32_MAX},
+};
+}  // namespace
+
+Result<void> System::set_sysctl(std::string_view name, uint64_t value) {
+  const SysctlDef *d = nullptr;
+  for (const SysctlDef &k : kSysctls)
+    if (k.name == name) d = &k;
+  if (!d || value > d->max) return fail(Errno::inval);
+  MmSettings &c = impl_->cfg;
+  if (name == "vm.max_map_count")
+    c.max_map_count = value;
+  else if (name == "vm.mmap_min_addr")
+    c.mmap_min_addr = value;
+  else if (name == "vm.overcommit_memory")
+    c.overcommit_memory = static_cast<int>(value);
+  else if (name == "vm.overcommit_ratio")
+    c.overcommit_ratio = value;
+  else if (name == "vm.overcommit_kbytes")
+    c.overcommit_kbytes = value;
+  else if (name == "vm.nr_hugepages")
+    impl_->inodes.set_huge_pool(value, impl_->inodes.huge_free(1ull << 30));
+  else if (name == "vm.legacy_va_layout")
+    c.legacy_va_layout = value != 0;
+  return {};
+}
+
+Result<uint64_t> System::sysctl(std::string_view name) const {
+  const MmSettings &c = impl_->cfg;
+  if (name == "vm.max_map_count") return c.max_map_count.load();
+  if (name == "vm.mmap_min_addr") return c.mmap_min_addr.load();
+  if (name == "vm.overcommit_memory") return static_cast<uint64_t>(c.overcommit_memory.load());
+  if (name == "vm.overcommit_ratio") return c.overcommit_ratio.load();
+  if (name == "vm.overcommit_kbytes") return c.overcommit_kbytes.load();
+  if (name == "vm.nr_hugepages") return impl_->inodes.huge_free(2ull << 20);
+  if (name == "vm.legacy_va_layout") return c.legacy_va_layout.load() ? 1 : 0;
+  return fail(Errno::inval);
 }
 
 uint64_t System::memory_used() const { return impl_->meter.used(); }

@@ -10,28 +10,23 @@
 #include <mutex>
 #include <string>
 
-#include "base/meter.hpp"
 #include "file/inode.hpp"
 #include "file/vfs.hpp"
+#include "mm/mm_context.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace {
 
-struct SystemState {
+struct SystemState : MmContext {
   explicit SystemState(SystemConfig c);
 
-  SystemConfig cfg;
-  MemoryMeter meter;  // declared before anything that charges it
-  InodeCache inodes;  // declared before anything that holds inodes
+  SystemConfig config;  // as the System was made (its sysctls: the values at boot)
+  uint64_t root_capabilities = 0;
   Vfs vfs;
   // The open /dev/null every descriptor placeholder of a replay shares (one host descriptor
   // for any number of them).
   Ref<OpenFile> placeholder;
-  std::atomic<int64_t> committed_pages{0};  // vm_committed_as
-  uint64_t total_ram_pages = 0;
-  uint64_t total_swap_pages = 0;
-  std::atomic<uint64_t> anon_ids{1};
 
   std::mutex violation_mu;
   std::string violation;
@@ -40,13 +35,6 @@ struct SystemState {
     violation = std::move(msg);
   }
 };
-
-// For calls that may make VMAs, descriptors or processes: ENOMEM once the model's memory
-// limit is reached (or would be by `more` bytes); see MemoryMeter.
-inline Result<void> memory_available(SystemState &s, uint64_t more = 0) {
-  if (s.meter.refuse(more)) return fail(Errno::nomem);
-  return {};
-}
 
 struct System::Impl : SystemState {
   using SystemState::SystemState;
