@@ -68,11 +68,13 @@ class Process {
   Result<void> mlockall(uint64_t flags);  // MCL_CURRENT 1, MCL_FUTURE 2, MCL_ONFAULT 4
   Result<void> munlockall();
   Result<void> madvise(uint64_t addr, uint64_t len, uint64_t advice);
-  // msync and mincore check their arguments and the VMAs of the range as Linux
-  // does; writing back and reporting residency come with the page layer
-  // (mincore leaves vec untouched).
+  // msync and mincore check their arguments and the VMAs of the range as Linux does; writing
+  // back and reporting residency come with the page layer (mincore writes zeros: not
+  // resident). mincore with a guest address writes the vector into guest memory (EFAULT
+  // where it cannot); with a host buffer (which may be null: no vector wanted), there.
   Result<void> msync(uint64_t addr, uint64_t len, uint64_t flags);
   Result<void> mincore(uint64_t addr, uint64_t len, uint64_t vec);
+  Result<void> mincore(uint64_t addr, uint64_t len, uint8_t *host_vec);
   Result<void> mseal(uint64_t addr, uint64_t len, uint64_t flags);
   // prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name): names anonymous
   // memory; EINVAL unless SystemConfig::anon_vma_name (off, like the reference
@@ -199,6 +201,8 @@ class Process {
   uint64_t rlim_max_[16];
   Result<void> link_or_rename(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
                               std::string_view newpath, bool rename, unsigned flags);
+  Result<void> mincore_common(uint64_t start, uint64_t len, uint64_t vec, uint8_t *host_vec,
+                              bool host);
 
   bool privileged_ = true;
   uint64_t caps_ = ~0ull;

@@ -60,6 +60,16 @@ struct MapRequest {
   Special special = Special::none;
 };
 
+// An mmap call with its file resolved (Linux: do_mmap's arguments). pgoff in pages.
+struct MmapRequest {
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  uint64_t prot = 0;   // PROT_* bits
+  uint64_t flags = 0;  // MAP_* bits
+  uint64_t pgoff = 0;
+  Ref<OpenFile> file;  // null for anonymous memory
+};
+
 class AddressSpace {
  public:
   AddressSpace(MmContext &ctx, uint64_t rlimit_stack);
@@ -109,7 +119,21 @@ class AddressSpace {
   // Errno::none when it does.
   Errno check_fixed_range(uint64_t addr, uint64_t len, const TaskLimits &lim) const;
 
-  // ---- mapping (mmap_region.cpp) ----
+  // ---- msync, mincore (msync_mincore.cpp) ----
+  // Linux: sys_msync below its lock. The caller holds mmap_lock.
+  Result<void> msync(uint64_t start, uint64_t len, uint64_t flags) const;
+  // Linux: sys_mincore's checks: *pages is the vector's length. With guest_vec, vec is a guest
+  // address that must lie below TASK_SIZE (EFAULT).
+  Result<void> mincore_check(uint64_t start, uint64_t len, uint64_t vec, bool guest_vec,
+                             uint64_t *pages) const;
+  // One step of mincore from start (at most `pages`): the pages it covers, ENOMEM at a hole.
+  // The caller holds mmap_lock.
+  Result<uint64_t> mincore_step(uint64_t start, uint64_t pages) const;
+
+  // ---- mapping (do_mmap.cpp, mmap_region.cpp) ----
+  // Linux: do_mmap. Checks the request in Linux's order and maps it. The caller holds
+  // mmap_lock exclusively.
+  Result<uint64_t> do_mmap(const MmapRequest &r, const TaskLimits &lim);
   // Linux: mmap_region. Maps [addr, addr+len) (MAP_FIXED semantics: replaces what is there).
   Result<uint64_t> map_region(MapRequest &req, const TaskLimits &lim);
 

@@ -27,7 +27,6 @@
 #include "file/inode.hpp"
 #include "mm/address_space.hpp"
 #include "sys/kernel.hpp"
-#include "sys/mmap.hpp"
 #include "sys/task.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
@@ -122,14 +121,20 @@ Result<uint64_t> elf_map(AddressSpace &mm, const TaskLimits &lim, const Ref<Open
   const uint64_t off = s.offset - page_offset(s.vaddr, P);
   addr = page_start(addr, P);
   if (!size) return addr;
+  MmapRequest req;
+  req.addr = addr;
+  req.len = size;
+  req.prot = prot;
+  req.flags = type;
+  req.pgoff = off >> mm.page_shift;
+  req.file = file;
   if (total_size) {
-    total_size = page_align_up(total_size, P);
-    Result<uint64_t> at =
-        do_mmap(mm, lim, file, addr, total_size, prot, type, off >> mm.page_shift);
-    if (!bad_addr(at, mm) && total_size > size) (void)mm.munmap(*at + size, total_size - size);
+    req.len = page_align_up(total_size, P);
+    Result<uint64_t> at = mm.do_mmap(req, lim);
+    if (!bad_addr(at, mm) && req.len > size) (void)mm.munmap(*at + size, req.len - size);
     return at;
   }
-  return do_mmap(mm, lim, file, addr, size, prot, type, off >> mm.page_shift);
+  return mm.do_mmap(req, lim);
 }
 
 // Linux: elf_load. The file part, the zeroed tail of its last page (padzero), and the bss as

@@ -74,69 +74,44 @@ Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
   return mm_->mseal(addr, len, flags);
 }
 
-// Linux: mm/msync.c sys_msync.
-Result<void> Process::msync(uint64_t start, uint64_t len, uint64_t flags_in) {
-  constexpr uint32_t kAsync = lx::ms_async, kInvalidate = lx::ms_invalidate, kSync = lx::ms_sync;
-  const uint32_t flags = static_cast<uint32_t>(flags_in);
-  const AddressSpace &mm = *mm_;
-  if (flags & ~(kAsync | kInvalidate | kSync)) return fail(Errno::inval);
-  if (!mm.page_aligned(start)) return fail(Errno::inval);
-  if ((flags & kAsync) && (flags & kSync)) return fail(Errno::inval);
-  len = mm.page_align(len);
-  uint64_t end = start + len;
-  if (end < start) return fail(Errno::nomem);
-  if (end == start) return {};
+Result<void> Process::msync(uint64_t start, uint64_t len, uint64_t flags) {
   std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  Errno unmapped = Errno::none;
-  const Vma *v = mm.vmas.tree.find(start);
-  for (;;) {
-    if (!v) return fail(Errno::nomem);
-    if (start < v->start) {
-      if (flags == kAsync) return fail(Errno::nomem);
-      start = v->start;
-      if (start >= end) return fail(Errno::nomem);
-      unmapped = Errno::nomem;
-    }
-    if ((flags & kInvalidate) && (v->flags & vm::locked)) return fail(Errno::busy);
-    start = v->end;
-    // MS_SYNC of a shared file range writes it back here (page layer); it
-    // cannot fail yet.
-    if (start >= end) break;
-    v = mm.vmas.tree.find(v->end);
-  }
-  if (unmapped != Errno::none) return fail(unmapped);
-  return {};
+  return mm_->msync(start, len, flags);
 }
 
-// Linux: mm/mincore.c sys_mincore (the residency vector comes with the page
-// layer).
 Result<void> Process::mincore(uint64_t start, uint64_t len, uint64_t vec) {
+  return mincore_common(start, len, vec, nullptr, false);
+}
+
+Result<void> Process::mincore(uint64_t start, uint64_t len, uint8_t *host_vec) {
+  return mincore_common(start, len, 0, host_vec, true);
+}
+
+// Linux: mm/mincore.c sys_mincore: checks, then the range a VMA at a time under mmap_lock,
+// writing each part of the vector after the lock is dropped (copy_to_user: a guest store
+// that faults pages in, or fails with EFAULT). The residency itself comes with the page
+// layer: every page is reported as not resident.
+Result<void> Process::mincore_common(uint64_t start, uint64_t len, uint64_t vec,
+                                     uint8_t *host_vec, bool host) {
   const AddressSpace &mm = *mm_;
-  if (!mm.page_aligned(start)) return fail(Errno::inval);
-  // access_ok(start, len)
-  const uint64_t limit = mm.task_size;
-  if (len > limit || start > limit - len) return fail(Errno::nomem);
-  uint64_t pages = (len >> mm.page_shift) + ((len & (mm.page_size - 1)) != 0);
-  const bool any_buffer = vec == ~0ull;  // a vector outside guest memory (scripts)
-  if (!any_buffer && (pages > limit || vec > limit - pages)) return fail(Errno::fault);
+  uint64_t pages = 0;
+  VMS_TRY(mm.mincore_check(start, len, host ? 0 : vec, !host, &pages));
   while (pages) {
     uint64_t done;
     {
-      // Linux: do_mincore takes at most a page of vector at a time under mmap_lock; the VMA
-      // layer takes a VMA at a time (the same faults and errors, in the same order, in steps
-      // that do not grow with the length).
       std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-      const Vma *v = mm.vmas.tree.find(start);
-      if (!v || v->start > start) return fail(Errno::nomem);
-      const uint64_t in_vma = (v->end - start) >> mm.page_shift;
-      const uint64_t end = start + ((pages < in_vma ? pages : in_vma) << mm.page_shift);
-      done = (end - start) >> mm.page_shift;
+      Result<uint64_t> step = mm.mincore_step(start, pages);
+      if (!step) return fail(step.error());
+      done = *step;
     }
-    // copy_to_user after the lock is dropped: a guest store that faults pages in (and so
-    // gives private VMAs their anon_vma) or fails with EFAULT.
-    if (!any_buffer && touch(vec, done, true)) return fail(Errno::fault);
+    if (host) {
+      if (host_vec) std::memset(host_vec, 0, done);
+      if (host_vec) host_vec += done;
+    } else {
+      if (touch(vec, done, true)) return fail(Errno::fault);
+      vec += done;
+    }
     pages -= done;
-    vec += done;
     start += done << mm.page_shift;
   }
   return {};

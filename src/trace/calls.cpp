@@ -127,7 +127,6 @@ std::vector<std::string> strvec_arg(const ArgVal &a) {
   if (a.opaque) parse_strvec(a.s, &v);
   return v;
 }
-constexpr uint64_t kAnyBuffer = ~0ull;
 
 const std::vector<CallDef> &calls() {
   using A = ArgFmt;
@@ -331,7 +330,10 @@ const std::vector<CallDef> &calls() {
            ResultFmt::dec,
            [](Process &p, const std::vector<ArgVal> &a) {
              // A strace vector ([1, 0, ...]) stands for a valid buffer somewhere.
-             return outcome(p.mincore(a[0].v, a[1].v, a[2].opaque ? kAnyBuffer : a[2].v));
+             // strace shows the vector's contents, not its address: a buffer of the
+             // replay's own stands for it.
+             if (a[2].opaque) return outcome(p.mincore(a[0].v, a[1].v, nullptr));
+             return outcome(p.mincore(a[0].v, a[1].v, a[2].v));
            }},
           {"mseal",
            {A::addr, A::dec, A::hex},

@@ -1,0 +1,61 @@
+// msync(2) and mincore(2) at the VMA level (Linux: mm/msync.c sys_msync, mm/mincore.c
+// sys_mincore, do_mincore). Writing pages back and reporting residency come with the page
+// layer.
+#include "mm/address_space.hpp"
+#include "vmspace/abi.hpp"
+
+namespace vmspace {
+
+// Linux: sys_msync. The caller holds mmap_lock (shared is enough).
+Result<void> AddressSpace::msync(uint64_t start, uint64_t len, uint64_t flags_in) const {
+  constexpr uint32_t kAsync = lx::ms_async, kInvalidate = lx::ms_invalidate, kSync = lx::ms_sync;
+  const uint32_t flags = static_cast<uint32_t>(flags_in);
+  if (flags & ~(kAsync | kInvalidate | kSync)) return fail(Errno::inval);
+  if (!page_aligned(start)) return fail(Errno::inval);
+  if ((flags & kAsync) && (flags & kSync)) return fail(Errno::inval);
+  len = page_align(len);
+  uint64_t end = start + len;
+  if (end < start) return fail(Errno::nomem);
+  if (end == start) return {};
+  Errno unmapped = Errno::none;
+  const Vma *v = vmas.tree.find(start);
+  for (;;) {
+    if (!v) return fail(Errno::nomem);
+    if (start < v->start) {
+      if (flags == kAsync) return fail(Errno::nomem);
+      start = v->start;
+      if (start >= end) return fail(Errno::nomem);
+      unmapped = Errno::nomem;
+    }
+    if ((flags & kInvalidate) && (v->flags & vm::locked)) return fail(Errno::busy);
+    start = v->end;
+    // MS_SYNC of a shared file range writes it back here (page layer); it cannot fail yet.
+    if (start >= end) break;
+    v = vmas.tree.find(v->end);
+  }
+  if (unmapped != Errno::none) return fail(unmapped);
+  return {};
+}
+
+Result<void> AddressSpace::mincore_check(uint64_t start, uint64_t len, uint64_t vec,
+                                         bool guest_vec, uint64_t *pages) const {
+  if (!page_aligned(start)) return fail(Errno::inval);
+  // access_ok(start, len)
+  const uint64_t limit = task_size;
+  if (len > limit || start > limit - len) return fail(Errno::nomem);
+  *pages = (len >> page_shift) + ((len & (page_size - 1)) != 0);
+  if (guest_vec && (*pages > limit || vec > limit - *pages)) return fail(Errno::fault);
+  return {};
+}
+
+Result<uint64_t> AddressSpace::mincore_step(uint64_t start, uint64_t pages) const {
+  // Linux's do_mincore takes at most a page of vector at a time; the VMA layer takes a VMA
+  // at a time (the same faults and errors, in the same order, in steps that do not grow
+  // with the length).
+  const Vma *v = vmas.tree.find(start);
+  if (!v || v->start > start) return fail(Errno::nomem);
+  const uint64_t in_vma = (v->end - start) >> page_shift;
+  return pages < in_vma ? pages : in_vma;
+}
+
+}  // namespace vmspace
