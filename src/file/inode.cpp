@@ -223,13 +223,13 @@ bool OpenFile::writable() const {
   return acc == lx::o_wronly || acc == lx::o_rdwr;
 }
 
-int OpenFile::truncate(uint64_t size) {
+Result<void> OpenFile::truncate(uint64_t size) {
   if (host_fd_ < 0) {
     inode_->set_own_size(size);
-    return 0;
+    return {};
   }
-  if (::ftruncate(host_fd_, static_cast<off_t>(size)) != 0) return errno;
-  return 0;
+  if (::ftruncate(host_fd_, static_cast<off_t>(size)) != 0) return fail(static_cast<Errno>(errno));
+  return {};
 }
 
 std::string OpenFile::maps_path() const {

@@ -17,6 +17,7 @@
 
 #include "base/ref.hpp"
 #include "vma/vma.hpp"
+#include "vmspace/result.hpp"
 
 namespace vmspace {
 
@@ -143,8 +144,8 @@ class OpenFile : public MappedFile {
   bool readable() const;  // FMODE_READ
   bool writable() const;  // FMODE_WRITE
 
-  // ftruncate. Returns 0 or a Linux errno value.
-  int truncate(uint64_t size);
+  // ftruncate.
+  Result<void> truncate(uint64_t size);
 
   uint32_t dev_major() const override { return id_ ? id_->major : inode_->dev_major(); }
   uint32_t dev_minor() const override { return id_ ? id_->minor : inode_->dev_minor(); }

@@ -562,22 +562,22 @@ bool Vfs::make_file(const std::string &path, const std::string *content, uint64_
   return true;
 }
 
-Errno Vfs::resize(const OpenFile &f, uint64_t size) {
-  if (f.host_fd() < 0) return Errno::inval;
+Result<void> Vfs::resize(const OpenFile &f, uint64_t size) {
+  if (f.host_fd() < 0) return fail(Errno::inval);
   struct stat st {};
-  if (::fstat(f.host_fd(), &st) != 0 || !S_ISREG(st.st_mode)) return Errno::inval;
+  if (::fstat(f.host_fd(), &st) != 0 || !S_ISREG(st.st_mode)) return fail(Errno::inval);
   std::string path = confined::path_of(f.host_fd());
   if (ends_deleted(path)) path.resize(path.size() - kDeleted.size());
   std::string rest;
-  if (path.empty() || !under_root(path, &rest)) return Errno::perm;
-  if (size > static_cast<uint64_t>(INT64_MAX)) return Errno::fbig;
+  if (path.empty() || !under_root(path, &rest)) return fail(Errno::perm);
+  if (size > static_cast<uint64_t>(INT64_MAX)) return fail(Errno::fbig);
   // Through /proc/self/fd: the file may have no name left.
   char self[64];
   std::snprintf(self, sizeof self, "/proc/self/fd/%d", f.host_fd());
   UniqueFd w(::open(self, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  if (!w) return static_cast<Errno>(errno);
-  if (::ftruncate(w.get(), static_cast<off_t>(size)) != 0) return static_cast<Errno>(errno);
-  return Errno::none;
+  if (!w) return fail(static_cast<Errno>(errno));
+  if (::ftruncate(w.get(), static_cast<off_t>(size)) != 0) return fail(static_cast<Errno>(errno));
+  return {};
 }
 
 void Vfs::note_special(const struct stat &st, uint32_t mode) {

@@ -72,7 +72,7 @@ class Vfs {
   bool make_file(const std::string &path, const std::string *content, uint64_t size, uint32_t mode,
                  std::string *error);
   // Sets the size of the sandbox file behind f (@fdsize); EPERM for files outside it.
-  Errno resize(const OpenFile &f, uint64_t size);
+  Result<void> resize(const OpenFile &f, uint64_t size);
 
   // The setuid, setgid and sticky bits the guest sees for f (the host file never has them).
   uint32_t special_bits(const OpenFile &f);

@@ -117,7 +117,7 @@ class AddressSpace {
   // get_unmapped_area(NULL, addr, len, 0, MAP_FIXED) as brk and mremap use it:
   // the range must fit below TASK_SIZE and respect vm.mmap_min_addr. Returns
   // Errno::none when it does.
-  Errno check_fixed_range(uint64_t addr, uint64_t len, const TaskLimits &lim) const;
+  Result<void> check_fixed_range(uint64_t addr, uint64_t len, const TaskLimits &lim) const;
 
   // ---- msync, mincore (msync_mincore.cpp) ----
   // Linux: sys_msync below its lock. The caller holds mmap_lock.
@@ -151,7 +151,8 @@ class AddressSpace {
   // fails.
   uint64_t do_brk(uint64_t brk, const TaskLimits &lim);
   // Linux: vm_brk_flags (the ELF loader's bss). extra_flags: VM_EXEC or 0.
-  Errno vm_brk_flags(uint64_t addr, uint64_t len, uint64_t extra_flags, const TaskLimits &lim);
+  Result<void> vm_brk_flags(uint64_t addr, uint64_t len, uint64_t extra_flags,
+                            const TaskLimits &lim);
 
   // ---- moving (mremap.cpp) ----
   // Linux: sys_mremap / do_mremap.
@@ -167,7 +168,7 @@ class AddressSpace {
   Result<void> munlockall();
   // Linux: mlock_fixup. Sets the lock flags of [start, end) of v; *out covers
   // that range.
-  Errno mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t newflags, Vma **out);
+  Result<void> mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t newflags, Vma **out);
 
   // ---- advice (madvise.cpp) ----
   // Linux: do_madvise. Advice that changes VMA flags splits and merges; advice
@@ -189,10 +190,10 @@ class AddressSpace {
   void anon_vma_prepare(Vma *v);
   // Faults the range in as mm_populate does (write faults on private writable VMAs).
   void populate(uint64_t start, uint64_t len);
-  // Linux: __mm_populate. Returns 0 or the first error as a negative errno.
-  int populate_range(uint64_t start, uint64_t len, bool ignore_errors);
+  // Linux: __mm_populate. The first error, unless ignore_errors.
+  Result<void> populate_range(uint64_t start, uint64_t len, bool ignore_errors);
   // Faults [start, end) of v in (Linux: populate_vma_page_range).
-  Errno fault_in(Vma *v, uint64_t start, uint64_t end);
+  Result<void> fault_in(Vma *v, uint64_t start, uint64_t end);
   // Whether every page of [start, end) in v can be faulted in without SIGBUS (inside its
   // file; a huge page available).
   bool backed(const Vma *v, uint64_t start, uint64_t end) const;
@@ -207,7 +208,7 @@ class AddressSpace {
   // would, stopping at the first fault (an access that would wrap runs to the top).
   Fault access(uint64_t addr, uint64_t len, bool write, bool exec, const TaskLimits &lim);
   // Grows a VM_GROWSDOWN VMA down to addr (Linux: expand_downwards). Returns Errno::none.
-  Errno expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim);
+  Result<void> expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim);
 
   // ---- accounting (address_space.cpp) ----
   // Linux: may_expand_vm.
@@ -257,7 +258,7 @@ class AddressSpace {
                                         uint64_t align_mask);
   Result<uint64_t> thp_get_unmapped_area(uint64_t addr, uint64_t len, uint64_t pgoff,
                                          uint64_t flags);
-  Errno apply_vma_lock_flags(uint64_t start, uint64_t len, uint64_t flags);
+  Result<void> apply_vma_lock_flags(uint64_t start, uint64_t len, uint64_t flags);
   uint64_t count_mlocked_pages(uint64_t start, uint64_t len) const;
 };
 

@@ -9,13 +9,15 @@
 
 namespace vmspace {
 
-Errno AddressSpace::check_fixed_range(uint64_t addr, uint64_t len, const TaskLimits &lim) const {
-  if (len > task_size) return Errno::nomem;
-  if (addr >= static_cast<uint64_t>(-4095)) return static_cast<Errno>(-static_cast<int64_t>(addr));
-  if (addr > task_size - len) return Errno::nomem;
-  if (!page_aligned(addr)) return Errno::inval;
-  if (addr < cfg.mmap_min_addr && !lim.cap_sys_rawio) return Errno::perm;
-  return Errno::none;
+Result<void> AddressSpace::check_fixed_range(uint64_t addr, uint64_t len,
+                                             const TaskLimits &lim) const {
+  if (len > task_size) return fail(Errno::nomem);
+  if (addr >= static_cast<uint64_t>(-4095))
+    return fail(static_cast<Errno>(-static_cast<int64_t>(addr)));
+  if (addr > task_size - len) return fail(Errno::nomem);
+  if (!page_aligned(addr)) return fail(Errno::inval);
+  if (addr < cfg.mmap_min_addr && !lim.cap_sys_rawio) return fail(Errno::perm);
+  return {};
 }
 
 uint64_t AddressSpace::do_brk(uint64_t newval, const TaskLimits &lim) {
@@ -46,7 +48,7 @@ uint64_t AddressSpace::do_brk(uint64_t newval, const TaskLimits &lim) {
 
   // Growing. Linux: check_brk_limits.
   const uint64_t len = newbrk - oldbrk;
-  if (check_fixed_range(oldbrk, len, lim) != Errno::none) return orig;
+  if (!check_fixed_range(oldbrk, len, lim)) return orig;
   if ((def_flags & vm::locked) && !lim.cap_ipc_lock &&
       pages(len) + locked_vm > (lim.rlimit_memlock >> page_shift))
     return orig;
@@ -101,27 +103,26 @@ namespace vmspace {
 // Linux: vm_brk_flags, as the ELF loader maps a bss: anonymous memory over [addr, addr+len)
 // (whatever was there is unmapped first), merged into an adjacent anonymous VMA below when
 // they are compatible.
-Errno AddressSpace::vm_brk_flags(uint64_t addr, uint64_t len, uint64_t extra_flags,
-                                 const TaskLimits &lim) {
+Result<void> AddressSpace::vm_brk_flags(uint64_t addr, uint64_t len, uint64_t extra_flags,
+                                        const TaskLimits &lim) {
   len = page_align(len);
-  if (len < page_size && len) return Errno::nomem;  // wrapped
-  if (!len) return Errno::none;
-  Errno e = check_fixed_range(addr, len, lim);
-  if (e != Errno::none) return e;
+  if (len < page_size && len) return fail(Errno::nomem);  // wrapped
+  if (!len) return {};
+  VMS_TRY(check_fixed_range(addr, len, lim));
   if ((def_flags & vm::locked) && !lim.cap_ipc_lock &&
       pages(len) + locked_vm > (lim.rlimit_memlock >> page_shift))
-    return Errno::again;
+    return fail(Errno::again);
   if (Vma *old = vmas.tree.find(addr); old && old->start < addr + len) {
     UnmapPlan plan;
     Result<void> g = gather_unmap(addr, addr + len, old, plan);
-    if (!g) return g.error();
+    if (!g) return fail(g.error());
     complete_unmap(plan);
   }
   const uint64_t flags = vm::read | vm::write | vm::mayread | vm::maywrite | vm::mayexec |
                          vm::account | def_flags | extra_flags;
-  if (!may_expand_vm(flags, pages(len), lim)) return Errno::nomem;
-  if (static_cast<uint64_t>(vmas.map_count()) > cfg.max_map_count) return Errno::nomem;
-  if (!vm_enough_memory(pages(len), lim)) return Errno::nomem;
+  if (!may_expand_vm(flags, pages(len), lim)) return fail(Errno::nomem);
+  if (static_cast<uint64_t>(vmas.map_count()) > cfg.max_map_count) return fail(Errno::nomem);
+  if (!vm_enough_memory(pages(len), lim)) return fail(Errno::nomem);
   Vma *next = vmas.tree.find(addr);
   Vma *prev = next ? VmaTree::prev(next) : vmas.tree.last();
   Vma *v = nullptr;
@@ -145,7 +146,7 @@ Errno AddressSpace::vm_brk_flags(uint64_t addr, uint64_t len, uint64_t extra_fla
   vm_stat_account(flags, static_cast<int64_t>(pages(len)));
   if (flags & vm::locked) locked_vm += pages(len);
   if (def_flags & vm::locked) populate(addr, len);
-  return Errno::none;
+  return {};
 }
 
 }  // namespace vmspace

@@ -15,31 +15,31 @@ constexpr int kSegvMaperr = lx::segv_maperr, kSegvAccerr = lx::segv_accerr,
               kBusAdrerr = lx::bus_adrerr;
 }  // namespace
 
-Errno AddressSpace::expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim) {
+Result<void> AddressSpace::expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim) {
   addr &= ~(page_size - 1);
-  if (addr < mmap_min_addr()) return Errno::perm;
+  if (addr < mmap_min_addr()) return fail(Errno::perm);
   // Keep the guard gap to an accessible mapping below.
   Vma *prev = VmaTree::prev(v);
   if (prev && !(prev->flags & vm::growsdown) && (prev->flags & vm::access_flags) &&
       addr - prev->end < stack_guard_gap())
-    return Errno::nomem;
+    return fail(Errno::nomem);
   // Linux prepares the anon_vma before it checks the limits.
   anon_vma_prepare(v);
   uint64_t size = v->end - addr;
   uint64_t grow = pages(v->start - addr);
   // Linux: acct_stack_growth.
-  if (!may_expand_vm(v->flags, grow, lim)) return Errno::nomem;
-  if (size > lim.rlimit_stack) return Errno::nomem;
+  if (!may_expand_vm(v->flags, grow, lim)) return fail(Errno::nomem);
+  if (size > lim.rlimit_stack) return fail(Errno::nomem);
   if ((v->flags & vm::locked) && !lim.cap_ipc_lock &&
       locked_vm + grow > (lim.rlimit_memlock >> page_shift))
-    return Errno::nomem;
-  if ((v->flags & vm::account) && !vm_enough_memory(grow, lim)) return Errno::nomem;
+    return fail(Errno::nomem);
+  if ((v->flags & vm::account) && !vm_enough_memory(grow, lim)) return fail(Errno::nomem);
   if (v->flags & vm::locked) locked_vm += grow;
   vm_stat_account(v->flags, static_cast<int64_t>(grow));
   v->pgoff -= grow;
   vmas.tree.set_range(v, addr, v->end);
   update_hiwater();
-  return Errno::none;
+  return {};
 }
 
 Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits &lim) {
@@ -51,7 +51,7 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   Vma *v = vmas.tree.find(addr);
   if (!v) return f;
   if (v->start > addr) {
-    if (!(v->flags & vm::growsdown) || expand_downwards(v, addr, lim) != Errno::none) return f;
+    if (!(v->flags & vm::growsdown) || !expand_downwards(v, addr, lim)) return f;
   }
   // access_error (x86, no protection keys): writes need VM_WRITE, instruction fetches
   // VM_EXEC, and anything needs some access.

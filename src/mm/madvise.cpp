@@ -73,45 +73,46 @@ bool ksm_compatible(const Vma &v) {
 
 // Applies one advice to [start, end) of v; *res is the VMA covering the range
 // afterwards.
-static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b, AnonName *name,
-                   Vma **res) {
+static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b,
+                          AnonName *name, Vma **res) {
   *res = v;
   // Linux: can_madvise_modify (mseal). Only anonymous memory in the kernel's sense (no file,
   // no special-mapping operations) is protected: a sealed [vvar_vclock] takes MADV_DONTFORK
   // (observed on 6.18).
   if ((v->flags & vm::sealed) && is_discard(b) && !v->file && v->special == Special::none &&
       !(v->flags & vm::shared) && !(v->flags & vm::write))
-    return Errno::perm;
+    return fail(Errno::perm);
 
   uint64_t f = v->flags;
   switch (b) {
     case lx::madv_remove: {
-      if (f & vm::locked) return Errno::inval;
-      if (!v->file || v->special != Special::none) return Errno::inval;
-      if ((f & (vm::shared | vm::maywrite)) != (vm::shared | vm::maywrite)) return Errno::acces;
-      return Errno::none;  // punching the hole is a page-layer effect
+      if (f & vm::locked) return fail(Errno::inval);
+      if (!v->file || v->special != Special::none) return fail(Errno::inval);
+      if ((f & (vm::shared | vm::maywrite)) != (vm::shared | vm::maywrite))
+        return fail(Errno::acces);
+      return {};  // punching the hole is a page-layer effect
     }
     case lx::madv_willneed:
-      return Errno::none;
+      return {};
     case lx::madv_cold:
     case lx::madv_pageout:
-      if (f & (vm::locked | vm::pfnmap | vm::hugetlb)) return Errno::inval;
-      return Errno::none;
+      if (f & (vm::locked | vm::pfnmap | vm::hugetlb)) return fail(Errno::inval);
+      return {};
     case lx::madv_free:
     case lx::madv_dontneed:
     case lx::madv_dontneed_locked: {
       if (!(f & vm::hugetlb)) {
         uint64_t forbidden = vm::pfnmap;
         if (b != lx::madv_dontneed_locked) forbidden |= vm::locked;
-        if (f & forbidden) return Errno::inval;
+        if (f & forbidden) return fail(Errno::inval);
       } else {
-        if (b == lx::madv_free) return Errno::inval;
+        if (b == lx::madv_free) return fail(Errno::inval);
         const Inode *in = inode_of(*v);
         uint64_t h = in ? in->huge_page_size() : (2ull << 20);
-        if (start & (h - 1)) return Errno::inval;
+        if (start & (h - 1)) return fail(Errno::inval);
       }
-      if (b == lx::madv_free && !v->is_anonymous()) return Errno::inval;
-      return Errno::none;
+      if (b == lx::madv_free && !v->is_anonymous()) return fail(Errno::inval);
+      return {};
     }
     case lx::madv_collapse: {
       // Linux: madvise_collapse. First whether THP may back the VMA at all
@@ -121,34 +122,35 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
       // (whose huge setting a forced collapse overrides). Regular files need
       // CONFIG_READ_ONLY_THP_FOR_FS, off on the reference kernel.
       const uint64_t pmd = 2ull << 20, pmd_pages = pmd >> mm.page_shift;
-      if (f & (vm::special | vm::hugetlb | vm::nohugepage)) return Errno::inval;
+      if (f & (vm::special | vm::hugetlb | vm::nohugepage)) return fail(Errno::inval);
       const Inode *in = inode_of(*v);
       const bool anon = v->is_anonymous();
-      if (!anon && (!in || in->kind() != InodeKind::shmem)) return Errno::inval;
+      if (!anon && (!in || in->kind() != InodeKind::shmem)) return fail(Errno::inval);
       if (!anon && (((v->start >> mm.page_shift) - v->pgoff) & (pmd_pages - 1)))
-        return Errno::inval;
-      if (v->end - v->start < pmd || ((v->end - pmd) & ~(pmd - 1)) < v->start) return Errno::inval;
-      if (anon && !v->anon) return Errno::inval;
+        return fail(Errno::inval);
+      if (v->end - v->start < pmd || ((v->end - pmd) & ~(pmd - 1)) < v->start)
+        return fail(Errno::inval);
+      if (anon && !v->anon) return fail(Errno::inval);
       // Then each whole PMD of the range is collapsed; a range that holds
       // none succeeds when its rounded ends meet and fails when they cross.
       const uint64_t hstart = (start + pmd - 1) & ~(pmd - 1), hend = end & ~(pmd - 1);
-      if (hstart > hend) return Errno::inval;
-      if (hstart == hend) return Errno::none;
+      if (hstart > hend) return fail(Errno::inval);
+      if (hstart == hend) return {};
       // Collapsing real pages is the page layer's: without it no PMD holds
       // pages (SCAN_PMD_NULL), which fails with EINVAL as Linux does for an
       // empty PMD.
-      return Errno::inval;
+      return fail(Errno::inval);
     }
     case lx::madv_guard_install:
-      if (f & (vm::special | vm::hugetlb | vm::locked)) return Errno::inval;
+      if (f & (vm::special | vm::hugetlb | vm::locked)) return fail(Errno::inval);
       // Guard markers live in page tables: the VMA needs an anon_vma, and is
       // marked (without a split) as possibly holding guards.
       mm.anon_vma_prepare(v);
       v->flags |= vm::maybe_guard;
-      return Errno::none;
+      return {};
     case lx::madv_guard_remove:
-      if (f & (vm::special | vm::hugetlb)) return Errno::inval;
-      return Errno::none;
+      if (f & (vm::special | vm::hugetlb)) return fail(Errno::inval);
+      return {};
     case lx::madv_normal:
       f &= ~(vm::rand_read | vm::seq_read);
       break;
@@ -162,22 +164,23 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
       f |= vm::dontcopy;
       break;
     case lx::madv_dofork:
-      if (f & vm::io) return Errno::inval;
+      if (f & vm::io) return fail(Errno::inval);
       f &= ~vm::dontcopy;
       break;
     case lx::madv_wipeonfork:
-      if (v->file || (f & vm::shared)) return Errno::inval;
+      if (v->file || (f & vm::shared)) return fail(Errno::inval);
       f |= vm::wipeonfork;
       break;
     case lx::madv_keeponfork:
-      if (f & vm::droppable) return Errno::inval;
+      if (f & vm::droppable) return fail(Errno::inval);
       f &= ~vm::wipeonfork;
       break;
     case lx::madv_dontdump:
       f |= vm::dontdump;
       break;
     case lx::madv_dodump:
-      if ((!(f & vm::hugetlb) && (f & vm::special)) || (f & vm::droppable)) return Errno::inval;
+      if ((!(f & vm::hugetlb) && (f & vm::special)) || (f & vm::droppable))
+        return fail(Errno::inval);
       f &= ~vm::dontdump;
       break;
     case lx::madv_mergeable:
@@ -197,7 +200,7 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
       const Inode *in = inode_of(*v);
       bool anon_shmem =
           in && in->kind() == InodeKind::shmem && in->own_path() == "/dev/zero (deleted)";
-      if (v->file && !anon_shmem) return Errno::badf;
+      if (v->file && !anon_shmem) return fail(Errno::badf);
       break;
     }
   }
@@ -206,24 +209,24 @@ static Errno visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b
   const AnonName *old_name = v->anon_name.get();
   bool same_name =
       old_name == new_name || (old_name && new_name && old_name->name == new_name->name);
-  if (f == v->flags && same_name) return Errno::none;
+  if (f == v->flags && same_name) return {};
   VmaProposal p = mm.vmas.proposal_of(*v, start, end);
   p.flags = f;
   p.anon_name = new_name;
-  Errno e = mm.vmas.modify(p, v, static_cast<int>(mm.cfg.max_map_count), res);
-  if (e != Errno::none) return e == Errno::nomem ? Errno::again : e;
+  Result<void> m = mm.vmas.modify(p, v, static_cast<int>(mm.cfg.max_map_count), res);
+  if (!m) return fail(m.error() == Errno::nomem ? Errno::again : m.error());
   (*res)->flags = f | ((*res)->flags & vm::sticky);  // a merge may have brought sticky flags
   (*res)->anon_name = Ref<AnonName>(new_name);
-  return Errno::none;
+  return {};
 }
 
 // Linux: madvise_walk_vmas. Holes are skipped but reported as ENOMEM at the
 // end.
-static Errno walk(AddressSpace &mm, uint64_t start, uint64_t end, int b, AnonName *name) {
+static Result<void> walk(AddressSpace &mm, uint64_t start, uint64_t end, int b, AnonName *name) {
   Errno unmapped = Errno::none;
   Vma *v = mm.vmas.tree.find(start);
   for (;;) {
-    if (!v) return Errno::nomem;
+    if (!v) return fail(Errno::nomem);
     if (start < v->start) {
       unmapped = Errno::nomem;
       start = v->start;
@@ -231,30 +234,29 @@ static Errno walk(AddressSpace &mm, uint64_t start, uint64_t end, int b, AnonNam
     }
     uint64_t tmp = v->end < end ? v->end : end;
     Vma *res = v;
-    Errno e = visit(mm, v, start, tmp, b, name, &res);
-    if (e != Errno::none) return e;
+    VMS_TRY(visit(mm, v, start, tmp, b, name, &res));
     start = tmp;
     if (start < res->end) start = res->end;
     if (start >= end) break;
     v = mm.vmas.tree.find(res->end);
   }
-  return unmapped;
+  return fail(unmapped);
 }
 
 // Linux: madvise_populate / faultin_page_range.
-static Errno madvise_populate(AddressSpace &mm, uint64_t start, uint64_t end, bool write) {
+static Result<void> madvise_populate(AddressSpace &mm, uint64_t start, uint64_t end, bool write) {
   while (start < end) {
     Vma *v = mm.vmas.tree.find(start);
-    if (!v || v->start > start) return Errno::nomem;
-    if (v->flags & (vm::io | vm::pfnmap)) return Errno::inval;
-    if (write && !(v->flags & vm::write)) return Errno::inval;
-    if (!write && !(v->flags & vm::read)) return Errno::inval;
+    if (!v || v->start > start) return fail(Errno::nomem);
+    if (v->flags & (vm::io | vm::pfnmap)) return fail(Errno::inval);
+    if (write && !(v->flags & vm::write)) return fail(Errno::inval);
+    if (!write && !(v->flags & vm::read)) return fail(Errno::inval);
     uint64_t tmp = v->end < end ? v->end : end;
     if (write && !(v->flags & vm::shared) && !(v->flags & vm::hugetlb)) mm.anon_vma_prepare(v);
-    if (!mm.backed(v, start, tmp)) return Errno::fault;  // SIGBUS: EFAULT
+    if (!mm.backed(v, start, tmp)) return fail(Errno::fault);  // SIGBUS: EFAULT
     start = tmp;
   }
-  return Errno::none;
+  return {};
 }
 
 Result<void> AddressSpace::madvise(uint64_t start, uint64_t len_in, int b, const TaskLimits &lim) {
@@ -266,13 +268,9 @@ Result<void> AddressSpace::madvise(uint64_t start, uint64_t len_in, int b, const
   if (start + len < start) return fail(Errno::inval);
   if (start + len == start) return {};
   uint64_t end = start + len;
-  Errno e;
   if (b == lx::madv_populate_read || b == lx::madv_populate_write)
-    e = madvise_populate(*this, start, end, b == lx::madv_populate_write);
-  else
-    e = walk(*this, start, end, b, nullptr);
-  if (e != Errno::none) return fail(e);
-  return {};
+    return madvise_populate(*this, start, end, b == lx::madv_populate_write);
+  return walk(*this, start, end, b, nullptr);
 }
 
 Result<void> AddressSpace::set_anon_name(uint64_t start, uint64_t len_in, AnonName *name) {
@@ -282,9 +280,7 @@ Result<void> AddressSpace::set_anon_name(uint64_t start, uint64_t len_in, AnonNa
   uint64_t end = start + len;
   if (end < start) return fail(Errno::inval);
   if (end == start) return {};
-  Errno e = walk(*this, start, end, madv::set_name, name);
-  if (e != Errno::none) return fail(e);
-  return {};
+  return walk(*this, start, end, madv::set_name, name);
 }
 
 }  // namespace vmspace

@@ -27,19 +27,18 @@ uint64_t AddressSpace::count_mlocked_pages(uint64_t start, uint64_t len) const {
 }
 
 // Linux: mlock_fixup. *out is the VMA that now covers [start, end).
-Errno AddressSpace::mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t newflags,
-                                Vma **out) {
+Result<void> AddressSpace::mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t newflags,
+                                       Vma **out) {
   *out = v;
   const uint64_t oldflags = v->flags;
   // Special, hugetlb and droppable VMAs are never locked (and not counted).
   if (newflags == oldflags || (oldflags & vm::special) || (oldflags & vm::hugetlb) ||
       (oldflags & vm::droppable))
-    return Errno::none;
+    return {};
   VmaProposal p = vmas.proposal_of(*v, start, end);
   p.flags = newflags;
   Vma *res = nullptr;
-  Errno e = vmas.modify(p, v, static_cast<int>(cfg.max_map_count), &res);
-  if (e != Errno::none) return e;
+  VMS_TRY(vmas.modify(p, v, static_cast<int>(cfg.max_map_count), &res));
   // Linux counts in an int here: 2^31 pages and more wrap (a 64 TiB VMA adds nothing).
   int32_t nr = static_cast<int32_t>(static_cast<uint32_t>(pages(end - start)));
   if (!(newflags & vm::locked))
@@ -49,31 +48,30 @@ Errno AddressSpace::mlock_fixup(Vma *v, uint64_t start, uint64_t end, uint64_t n
   locked_vm += static_cast<uint64_t>(static_cast<int64_t>(nr));
   res->flags = newflags | (res->flags & vm::sticky);
   *out = res;
-  return Errno::none;
+  return {};
 }
 
 // Linux: apply_vma_lock_flags. start and len are page aligned.
-Errno AddressSpace::apply_vma_lock_flags(uint64_t start, uint64_t len, uint64_t flags) {
+Result<void> AddressSpace::apply_vma_lock_flags(uint64_t start, uint64_t len, uint64_t flags) {
   const uint64_t end = start + len;
-  if (end < start) return Errno::inval;
-  if (end == start) return Errno::none;
+  if (end < start) return fail(Errno::inval);
+  if (end == start) return {};
   Vma *v = vmas.tree.find(start);
-  if (!v || v->start > start) return Errno::nomem;
+  if (!v || v->start > start) return fail(Errno::nomem);
   uint64_t nstart = start, tmp = v->start;
   while (v && v->start < end) {
-    if (v->start != tmp) return Errno::nomem;
+    if (v->start != tmp) return fail(Errno::nomem);
     uint64_t newflags = (v->flags & ~vm::locked_mask) | flags;
     tmp = v->end < end ? v->end : end;
     Vma *res;
-    Errno e = mlock_fixup(v, nstart, tmp, newflags, &res);
-    if (e != Errno::none) return e;
+    VMS_TRY(mlock_fixup(v, nstart, tmp, newflags, &res));
     tmp = res->end;
     nstart = tmp;
     if (tmp >= end) break;
     v = VmaTree::next(res);
   }
-  if (tmp < end) return Errno::nomem;
-  return Errno::none;
+  if (tmp < end) return fail(Errno::nomem);
+  return {};
 }
 
 Result<void> AddressSpace::mlock(uint64_t start, uint64_t len, uint64_t lock_flags,
@@ -88,23 +86,19 @@ Result<void> AddressSpace::mlock(uint64_t start, uint64_t len, uint64_t lock_fla
     // Pages already locked are not counted twice.
     locked -= count_mlocked_pages(start, len);
   }
-  Errno e = Errno::nomem;
-  if (locked <= lock_limit || lim.cap_ipc_lock) e = apply_vma_lock_flags(start, len, lock_flags);
-  if (e != Errno::none) return fail(e);
-  int r = populate_range(start, len, false);
+  if (locked > lock_limit && !lim.cap_ipc_lock) return fail(Errno::nomem);
+  VMS_TRY(apply_vma_lock_flags(start, len, lock_flags));
+  Result<void> r = populate_range(start, len, false);
   // Linux: __mlock_posix_error_return.
-  if (r == -static_cast<int>(Errno::fault)) return fail(Errno::nomem);
-  if (r == -static_cast<int>(Errno::nomem)) return fail(Errno::again);
-  if (r) return fail(static_cast<Errno>(-r));
-  return {};
+  if (r.error() == Errno::fault) return fail(Errno::nomem);
+  if (r.error() == Errno::nomem) return fail(Errno::again);
+  return r;
 }
 
 Result<void> AddressSpace::munlock(uint64_t start, uint64_t len) {
   len = page_align(len + (start & (page_size - 1)));
   start &= ~(page_size - 1);
-  Errno e = apply_vma_lock_flags(start, len, 0);
-  if (e != Errno::none) return fail(e);
-  return {};
+  return apply_vma_lock_flags(start, len, 0);
 }
 
 namespace {

@@ -79,10 +79,10 @@ Result<void> AddressSpace::mprotect(uint64_t start, uint64_t len, uint64_t prot,
       }
       VmaProposal p = vmas.proposal_of(*v, nstart, tmp);
       p.flags = newflags;
-      Errno e = vmas.modify(p, v, max, &res);
-      if (e != Errno::none) {
+      Result<void> m = vmas.modify(p, v, max, &res);
+      if (!m) {
         if (charged) vm_unacct_memory(charged);
-        error = e;
+        error = m.error();
         break;
       }
       res->flags = newflags | (res->flags & vm::sticky);

@@ -45,23 +45,23 @@ class Remapper {
   Result<uint64_t> run(Remap r);
 
  private:
-  Errno check_prep_vma(Remap &r);
+  Result<void> check_prep_vma(Remap &r);
   Result<uint64_t> at(Remap &r);
   Result<uint64_t> to(Remap &r);
   Result<uint64_t> move_only(Remap &r);
   Result<uint64_t> expand(Remap &r);
-  Errno set_new_addr(Remap &r);
+  Result<void> set_new_addr(Remap &r);
   Result<uint64_t> move_vma(Remap &r);
-  Errno shrink(Remap &r);
-  Errno munmap_range(uint64_t start, uint64_t len);
+  Result<void> shrink(Remap &r);
+  Result<void> munmap_range(uint64_t start, uint64_t len);
 
   AddressSpace &mm_;
   const TaskLimits &lim_;
 };
 
-Errno Remapper::munmap_range(uint64_t start, uint64_t len) {
+Result<void> Remapper::munmap_range(uint64_t start, uint64_t len) {
   Result<void> r = mm_.munmap(start, len);
-  return r ? Errno::none : r.error();
+  return r;
 }
 
 Result<uint64_t> AddressSpace::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len,
@@ -94,48 +94,49 @@ Result<uint64_t> Remapper::run(Remap r) {
   if ((r.flags & kFixed) && r.old_len == r.new_len) return move_only(r);
   Vma *v = mm.vmas.tree.find(r.addr);
   r.vma = (v && v->start <= r.addr) ? v : nullptr;
-  Errno e = check_prep_vma(r);
-  if (e != Errno::none) return fail(e);
+  VMS_TRY(check_prep_vma(r));
   return r.implies_new() ? to(r) : at(r);
 }
 
 // Linux: check_prep_vma.
-Errno Remapper::check_prep_vma(Remap &r) {
+Result<void> Remapper::check_prep_vma(Remap &r) {
   AddressSpace &mm = mm_;
   Vma *v = r.vma;
-  if (!v) return Errno::fault;
-  if (v->flags & vm::sealed) return Errno::perm;
+  if (!v) return fail(Errno::fault);
+  if (v->flags & vm::sealed) return fail(Errno::perm);
   if (v->flags & vm::hugetlb) {
     uint64_t h = huge_size_of(*v);
     r.old_len = (r.old_len + h - 1) & ~(h - 1);
     r.new_len = (r.new_len + h - 1) & ~(h - 1);
-    if ((r.addr & (h - 1)) || (r.new_addr & (h - 1)) || r.new_len > r.old_len) return Errno::inval;
+    if ((r.addr & (h - 1)) || (r.new_addr & (h - 1)) || r.new_len > r.old_len)
+      return fail(Errno::inval);
   }
   r.delta = r.new_len > r.old_len ? r.new_len - r.old_len : r.old_len - r.new_len;
   r.type = r.delta == 0 ? RemapType::no_resize
                         : (r.old_len > r.new_len ? RemapType::shrink : RemapType::expand);
   if (!r.implies_new()) r.new_addr = r.addr;
-  if (!(r.type == RemapType::expand || r.implies_new())) return Errno::none;
+  if (!(r.type == RemapType::expand || r.implies_new())) return {};
 
   uint64_t old_len = r.old_len;
-  if (!old_len && !(v->flags & (vm::shared | vm::mayshare))) return Errno::inval;
-  if ((r.flags & kDontUnmap) && (v->flags & (vm::dontexpand | vm::pfnmap))) return Errno::inval;
+  if (!old_len && !(v->flags & (vm::shared | vm::mayshare))) return fail(Errno::inval);
+  if ((r.flags & kDontUnmap) && (v->flags & (vm::dontexpand | vm::pfnmap)))
+    return fail(Errno::inval);
   // A shrink may cross the end of the VMA (it unmaps whatever is there).
   if (r.type == RemapType::shrink) old_len = r.new_len;
-  if (old_len > v->end - r.addr) return Errno::fault;
-  if (r.new_len == old_len) return Errno::none;
+  if (old_len > v->end - r.addr) return fail(Errno::fault);
+  if (r.new_len == old_len) return {};
   uint64_t pgoff = v->pgoff + ((r.addr - v->start) >> mm.page_shift);
-  if (pgoff + (r.new_len >> mm.page_shift) < pgoff) return Errno::inval;
-  if (v->flags & (vm::dontexpand | vm::pfnmap)) return Errno::fault;
+  if (pgoff + (r.new_len >> mm.page_shift) < pgoff) return fail(Errno::inval);
+  if (v->flags & (vm::dontexpand | vm::pfnmap)) return fail(Errno::fault);
   // mlock_future_ok
   if ((v->flags & vm::locked) && !lim_.cap_ipc_lock &&
       mm.pages(r.delta) + mm.locked_vm > (lim_.rlimit_memlock >> mm.page_shift))
-    return Errno::again;
-  if (!mm.may_expand_vm(v->flags, mm.pages(r.delta), lim_)) return Errno::nomem;
-  return Errno::none;
+    return fail(Errno::again);
+  if (!mm.may_expand_vm(v->flags, mm.pages(r.delta), lim_)) return fail(Errno::nomem);
+  return {};
 }
 
-Errno Remapper::shrink(Remap &r) { return munmap_range(r.addr + r.new_len, r.delta); }
+Result<void> Remapper::shrink(Remap &r) { return munmap_range(r.addr + r.new_len, r.delta); }
 
 // Linux: mremap_at (no new address).
 Result<uint64_t> Remapper::at(Remap &r) {
@@ -143,8 +144,7 @@ Result<uint64_t> Remapper::at(Remap &r) {
     case RemapType::no_resize:
       return r.addr;
     case RemapType::shrink: {
-      Errno e = shrink(r);
-      if (e != Errno::none) return fail(e);
+      VMS_TRY(shrink(r));
       return r.addr;
     }
     case RemapType::expand:
@@ -160,7 +160,7 @@ Result<uint64_t> Remapper::expand(Remap &r) {
   if (v->end - r.addr == r.old_len) {
     uint64_t end = v->end + r.delta;
     bool expandable = end >= v->end && !mm.vmas.tree.find_intersection(v->end, end) &&
-                      mm.check_fixed_range(v->start, end - v->start, lim_) == Errno::none;
+                      mm.check_fixed_range(v->start, end - v->start, lim_).ok();
     if (expandable) {
       if ((v->flags & vm::account) && !mm.vm_enough_memory(mm.pages(r.delta), lim_))
         return fail(Errno::nomem);
@@ -178,13 +178,12 @@ Result<uint64_t> Remapper::expand(Remap &r) {
     }
   }
   if (!(r.flags & kMayMove)) return fail(Errno::nomem);
-  Errno e = set_new_addr(r);
-  if (e != Errno::none) return fail(e);
+  VMS_TRY(set_new_addr(r));
   return move_vma(r);
 }
 
 // Linux: vrm_set_new_addr.
-Errno Remapper::set_new_addr(Remap &r) {
+Result<void> Remapper::set_new_addr(Remap &r) {
   AddressSpace &mm = mm_;
   Vma *v = r.vma;
   uint64_t pgoff = v->pgoff + ((r.addr - v->start) >> mm.page_shift);
@@ -197,33 +196,30 @@ Errno Remapper::set_new_addr(Remap &r) {
   // memory.
   if (v->special != Special::none) file = nullptr;
   Result<uint64_t> a = mm.get_unmapped_area(file, hint, r.new_len, pgoff, map_flags, 0);
-  if (!a) return a.error();
-  if (*a < mm.cfg.mmap_min_addr && !lim_.cap_sys_rawio) return Errno::perm;
+  if (!a) return fail(a.error());
+  if (*a < mm.cfg.mmap_min_addr && !lim_.cap_sys_rawio) return fail(Errno::perm);
   r.new_addr = *a;
-  return Errno::none;
+  return {};
 }
 
 // Linux: mremap_to (MREMAP_FIXED or MREMAP_DONTUNMAP).
 Result<uint64_t> Remapper::to(Remap &r) {
   AddressSpace &mm = mm_;
   if (r.flags & kFixed) {
-    Errno e = munmap_range(r.new_addr, r.new_len);
-    if (e != Errno::none) return fail(e);
+    VMS_TRY(munmap_range(r.new_addr, r.new_len));
     Vma *v = mm.vmas.tree.find(r.addr);
     r.vma = (v && v->start <= r.addr) ? v : nullptr;
     if (!r.vma) return fail(Errno::fault);
   }
   if (r.type == RemapType::shrink) {
-    Errno e = shrink(r);
-    if (e != Errno::none) return fail(e);
+    VMS_TRY(shrink(r));
     r.old_len = r.new_len;
     Vma *v = mm.vmas.tree.find(r.addr);
     r.vma = v;
   }
   if ((r.flags & kDontUnmap) && !mm.may_expand_vm(r.vma->flags, mm.pages(r.old_len), lim_))
     return fail(Errno::nomem);
-  Errno e = set_new_addr(r);
-  if (e != Errno::none) return fail(e);
+  VMS_TRY(set_new_addr(r));
   return move_vma(r);
 }
 
@@ -335,8 +331,8 @@ Result<uint64_t> Remapper::move_only(Remap &r) {
     Remap piece{a, len, len, r.flags, target + offset};
     piece.vma = v;
     if (!multi_allowed(*v) && (seen || v->end < end)) return fail(Errno::fault);
-    Errno e = check_prep_vma(piece);
-    Result<uint64_t> one = e == Errno::none ? to(piece) : Result<uint64_t>(fail(e));
+    Result<void> e = check_prep_vma(piece);
+    Result<uint64_t> one = e ? to(piece) : Result<uint64_t>(fail(e.error()));
     if (!one) return one;
     if (!seen) res = *one;
     seen = true;

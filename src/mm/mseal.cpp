@@ -32,8 +32,7 @@ Result<void> AddressSpace::mseal(uint64_t start, uint64_t len_in, uint64_t flags
     if (!(v->flags & vm::sealed)) {
       VmaProposal p = vmas.proposal_of(*v, cur, cur_end);
       p.flags |= vm::sealed;
-      Errno e = vmas.modify(p, v, static_cast<int>(cfg.max_map_count), &res);
-      if (e != Errno::none) return fail(e);
+      VMS_TRY(vmas.modify(p, v, static_cast<int>(cfg.max_map_count), &res));
       res->flags |= vm::sealed;
     }
     cur = cur_end;

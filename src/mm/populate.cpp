@@ -55,25 +55,28 @@ bool AddressSpace::backed(const Vma *v, uint64_t start, uint64_t end) const {
 
 // Linux: populate_vma_page_range over [start, end) of v: a write fault on private writable
 // memory, else a read fault. Errno::fault where the faults fail (SIGBUS or no access).
-Errno AddressSpace::fault_in(Vma *v, uint64_t start, uint64_t end) {
-  if (v->flags & vm::lockonfault) return Errno::none;
-  if (!(v->flags & vm::access_flags)) return Errno::fault;
+Result<void> AddressSpace::fault_in(Vma *v, uint64_t start, uint64_t end) {
+  if (v->flags & vm::lockonfault) return {};
+  if (!(v->flags & vm::access_flags)) return fail(Errno::fault);
   const bool write = (v->flags & (vm::write | vm::shared)) == vm::write;
   if (write && !(v->flags & vm::hugetlb)) anon_vma_prepare(v);
-  return backed(v, start, end) ? Errno::none : Errno::fault;
+  if (!backed(v, start, end)) return fail(Errno::fault);
+  return {};
 }
 
-int AddressSpace::populate_range(uint64_t start, uint64_t len, bool ignore_errors) {
+Result<void> AddressSpace::populate_range(uint64_t start, uint64_t len, bool ignore_errors) {
   const uint64_t end = start + len;
-  if (end <= start) return 0;  // Linux: __mm_populate walks [start, end), nothing here
+  if (end <= start) return {};  // Linux: __mm_populate walks [start, end), nothing here
   for (Vma *v = vmas.tree.find(start); v && v->start < end; v = VmaTree::next(v)) {
     if (v->flags & (vm::io | vm::pfnmap)) continue;
-    Errno e = fault_in(v, v->start > start ? v->start : start, v->end < end ? v->end : end);
-    if (e != Errno::none && !ignore_errors) return -static_cast<int>(e);
+    Result<void> r = fault_in(v, v->start > start ? v->start : start, v->end < end ? v->end : end);
+    if (!r && !ignore_errors) return r;
   }
-  return 0;
+  return {};
 }
 
-void AddressSpace::populate(uint64_t start, uint64_t len) { populate_range(start, len, true); }
+void AddressSpace::populate(uint64_t start, uint64_t len) {
+  (void)populate_range(start, len, true);
+}
 
 }  // namespace vmspace

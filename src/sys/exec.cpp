@@ -167,9 +167,8 @@ Result<uint64_t> elf_load(AddressSpace &mm, const TaskLimits &lim, const Ref<Ope
   if (s.memsz > s.filesz) {
     zero_start = page_align_up(zero_start, P);
     zero_end = page_align_up(zero_end, P);
-    Errno e = mm.vm_brk_flags(zero_start, zero_end - zero_start,
-                              (prot & lx::prot_exec) ? vm::exec : 0, lim);
-    if (e != Errno::none) return fail(e);
+    VMS_TRY(mm.vm_brk_flags(zero_start, zero_end - zero_start,
+                            (prot & lx::prot_exec) ? vm::exec : 0, lim));
   }
   return map_addr;
 }
@@ -205,10 +204,10 @@ struct ScriptLine {
   bool has_arg = false;
 };
 
-Errno read_script_line(int fd, ScriptLine *out) {
+Result<void> read_script_line(int fd, ScriptLine *out) {
   char buf[256] = {};  // BINPRM_BUF_SIZE; a short file leaves zeros
-  if (::pread(fd, buf, sizeof buf, 0) < 0) return Errno::io;
-  if (buf[0] != '#' || buf[1] != '!') return Errno::none;
+  if (::pread(fd, buf, sizeof buf, 0) < 0) return fail(Errno::io);
+  if (buf[0] != '#' || buf[1] != '!') return {};
   out->is_script = true;
   auto spacetab = [](char c) { return c == ' ' || c == '\t'; };
   const char *buf_end = buf + sizeof buf - 1;
@@ -217,16 +216,16 @@ Errno read_script_line(int fd, ScriptLine *out) {
     // No newline in the buffer: the interpreter path must end within it.
     const char *q = buf + 2;
     while (q < buf_end && spacetab(*q)) q++;
-    if (q >= buf_end) return Errno::noexec;
+    if (q >= buf_end) return fail(Errno::noexec);
     const char *t = q;
     while (t < buf_end && !spacetab(*t) && *t) t++;
-    if (t >= buf_end) return Errno::noexec;
+    if (t >= buf_end) return fail(Errno::noexec);
     i_end = buf_end;
   }
   while (i_end > buf + 2 && spacetab(i_end[-1])) i_end--;
   const char *i_name = buf + 2;
   while (i_name < i_end && spacetab(*i_name)) i_name++;
-  if (i_name >= i_end) return Errno::noexec;
+  if (i_name >= i_end) return fail(Errno::noexec);
   const char *i_sep = i_name;
   while (i_sep < i_end && !spacetab(*i_sep) && *i_sep) i_sep++;
   out->name.assign(i_name, i_sep);
@@ -240,7 +239,7 @@ Errno read_script_line(int fd, ScriptLine *out) {
     }
   }
   out->name.resize(std::strlen(out->name.c_str()));
-  return Errno::none;
+  return {};
 }
 
 // Linux: create_elf_tables. The stack pointer the program starts with (mm->start_stack): below
@@ -414,9 +413,8 @@ Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
   for (int depth = 0;; depth++) {
     if (depth > 5) return fail(Errno::loop);
     ScriptLine line;
-    Errno e = read_script_line(exe->file->host_fd(), &line);
-    if (e == Errno::none && !line.is_script) break;
-    if (e != Errno::none) return fail(e);
+    VMS_TRY(read_script_line(exe->file->host_fd(), &line));
+    if (!line.is_script) break;
     // binfmt_script: argv[0] makes way for the interpreter, its argument and the script.
     p += args.front().size() + 1;
     args.erase(args.begin());

@@ -175,9 +175,7 @@ Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
   if (in.kind() == InodeKind::hugetlb && (length & (in.huge_page_size() - 1)))
     return fail(Errno::inval);
   if (length > static_cast<uint64_t>(rlimit_cur(lx::rlimit_fsize))) return fail(Errno::fbig);
-  int e = f->truncate(length);
-  if (e) return fail(static_cast<Errno>(e));
-  return {};
+  return f->truncate(length);
 }
 
 // Linux: mm/memfd.c memfd_create.

@@ -200,7 +200,8 @@ bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::st
 Errno resize_standin(Process &p, uint64_t fd, uint64_t size) {
   OpenFile *f = p.files().get(fd & 0xffffffffu);
   if (!f) return Errno::badf;
-  return p.system().impl().vfs.resize(*f, size);
+  Result<void> r = p.system().impl().vfs.resize(*f, size);
+  return r ? Errno::none : r.error();
 }
 
 Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec) {

@@ -199,23 +199,23 @@ Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
   return next;
 }
 
-Errno VmaSet::modify(const VmaProposal &p, Vma *middle, int max_map_count, Vma **out) {
+Result<void> VmaSet::modify(const VmaProposal &p, Vma *middle, int max_map_count, Vma **out) {
   if (Vma *m = merge_existing(p, middle)) {
     *out = m;
-    return Errno::none;
+    return {};
   }
   if (middle->start < p.start) {
-    if (map_count() >= max_map_count) return Errno::nomem;
-    if (!may_split(*middle, p.start)) return Errno::inval;
+    if (map_count() >= max_map_count) return fail(Errno::nomem);
+    if (!may_split(*middle, p.start)) return fail(Errno::inval);
     split(middle, p.start, /*new_below=*/true);
   }
   if (middle->end > p.end) {
-    if (map_count() >= max_map_count) return Errno::nomem;
-    if (!may_split(*middle, p.end)) return Errno::inval;
+    if (map_count() >= max_map_count) return fail(Errno::nomem);
+    if (!may_split(*middle, p.end)) return fail(Errno::inval);
     split(middle, p.end, /*new_below=*/false);
   }
   *out = middle;
-  return Errno::none;
+  return {};
 }
 
 }  // namespace vmspace

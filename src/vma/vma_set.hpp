@@ -98,7 +98,7 @@ class VmaSet {
   // and with EINVAL where may_split refuses; a split done before the failing one stays, as in
   // Linux. On success *out is the VMA that covers exactly [p.start, p.end); its attributes
   // are not changed here. Returns Errno::none on success.
-  Errno modify(const VmaProposal &p, Vma *middle, int max_map_count, Vma **out);
+  Result<void> modify(const VmaProposal &p, Vma *middle, int max_map_count, Vma **out);
 
   // The attributes of v over [start, end) as a proposal (Linux: VMG_VMA_STATE).
   VmaProposal proposal_of(const Vma &v, uint64_t start, uint64_t end) const;
