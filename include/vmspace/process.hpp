@@ -99,6 +99,17 @@ class Process {
   // fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL (others: ENOSYS, not modelled).
   Result<int> fcntl(uint64_t fd, uint64_t cmd, uint64_t arg);
   Result<int> memfd_create(std::string_view name, uint64_t flags);
+  // close_range(first, last, flags): CLOSE_RANGE_CLOEXEC (4) marks instead of closing;
+  // CLOSE_RANGE_UNSHARE (2) is accepted.
+  Result<void> close_range(uint64_t first, uint64_t last, uint64_t flags);
+  // Puts at descriptor fd a descriptor vmspace does not model (a socket, a pipe, an
+  // eventfd: a virtual /dev/null, which cannot be mapped), closing what was there, so that
+  // later descriptors are numbered as the program's were. EBADF past RLIMIT_NOFILE.
+  Result<void> install_placeholder(uint64_t fd, bool cloexec);
+  // The host descriptor behind the guest's descriptor fd (for an embedder that serves a
+  // file's reads and writes itself); -1 when fd is not open or names no host file (a
+  // device, memfd, shared memory).
+  int host_fd(uint64_t fd) const;
   // unlinkat(dirfd, path, 0 or AT_REMOVEDIR); unlink(path) is unlinkat(AT_FDCWD, path, 0).
   // A mapped file that loses its last name shows " (deleted)" in maps.
   Result<void> unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags);
@@ -177,6 +188,10 @@ class Process {
   // empty for the sandbox directory. A replay sets the recorded program's (@cwd).
   const std::string &cwd() const { return cwd_; }
   void set_cwd(std::string dir) { cwd_ = std::move(dir); }
+
+  // The identity of this process's address space: equal for processes that share one
+  // (threads, a vfork child until it execs), never reused for another.
+  uint64_t mm_id() const;
 
   // Checks every invariant of the address space (tree, counters, VMA sanity).
   bool validate(std::string *why) const;

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "vmspace/filesystem.hpp"
 #include "vmspace/result.hpp"
 #include "vmspace/types.hpp"
 
@@ -35,6 +36,9 @@ class Process;
 class System {
  public:
   explicit System(SystemConfig cfg = {});
+  // A System whose processes see `fs` as their file system (null: the default sandbox file
+  // system made from cfg.root_dir, allow_host_read, max_sandbox_files, max_sandbox_bytes).
+  System(SystemConfig cfg, std::unique_ptr<FileSystem> fs);
   ~System();
   System(const System &) = delete;
   System &operator=(const System &) = delete;

@@ -54,20 +54,13 @@ struct SystemConfig {
   static constexpr uint64_t kHostCapabilities = 0;
   uint64_t root_capabilities = kHostCapabilities;
 
-  // Files (see README, "Safety"): relative paths resolve in root_dir, the sandbox, as a chroot
-  // would resolve them (no path or link leads out of it); files outside it may only be
-  // opened read-only, and only with allow_host_read. Device nodes are never opened on the
-  // host: they open as virtual devices with the node's identity.
+  // The default file system (vmspace/filesystem.hpp make_sandbox_fs; see README, "Safety"):
+  // relative paths resolve in root_dir, the sandbox, as a chroot would resolve them (no path
+  // or link leads out of it); files outside it may only be opened read-only, and only with
+  // allow_host_read. Device nodes are never opened on the host: they open as virtual devices
+  // with the node's identity. A System given its own FileSystem ignores these.
   std::string root_dir = ".";
   bool allow_host_read = true;
-  // Host files outside the sandbox opened for writing get a stand-in inside it
-  // (ROOT/host/PATH, sparse, with the host file's size) instead of being refused: a replayed
-  // trace never changes the recorded program's files.
-  bool standin_host_writes = false;
-  // A replay of a recorded trace: host files outside the sandbox are never looked at; a path
-  // the trace did not record (@hostfile) does not exist, except the memory devices
-  // (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom), which every machine has.
-  bool recorded_files_only = false;
   // What the sandbox may hold: files, directories, links and FIFOs made in it (stand-ins,
   // @file, O_CREAT), and bytes written into its files (@hostdata, @file contents). Past
   // them, a directive fails and a guest's O_CREAT gives ENOSPC.

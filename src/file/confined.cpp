@@ -31,10 +31,11 @@ constexpr int kRaceRetries = 16;
 constexpr int kRemoveDepth = 32;
 }  // namespace
 
-int open_at(int base_fd, std::string_view path, uint64_t flags, mode_t mode, Scope scope) {
-  if (path.empty()) return -ENOENT;
-  if (path.size() >= PATH_MAX) return -ENAMETOOLONG;
-  if (path.find('\0') != std::string_view::npos) return -ENOENT;
+Result<UniqueFd> open_at(int base_fd, std::string_view path, uint64_t flags, mode_t mode,
+                         Scope scope) {
+  if (path.empty()) return fail(Errno::noent);
+  if (path.size() >= PATH_MAX) return fail(Errno::nametoolong);
+  if (path.find('\0') != std::string_view::npos) return fail(Errno::noent);
   const std::string p(path);
   struct open_how how {};
   flags &= kValidOpenFlags;
@@ -44,8 +45,8 @@ int open_at(int base_fd, std::string_view path, uint64_t flags, mode_t mode, Sco
   how.resolve = RESOLVE_NO_MAGICLINKS | (scope == Scope::in_root ? RESOLVE_IN_ROOT : 0);
   for (int attempt = 0;; attempt++) {
     const long fd = ::syscall(SYS_openat2, base_fd, p.c_str(), &how, sizeof how);
-    if (fd >= 0) return static_cast<int>(fd);
-    if (errno != EAGAIN || attempt >= kRaceRetries) return -errno;
+    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+    if (errno != EAGAIN || attempt >= kRaceRetries) return fail(static_cast<Errno>(errno));
   }
 }
 
@@ -79,9 +80,9 @@ Result<Parent> parent_of(int base_fd, std::string_view path, Scope scope) {
   Parent p;
   std::string dir;
   split_last(path, &dir, &p.name);
-  const int fd = open_at(base_fd, dir.empty() ? "." : dir, O_PATH | O_DIRECTORY, 0, scope);
-  if (fd < 0) return fail(static_cast<Errno>(-fd));
-  p.dir.reset(fd);
+  Result<UniqueFd> fd = open_at(base_fd, dir.empty() ? "." : dir, O_PATH | O_DIRECTORY, 0, scope);
+  if (!fd) return fail(fd.error());
+  p.dir = std::move(*fd);
   return p;
 }
 
@@ -96,17 +97,16 @@ Result<UniqueFd> make_dirs(int root_fd, std::string_view path, mode_t mode) {
     if (next == std::string_view::npos) next = path.size();
     const std::string_view prefix = path.substr(0, next);
     const std::string probe = prefix.empty() ? "." : std::string(prefix);
-    int fd = open_at(root_fd, probe, O_PATH | O_DIRECTORY, 0, Scope::in_root);
-    if (fd == -ENOENT) {
+    Result<UniqueFd> fd = open_at(root_fd, probe, O_PATH | O_DIRECTORY, 0, Scope::in_root);
+    if (fd.error() == Errno::noent) {
       Result<Parent> parent = parent_of(root_fd, probe, Scope::in_root);
       if (!parent) return fail(parent.error());
       if (::mkdirat(parent->dir.get(), parent->name.c_str(), mode & 0777) != 0 && errno != EEXIST)
         return fail(static_cast<Errno>(errno));
       fd = open_at(root_fd, probe, O_PATH | O_DIRECTORY, 0, Scope::in_root);
     }
-    if (fd < 0) return fail(static_cast<Errno>(-fd));
-    if (next >= path.size()) return UniqueFd(fd);
-    ::close(fd);
+    if (!fd) return fail(fd.error());
+    if (next >= path.size()) return std::move(*fd);
     pos = next + 1;
   }
 }

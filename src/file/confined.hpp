@@ -36,8 +36,8 @@ enum class Scope : uint8_t { in_root, host };
 // openat2(base, path, {flags | O_CLOEXEC, mode}, resolve). `flags` keeps only the bits
 // open(2) knows (openat2 refuses others) and `mode` only with O_CREAT or O_TMPFILE, as
 // open(2) ignores them. A rename racing with an in-root lookup (EAGAIN) is retried.
-// Returns the descriptor or -errno.
-int open_at(int base_fd, std::string_view path, uint64_t flags, mode_t mode, Scope scope);
+Result<UniqueFd> open_at(int base_fd, std::string_view path, uint64_t flags, mode_t mode,
+                         Scope scope);
 
 // `path` split as the kernel splits it for calls that act on a name: the directory part
 // ("" for the base directory itself, "/" for the root) and the last component with its

@@ -21,6 +21,7 @@ unsigned log2_of(uint64_t x) {
 AddressSpace::AddressSpace(MmContext &s, uint64_t rlimit_stack)
     : ctx(s),
       cfg(s.cfg),
+      id(s.mm_ids.fetch_add(1)),
       page_size(s.cfg.page_size),
       page_shift(log2_of(s.cfg.page_size)),
       task_size((1ull << 47) - s.cfg.page_size),

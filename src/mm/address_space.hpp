@@ -80,6 +80,7 @@ class AddressSpace {
 
   MmContext &ctx;
   const MmSettings &cfg;
+  const uint64_t id;  // unique among the System's address spaces, never reused
   const uint64_t page_size;
   const unsigned page_shift;
   const uint64_t task_size;  // TASK_SIZE: one page below 2^47

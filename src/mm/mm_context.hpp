@@ -51,6 +51,7 @@ struct MmContext {
   uint64_t total_ram_pages = 0;
   uint64_t total_swap_pages = 0;
   std::atomic<uint64_t> anon_ids{1};
+  std::atomic<uint64_t> mm_ids{1};  // AddressSpace::id
 };
 
 // For calls that may make VMAs, descriptors or processes: ENOMEM once the model's memory

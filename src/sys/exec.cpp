@@ -52,10 +52,10 @@ Result<Loaded> check_exec(Ref<OpenFile> f, bool privileged);
 
 Result<Loaded> open_exec(SystemState &s, std::string_view path, bool privileged, int base = -1,
                          uint64_t extra_flags = 0) {
-  std::string violation;
-  Result<Ref<OpenFile>> f =
-      s.vfs.open(base, path, lx::o_rdonly | extra_flags, 0, privileged, &violation);
-  if (!violation.empty()) s.report_violation(violation);
+  const uint64_t flags = lx::o_rdonly | extra_flags;
+  Result<OpenedFile> o = s.fs->open(base, path, flags, 0, privileged);
+  if (!o) return fail(o.error());
+  Result<Ref<OpenFile>> f = make_open_file(s, std::move(*o), flags);
   if (!f) return fail(f.error());
   return check_exec(*f, privileged);
 }

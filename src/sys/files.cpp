@@ -35,14 +35,15 @@ Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flag
     if (d->host_fd() < 0 || d->inode()->kind() != InodeKind::directory) return fail(Errno::notdir);
     base = d->host_fd();
   }
-  std::string violation;
   std::string from_cwd;
   if (path[0] != '/' && dfd == lx::at_fdcwd && !cwd_.empty()) {
     from_cwd = cwd_ + "/" + std::string(path);
     path = from_cwd;
   }
-  Result<Ref<OpenFile>> f = s.vfs.open(base, path, flags, mode, privileged_, &violation);
-  if (!violation.empty()) s.report_violation(violation);
+  Result<OpenedFile> o =
+      s.fs->open(base, path, flags, static_cast<uint32_t>(mode & 07777), privileged_);
+  if (!o) return fail(o.error());
+  Result<Ref<OpenFile>> f = make_open_file(s, std::move(*o), flags);
   if (!f) return fail(f.error());
   return files_->install(*f, (flags & lx::o_cloexec) != 0, nofile);
 }
@@ -77,10 +78,7 @@ Result<void> Process::unlinkat(uint64_t dirfd, std::string_view path, uint64_t f
   std::string joined;
   Result<int> base = path_base(*files_, cwd_, dirfd, &path, &joined);
   if (!base) return fail(base.error());
-  std::string violation;
-  Result<void> r = s.vfs.unlink(*base, path, (flags & kRemoveDir) != 0, privileged_, &violation);
-  if (!violation.empty()) s.report_violation(violation);
-  return r;
+  return s.fs->unlink(*base, path, (flags & kRemoveDir) != 0, privileged_);
 }
 
 Result<void> Process::link_or_rename(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
@@ -91,11 +89,7 @@ Result<void> Process::link_or_rename(uint64_t olddirfd, std::string_view oldpath
   if (!b1) return fail(b1.error());
   Result<int> b2 = path_base(*files_, cwd_, newdirfd, &newpath, &j2);
   if (!b2) return fail(b2.error());
-  std::string violation;
-  Result<void> r =
-      s.vfs.link_or_rename(*b1, oldpath, *b2, newpath, rename, flags, privileged_, &violation);
-  if (!violation.empty()) s.report_violation(violation);
-  return r;
+  return s.fs->link_or_rename(*b1, oldpath, *b2, newpath, rename, flags, privileged_);
 }
 
 Result<void> Process::linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
@@ -114,6 +108,34 @@ Result<void> Process::renameat2(uint64_t olddirfd, std::string_view oldpath, uin
 }
 
 Result<void> Process::close(uint64_t fd) { return files_->close(fd); }
+
+// Linux: fs/file.c close_range (CLOSE_RANGE_UNSHARE 2, CLOSE_RANGE_CLOEXEC 4).
+Result<void> Process::close_range(uint64_t first_in, uint64_t last_in, uint64_t flags) {
+  constexpr uint64_t kUnshare = 2, kCloexec = 4;
+  const uint64_t first = first_in & 0xffffffffu, last = last_in & 0xffffffffu;
+  if ((flags & ~(kUnshare | kCloexec)) || first > last) return fail(Errno::inval);
+  for (uint64_t fd : files_->open_in(first, last)) {
+    if (flags & kCloexec)
+      files_->set_cloexec(fd, true);
+    else
+      (void)files_->close(fd);
+  }
+  return {};
+}
+
+Result<void> Process::install_placeholder(uint64_t fd, bool cloexec) {
+  SystemState &s = sys_->impl();
+  VMS_TRY(memory_available(s));
+  Result<int> r =
+      files_->install_at(fd & 0xffffffffu, s.placeholder, cloexec, rlimit_cur(lx::rlimit_nofile));
+  if (!r) return fail(r.error());
+  return {};
+}
+
+int Process::host_fd(uint64_t fd) const {
+  const OpenFile *f = files_->get(fd & 0xffffffffu);
+  return f ? f->host_fd() : -1;
+}
 
 Result<int> Process::dup(uint64_t fd) {
   VMS_TRY(memory_available(sys_->impl()));

@@ -11,30 +11,27 @@
 #include <string>
 
 #include "file/inode.hpp"
-#include "file/vfs.hpp"
 #include "mm/mm_context.hpp"
+#include "vmspace/filesystem.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace {
 
 struct SystemState : MmContext {
-  explicit SystemState(SystemConfig c);
+  SystemState(SystemConfig c, std::unique_ptr<FileSystem> file_system);
 
   SystemConfig config;  // as the System was made (its sysctls: the values at boot)
   uint64_t root_capabilities = 0;
-  Vfs vfs;
-  // The open /dev/null every descriptor placeholder of a replay shares (one host descriptor
-  // for any number of them).
+  std::unique_ptr<FileSystem> fs;  // how guest names reach host files
+  // The virtual /dev/null every descriptor placeholder shares.
   Ref<OpenFile> placeholder;
-
-  std::mutex violation_mu;
-  std::string violation;
-  void report_violation(std::string msg) {
-    std::lock_guard<std::mutex> g(violation_mu);
-    violation = std::move(msg);
-  }
 };
+
+// An open file for what the file system opened (the host descriptor is taken over).
+Result<Ref<OpenFile>> make_open_file(SystemState &s, OpenedFile o, uint64_t flags);
+// A fresh open of the virtual /dev/null (standard descriptors, placeholders).
+Ref<OpenFile> null_device(SystemState &s);
 
 struct System::Impl : SystemState {
   using SystemState::SystemState;

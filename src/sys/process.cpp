@@ -43,6 +43,8 @@ Result<void> Process::set_rlimit(int r, uint64_t soft, uint64_t hard) {
   return {};
 }
 
+uint64_t Process::mm_id() const { return mm_->id; }
+
 std::string Process::status() const {
   std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
   return render_status(*mm_);
@@ -53,9 +55,10 @@ bool Process::import_layout(std::string_view text, std::string *error) {
   // Mapped files are reopened read-only by their paths, as the sandbox allows.
   return vmspace::import_layout(
       *mm_, text,
-      [&s](const std::string &path) {
-        std::string violation;
-        return s.vfs.open(-1, path, lx::o_rdonly, 0, true, &violation);
+      [&s](const std::string &path) -> Result<Ref<OpenFile>> {
+        Result<OpenedFile> o = s.fs->open(-1, path, lx::o_rdonly, 0, true);
+        if (!o) return fail(o.error());
+        return make_open_file(s, std::move(*o), lx::o_rdonly);
       },
       error);
 }

@@ -14,6 +14,7 @@
 #include "file/fd_table.hpp"
 #include "mm/address_space.hpp"
 #include "sys/kernel.hpp"
+#include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 
 namespace vmspace {
@@ -36,25 +37,57 @@ uint64_t host_root_capabilities() {
 }  // namespace
 
 namespace {
-Vfs::Options vfs_options(const SystemConfig &cfg) {
-  Vfs::Options o;
+std::unique_ptr<FileSystem> default_fs(const SystemConfig &cfg) {
+  SandboxOptions o;
+  o.root = cfg.root_dir;
   o.allow_host_read = cfg.allow_host_read;
-  o.standin_host_writes = cfg.standin_host_writes;
-  o.recorded_only = cfg.recorded_files_only;
-  o.limits.max_files = cfg.max_sandbox_files;
-  o.limits.max_bytes = cfg.max_sandbox_bytes;
-  return o;
+  o.max_files = cfg.max_sandbox_files;
+  o.max_bytes = cfg.max_sandbox_bytes;
+  return make_sandbox_fs(o);
 }
 }  // namespace
 
-SystemState::SystemState(SystemConfig c)
-    : MmContext(c), config(std::move(c)), vfs(inodes, config.root_dir, vfs_options(config)) {
+SystemState::SystemState(SystemConfig c, std::unique_ptr<FileSystem> file_system)
+    : MmContext(c), config(std::move(c)), fs(std::move(file_system)) {
+  if (!fs) fs = default_fs(config);
   root_capabilities = config.root_capabilities == SystemConfig::kHostCapabilities
                           ? host_root_capabilities()
                           : config.root_capabilities;
+  placeholder = null_device(*this);
 }
 
-System::System(SystemConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+Result<Ref<OpenFile>> make_open_file(SystemState &s, OpenedFile o, uint64_t flags) {
+  const FileView &v = o.view;
+  if (v.device) {
+    if (o.host_fd >= 0) ::close(o.host_fd);
+    Ref<Inode> in = s.inodes.device(v.block, v.rdev_major, v.rdev_minor, v.dev_major, v.dev_minor,
+                                    v.ino, v.path);
+    return make_ref<OpenFile>(std::move(in), flags, -1);
+  }
+  Ref<Inode> in = s.inodes.host(o.host_fd);
+  if (!in) {
+    const int e = errno;
+    ::close(o.host_fd);
+    return fail(static_cast<Errno>(e ? e : EIO));
+  }
+  Ref<OpenFile> f = make_ref<OpenFile>(std::move(in), flags, o.host_fd);
+  if (!v.path.empty())
+    f->set_path_override(v.path);
+  else if (!v.strip_prefix.empty())
+    f->set_path_strip(v.strip_prefix);
+  if (v.has_identity) f->set_identity_override(v.dev_major, v.dev_minor, v.ino);
+  return f;
+}
+
+Ref<OpenFile> null_device(SystemState &s) {
+  Ref<Inode> in = s.inodes.device(false, 1, 3, 0, 5, 3, "/dev/null");
+  return make_ref<OpenFile>(std::move(in), lx::o_rdwr, -1);
+}
+
+System::System(SystemConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg), nullptr)) {}
+
+System::System(SystemConfig cfg, std::unique_ptr<FileSystem> fs)
+    : impl_(std::make_unique<Impl>(std::move(cfg), std::move(fs))) {}
 
 System::~System() {
   // Processes go first: they hold files whose inodes live in the cache.
@@ -75,7 +108,7 @@ Process &System::spawn(const SpawnOptions &opts) {
   if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
   if (opts.std_fds) {
     // Standard input, output and error: /dev/null, which (like a terminal) cannot be mapped.
-    for (int i = 0; i < 3; i++) (void)p->files_->install(impl_->vfs.null_device(), false, 3);
+    for (int i = 0; i < 3; i++) (void)p->files_->install(null_device(*impl_), false, 3);
   }
   Process &ref = *p;
   impl_->procs[pid] = std::move(p);
@@ -211,11 +244,6 @@ uint64_t System::memory_used() const { return impl_->meter.used(); }
 uint64_t System::memory_limit() const { return impl_->meter.limit(); }
 bool System::memory_exhausted() const { return impl_->meter.exhausted(); }
 
-std::string System::take_sandbox_violation() {
-  std::lock_guard<std::mutex> g(impl_->violation_mu);
-  std::string v = std::move(impl_->violation);
-  impl_->violation.clear();
-  return v;
-}
+std::string System::take_sandbox_violation() { return impl_->fs->take_violation(); }
 
 }  // namespace vmspace

@@ -396,16 +396,7 @@ const std::vector<CallDef> &calls() {
            3,
            ResultFmt::dec,
            [](Process &p, const std::vector<ArgVal> &a) {
-             // Linux: close_range (CLOSE_RANGE_UNSHARE 2, CLOSE_RANGE_CLOEXEC 4).
-             const uint64_t first = a[0].v & 0xffffffffu, last = a[1].v & 0xffffffffu;
-             if ((a[2].v & ~6ull) || first > last) return outcome(Result<void>(fail(Errno::inval)));
-             for (uint64_t fd : p.files().open_in(first, last)) {
-               if (a[2].v & 4)
-                 (void)p.fcntl(fd, 2, 1);
-               else
-                 (void)p.close(fd);
-             }
-             return outcome(Result<void>());
+             return outcome(p.close_range(a[0].v, a[1].v, a[2].v));
            }},
           {"exit_group",
            {A::intarg},

@@ -19,6 +19,7 @@
 #include "sys/kernel.hpp"
 #include "trace/calls.hpp"
 #include "trace/script_check.hpp"
+#include "trace/script_fs.hpp"
 #include "trace/strace_log.hpp"
 #include "trace/symbols.hpp"
 #include "vmspace/process.hpp"
@@ -111,6 +112,12 @@ class Runner {
     return ok;
   }
 
+  // The sandbox directory ($ROOT in expected maps lines).
+  const std::string &root() const {
+    static const std::string none;
+    return o_.fs ? o_.fs->root() : none;
+  }
+
   // Output goes to o_.out; a replay that only compares passes none.
   __attribute__((format(printf, 2, 3))) void out(const char *fmt, ...) {
     if (!o_.out) return;
@@ -156,8 +163,8 @@ class Runner {
   // ---- strace logs ----
   // One per address space: threads share one, a fork copies it, an execve starts afresh (a
   // new image, placed anew when the log was recorded with ASLR on).
-  std::map<const AddressSpace *, AddressRelocator> relocs_;
-  AddressRelocator &reloc(Process &p) { return relocs_[&p.mm()]; }
+  std::map<uint64_t, AddressRelocator> relocs_;  // by Process::mm_id()
+  AddressRelocator &reloc(Process &p) { return relocs_[p.mm_id()]; }
 
   // A log recorded with ASLR on names the executable's pages where the kernel put it. The
   // first such address is the dynamic loader's mprotect of the executable's RELRO, which
@@ -188,7 +195,7 @@ class Runner {
     const int64_t got = static_cast<int64_t>(eval_expr(c.expect.value, vars_));
     if (got < 0 || got > (1 << 20)) return;
     for (uint64_t fd = min; fd < static_cast<uint64_t>(got); fd++)
-      if (!p.files().get(fd)) (void)place_placeholder_fd(p, fd, false);
+      if (!p.fcntl(fd, lx::f_getfd, 0)) (void)p.install_placeholder(fd, false);
   }
 
   void fd_placeholders(Process &p, const CallStmt &c) {
@@ -196,7 +203,7 @@ class Runner {
     bool cloexec = false;
     for (uint64_t fd :
          fds_made_by(c, static_cast<int64_t>(eval_expr(c.expect.value, vars_)), &cloexec))
-      (void)place_placeholder_fd(p, fd, cloexec);
+      (void)p.install_placeholder(fd, cloexec);
   }
 
   void mismatch(SrcLoc loc, const std::string &expected, const std::string &actual) {
@@ -228,7 +235,7 @@ class Runner {
       call_args(c.args, vars_, &args);
     if (o_.strace_mode && c.name == "close" && !args.empty() &&
         c.expect.kind == Expectation::Value && eval_expr(c.expect.value, vars_) == 0 &&
-        !p->files().get(args[0].v & 0xffffffffu)) {
+        !p->fcntl(args[0].v & 0xffffffffu, lx::f_getfd, 0)) {
       // The log closes a descriptor made by a call outside its trace classes (a socket under
       // -e trace=desc): a placeholder stands for it.
       CallStmt made;
@@ -263,7 +270,7 @@ class Runner {
         }
     }
     const bool creates = is_clone || &def == fork_ || &def == vfork_;
-    const AddressSpace *mm_before = &p->mm();
+    const uint64_t mm_before = p->mm_id();
     CallOutcome res = def.exec(*p, args);  // exit_group destroys p
     if (res.unsupported) {
       std::fprintf(o_.err, "%s: %s\n", where(file_, st.loc).c_str(), res.unsupported);
@@ -300,13 +307,13 @@ class Runner {
     } count{o_.stats, mismatches_, before,
             x.kind == Expectation::Value || x.kind == Expectation::Error};
     if (o_.strace_mode && res.ok && (&def == execve_ || &def == execveat_))
-      relocs_[&p->mm()] = AddressRelocator();
+      relocs_[p->mm_id()] = AddressRelocator();
     if (creates && res.ok) {
       // The expected value is the child's pid in the script's numbering.
       int child = static_cast<int>(res.value);
       if (o_.strace_mode)
-        if (Process *cp = sys_.process(child); cp && &cp->mm() != mm_before)
-          relocs_[&cp->mm()] = relocs_[mm_before];
+        if (Process *cp = sys_.process(child); cp && cp->mm_id() != mm_before)
+          relocs_[cp->mm_id()] = relocs_[mm_before];
       if (x.kind == Expectation::Value) pids_[static_cast<int>(eval_expr(x.value, vars_))] = child;
       pids_[child] = child;
       return true;
@@ -358,7 +365,7 @@ class Runner {
         std::vector<std::string> got = split_lines(actual);
         bool same = want.size() == got.size();
         for (size_t i = 0; same && i < want.size(); i++)
-          same = maps_line_matches(want[i], got[i], sys_.impl().vfs.root());
+          same = maps_line_matches(want[i], got[i], root());
         if (o_.stats) {
           o_.stats->checkpoints++;
           if (!same) o_.stats->checkpoints_differing++;
@@ -370,8 +377,8 @@ class Runner {
           std::fprintf(o_.err, "%s: mismatch: maps differ\n", loc.c_str());
           size_t n = std::max(want.size(), got.size());
           for (size_t i = 0; i < n; i++) {
-            bool eq = i < want.size() && i < got.size() &&
-                      maps_line_matches(want[i], got[i], sys_.impl().vfs.root());
+            bool eq =
+                i < want.size() && i < got.size() && maps_line_matches(want[i], got[i], root());
             if (eq) continue;
             if (i < want.size()) std::fprintf(o_.err, "  - %s\n", want[i].c_str());
             if (i < got.size()) std::fprintf(o_.err, "  + %s\n", got[i].c_str());
@@ -491,8 +498,13 @@ class Runner {
       // A recorded host file: the replay works on a stand-in with its size and identity.
       echo(st);
       std::string error;
-      const bool ok = d.name == "hostfile" ? add_recorded_file(sys_.impl().vfs, d.words, &error)
-                                           : add_recorded_bytes(sys_.impl().vfs, d.words, &error);
+      if (!o_.fs) {
+        std::fprintf(o_.err, "%s: @%s needs the file system of scripts (ScriptFs)\n", loc.c_str(),
+                     d.name.c_str());
+        return false;
+      }
+      const bool ok = d.name == "hostfile" ? add_recorded_file(*o_.fs, d.words, &error)
+                                           : add_recorded_bytes(*o_.fs, d.words, &error);
       if (!ok) std::fprintf(o_.err, "%s: %s\n", loc.c_str(), error.c_str());
       return ok;
     }
@@ -505,7 +517,8 @@ class Runner {
       Process *p = proc(d.pid, st.loc);
       if (!p) return false;
       const bool cloexec = d.words.size() > 1;
-      Errno e = place_placeholder_fd(*p, fd, cloexec);
+      Result<void> placed = p->install_placeholder(fd, cloexec);
+      const Errno e = placed.error();
       if (e != Errno::none) {
         std::fprintf(o_.err, "%s: @fd %llu: %s\n", loc.c_str(), static_cast<unsigned long long>(fd),
                      errno_name(e));
@@ -581,7 +594,7 @@ class Runner {
         return false;
       Process *p = proc(d.pid, st.loc);
       if (!p) return false;
-      Errno e = resize_standin(*p, fd, size);
+      Errno e = o_.fs ? resize_standin(*p, *o_.fs, fd, size) : Errno::inval;
       if (e != Errno::none) {
         std::fprintf(o_.err, "%s: @fdsize: %s\n", loc.c_str(), errno_name(e));
         return false;
@@ -632,7 +645,8 @@ class Runner {
     FileSetting f;
     std::string e;
     if (!read_file_setting(d, &f, &e) ||
-        !sys_.impl().vfs.make_file(f.path, f.content, f.size, f.mode, &e)) {
+        !(o_.fs && o_.fs->make_file(f.path, f.content, f.size, f.mode, &e))) {
+      if (!o_.fs && e.empty()) e = "@file needs the file system of scripts (ScriptFs)";
       std::fprintf(o_.err, "%s: @file: %s\n", loc.c_str(), e.c_str());
       return false;
     }
@@ -684,6 +698,13 @@ class Runner {
 };
 
 }  // namespace
+
+std::unique_ptr<System> make_script_system(const SystemConfig &cfg,
+                                           const ScriptFsOptions &fs_options, ScriptFs **fs) {
+  auto owned = std::make_unique<ScriptFs>(fs_options);
+  *fs = owned.get();
+  return std::make_unique<System>(cfg, std::move(owned));
+}
 
 bool read_layout_file(const std::string &name, const std::string &script_dir, std::string *text,
                       std::string *error) {

@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "trace/calls.hpp"
 #include "trace/script.hpp"
+#include "vmspace/types.hpp"
 
 namespace vmspace {
 
@@ -19,7 +21,12 @@ struct RunStats {
   long checkpoints = 0, checkpoints_differing = 0;
 };
 
+class ScriptFs;
+
 struct RunOptions {
+  // The System's file system, when it is a ScriptFs: @file, @hostfile, @hostdata and @fdsize
+  // need it; $ROOT in expected maps lines is its sandbox directory.
+  ScriptFs *fs = nullptr;
   FILE *out = stdout;            // the calls with their results, as a script (null: none)
   FILE *err = stderr;            // mismatches and errors
   std::string script_dir = ".";  // where @layout FILE names are looked up
@@ -44,6 +51,12 @@ struct RunOptions {
   // Called now and then with the statements run so far and their number (a progress bar).
   std::function<void(size_t done, size_t total)> progress;
 };
+
+struct ScriptFsOptions;
+// A System for scripts and traces: its file system is a ScriptFs made with `fs_options`
+// (*fs points to it; the System owns it).
+std::unique_ptr<System> make_script_system(const SystemConfig &cfg,
+                                           const ScriptFsOptions &fs_options, ScriptFs **fs);
 
 // Exit status of a run: 0 every expectation held, 1 some did not, 2 bad input.
 enum RunStatus { run_ok = 0, run_mismatch = 1, run_bad_input = 2 };

@@ -14,9 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "file/fd_table.hpp"
-#include "file/vfs.hpp"
-#include "sys/kernel.hpp"
+#include "trace/script_fs.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 
@@ -158,9 +156,9 @@ bool parse_hostfile(const std::vector<std::string> &words, RecordedFile *out, st
   return true;
 }
 
-bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+bool add_recorded_file(ScriptFs &fs, const std::vector<std::string> &words, std::string *error) {
   RecordedFile r;
-  return parse_hostfile(words, &r, error) && vfs.add_recorded_file(r, error);
+  return parse_hostfile(words, &r, error) && fs.add_recorded_file(r, error);
 }
 
 bool parse_hostdata(const std::vector<std::string> &words, uint64_t *offset, std::string *bytes,
@@ -190,25 +188,18 @@ bool parse_hostdata(const std::vector<std::string> &words, uint64_t *offset, std
   return true;
 }
 
-bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error) {
+bool add_recorded_bytes(ScriptFs &fs, const std::vector<std::string> &words, std::string *error) {
   uint64_t off = 0;
   std::string bytes;
   return parse_hostdata(words, &off, &bytes, error) &&
-         vfs.write_recorded_bytes(words[0], off, bytes, error);
+         fs.write_recorded_bytes(words[0], off, bytes, error);
 }
 
-Errno resize_standin(Process &p, uint64_t fd, uint64_t size) {
-  OpenFile *f = p.files().get(fd & 0xffffffffu);
-  if (!f) return Errno::badf;
-  Result<void> r = p.system().impl().vfs.resize(*f, size);
-  return r ? Errno::none : r.error();
-}
-
-Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec) {
-  SystemState &s = p.system().impl();
-  if (!s.placeholder) s.placeholder = s.vfs.null_device();
-  Result<int> r = p.files().install_at(fd & 0xffffffffu, s.placeholder, cloexec,
-                                       p.rlimit_cur(lx::rlimit_nofile));
+Errno resize_standin(Process &p, ScriptFs &fs, uint64_t fd, uint64_t size) {
+  if (!p.fcntl(fd, lx::f_getfd, 0)) return Errno::badf;
+  const int host = p.host_fd(fd);
+  if (host < 0) return Errno::inval;
+  Result<void> r = fs.resize(host, size);
   return r ? Errno::none : r.error();
 }
 

@@ -18,7 +18,7 @@
 namespace vmspace {
 
 class Process;
-class Vfs;
+class ScriptFs;
 
 struct RecordedFile;
 // "@hostfile "PATH" SIZE MODE MAJ:MIN INODE "SHOWN" ["TARGET"] [existing] [rdev=MAJ:MIN]
@@ -28,8 +28,8 @@ struct RecordedFile;
 bool parse_hostfile(const std::vector<std::string> &words, RecordedFile *out, std::string *error);
 bool parse_hostdata(const std::vector<std::string> &words, uint64_t *offset, std::string *bytes,
                     std::string *error);
-bool add_recorded_file(Vfs &vfs, const std::vector<std::string> &words, std::string *error);
-bool add_recorded_bytes(Vfs &vfs, const std::vector<std::string> &words, std::string *error);
+bool add_recorded_file(ScriptFs &fs, const std::vector<std::string> &words, std::string *error);
+bool add_recorded_bytes(ScriptFs &fs, const std::vector<std::string> &words, std::string *error);
 
 class AddressRelocator {
  public:
@@ -63,9 +63,6 @@ std::vector<uint64_t> fds_made_by(const CallStmt &c, int64_t result, bool *cloex
 
 // Sets the size of the sandbox file (a stand-in) behind p's descriptor fd; files outside the
 // sandbox are refused (EPERM).
-Errno resize_standin(Process &p, uint64_t fd, uint64_t size);
-
-// Puts a descriptor that cannot be mapped (/dev/null) at `fd` in p's table.
-Errno place_placeholder_fd(Process &p, uint64_t fd, bool cloexec);
+Errno resize_standin(Process &p, ScriptFs &fs, uint64_t fd, uint64_t size);
 
 }  // namespace vmspace

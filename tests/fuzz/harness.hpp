@@ -18,6 +18,7 @@
 #include "sys/kernel.hpp"
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
+#include "trace/script_fs.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
 
@@ -76,13 +77,18 @@ inline FILE *null_stream() {
 inline int run_text(std::string_view text, Mode mode) {
   Sandbox sb;
   SystemConfig cfg = tight_config(sb.dir());
-  cfg.standin_host_writes = mode != Mode::script;
-  cfg.recorded_files_only = mode == Mode::trace;
-  System sys(cfg);
+  ScriptFsOptions fso;
+  fso.root = sb.dir();
+  fso.max_files = cfg.max_sandbox_files;
+  fso.max_bytes = cfg.max_sandbox_bytes;
+  fso.copy_host_writes = mode != Mode::script;
+  fso.recorded_only = mode == Mode::trace;
+  RunOptions ro;
+  std::unique_ptr<System> owned = make_script_system(cfg, fso, &ro.fs);
+  System &sys = *owned;
   ParseOptions popts;
   popts.ignore_unknown = mode == Mode::strace;
   ScriptReader reader(text, "fuzz", popts);
-  RunOptions ro;
   ro.out = nullptr;
   ro.err = null_stream();
   ro.strace_mode = mode == Mode::strace;

@@ -50,55 +50,45 @@ class Confined : public ::testing::Test {
   UniqueFd root_fd_;
 };
 
+// Opens `path` in the root; the errno (none when it opened).
+Errno open_errno(int root, const std::string &path, int flags, mode_t mode = 0) {
+  return confined::open_at(root, path, flags, mode, confined::Scope::in_root).error();
+}
+
 TEST_F(Confined, AbsoluteLinkTargetsStartAtTheRoot) {
   link(canary_ + "/victim", "abs");
   link("/../../../../../.." + canary_ + "/victim", "dotdot");
-  for (const char *name : {"abs", "dotdot"}) {
-    const int fd =
-        confined::open_at(root_fd_.get(), name, O_RDWR | O_TRUNC, 0, confined::Scope::in_root);
-    EXPECT_EQ(fd, -ENOENT) << name;
-    if (fd >= 0) ::close(fd);
-  }
+  for (const char *name : {"abs", "dotdot"})
+    EXPECT_EQ(open_errno(root_fd_.get(), name, O_RDWR | O_TRUNC), Errno::noent) << name;
   EXPECT_EQ(victim(), "secret");
 }
 
 TEST_F(Confined, DotDotStopsAtTheRoot) {
   link("../../../../../../../../../" + canary_, "up");
-  EXPECT_EQ(confined::open_at(root_fd_.get(), "up/victim", O_RDONLY, 0, confined::Scope::in_root),
-            -ENOENT);
-  EXPECT_EQ(
-      confined::open_at(root_fd_.get(), "../canary/victim", O_RDONLY, 0, confined::Scope::in_root),
-      -ENOENT);
+  EXPECT_EQ(open_errno(root_fd_.get(), "up/victim", O_RDONLY), Errno::noent);
+  EXPECT_EQ(open_errno(root_fd_.get(), "../canary/victim", O_RDONLY), Errno::noent);
   // "/.." is the root itself: a file made there stays inside.
-  const int fd = confined::open_at(root_fd_.get(), "/../../made", O_WRONLY | O_CREAT, 0600,
-                                   confined::Scope::in_root);
-  ASSERT_GE(fd, 0);
-  ::close(fd);
+  EXPECT_EQ(open_errno(root_fd_.get(), "/../../made", O_WRONLY | O_CREAT, 0600), Errno::none);
   EXPECT_TRUE(exists(root_ + "/made"));
   EXPECT_FALSE(exists(top_ + "/made"));
 }
 
 TEST_F(Confined, CreatingThroughADanglingLinkStaysInside) {
   link(canary_ + "/new", "dangling");
-  const int fd = confined::open_at(root_fd_.get(), "dangling", O_WRONLY | O_CREAT, 0644,
-                                   confined::Scope::in_root);
   // The link's target is made inside the root (as in a chroot), if its directory is there.
-  EXPECT_EQ(fd, -ENOENT);
+  EXPECT_EQ(open_errno(root_fd_.get(), "dangling", O_WRONLY | O_CREAT, 0644), Errno::noent);
   EXPECT_FALSE(exists(canary_ + "/new"));
   ASSERT_TRUE(confined::make_dirs(root_fd_.get(), canary_, 0755));
-  const int fd2 = confined::open_at(root_fd_.get(), "dangling", O_WRONLY | O_CREAT, 0644,
-                                    confined::Scope::in_root);
-  ASSERT_GE(fd2, 0);
-  ::close(fd2);
+  EXPECT_EQ(open_errno(root_fd_.get(), "dangling", O_WRONLY | O_CREAT, 0644), Errno::none);
   EXPECT_TRUE(exists(root_ + canary_ + "/new"));
   EXPECT_FALSE(exists(canary_ + "/new"));
 }
 
 TEST_F(Confined, MagicLinksAreRefused) {
-  EXPECT_EQ(confined::open_at(AT_FDCWD, "/proc/self/cwd", O_PATH, 0, confined::Scope::host),
-            -ELOOP);
+  EXPECT_EQ(confined::open_at(AT_FDCWD, "/proc/self/cwd", O_PATH, 0, confined::Scope::host).error(),
+            Errno::loop);
   link("/proc/self/root" + canary_ + "/victim", "magic");
-  EXPECT_LT(confined::open_at(root_fd_.get(), "magic", O_RDONLY, 0, confined::Scope::in_root), 0);
+  EXPECT_NE(open_errno(root_fd_.get(), "magic", O_RDONLY), Errno::none);
 }
 
 TEST_F(Confined, ParentOfNeverFollowsTheLastComponent) {

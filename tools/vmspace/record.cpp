@@ -14,6 +14,7 @@
 #include "trace/recorder.hpp"
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
+#include "trace/script_fs.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace_cli {
@@ -252,13 +253,14 @@ int cmd_replay(const std::vector<std::string> &args) {
     int status;
     {
       vmspace::SystemConfig cfg;
-      cfg.root_dir = root;
       cfg.max_memory = max_memory;
-      cfg.standin_host_writes = true;
+      vmspace::ScriptFsOptions fso;
+      fso.root = root;
+      fso.copy_host_writes = true;
       // A recorded trace carries the files it needs; an strace log does not.
-      cfg.recorded_files_only = !strace;
-      vmspace::System sys(cfg);
+      fso.recorded_only = !strace;
       vmspace::RunOptions ropts;
+      std::unique_ptr<vmspace::System> sys = vmspace::make_script_system(cfg, fso, &ropts.fs);
       ropts.out = nullptr;
       ropts.err = err;
       ropts.stats = &stats;
@@ -280,7 +282,7 @@ int cmd_replay(const std::vector<std::string> &args) {
       ropts.cwd = cwd;
       std::filesystem::path p(path);
       ropts.script_dir = p.has_parent_path() ? p.parent_path().string() : ".";
-      status = vmspace::run_stream(reader, path, text.size(), sys, ropts, &bad);
+      status = vmspace::run_stream(reader, path, text.size(), *sys, ropts, &bad);
     }
     if (::isatty(STDERR_FILENO) && !json) std::fprintf(stderr, "\r%60s\r", "");
     if (err != stderr) std::fclose(err);

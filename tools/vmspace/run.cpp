@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "tools/vmspace/commands.hpp"
@@ -12,6 +13,7 @@
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
 #include "trace/script_check.hpp"
+#include "trace/script_fs.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace_cli {
@@ -112,15 +114,16 @@ int cmd_run(const std::vector<std::string> &args) {
   }
   return run_sandboxed("run", root, max_memory, [&](const std::string &sandbox) {
     vmspace::SystemConfig cfg;
-    cfg.root_dir = sandbox;
     cfg.max_memory = max_memory;
-    vmspace::System sys(cfg);
+    vmspace::ScriptFsOptions fso;
+    fso.root = sandbox;
     vmspace::RunOptions ropts;
+    std::unique_ptr<vmspace::System> sys = vmspace::make_script_system(cfg, fso, &ropts.fs);
     ropts.script_dir = script_dir;
     vmspace::ScriptReader reader(text, name, popts);
     std::string e;
     const vmspace::RunStatus status =
-        vmspace::run_stream(reader, name, text.size(), sys, ropts, &e);
+        vmspace::run_stream(reader, name, text.size(), *sys, ropts, &e);
     if (!e.empty()) std::fprintf(stderr, "%s\n", e.c_str());
     return static_cast<int>(status);
   });

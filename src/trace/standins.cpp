@@ -1,5 +1,5 @@
 // The stand-in tree of a replay. See standins.hpp.
-#include "file/standins.hpp"
+#include "trace/standins.hpp"
 
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -21,29 +21,17 @@ using confined::normal_key;
 std::string errno_text(int e) { return std::strerror(e); }
 }  // namespace
 
-int StandinTree::fd(bool make) {
+int StandinTree::tree_fd(bool make) {
   if (tree_) return tree_.get();
-  int fd =
-      confined::open_at(root_fd_, "host", O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, Scope::in_root);
-  if (fd == -ENOENT && make) {
-    if (::mkdirat(root_fd_, "host", 0755) != 0 && errno != EEXIST) return -1;
-    fd = confined::open_at(root_fd_, "host", O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, Scope::in_root);
+  Result<UniqueFd> fd =
+      confined::open_at(root_fd_, name_, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, Scope::in_root);
+  if (fd.error() == Errno::noent && make) {
+    if (::mkdirat(root_fd_, name_.c_str(), 0755) != 0 && errno != EEXIST) return -1;
+    fd = confined::open_at(root_fd_, name_, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, Scope::in_root);
   }
-  if (fd < 0) return -1;
-  tree_.reset(fd);
-  return fd;
-}
-
-bool StandinTree::charge_file() {
-  if (files_ >= limits_.max_files) return false;
-  files_++;
-  return true;
-}
-
-bool StandinTree::charge_bytes(uint64_t n) {
-  if (n > limits_.max_bytes - bytes_) return false;
-  bytes_ += n;
-  return true;
+  if (!fd) return -1;
+  tree_ = std::move(*fd);
+  return tree_.get();
 }
 
 const std::string *StandinTree::redirect(const std::string &key) const {
@@ -51,12 +39,12 @@ const std::string *StandinTree::redirect(const std::string &key) const {
   return it == recorded_.end() ? nullptr : &it->second;
 }
 
-StandinTree::Meta *StandinTree::meta(const struct stat &st) {
+NodeMeta *StandinTree::meta(const struct stat &st) {
   auto it = meta_.find({st.st_dev, st.st_ino});
   return it == meta_.end() ? nullptr : &it->second;
 }
 
-bool StandinTree::take_tmpfile(const std::string &dir, Meta *out) {
+bool StandinTree::take_tmpfile(const std::string &dir, NodeMeta *out) {
   auto it = tmpfiles_.find(dir);
   if (it == tmpfiles_.end() || it->second.empty()) return false;
   *out = it->second.front();
@@ -86,12 +74,12 @@ bool StandinTree::add(const RecordedFile &r, std::string *error) {
   const size_t slash = key.rfind('/');
   if (slash != std::string::npos && key.compare(slash, 2, "/#") == 0 && r.shown == key + deleted) {
     // An O_TMPFILE file of the directory DIR ("DIR/#INODE"): identity for a later open.
-    if (!charge_file()) {
+    if (!quota_.charge_file()) {
       *error = "too many recorded files (the sandbox holds at most " +
-               std::to_string(limits_.max_files) + ")";
+               std::to_string(quota_.max_files()) + ")";
       return false;
     }
-    Meta m;
+    NodeMeta m;
     m.shown = key;
     m.dev = r.dev;
     m.ino = r.ino;
@@ -103,7 +91,7 @@ bool StandinTree::add(const RecordedFile &r, std::string *error) {
                     r.shown.find(deleted) == std::string::npos &&
                     r.shown.find('\0') == std::string::npos;
   const std::string tree_path = real ? normal_key(r.shown) : key;
-  const int top = fd(true);
+  const int top = tree_fd(true);
   if (top < 0) {
     *error = "cannot make the stand-in tree: " + errno_text(errno);
     return false;
@@ -112,7 +100,7 @@ bool StandinTree::add(const RecordedFile &r, std::string *error) {
     *error = "cannot make a stand-in for " + r.path + ": " + why;
     return false;
   };
-  Meta m;
+  NodeMeta m;
   m.shown = real ? tree_path : r.shown.empty() ? key : r.shown;
   m.strip = real;
   m.dev = r.dev;
@@ -156,9 +144,9 @@ bool StandinTree::add(const RecordedFile &r, std::string *error) {
     if (!confined::remove_tree(pfd, name)) return cannot("the old stand-in stays");
   }
   const bool fresh = !have || !(::fstatat(pfd, n, &old, AT_SYMLINK_NOFOLLOW) == 0);
-  if (fresh && !charge_file())
+  if (fresh && !quota_.charge_file())
     return cannot("too many recorded files (the sandbox holds at most " +
-                  std::to_string(limits_.max_files) + ")");
+                  std::to_string(quota_.max_files()) + ")");
 
   if (type == S_IFLNK && !r.link_target.empty()) {
     if (r.link_target.size() >= PATH_MAX || r.link_target.find('\0') != std::string::npos)
@@ -203,18 +191,19 @@ bool StandinTree::write_bytes(const std::string &path, uint64_t offset, const st
     *error = path + " is not a recorded file (@hostfile first)";
     return false;
   }
-  const int top = fd(false);
-  const int f =
-      top < 0 ? -ENOENT
+  const int top = tree_fd(false);
+  Result<UniqueFd> file =
+      top < 0 ? Result<UniqueFd>(fail(Errno::noent))
               : confined::open_at(top, *tree_path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0,
                                   Scope::in_root);
-  if (f < 0) {
-    *error = "cannot write the recorded bytes of " + path + ": " + errno_text(-f);
+  if (!file) {
+    *error = "cannot write the recorded bytes of " + path + ": " +
+             errno_text(static_cast<int>(file.error()));
     return false;
   }
-  UniqueFd file(f);
+  const int f = file->get();
   struct stat st {};
-  const Meta *m = ::fstat(f, &st) == 0 ? meta(st) : nullptr;
+  const NodeMeta *m = ::fstat(f, &st) == 0 ? meta(st) : nullptr;
   if (!S_ISREG(st.st_mode) || (m && m->device)) {
     *error = "@hostdata: " + path + " is not a regular file";
     return false;
@@ -223,8 +212,8 @@ bool StandinTree::write_bytes(const std::string &path, uint64_t offset, const st
     *error = "@hostdata: the offset is out of range";
     return false;
   }
-  if (!charge_bytes(bytes.size())) {
-    *error = "@hostdata: the sandbox holds at most " + std::to_string(limits_.max_bytes) +
+  if (!quota_.charge_bytes(bytes.size())) {
+    *error = "@hostdata: the sandbox holds at most " + std::to_string(quota_.max_bytes()) +
              " bytes of recorded data";
     return false;
   }

@@ -1,5 +1,5 @@
-// Guest path resolution over host files, inside the sandbox. See vfs.hpp.
-#include "file/vfs.hpp"
+// The sandbox file system. See sandbox_fs.hpp.
+#include "file/sandbox_fs.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "vmspace/abi.hpp"
 
@@ -58,20 +59,43 @@ std::string real_root(const std::string &root) {
 }
 }  // namespace
 
-Vfs::Vfs(InodeCache &inodes, const std::string &root, Options opts)
-    : inodes_(inodes),
-      root_(real_root(root)),
+SandboxFs::SandboxFs(const SandboxOptions &o)
+    : root_(real_root(o.root)),
       root_fd_(
           ::open(root_.empty() ? "/nonexistent" : root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)),
       host_root_fd_(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)),
-      opts_(opts),
-      standins_(root_fd_.get(), opts.limits) {
-  // A recorded trace replays on the devices every Linux machine has, never the host's own.
-  std::string error;
-  if (opts_.recorded_only && root_fd_) (void)standins_.add_builtin_devices(&error);
+      allow_host_read_(o.allow_host_read),
+      quota_(o.max_files, o.max_bytes) {}
+
+std::unique_ptr<FileSystem> make_sandbox_fs(const SandboxOptions &o) {
+  return std::make_unique<SandboxFs>(o);
 }
 
-bool Vfs::under_root(const std::string &path, std::string *rest) const {
+void SandboxFs::report(std::string msg) {
+  std::lock_guard<std::mutex> g(violation_mu_);
+  violation_ = std::move(msg);
+}
+
+std::string SandboxFs::take_violation() {
+  std::lock_guard<std::mutex> g(violation_mu_);
+  return std::exchange(violation_, std::string());
+}
+
+int SandboxFs::overlay_fd(bool make) { return overlay_ ? overlay_->tree_fd(make) : -1; }
+
+NodeMeta *SandboxFs::meta_of(const struct stat &st) {
+  if (overlay_)
+    if (NodeMeta *m = overlay_->meta(st)) return m;
+  auto it = special_.find({st.st_dev, st.st_ino});
+  return it == special_.end() ? nullptr : &it->second;
+}
+
+void SandboxFs::forget_meta(const struct stat &st) {
+  special_.erase({st.st_dev, st.st_ino});
+  if (overlay_) overlay_->drop_meta(st);
+}
+
+bool SandboxFs::under_root(const std::string &path, std::string *rest) const {
   if (root_.empty()) return false;
   const std::string c = collapse(path);
   if (c.compare(0, root_.size(), root_) != 0) return false;
@@ -86,24 +110,24 @@ bool Vfs::under_root(const std::string &path, std::string *rest) const {
   return true;
 }
 
-Result<Vfs::Lookup> Vfs::where(int base_fd, const std::string &path) {
+Result<SandboxFs::Lookup> SandboxFs::where(int base_fd, const std::string &path) {
   if (path.empty()) return fail(Errno::noent);
   if (path.size() >= PATH_MAX) return fail(Errno::nametoolong);
   if (!root_fd_) return fail(Errno::noent);
   Lookup l;
   if (path[0] == '/') {
     l.key = confined::normal_key(path);
-    if (const std::string *t = standins_.redirect(l.key)) {
-      l.tree = Tree::standins;
-      l.base = standins_.fd(false);
+    if (const std::string *t = overlay_ ? overlay_->redirect(l.key) : nullptr) {
+      l.tree = Tree::overlay;
+      l.base = overlay_fd(false);
       l.path = *t;
       if (path.back() == '/' && l.path != "/") l.path += '/';
       l.recorded = true;
       return l;
     }
-    if (opts_.recorded_only) {
-      l.tree = Tree::standins;
-      l.base = standins_.fd(false);
+    if (overlay_ && overlay_->all_absolute()) {
+      l.tree = Tree::overlay;
+      l.base = overlay_fd(false);
       l.path = path;
       return l;
     }
@@ -129,11 +153,12 @@ Result<Vfs::Lookup> Vfs::where(int base_fd, const std::string &path) {
     if (dir.empty() || ends_deleted(dir)) return fail(Errno::noent);
     std::string rest;
     if (under_root(dir, &rest)) {
-      const int tree = standins_.fd(false);
-      if (tree >= 0 && (rest == "/host" || rest.compare(0, 6, "/host/") == 0)) {
-        l.tree = Tree::standins;
+      const int tree = overlay_fd(false);
+      const std::string top = tree >= 0 ? "/" + overlay_->tree_name() : std::string();
+      if (tree >= 0 && (rest == top || rest.compare(0, top.size() + 1, top + "/") == 0)) {
+        l.tree = Tree::overlay;
         l.base = tree;
-        l.path = (rest.size() > 5 ? rest.substr(5) : std::string()) + "/" + path;
+        l.path = rest.substr(top.size()) + "/" + path;
       } else {
         l.tree = Tree::sandbox;
         l.base = root_fd_.get();
@@ -147,27 +172,26 @@ Result<Vfs::Lookup> Vfs::where(int base_fd, const std::string &path) {
     l.path = path;
     l.scope = Scope::host;
   }
-  // A host file an strace replay wrote to before: its stand-in copy.
-  if (opts_.standin_host_writes) {
-    Result<Lookup> s = host_standin(l, false, 0);
+  // A host file the guest wrote to before: its copy in the overlay.
+  if (overlay_ && overlay_->copies_host_writes()) {
+    Result<Lookup> s = host_copy(l, false, 0);
     if (s) return s;
   }
   return l;
 }
 
-Result<Vfs::Lookup> Vfs::host_standin(const Lookup &host, bool make, uint64_t flags) {
+Result<SandboxFs::Lookup> SandboxFs::host_copy(const Lookup &host, bool make, uint64_t flags) {
   // The host's own resolution of the name (its links followed) gives the stand-in's path:
   // ROOT/host/PATH, as the host has the file.
   std::string canonical;
   struct stat hs {};
   bool exists = false;
   {
-    const int fd = confined::open_at(host.base, host.path, O_PATH, 0, Scope::host);
-    if (fd >= 0) {
-      UniqueFd probe(fd);
-      canonical = confined::path_of(fd);
-      exists = ::fstat(fd, &hs) == 0;
-    } else if (fd == -ENOENT) {
+    Result<UniqueFd> fd = confined::open_at(host.base, host.path, O_PATH, 0, Scope::host);
+    if (fd) {
+      canonical = confined::path_of(fd->get());
+      exists = ::fstat(fd->get(), &hs) == 0;
+    } else if (fd.error() == Errno::noent) {
       Result<confined::Parent> p = confined::parent_of(host.base, host.path, Scope::host);
       if (!p) return fail(p.error());
       const std::string d = confined::path_of(p->dir.get());
@@ -176,22 +200,18 @@ Result<Vfs::Lookup> Vfs::host_standin(const Lookup &host, bool make, uint64_t fl
       if (d.empty() || name.empty()) return fail(Errno::noent);
       canonical = (d == "/" ? "" : d) + "/" + name;
     } else {
-      return fail(static_cast<Errno>(-fd));
+      return fail(fd.error());
     }
   }
   if (canonical.empty() || canonical[0] != '/' || ends_deleted(canonical))
     return fail(Errno::noent);
   Lookup l;
-  l.tree = Tree::standins;
+  l.tree = Tree::overlay;
   l.path = canonical;
   l.key = host.key;
-  l.base = standins_.fd(make);
+  l.base = overlay_fd(make);
   if (l.base < 0) return fail(Errno::noent);
-  const int have = confined::open_at(l.base, canonical, O_PATH | O_NOFOLLOW, 0, Scope::in_root);
-  if (have >= 0) {
-    ::close(have);
-    return l;
-  }
+  if (confined::open_at(l.base, canonical, O_PATH | O_NOFOLLOW, 0, Scope::in_root)) return l;
   if (!make) return fail(Errno::noent);
   std::string dir, name;
   confined::split_last(canonical, &dir, &name);
@@ -199,25 +219,25 @@ Result<Vfs::Lookup> Vfs::host_standin(const Lookup &host, bool make, uint64_t fl
   if (!parent) return fail(parent.error());
   if (exists && S_ISREG(hs.st_mode) && !((flags & lx::o_trunc) && hs.st_size == 0)) {
     // The copy: the host file's size (sparse) and mode; maps shows the host file's identity.
-    if (!standins_.charge_file()) return fail(Errno::nospc);
+    if (!quota_.charge_file()) return fail(Errno::nospc);
     UniqueFd f(::openat(parent->get(), name.c_str(),
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
                         hs.st_mode & 0777));
     struct stat st {};
     if (!f || ::ftruncate(f.get(), hs.st_size) != 0 || ::fstat(f.get(), &st) != 0)
       return fail(static_cast<Errno>(errno));
-    StandinTree::Meta m;
+    NodeMeta m;
     m.shown = canonical;
     m.strip = true;
     m.dev = hs.st_dev;
     m.ino = hs.st_ino;
-    standins_.set_meta(st, std::move(m));
+    overlay_->set_meta(st, std::move(m));
   }
   return l;
 }
 
-Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_t flags,
-                                uint64_t mode, bool privileged, std::string *violation) {
+Result<OpenedFile> SandboxFs::open(int base_fd, std::string_view path_view, uint64_t flags,
+                                   uint32_t mode, bool privileged) {
   const std::string path(path_view);
   Result<Lookup> found = where(base_fd, path);
   if (!found) return fail(found.error());
@@ -227,7 +247,7 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
   const bool wants_write = !is_opath && (acc == lx::o_wronly || acc == lx::o_rdwr ||
                                          (flags & (lx::o_creat | lx::o_trunc)) ||
                                          (flags & lx::o_tmpfile) == lx::o_tmpfile);
-  if (l.tree == Tree::standins && opts_.recorded_only && !l.recorded) {
+  if (l.tree == Tree::overlay && overlay_->all_absolute() && !l.recorded) {
     // Not recorded: the open failed when the trace was made (a success is always recorded),
     // and the stand-in tree, which mirrors the host's paths, gives the reason: ENOENT, or
     // ENOTDIR where the path runs through a recorded file. Nothing is created.
@@ -237,23 +257,22 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
   if (l.tree == Tree::host && wants_write) {
     // A device changes no file: it opens as a virtual one below.
     struct stat st {};
-    const int probe =
+    Result<UniqueFd> probe =
         confined::open_at(l.base, l.path, O_PATH | (flags & lx::o_nofollow), 0, Scope::host);
     const bool device =
-        probe >= 0 && ::fstat(probe, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
-    if (probe >= 0) ::close(probe);
+        probe && ::fstat(probe->get(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
     if (!device) {
-      if (opts_.standin_host_writes) {
-        Result<Lookup> s = host_standin(l, true, flags);
+      if (overlay_ && overlay_->copies_host_writes()) {
+        Result<Lookup> s = host_copy(l, true, flags);
         if (!s) return fail(s.error());
         return open_in(*s, flags, mode, privileged);
       }
-      *violation = "refusing to open " + path + " for writing: it is outside the sandbox " + root_;
+      report("refusing to open " + path + " for writing: it is outside the sandbox " + root_);
       return fail(Errno::acces);
     }
   }
-  if (l.tree == Tree::host && !opts_.allow_host_read) {
-    *violation = "refusing to open " + path + ": host files are not allowed";
+  if (l.tree == Tree::host && !allow_host_read_) {
+    report("refusing to open " + path + ": host files are not allowed");
     return fail(Errno::acces);
   }
   if (l.recorded && l.base >= 0) {
@@ -261,21 +280,21 @@ Result<Ref<OpenFile>> Vfs::open(int base_fd, std::string_view path_view, uint64_
     // count as they did on the host (ELOOP past 40); the path's own links may not all be in
     // the tree: then the link's stand-in itself.
     struct stat ls {};
-    const int probe = confined::open_at(l.base, l.path, O_PATH | O_NOFOLLOW, 0, Scope::in_root);
-    const bool link = probe >= 0 && ::fstat(probe, &ls) == 0 && S_ISLNK(ls.st_mode);
-    if (probe >= 0) ::close(probe);
+    Result<UniqueFd> probe =
+        confined::open_at(l.base, l.path, O_PATH | O_NOFOLLOW, 0, Scope::in_root);
+    const bool link = probe && ::fstat(probe->get(), &ls) == 0 && S_ISLNK(ls.st_mode);
     if (link) {
       Lookup named = l;
       named.path = path;
-      Result<Ref<OpenFile>> f = open_in(named, flags, mode, privileged);
+      Result<OpenedFile> f = open_in(named, flags, mode, privileged);
       if (f || f.error() != Errno::noent) return f;
     }
   }
   return open_in(l, flags, mode, privileged);
 }
 
-Result<Ref<OpenFile>> Vfs::open_in(const Lookup &l, uint64_t flags, uint64_t mode,
-                                   bool privileged) {
+Result<OpenedFile> SandboxFs::open_in(const Lookup &l, uint64_t flags, uint32_t mode,
+                                      bool privileged) {
   if (l.base < 0) return fail(Errno::noent);
   const bool is_opath = (flags & lx::o_path) == lx::o_path;
   const bool tmpfile = (flags & lx::o_tmpfile) == lx::o_tmpfile;
@@ -287,10 +306,10 @@ Result<Ref<OpenFile>> Vfs::open_in(const Lookup &l, uint64_t flags, uint64_t mod
   if (excl) probe_flags |= O_NOFOLLOW;
   if (tmpfile) probe_flags |= O_DIRECTORY;
   for (int attempt = 0; attempt < 8; attempt++) {
-    const int pf = confined::open_at(l.base, l.path, probe_flags, 0, l.scope);
-    if (pf < 0) {
-      if (pf != -ENOENT || !creat || tmpfile || l.tree == Tree::host)
-        return fail(static_cast<Errno>(-pf));
+    Result<UniqueFd> probe = confined::open_at(l.base, l.path, probe_flags, 0, l.scope);
+    if (!probe) {
+      if (probe.error() != Errno::noent || !creat || tmpfile || l.tree == Tree::host)
+        return fail(probe.error());
       // A new file (or the target of a dangling link, which resolves inside the tree).
       if (!privileged) {
         // Creating a file needs write and search permission on its directory.
@@ -299,28 +318,24 @@ Result<Ref<OpenFile>> Vfs::open_in(const Lookup &l, uint64_t flags, uint64_t mod
         if (parent && ::fstat(parent->dir.get(), &dst) == 0 && !other_may(dst, 3))
           return fail(Errno::acces);
       }
-      if (!standins_.charge_file()) return fail(Errno::nospc);
-      const int fd = confined::open_at(l.base, l.path, flags | O_NONBLOCK | O_NOCTTY,
-                                       static_cast<mode_t>(mode & 0777), l.scope);
-      if (fd == -EEXIST && !excl) continue;  // made in between: open what is there
-      if (fd < 0) return fail(static_cast<Errno>(-fd));
+      if (!quota_.charge_file()) return fail(Errno::nospc);
+      Result<UniqueFd> made = confined::open_at(l.base, l.path, flags | O_NONBLOCK | O_NOCTTY,
+                                                static_cast<mode_t>(mode & 0777), l.scope);
+      if (made.error() == Errno::exist && !excl) continue;  // made in between: open it
+      if (!made) return fail(made.error());
+      const int fd = made->get();
       if (!(flags & lx::o_nonblock)) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
       struct stat st {};
-      if (::fstat(fd, &st) == 0) note_special(st, static_cast<uint32_t>(mode));
-      Ref<Inode> inode = inodes_.host(fd);
-      if (!inode) {
-        const int e = errno;
-        ::close(fd);
-        return fail(static_cast<Errno>(e));
-      }
-      Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, fd);
-      show_as(*f, l.tree, nullptr);
+      if (::fstat(fd, &st) == 0) note_special(st, mode);
+      OpenedFile f;
+      f.host_fd = made->release();
+      show_as(f.view, l.tree, nullptr);
       return f;
     }
-    UniqueFd probe(pf);
+    const int pf = probe->get();
     struct stat st {};
     if (::fstat(pf, &st) != 0) return fail(static_cast<Errno>(errno));
-    StandinTree::Meta *m = l.tree == Tree::host ? nullptr : standins_.meta(st);
+    NodeMeta *m = l.tree == Tree::host ? nullptr : meta_of(st);
     // A recorded file the recorded program's open made: this open is that one.
     const bool fresh = m && !m->existing;
     if (excl && !fresh) return fail(Errno::exist);
@@ -340,10 +355,9 @@ Result<Ref<OpenFile>> Vfs::open_in(const Lookup &l, uint64_t flags, uint64_t mod
       if (want && !other_may(st, want)) return fail(Errno::acces);
     }
     if (is_opath) {
-      Ref<Inode> inode = inodes_.host(pf);
-      if (!inode) return fail(static_cast<Errno>(errno));
-      Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, probe.release());
-      show_as(*f, l.tree, m);
+      OpenedFile f;
+      f.host_fd = probe->release();
+      show_as(f.view, l.tree, m);
       return f;
     }
     if ((m && m->device) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
@@ -353,11 +367,11 @@ Result<Ref<OpenFile>> Vfs::open_in(const Lookup &l, uint64_t flags, uint64_t mod
       // A guest has no controlling terminal (Linux: tty_open_current_tty gives ENXIO).
       if (!(m && m->device) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(5, 0))
         return fail(Errno::nxio);
-      return device_file(st, m, confined::path_of(pf), flags);
+      return device_file(st, m, confined::path_of(pf));
     }
     int fd;
     if (tmpfile) {
-      if (!standins_.charge_file()) return fail(Errno::nospc);
+      if (!quota_.charge_file()) return fail(Errno::nospc);
       fd = ::openat(pf, ".", static_cast<int>(flags & ~lx::o_cloexec) | O_CLOEXEC,
                     static_cast<mode_t>(mode & 0777));
     } else {
@@ -373,63 +387,67 @@ Result<Ref<OpenFile>> Vfs::open_in(const Lookup &l, uint64_t flags, uint64_t mod
     }
     if (fd < 0) return fail(static_cast<Errno>(errno));
     if (fresh) m->existing = true;
-    Ref<Inode> inode = inodes_.host(fd);
-    if (!inode) {
-      const int e = errno;
-      ::close(fd);
-      return fail(static_cast<Errno>(e));
-    }
-    Ref<OpenFile> f = make_ref<OpenFile>(std::move(inode), flags, fd);
-    StandinTree::Meta unnamed;
-    if (tmpfile && l.recorded && standins_.take_tmpfile(l.key, &unnamed)) {
+    OpenedFile f;
+    f.host_fd = fd;
+    NodeMeta unnamed;
+    if (tmpfile && l.recorded && overlay_ && overlay_->take_tmpfile(l.key, &unnamed)) {
       // The unnamed file is the one the recorded program got.
-      f->set_path_override(unnamed.shown);
-      f->set_identity_override(major(unnamed.dev), minor(unnamed.dev), unnamed.ino);
+      f.view.path = unnamed.shown;
+      f.view.has_identity = true;
+      f.view.dev_major = major(unnamed.dev);
+      f.view.dev_minor = minor(unnamed.dev);
+      f.view.ino = unnamed.ino;
       return f;
     }
-    show_as(*f, l.tree, m);
+    show_as(f.view, l.tree, m);
     return f;
   }
   return fail(Errno::again);
 }
 
-Ref<OpenFile> Vfs::device_file(const struct stat &st, const StandinTree::Meta *m,
-                               const std::string &host_path, uint64_t flags) {
+OpenedFile SandboxFs::device_file(const struct stat &st, const NodeMeta *m,
+                                  const std::string &host_path) {
+  OpenedFile f;
+  FileView &v = f.view;
   const uint64_t rdev = m && m->device ? m->rdev : st.st_rdev;
-  const bool block = m && m->device ? m->block : S_ISBLK(st.st_mode);
   const uint64_t dev = m && m->ino ? m->dev : st.st_dev;
-  const uint64_t ino = m && m->ino ? m->ino : st.st_ino;
-  std::string shown = host_path;
-  const std::string tree = root_ + "/host";
+  v.device = true;
+  v.block = m && m->device ? m->block : S_ISBLK(st.st_mode);
+  v.rdev_major = major(rdev);
+  v.rdev_minor = minor(rdev);
+  v.has_identity = true;
+  v.dev_major = major(dev);
+  v.dev_minor = minor(dev);
+  v.ino = m && m->ino ? m->ino : st.st_ino;
+  v.path = host_path;
+  const std::string tree = overlay_ ? root_ + "/" + overlay_->tree_name() : std::string();
   if (m && !m->strip)
-    shown = m->shown;
-  else if (shown.compare(0, tree.size() + 1, tree + "/") == 0)
-    shown.erase(0, tree.size());
-  Ref<Inode> in = inodes_.device(block, major(rdev), minor(rdev), major(dev), minor(dev), ino,
-                                 std::move(shown));
-  return make_ref<OpenFile>(std::move(in), flags, -1);
+    v.path = m->shown;
+  else if (!tree.empty() && v.path.compare(0, tree.size() + 1, tree + "/") == 0)
+    v.path.erase(0, tree.size());
+  return f;
 }
 
-Ref<OpenFile> Vfs::null_device() {
-  Ref<Inode> in = inodes_.device(false, 1, 3, 0, 5, 3, "/dev/null");
-  return make_ref<OpenFile>(std::move(in), lx::o_rdwr, -1);
-}
-
-void Vfs::show_as(OpenFile &f, Tree tree, const StandinTree::Meta *m) const {
-  if (tree != Tree::standins) return;
-  // A stand-in at ROOT/host/PATH shows its current path, as the host file would (renames,
-  // links and unlinks show as on the host); others the path recorded.
+void SandboxFs::show_as(FileView &v, Tree tree, const NodeMeta *m) const {
+  if (tree != Tree::overlay) return;
+  // A file at ROOT/TREE/PATH shows its current path, as the host file would (renames, links
+  // and unlinks show as on the host); others the path recorded.
   if (m && !m->strip && !m->shown.empty())
-    f.set_path_override(m->shown);
+    v.path = m->shown;
   else
-    f.set_path_strip(root_ + "/host");
-  if (m && m->ino) f.set_identity_override(major(m->dev), minor(m->dev), m->ino);
+    v.strip_prefix = root_ + "/" + overlay_->tree_name();
+  if (m && m->ino) {
+    v.has_identity = true;
+    v.dev_major = major(m->dev);
+    v.dev_minor = minor(m->dev);
+    v.ino = m->ino;
+  }
 }
 
-Result<confined::Parent> Vfs::name_of(const Lookup &l, bool create, std::string *violation) {
+Result<confined::Parent> SandboxFs::name_of(const Lookup &l, bool create) {
   if (l.tree == Tree::host) {
-    if (!opts_.standin_host_writes) {
-      *violation = "refusing to change the name " + l.path + ": it is outside the sandbox " + root_;
+    if (!overlay_ || !overlay_->copies_host_writes()) {
+      report("refusing to change the name " + l.path + ": it is outside the sandbox " + root_);
       return fail(Errno::acces);
     }
     // The name itself, not what a link names: its directory as the host resolves it.
@@ -438,7 +456,7 @@ Result<confined::Parent> Vfs::name_of(const Lookup &l, bool create, std::string 
     const std::string d = confined::path_of(hp->dir.get());
     if (d.empty() || d[0] != '/' || ends_deleted(d)) return fail(Errno::noent);
     const std::string canonical = (d == "/" ? "" : d) + "/" + hp->name;
-    const int tree = standins_.fd(create);
+    const int tree = overlay_fd(create);
     if (tree < 0) return fail(Errno::noent);
     if (create) {
       std::string dir, last;
@@ -449,7 +467,7 @@ Result<confined::Parent> Vfs::name_of(const Lookup &l, bool create, std::string 
     return confined::parent_of(tree, canonical, Scope::in_root);
   }
   if (l.base < 0) return fail(Errno::noent);
-  if (l.tree == Tree::standins && opts_.recorded_only && create) {
+  if (l.tree == Tree::overlay && overlay_->all_absolute() && create) {
     // A new name in the recorded tree: its directory existed on the recording host (it may
     // have been removed and made again by calls a trace does not have).
     std::string dir, last;
@@ -459,11 +477,10 @@ Result<confined::Parent> Vfs::name_of(const Lookup &l, bool create, std::string 
   return confined::parent_of(l.base, l.path, l.scope);
 }
 
-Result<void> Vfs::unlink(int base_fd, std::string_view path, bool dir, bool privileged,
-                         std::string *violation) {
+Result<void> SandboxFs::unlink(int base_fd, std::string_view path, bool dir, bool privileged) {
   Result<Lookup> l = where(base_fd, std::string(path));
   if (!l) return fail(l.error());
-  Result<confined::Parent> p = name_of(*l, false, violation);
+  Result<confined::Parent> p = name_of(*l, false);
   if (!p) return fail(p.error());
   if (p->name.empty()) return fail(dir ? Errno::busy : Errno::isdir);  // the root
   if (!privileged) {
@@ -476,21 +493,21 @@ Result<void> Vfs::unlink(int base_fd, std::string_view path, bool dir, bool priv
   if (::unlinkat(p->dir.get(), p->name.c_str(), dir ? AT_REMOVEDIR : 0) != 0)
     return fail(static_cast<Errno>(errno));
   // The last name of an inode: its number may come back for another file.
-  if (had && (S_ISDIR(gone.st_mode) || gone.st_nlink <= 1)) standins_.drop_meta(gone);
-  if (!l->key.empty()) standins_.forget(l->key, dir);
+  if (had && (S_ISDIR(gone.st_mode) || gone.st_nlink <= 1)) forget_meta(gone);
+  if (!l->key.empty() && overlay_) overlay_->forget(l->key, dir);
   return {};
 }
 
-Result<void> Vfs::link_or_rename(int old_base, std::string_view old_path, int new_base,
-                                 std::string_view new_path, bool rename, unsigned flags,
-                                 bool privileged, std::string *violation) {
+Result<void> SandboxFs::link_or_rename(int old_base, std::string_view old_path, int new_base,
+                                       std::string_view new_path, bool rename, unsigned flags,
+                                       bool privileged) {
   Result<Lookup> from = where(old_base, std::string(old_path));
   if (!from) return fail(from.error());
   Result<Lookup> to = where(new_base, std::string(new_path));
   if (!to) return fail(to.error());
-  Result<confined::Parent> po = name_of(*from, false, violation);
+  Result<confined::Parent> po = name_of(*from, false);
   if (!po) return fail(po.error());
-  Result<confined::Parent> pn = name_of(*to, true, violation);
+  Result<confined::Parent> pn = name_of(*to, true);
   if (!pn) return fail(pn.error());
   if (po->name.empty()) return fail(rename ? Errno::busy : Errno::perm);
   if (pn->name.empty()) return fail(rename ? Errno::busy : Errno::exist);
@@ -506,19 +523,20 @@ Result<void> Vfs::link_or_rename(int old_base, std::string_view old_path, int ne
       rename ? ::renameat2(po->dir.get(), po->name.c_str(), pn->dir.get(), pn->name.c_str(), flags)
              : ::linkat(po->dir.get(), po->name.c_str(), pn->dir.get(), pn->name.c_str(), 0);
   if (r != 0) return fail(static_cast<Errno>(errno));
-  if (replaces && (S_ISDIR(replaced.st_mode) || replaced.st_nlink <= 1))
-    standins_.drop_meta(replaced);
+  if (replaces && (S_ISDIR(replaced.st_mode) || replaced.st_nlink <= 1)) forget_meta(replaced);
   constexpr unsigned kExchange = lx::rename_exchange;  // both names stay, swapped
-  if (rename && (flags & kExchange) && standins_.recorded(from->key) && standins_.recorded(to->key))
+  if (rename && (flags & kExchange) && overlay_ && overlay_->recorded(from->key) &&
+      overlay_->recorded(to->key))
     return {};  // each key still names its stand-in path, now holding the other file
-  if (opts_.recorded_only && !to->key.empty() && to->tree == Tree::standins)
-    standins_.bind(to->key, confined::normal_key(to->path));
-  if (rename && !(flags & kExchange) && !from->key.empty()) standins_.forget(from->key, false);
+  if (overlay_ && overlay_->all_absolute() && !to->key.empty() && to->tree == Tree::overlay)
+    overlay_->bind(to->key, confined::normal_key(to->path));
+  if (rename && !(flags & kExchange) && !from->key.empty() && overlay_)
+    overlay_->forget(from->key, false);
   return {};
 }
 
-bool Vfs::make_file(const std::string &path, const std::string *content, uint64_t size,
-                    uint32_t mode, std::string *error) {
+bool SandboxFs::make_file(const std::string &path, const std::string *content, uint64_t size,
+                          uint32_t mode, std::string *error) {
   std::string in_root = path;
   if (path.empty() || (path[0] == '/' && !under_root(path, &in_root))) {
     *error = path + " is outside the sandbox " + root_;
@@ -533,9 +551,9 @@ bool Vfs::make_file(const std::string &path, const std::string *content, uint64_
   if (p->name.empty() || p->name.back() == '/') return cannot(EISDIR);
   struct stat st {};
   const bool fresh = ::fstatat(p->dir.get(), p->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0;
-  if (fresh && !standins_.charge_file()) {
+  if (fresh && !quota_.charge_file()) {
     *error = "cannot create " + path + ": the sandbox holds at most " +
-             std::to_string(standins_.limits().max_files) + " files";
+             std::to_string(quota_.max_files()) + " files";
     return false;
   }
   // A link in the last place is not followed (ELOOP), a FIFO not waited for (ENXIO).
@@ -546,9 +564,9 @@ bool Vfs::make_file(const std::string &path, const std::string *content, uint64_
   if (::fstat(f.get(), &st) != 0) return cannot(errno);
   if (!S_ISREG(st.st_mode)) return cannot(EINVAL);
   if (content) {
-    if (!standins_.charge_bytes(content->size())) {
+    if (!quota_.charge_bytes(content->size())) {
       *error = "cannot write " + path + ": the sandbox holds at most " +
-               std::to_string(standins_.limits().max_bytes) + " bytes of script data";
+               std::to_string(quota_.max_bytes()) + " bytes of script data";
       return false;
     }
     if (::write(f.get(), content->data(), content->size()) != static_cast<ssize_t>(content->size()))
@@ -562,37 +580,37 @@ bool Vfs::make_file(const std::string &path, const std::string *content, uint64_
   return true;
 }
 
-Result<void> Vfs::resize(const OpenFile &f, uint64_t size) {
-  if (f.host_fd() < 0) return fail(Errno::inval);
+Result<void> SandboxFs::resize(int host_fd, uint64_t size) {
+  if (host_fd < 0) return fail(Errno::inval);
   struct stat st {};
-  if (::fstat(f.host_fd(), &st) != 0 || !S_ISREG(st.st_mode)) return fail(Errno::inval);
-  std::string path = confined::path_of(f.host_fd());
+  if (::fstat(host_fd, &st) != 0 || !S_ISREG(st.st_mode)) return fail(Errno::inval);
+  std::string path = confined::path_of(host_fd);
   if (ends_deleted(path)) path.resize(path.size() - kDeleted.size());
   std::string rest;
   if (path.empty() || !under_root(path, &rest)) return fail(Errno::perm);
   if (size > static_cast<uint64_t>(INT64_MAX)) return fail(Errno::fbig);
   // Through /proc/self/fd: the file may have no name left.
   char self[64];
-  std::snprintf(self, sizeof self, "/proc/self/fd/%d", f.host_fd());
+  std::snprintf(self, sizeof self, "/proc/self/fd/%d", host_fd);
   UniqueFd w(::open(self, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (!w) return fail(static_cast<Errno>(errno));
   if (::ftruncate(w.get(), static_cast<off_t>(size)) != 0) return fail(static_cast<Errno>(errno));
   return {};
 }
 
-void Vfs::note_special(const struct stat &st, uint32_t mode) {
+void SandboxFs::note_special(const struct stat &st, uint32_t mode) {
   // A new file: whatever was noted for an earlier file with its inode number is not its.
-  standins_.drop_meta(st);
+  forget_meta(st);
   if (!(mode & 07000)) return;
-  StandinTree::Meta m;
+  NodeMeta m;
   m.special = mode & 07000;
-  standins_.set_meta(st, std::move(m));
+  special_[{st.st_dev, st.st_ino}] = std::move(m);
 }
 
-uint32_t Vfs::special_bits(const OpenFile &f) {
+uint32_t SandboxFs::special_bits(int host_fd) {
   struct stat st {};
-  if (f.host_fd() < 0 || ::fstat(f.host_fd(), &st) != 0) return 0;
-  const StandinTree::Meta *m = standins_.meta(st);
+  if (host_fd < 0 || ::fstat(host_fd, &st) != 0) return 0;
+  const NodeMeta *m = meta_of(st);
   return m ? m->special : 0;
 }
 
