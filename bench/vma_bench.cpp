@@ -30,7 +30,7 @@ void setup(Process &p, uint64_t n) {
 void BM_MprotectFlip(benchmark::State &state) {
   const uint64_t n = static_cast<uint64_t>(state.range(0));
   System *sys = make_system();
-  Process &p = sys->spawn();
+  Process p = sys->spawn();
   setup(p, n);
   uint64_t lcg = 12345, odd = (n - 1) / 2;
   for (auto _ : state) {
@@ -47,7 +47,7 @@ BENCHMARK(BM_MprotectFlip)->Arg(10)->Arg(1000)->Arg(30000)->Arg(1000000);
 void BM_MmapMunmap(benchmark::State &state) {
   const uint64_t n = static_cast<uint64_t>(state.range(0));
   System *sys = make_system();
-  Process &p = sys->spawn();
+  Process p = sys->spawn();
   if (n) setup(p, n);
   for (auto _ : state) {
     auto a = p.mmap(0, kPage, lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous,
@@ -61,7 +61,7 @@ BENCHMARK(BM_MmapMunmap)->Arg(0)->Arg(1000)->Arg(30000)->Arg(1000000);
 
 void BM_Maps(benchmark::State &state) {
   System *sys = make_system();
-  Process &p = sys->spawn();
+  Process p = sys->spawn();
   setup(p, static_cast<uint64_t>(state.range(0)));
   for (auto _ : state) benchmark::DoNotOptimize(p.maps().size());
   delete sys;

@@ -1,6 +1,10 @@
 // vmspace — a guest process: its address space, descriptors, limits and credentials, with
 // the Linux system-call surface.
 //
+// A Process is a handle: cheap to copy, safe to keep. It never dangles: once the process has
+// exited (or its System is gone), every call fails with ESRCH. Calls may be made from any
+// thread (see README, "Thread safety").
+//
 // Synopsis (every call returns a Result carrying Linux's return value or errno)
 //   mmap(addr, len, prot, flags, fd, off) -> address     munmap(addr, len)
 //   mprotect(addr, len, prot)                            open/openat/close/dup/dup2/dup3
@@ -34,16 +38,23 @@
 namespace vmspace {
 
 class System;
-class AddressSpace;
-class FdTable;
+class Task;
 
 class Process {
  public:
-  ~Process();
-  Process(const Process &) = delete;
-  Process &operator=(const Process &) = delete;
+  // No process (a failed lookup); every call on it fails with ESRCH.
+  Process() = default;
+  // Does this handle name a process (which may have exited since)?
+  explicit operator bool() const { return t_ != nullptr; }
+  // Is the process still running? After exit_group, a kill, or the end of its System, every
+  // call fails with ESRCH (and value-returning queries give empty values).
+  bool alive() const;
+  // How it ended: exit_group's status, or the signal that killed it (SIGSEGV when an execve
+  // failed past its point of no return, as Linux does).
+  int exit_status() const;
+  int exit_signal() const;
 
-  int pid() const { return pid_; }
+  int pid() const;
   System &system() { return *sys_; }
 
   // ---- memory ----
@@ -148,7 +159,7 @@ class Process {
   void exit_group(int status);
   // The thread group (the pid of the group leader); equal to pid() for
   // processes.
-  int tgid() const { return tgid_; }
+  int tgid() const;
 
   // ---- state ----
   std::string maps() const;
@@ -168,26 +179,21 @@ class Process {
   // setrlimit(2) semantics: EINVAL when soft > hard, EPERM when raising hard unprivileged.
   Result<void> set_rlimit(int resource, uint64_t soft, uint64_t hard);
   // Sets a limit without the checks of setrlimit (environment set-up, like a login shell).
-  void force_rlimit(int resource, uint64_t soft, uint64_t hard) {
-    if (resource >= 0 && resource < 16) {
-      rlim_cur_[resource] = soft;
-      rlim_max_[resource] = hard;
-    }
-  }
+  void force_rlimit(int resource, uint64_t soft, uint64_t hard);
   // Root (uid 0) or an ordinary user; root's capabilities are SystemConfig::root_capabilities.
-  bool privileged() const { return privileged_; }
-  bool has_capability(int cap) const { return (caps_ >> cap) & 1; }
-  uint64_t capabilities() const { return caps_; }
+  bool privileged() const;
+  bool has_capability(int cap) const;
+  uint64_t capabilities() const;
   // Becomes an ordinary user (uid 65534) with no capabilities; there is no way back.
-  void drop_privileges() {
-    privileged_ = false;
-    caps_ = 0;
-  }
+  void drop_privileges();
 
   // The working directory relative paths (AT_FDCWD) start from: an absolute guest path, or
   // empty for the sandbox directory. A replay sets the recorded program's (@cwd).
-  const std::string &cwd() const { return cwd_; }
-  void set_cwd(std::string dir) { cwd_ = std::move(dir); }
+  std::string cwd() const;
+  void set_cwd(std::string dir);
+
+  // The layout fields /proc/PID/stat shows (start_code, brk, start_stack, ...).
+  MmLayout layout() const;
 
   // The identity of this process's address space: equal for processes that share one
   // (threads, a vfork child until it execs), never reused for another.
@@ -196,32 +202,11 @@ class Process {
   // Checks every invariant of the address space (tree, counters, VMA sanity).
   bool validate(std::string *why) const;
 
-  // Internal access for the library's own layers.
-  AddressSpace &mm() { return *mm_; }
-  const AddressSpace &mm() const { return *mm_; }
-  FdTable &files() { return *files_; }
-
  private:
   friend class System;
-  Process(System *sys, int pid);
-  // What a process object costs the host besides its address space and descriptors.
-  static constexpr int64_t kProcessBytes = 2048;
-
-  System *sys_;
-  int pid_;
-  int tgid_;
-  std::shared_ptr<AddressSpace> mm_;
-  std::shared_ptr<FdTable> files_;
-  uint64_t rlim_cur_[16];
-  uint64_t rlim_max_[16];
-  Result<void> link_or_rename(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
-                              std::string_view newpath, bool rename, unsigned flags);
-  Result<void> mincore_common(uint64_t start, uint64_t len, uint64_t vec, uint8_t *host_vec,
-                              bool host);
-
-  bool privileged_ = true;
-  uint64_t caps_ = ~0ull;
-  std::string cwd_;
+  Process(System *sys, std::shared_ptr<Task> t) : sys_(sys), t_(std::move(t)) {}
+  System *sys_ = nullptr;
+  std::shared_ptr<Task> t_;
 };
 
 // Linux capability numbers used by the memory calls.

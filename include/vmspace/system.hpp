@@ -10,7 +10,7 @@
 //
 // Example
 //   vmspace::System sys;                       // Linux 6.18 x86-64 defaults, ASLR off
-//   vmspace::Process &p = sys.spawn();
+//   vmspace::Process p = sys.spawn();
 //   auto a = p.mmap(0, 8192, lx::prot_read | lx::prot_write, lx::map_private | lx::map_anonymous,
 //                   -1, 0);                     // 0x7ffff7ff5000, as on the kernel
 //   std::fputs(p.maps().c_str(), stdout);
@@ -24,14 +24,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vmspace/filesystem.hpp"
+#include "vmspace/process.hpp"
 #include "vmspace/result.hpp"
 #include "vmspace/types.hpp"
 
 namespace vmspace {
-
-class Process;
 
 class System {
  public:
@@ -55,17 +55,17 @@ class System {
   Result<uint64_t> sysctl(std::string_view name) const;
 
   // A new process; pids count up from 1.
-  Process &spawn(const SpawnOptions &opts = {});
-  // The process with this pid, or null.
-  Process *process(int pid);
+  Process spawn(const SpawnOptions &opts = {});
+  // The process with this pid (an empty handle when there is none).
+  Process process(int pid);
+  // The pids of the live processes, in order.
+  std::vector<int> pids() const;
   // Ends a process (exit_group): it and its threads go away; an address space
   // or descriptor table they shared with others stays with those.
   void exit_process(int pid);
   // Ends one task (exit, or strace's "+++ exited" of a thread): only it goes away; the other
   // threads of its process stay.
   void exit_task(int pid);
-  // A new process made from `parent` by fork, vfork or clone (CLONE_* flags).
-  Result<int> clone_process(Process &parent, uint64_t clone_flags);
 
   // When a call was refused because it would write a host file outside the sandbox, the
   // message says which; empty otherwise. Reading clears it.
@@ -78,7 +78,6 @@ class System {
   bool memory_exhausted() const;
 
   struct Impl;
-  Impl &impl() { return *impl_; }
 
  private:
   std::unique_ptr<Impl> impl_;

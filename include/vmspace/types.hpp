@@ -7,6 +7,7 @@
 //                  and the sandbox
 //   SpawnOptions   how System::spawn lays out a new process
 //   VmaInfo        a VMA as a value (flags as Linux's VM_* bits, the name maps shows)
+//   MmLayout       the layout fields /proc/PID/stat shows (start_code, brk, start_stack, ...)
 //   Fault          a fault signal as the guest would receive it (signal, si_code, si_addr)
 //
 // Example
@@ -95,6 +96,15 @@ struct VmaInfo {
   uint32_t dev_major = 0, dev_minor = 0;
   uint64_t ino = 0;
   std::string name;  // the name column of /proc/PID/maps ("" for plain anonymous memory)
+};
+
+// The layout fields of an address space that /proc/PID/stat shows (Linux: mm_struct).
+struct MmLayout {
+  uint64_t start_code = 0, end_code = 0;
+  uint64_t start_data = 0, end_data = 0;
+  uint64_t start_brk = 0, brk = 0;
+  uint64_t start_stack = 0;
+  uint64_t mmap_base = 0;
 };
 
 // A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code, si_addr).

@@ -29,7 +29,6 @@
 #include "sys/kernel.hpp"
 #include "sys/task.hpp"
 #include "vmspace/abi.hpp"
-#include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace {
@@ -339,18 +338,18 @@ Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &
 
 }  // namespace
 
-Result<void> Process::execve(std::string_view path, const std::vector<std::string> &argv,
-                             const std::vector<std::string> &envp) {
+Result<void> Task::execve(std::string_view path, const std::vector<std::string> &argv,
+                          const std::vector<std::string> &envp) {
   return execveat(static_cast<uint64_t>(lx::at_fdcwd), path, argv, envp, 0);
 }
 
 // Linux: do_execveat_common and alloc_bprm: the file named relative to dirfd, or dirfd's own
 // file with AT_EMPTY_PATH; the name the new program gets (bprm->filename) is the path, or
 // "/dev/fd/N[/PATH]" for a descriptor.
-Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
-                               const std::vector<std::string> &argv,
-                               const std::vector<std::string> &envp, uint64_t flags) {
-  SystemState &s = sys_->impl();
+Result<void> Task::execveat(uint64_t dirfd, std::string_view path,
+                            const std::vector<std::string> &argv,
+                            const std::vector<std::string> &envp, uint64_t flags) {
+  SystemState &s = state_;
   constexpr uint64_t kEmptyPath = lx::at_empty_path, kSymlinkNofollow = lx::at_symlink_nofollow;
   if (flags & ~(kEmptyPath | kSymlinkNofollow)) return fail(Errno::inval);
   VMS_TRY(memory_available(s, AddressSpace::kFixedBytes));
@@ -453,7 +452,9 @@ Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
                     args.size(), envp.size());
   }
   if (!r) {
-    sys_->exit_process(pid_);  // destroys this object: nothing may follow
+    // Past the point of no return the old image is gone: the process dies of SIGSEGV as
+    // Linux's does (the handle kills it once this call has returned).
+    doomed = lx::sigsegv;
     return fail(r.error());
   }
   mm_ = std::move(mm);

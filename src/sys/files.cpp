@@ -5,8 +5,8 @@
 #include "file/fd_table.hpp"
 #include "file/inode.hpp"
 #include "sys/kernel.hpp"
+#include "sys/task.hpp"
 #include "vmspace/abi.hpp"
-#include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace {
@@ -17,12 +17,12 @@ constexpr uint64_t kMfdAllFlags =
 constexpr size_t kMfdNameMax = 249;  // NAME_MAX - strlen("memfd:")
 }  // namespace
 
-Result<int> Process::open(std::string_view path, uint64_t flags, uint64_t mode) {
+Result<int> Task::open(std::string_view path, uint64_t flags, uint64_t mode) {
   return openat(static_cast<uint64_t>(lx::at_fdcwd), path, flags, mode);
 }
 
-Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flags, uint64_t mode) {
-  SystemState &s = sys_->impl();
+Result<int> Task::openat(uint64_t dirfd, std::string_view path, uint64_t flags, uint64_t mode) {
+  SystemState &s = state_;
   if (path.empty()) return fail(Errno::noent);
   VMS_TRY(memory_available(s));
   const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);
@@ -71,8 +71,8 @@ Result<int> path_base(FdTable &files, const std::string &cwd, uint64_t dirfd,
 }
 }  // namespace
 
-Result<void> Process::unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags) {
-  SystemState &s = sys_->impl();
+Result<void> Task::unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags) {
+  SystemState &s = state_;
   constexpr uint64_t kRemoveDir = lx::at_removedir;
   if (flags & ~kRemoveDir) return fail(Errno::inval);
   std::string joined;
@@ -81,9 +81,9 @@ Result<void> Process::unlinkat(uint64_t dirfd, std::string_view path, uint64_t f
   return s.fs->unlink(*base, path, (flags & kRemoveDir) != 0, privileged_);
 }
 
-Result<void> Process::link_or_rename(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
-                                     std::string_view newpath, bool rename, unsigned flags) {
-  SystemState &s = sys_->impl();
+Result<void> Task::link_or_rename(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                                  std::string_view newpath, bool rename, unsigned flags) {
+  SystemState &s = state_;
   std::string j1, j2;
   Result<int> b1 = path_base(*files_, cwd_, olddirfd, &oldpath, &j1);
   if (!b1) return fail(b1.error());
@@ -92,25 +92,25 @@ Result<void> Process::link_or_rename(uint64_t olddirfd, std::string_view oldpath
   return s.fs->link_or_rename(*b1, oldpath, *b2, newpath, rename, flags, privileged_);
 }
 
-Result<void> Process::linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
-                             std::string_view newpath, uint64_t flags) {
+Result<void> Task::linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                          std::string_view newpath, uint64_t flags) {
   constexpr uint64_t kSymlinkFollow = lx::at_symlink_follow, kEmptyPath = lx::at_empty_path;
   if (flags & ~(kSymlinkFollow | kEmptyPath)) return fail(Errno::inval);
   return link_or_rename(olddirfd, oldpath, newdirfd, newpath, false, 0);
 }
 
-Result<void> Process::renameat2(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
-                                std::string_view newpath, uint64_t flags) {
+Result<void> Task::renameat2(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                             std::string_view newpath, uint64_t flags) {
   constexpr uint64_t kNoreplace = lx::rename_noreplace, kExchange = lx::rename_exchange;
   if ((flags & ~(kNoreplace | kExchange)) || flags == (kNoreplace | kExchange))
     return fail(Errno::inval);
   return link_or_rename(olddirfd, oldpath, newdirfd, newpath, true, static_cast<unsigned>(flags));
 }
 
-Result<void> Process::close(uint64_t fd) { return files_->close(fd); }
+Result<void> Task::close(uint64_t fd) { return files_->close(fd); }
 
 // Linux: fs/file.c close_range (CLOSE_RANGE_UNSHARE 2, CLOSE_RANGE_CLOEXEC 4).
-Result<void> Process::close_range(uint64_t first_in, uint64_t last_in, uint64_t flags) {
+Result<void> Task::close_range(uint64_t first_in, uint64_t last_in, uint64_t flags) {
   constexpr uint64_t kUnshare = 2, kCloexec = 4;
   const uint64_t first = first_in & 0xffffffffu, last = last_in & 0xffffffffu;
   if ((flags & ~(kUnshare | kCloexec)) || first > last) return fail(Errno::inval);
@@ -123,8 +123,8 @@ Result<void> Process::close_range(uint64_t first_in, uint64_t last_in, uint64_t 
   return {};
 }
 
-Result<void> Process::install_placeholder(uint64_t fd, bool cloexec) {
-  SystemState &s = sys_->impl();
+Result<void> Task::install_placeholder(uint64_t fd, bool cloexec) {
+  SystemState &s = state_;
   VMS_TRY(memory_available(s));
   Result<int> r =
       files_->install_at(fd & 0xffffffffu, s.placeholder, cloexec, rlimit_cur(lx::rlimit_nofile));
@@ -132,30 +132,30 @@ Result<void> Process::install_placeholder(uint64_t fd, bool cloexec) {
   return {};
 }
 
-int Process::host_fd(uint64_t fd) const {
+int Task::host_fd(uint64_t fd) const {
   const OpenFile *f = files_->get(fd & 0xffffffffu);
   return f ? f->host_fd() : -1;
 }
 
-Result<int> Process::dup(uint64_t fd) {
-  VMS_TRY(memory_available(sys_->impl()));
+Result<int> Task::dup(uint64_t fd) {
+  VMS_TRY(memory_available(state_));
   return files_->dup(fd, rlimit_cur(lx::rlimit_nofile));
 }
 
-Result<int> Process::dup2(uint64_t oldfd, uint64_t newfd) {
-  VMS_TRY(memory_available(sys_->impl()));
+Result<int> Task::dup2(uint64_t oldfd, uint64_t newfd) {
+  VMS_TRY(memory_available(state_));
   return files_->dup2(oldfd, newfd, rlimit_cur(lx::rlimit_nofile));
 }
 
-Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
-  VMS_TRY(memory_available(sys_->impl()));
+Result<int> Task::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
+  VMS_TRY(memory_available(state_));
   return files_->dup3(oldfd, newfd, flags, rlimit_cur(lx::rlimit_nofile));
 }
 
 // Linux: do_fcntl, for the commands that matter to the address space's descriptors:
 // F_DUPFD, F_DUPFD_CLOEXEC (lowest free descriptor >= arg), F_GETFD, F_SETFD (close-on-exec),
 // F_GETFL. Others are not modelled (Errno::nosys).
-Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
+Result<int> Task::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
   constexpr uint32_t kDupfd = lx::f_dupfd, kGetfd = lx::f_getfd, kSetfd = lx::f_setfd,
                      kGetfl = lx::f_getfl, kDupfdCloexec = lx::f_dupfd_cloexec;
   OpenFile *f = files_->get(fd & 0xffffffffu);
@@ -165,7 +165,7 @@ Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
     case kDupfd:
     case kDupfdCloexec:
       if ((arg & 0xffffffffu) >= nofile) return fail(Errno::inval);
-      VMS_TRY(memory_available(sys_->impl()));
+      VMS_TRY(memory_available(state_));
       return files_->install(Ref<OpenFile>(f), static_cast<uint32_t>(cmd) == kDupfdCloexec, nofile,
                              arg & 0xffffffffu);
     case kGetfd:
@@ -185,7 +185,7 @@ Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
 }
 
 // Linux: do_sys_ftruncate.
-Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
+Result<void> Task::ftruncate(uint64_t fd, uint64_t length) {
   if (static_cast<int64_t>(length) < 0) return fail(Errno::inval);
   OpenFile *f = files_->get(fd & 0xffffffffu);
   if (!f || f->is_path()) return fail(Errno::badf);
@@ -201,8 +201,8 @@ Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
 }
 
 // Linux: mm/memfd.c memfd_create.
-Result<int> Process::memfd_create(std::string_view name, uint64_t flags) {
-  SystemState &s = sys_->impl();
+Result<int> Task::memfd_create(std::string_view name, uint64_t flags) {
+  SystemState &s = state_;
   if (!(flags & lx::mfd_hugetlb)) {
     if (flags & ~kMfdAllFlags) return fail(Errno::inval);
   } else {

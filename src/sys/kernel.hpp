@@ -13,10 +13,11 @@
 #include "file/inode.hpp"
 #include "mm/mm_context.hpp"
 #include "vmspace/filesystem.hpp"
-#include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
 
 namespace vmspace {
+
+class Task;
 
 struct SystemState : MmContext {
   SystemState(SystemConfig c, std::unique_ptr<FileSystem> file_system);
@@ -26,6 +27,19 @@ struct SystemState : MmContext {
   std::unique_ptr<FileSystem> fs;  // how guest names reach host files
   // The virtual /dev/null every descriptor placeholder shares.
   Ref<OpenFile> placeholder;
+
+  // The process table: live tasks by pid (Process handles keep a task alive after it left).
+  std::mutex procs_mu;
+  std::map<int, std::shared_ptr<Task>> procs;
+  int next_pid = 1;
+  // fork, vfork, clone: a new task from `parent` (CLONE_* flags). Returns its pid.
+  Result<int> clone_task(Task &parent, uint64_t flags);
+  // Ends the thread group of pid (exit_group, a fatal signal).
+  void end_group(int pid, int status, int signal);
+  // Ends one task (a thread's exit).
+  void end_task(int pid);
+  // Ends every task (the System goes away).
+  void shutdown();
 };
 
 // An open file for what the file system opened (the host descriptor is taken over).
@@ -35,9 +49,6 @@ Ref<OpenFile> null_device(SystemState &s);
 
 struct System::Impl : SystemState {
   using SystemState::SystemState;
-  std::map<int, std::unique_ptr<Process>> procs;
-  int next_pid = 1;
-  std::mutex procs_mu;
 };
 
 }  // namespace vmspace

@@ -6,35 +6,34 @@
 #include "mm/address_space.hpp"
 #include "sys/kernel.hpp"
 #include "sys/task.hpp"
-#include "vmspace/process.hpp"
 
 namespace vmspace {
 
-Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
+Fault Task::access(uint64_t addr, uint64_t len, bool write, bool exec) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   return mm_->access(addr, len, write, exec, task_limits(*this));
 }
 
-uint64_t Process::brk(uint64_t addr) {
+uint64_t Task::brk(uint64_t addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   if (!memory_available(mm_->ctx)) return mm_->brk;  // brk fails by keeping the old break
   return mm_->do_brk(addr, task_limits(*this));
 }
 
-Result<uint64_t> Process::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
-                                 uint64_t new_addr) {
+Result<uint64_t> Task::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
+                              uint64_t new_addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->mremap(addr, old_len, new_len, flags, new_addr, task_limits(*this));
 }
 
-Result<void> Process::mlock(uint64_t addr, uint64_t len) {
+Result<void> Task::mlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->mlock(addr, len, vm::locked, task_limits(*this));
 }
 
-Result<void> Process::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
+Result<void> Task::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
   // flags is an int in the system call.
   uint32_t f = static_cast<uint32_t>(flags);
   if (f & ~1u) return fail(Errno::inval);
@@ -43,47 +42,47 @@ Result<void> Process::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
   return mm_->mlock(addr, len, vm::locked | ((f & 1u) ? vm::lockonfault : 0), task_limits(*this));
 }
 
-Result<void> Process::munlock(uint64_t addr, uint64_t len) {
+Result<void> Task::munlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->munlock(addr, len);
 }
 
-Result<void> Process::mlockall(uint64_t flags) {
+Result<void> Task::mlockall(uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->mlockall(static_cast<uint32_t>(flags), task_limits(*this));
 }
 
-Result<void> Process::munlockall() {
+Result<void> Task::munlockall() {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->munlockall();
 }
 
-Result<void> Process::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
+Result<void> Task::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->madvise(addr, len, static_cast<int>(static_cast<uint32_t>(advice)),
                       task_limits(*this));
 }
 
-Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
+Result<void> Task::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->mseal(addr, len, flags);
 }
 
-Result<void> Process::msync(uint64_t start, uint64_t len, uint64_t flags) {
+Result<void> Task::msync(uint64_t start, uint64_t len, uint64_t flags) {
   std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
   return mm_->msync(start, len, flags);
 }
 
-Result<void> Process::mincore(uint64_t start, uint64_t len, uint64_t vec) {
+Result<void> Task::mincore(uint64_t start, uint64_t len, uint64_t vec) {
   return mincore_common(start, len, vec, nullptr, false);
 }
 
-Result<void> Process::mincore(uint64_t start, uint64_t len, uint8_t *host_vec) {
+Result<void> Task::mincore(uint64_t start, uint64_t len, uint8_t *host_vec) {
   return mincore_common(start, len, 0, host_vec, true);
 }
 
@@ -91,8 +90,8 @@ Result<void> Process::mincore(uint64_t start, uint64_t len, uint8_t *host_vec) {
 // writing each part of the vector after the lock is dropped (copy_to_user: a guest store
 // that faults pages in, or fails with EFAULT). The residency itself comes with the page
 // layer: every page is reported as not resident.
-Result<void> Process::mincore_common(uint64_t start, uint64_t len, uint64_t vec,
-                                     uint8_t *host_vec, bool host) {
+Result<void> Task::mincore_common(uint64_t start, uint64_t len, uint64_t vec, uint8_t *host_vec,
+                                  bool host) {
   const AddressSpace &mm = *mm_;
   uint64_t pages = 0;
   VMS_TRY(mm.mincore_check(start, len, host ? 0 : vec, !host, &pages));
@@ -117,8 +116,8 @@ Result<void> Process::mincore_common(uint64_t start, uint64_t len, uint64_t vec,
   return {};
 }
 
-Result<void> Process::set_vma_anon_name(uint64_t addr, uint64_t len, const char *name) {
-  if (!sys_->impl().cfg.anon_vma_name) return fail(Errno::inval);
+Result<void> Task::set_vma_anon_name(uint64_t addr, uint64_t len, const char *name) {
+  if (!state_.cfg.anon_vma_name) return fail(Errno::inval);
   Ref<AnonName> n;
   if (name) {
     size_t l = std::strlen(name);

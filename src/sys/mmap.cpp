@@ -9,12 +9,11 @@
 #include "sys/kernel.hpp"
 #include "sys/task.hpp"
 #include "vmspace/abi.hpp"
-#include "vmspace/process.hpp"
 
 namespace vmspace {
 
-Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
-                               uint64_t fd, uint64_t offset) {
+Result<uint64_t> Task::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd,
+                            uint64_t offset) {
   AddressSpace &mm = *mm_;
   std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
   VMS_TRY(memory_available(mm.ctx));
@@ -62,13 +61,13 @@ Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint6
   return mm.do_mmap(req, lim);
 }
 
-Result<void> Process::munmap(uint64_t addr, uint64_t len) {
+Result<void> Task::munmap(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->munmap(addr, len);
 }
 
-Result<void> Process::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
+Result<void> Task::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
   VMS_TRY(memory_available(mm_->ctx));
   return mm_->mprotect(addr, len, prot, task_limits(*this));

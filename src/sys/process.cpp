@@ -1,122 +1,365 @@
-// Process: construction, limits and state queries.
-#include "vmspace/process.hpp"
-
+// Process: the public handle to a Task. Every call holds the task's life_mu shared while it
+// runs (so a task cannot die under a call), fails with ESRCH once the task is gone, and is
+// the Task method of the same name. Calls that change the task itself (its limits,
+// credentials, working directory, image) hold life_mu exclusively.
 #include <mutex>
+#include <shared_mutex>
+#include <utility>
 
-#include "file/fd_table.hpp"
-#include "mm/address_space.hpp"
-#include "proc/layout_import.hpp"
-#include "proc/maps.hpp"
 #include "sys/kernel.hpp"
+#include "sys/task.hpp"
+#include "vmspace/process.hpp"
 
 namespace vmspace {
 
-Process::Process(System *sys, int pid) : sys_(sys), pid_(pid), tgid_(pid) {
-  for (int i = 0; i < 16; i++) rlim_cur_[i] = rlim_max_[i] = lx::rlim_infinity;
-  rlim_cur_[lx::rlimit_stack] = 8ull << 20;
-  rlim_cur_[lx::rlimit_core] = 0;
-  rlim_cur_[lx::rlimit_nofile] = 1024;
-  rlim_max_[lx::rlimit_nofile] = 1048576;
-  rlim_cur_[lx::rlimit_memlock] = rlim_max_[lx::rlimit_memlock] = 8ull << 20;
-  rlim_cur_[lx::rlimit_nproc] = rlim_max_[lx::rlimit_nproc] = 96365;
-  rlim_cur_[lx::rlimit_sigpending] = rlim_max_[lx::rlimit_sigpending] = 96365;
-  rlim_cur_[lx::rlimit_msgqueue] = rlim_max_[lx::rlimit_msgqueue] = 819200;
-  rlim_cur_[lx::rlimit_nice] = rlim_max_[lx::rlimit_nice] = 0;
-  rlim_cur_[lx::rlimit_rtprio] = rlim_max_[lx::rlimit_rtprio] = 0;
-  files_ = std::make_shared<FdTable>();
-  files_->set_meter(&sys->impl().meter);
-  sys->impl().meter.charge(kProcessBytes);
+namespace {
+// A call on a live task: `t` is it, under a shared lock; otherwise return `dead`.
+#define VMS_LIVE(dead)                                  \
+  Task *t = t_.get();                                   \
+  if (!t) return dead;                                  \
+  std::shared_lock<std::shared_mutex> life(t->life_mu); \
+  if (!t->alive) return dead
+// The same, exclusively (the call changes the task).
+#define VMS_LIVE_EXCLUSIVE(dead)                        \
+  Task *t = t_.get();                                   \
+  if (!t) return dead;                                  \
+  std::unique_lock<std::shared_mutex> life(t->life_mu); \
+  if (!t->alive) return dead
+
+const Failure kGone{Errno::srch};
+}  // namespace
+
+bool Process::alive() const {
+  if (!t_) return false;
+  std::shared_lock<std::shared_mutex> life(t_->life_mu);
+  return t_->alive;
 }
 
-Process::~Process() { sys_->impl().meter.charge(-kProcessBytes); }
-
-uint64_t Process::rlimit_cur(int r) const { return (r >= 0 && r < 16) ? rlim_cur_[r] : 0; }
-uint64_t Process::rlimit_max(int r) const { return (r >= 0 && r < 16) ? rlim_max_[r] : 0; }
-
-Result<void> Process::set_rlimit(int r, uint64_t soft, uint64_t hard) {
-  if (r < 0 || r >= 16) return fail(Errno::inval);
-  if (soft > hard) return fail(Errno::inval);
-  if (hard > rlim_max_[r] && !has_capability(cap::sys_resource)) return fail(Errno::perm);
-  if (r == lx::rlimit_nofile && hard > lx::nr_open) return fail(Errno::perm);
-  rlim_cur_[r] = soft;
-  rlim_max_[r] = hard;
-  return {};
+int Process::exit_status() const {
+  if (!t_) return 0;
+  std::shared_lock<std::shared_mutex> life(t_->life_mu);
+  return t_->exit_status;
 }
 
-uint64_t Process::mm_id() const { return mm_->id; }
-
-std::string Process::status() const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  return render_status(*mm_);
+int Process::exit_signal() const {
+  if (!t_) return 0;
+  std::shared_lock<std::shared_mutex> life(t_->life_mu);
+  return t_->exit_signal;
 }
 
-bool Process::import_layout(std::string_view text, std::string *error) {
-  SystemState &s = sys_->impl();
-  // Mapped files are reopened read-only by their paths, as the sandbox allows.
-  return vmspace::import_layout(
-      *mm_, text,
-      [&s](const std::string &path) -> Result<Ref<OpenFile>> {
-        Result<OpenedFile> o = s.fs->open(-1, path, lx::o_rdonly, 0, true);
-        if (!o) return fail(o.error());
-        return make_open_file(s, std::move(*o), lx::o_rdonly);
-      },
-      error);
+int Process::pid() const { return t_ ? t_->pid() : 0; }
+int Process::tgid() const { return t_ ? t_->tgid() : 0; }
+
+// ---- memory ----
+
+Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
+                               uint64_t fd, uint64_t offset) {
+  VMS_LIVE(kGone);
+  return t->mmap(addr, len, prot, flags, fd, offset);
 }
+
+Result<void> Process::munmap(uint64_t addr, uint64_t len) {
+  VMS_LIVE(kGone);
+  return t->munmap(addr, len);
+}
+
+Result<void> Process::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
+  VMS_LIVE(kGone);
+  return t->mprotect(addr, len, prot);
+}
+
+uint64_t Process::brk(uint64_t addr) {
+  VMS_LIVE(0);
+  return t->brk(addr);
+}
+
+Result<uint64_t> Process::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
+                                 uint64_t new_addr) {
+  VMS_LIVE(kGone);
+  return t->mremap(addr, old_len, new_len, flags, new_addr);
+}
+
+Result<void> Process::mlock(uint64_t addr, uint64_t len) {
+  VMS_LIVE(kGone);
+  return t->mlock(addr, len);
+}
+
+Result<void> Process::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->mlock2(addr, len, flags);
+}
+
+Result<void> Process::munlock(uint64_t addr, uint64_t len) {
+  VMS_LIVE(kGone);
+  return t->munlock(addr, len);
+}
+
+Result<void> Process::mlockall(uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->mlockall(flags);
+}
+
+Result<void> Process::munlockall() {
+  VMS_LIVE(kGone);
+  return t->munlockall();
+}
+
+Result<void> Process::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
+  VMS_LIVE(kGone);
+  return t->madvise(addr, len, advice);
+}
+
+Result<void> Process::msync(uint64_t addr, uint64_t len, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->msync(addr, len, flags);
+}
+
+Result<void> Process::mincore(uint64_t addr, uint64_t len, uint64_t vec) {
+  VMS_LIVE(kGone);
+  return t->mincore(addr, len, vec);
+}
+
+Result<void> Process::mincore(uint64_t addr, uint64_t len, uint8_t *host_vec) {
+  VMS_LIVE(kGone);
+  return t->mincore(addr, len, host_vec);
+}
+
+Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->mseal(addr, len, flags);
+}
+
+Result<void> Process::set_vma_anon_name(uint64_t addr, uint64_t len, const char *name) {
+  VMS_LIVE(kGone);
+  return t->set_vma_anon_name(addr, len, name);
+}
+
+Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
+  VMS_LIVE(Fault{});
+  return t->access(addr, len, write, exec);
+}
+
+// ---- files ----
+
+Result<int> Process::open(std::string_view path, uint64_t flags, uint64_t mode) {
+  VMS_LIVE(kGone);
+  return t->open(path, flags, mode);
+}
+
+Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flags, uint64_t mode) {
+  VMS_LIVE(kGone);
+  return t->openat(dirfd, path, flags, mode);
+}
+
+Result<void> Process::close(uint64_t fd) {
+  VMS_LIVE(kGone);
+  return t->close(fd);
+}
+
+Result<int> Process::dup(uint64_t fd) {
+  VMS_LIVE(kGone);
+  return t->dup(fd);
+}
+
+Result<int> Process::dup2(uint64_t oldfd, uint64_t newfd) {
+  VMS_LIVE(kGone);
+  return t->dup2(oldfd, newfd);
+}
+
+Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->dup3(oldfd, newfd, flags);
+}
+
+Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
+  VMS_LIVE(kGone);
+  return t->ftruncate(fd, length);
+}
+
+Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
+  VMS_LIVE(kGone);
+  return t->fcntl(fd, cmd, arg);
+}
+
+Result<int> Process::memfd_create(std::string_view name, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->memfd_create(name, flags);
+}
+
+Result<void> Process::close_range(uint64_t first, uint64_t last, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->close_range(first, last, flags);
+}
+
+Result<void> Process::install_placeholder(uint64_t fd, bool cloexec) {
+  VMS_LIVE(kGone);
+  return t->install_placeholder(fd, cloexec);
+}
+
+int Process::host_fd(uint64_t fd) const {
+  VMS_LIVE(-1);
+  return t->host_fd(fd);
+}
+
+Result<void> Process::unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->unlinkat(dirfd, path, flags);
+}
+
+Result<void> Process::linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                             std::string_view newpath, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->linkat(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+Result<void> Process::renameat2(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
+                                std::string_view newpath, uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+// ---- processes ----
+
+Result<int> Process::fork() {
+  VMS_LIVE(kGone);
+  return t->fork();
+}
+
+Result<int> Process::vfork() {
+  VMS_LIVE(kGone);
+  return t->vfork();
+}
+
+Result<int> Process::clone(uint64_t flags) {
+  VMS_LIVE(kGone);
+  return t->clone(flags);
+}
+
+Result<void> Process::execve(std::string_view path, const std::vector<std::string> &argv,
+                             const std::vector<std::string> &envp) {
+  return execveat(static_cast<uint64_t>(lx::at_fdcwd), path, argv, envp, 0);
+}
+
+Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
+                               const std::vector<std::string> &argv,
+                               const std::vector<std::string> &envp, uint64_t flags) {
+  Result<void> r;
+  int doomed = 0;
+  {
+    // The image changes: nothing else may run on this task meanwhile.
+    VMS_LIVE_EXCLUSIVE(kGone);
+    r = t->execveat(dirfd, path, argv, envp, flags);
+    doomed = std::exchange(t->doomed, 0);
+  }
+  // Failed past the point of no return: the process dies of that signal, as on Linux.
+  if (doomed) t_->state_.end_group(t_->pid(), 0, doomed);
+  return r;
+}
+
+void Process::exit_group(int status) {
+  if (!alive()) return;
+  t_->state_.end_group(t_->pid(), status, 0);
+}
+
+// ---- state ----
 
 std::string Process::maps() const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  return render_maps(*mm_);
+  VMS_LIVE(std::string());
+  return t->maps();
 }
 
-int Process::map_count() const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  return mm_->vmas.map_count();
+std::string Process::status() const {
+  VMS_LIVE(std::string());
+  return t->status();
 }
 
 std::vector<VmaInfo> Process::vmas() const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  std::vector<VmaInfo> out;
-  for (const Vma *v = mm_->vmas.tree.first(); v; v = VmaTree::next(v)) {
-    VmaInfo i;
-    i.start = v->start;
-    i.end = v->end;
-    i.flags = v->flags;
-    i.pgoff = v->pgoff;
-    i.anonymous = v->is_anonymous();
-    i.has_anon_vma = static_cast<bool>(v->anon);
-    i.anon_vma_id = v->anon ? v->anon->id() : 0;
-    if (v->file) {
-      i.dev_major = v->file->dev_major();
-      i.dev_minor = v->file->dev_minor();
-      i.ino = v->file->ino();
-    }
-    i.name = vma_name(*mm_, *v);
-    out.push_back(std::move(i));
+  VMS_LIVE(std::vector<VmaInfo>());
+  return t->vmas();
+}
+
+int Process::map_count() const {
+  VMS_LIVE(0);
+  return t->map_count();
+}
+
+bool Process::import_layout(std::string_view text, std::string *error) {
+  Task *t = t_.get();
+  if (!t) {
+    *error = "1:1: no such process";
+    return false;
   }
-  return out;
+  std::unique_lock<std::shared_mutex> life(t->life_mu);
+  if (!t->alive) {
+    *error = "1:1: the process has exited";
+    return false;
+  }
+  return t->import_layout(text, error);
+}
+
+uint64_t Process::rlimit_cur(int resource) const {
+  VMS_LIVE(0);
+  return t->rlimit_cur(resource);
+}
+
+uint64_t Process::rlimit_max(int resource) const {
+  VMS_LIVE(0);
+  return t->rlimit_max(resource);
+}
+
+Result<void> Process::set_rlimit(int resource, uint64_t soft, uint64_t hard) {
+  VMS_LIVE_EXCLUSIVE(kGone);
+  return t->set_rlimit(resource, soft, hard);
+}
+
+void Process::force_rlimit(int resource, uint64_t soft, uint64_t hard) {
+  VMS_LIVE_EXCLUSIVE();
+  t->force_rlimit(resource, soft, hard);
+}
+
+bool Process::privileged() const {
+  VMS_LIVE(false);
+  return t->privileged();
+}
+
+bool Process::has_capability(int cap) const {
+  VMS_LIVE(false);
+  return t->has_capability(cap);
+}
+
+uint64_t Process::capabilities() const {
+  VMS_LIVE(0);
+  return t->capabilities();
+}
+
+void Process::drop_privileges() {
+  VMS_LIVE_EXCLUSIVE();
+  t->drop_privileges();
+}
+
+std::string Process::cwd() const {
+  VMS_LIVE(std::string());
+  return t->cwd();
+}
+
+void Process::set_cwd(std::string dir) {
+  VMS_LIVE_EXCLUSIVE();
+  t->set_cwd(std::move(dir));
+}
+
+MmLayout Process::layout() const {
+  VMS_LIVE(MmLayout{});
+  return t->layout();
+}
+
+uint64_t Process::mm_id() const {
+  VMS_LIVE(0);
+  return t->mm_id();
 }
 
 bool Process::validate(std::string *why) const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  return mm_->validate(why);
-}
-
-}  // namespace vmspace
-
-namespace vmspace {
-
-Result<int> Process::fork() { return sys_->clone_process(*this, lx::sigchld); }
-
-Result<int> Process::vfork() {
-  // CLONE_VM | CLONE_VFORK | SIGCHLD: the child runs in this address space.
-  return sys_->clone_process(*this, lx::clone_vm | lx::clone_vfork | lx::sigchld);
-}
-
-Result<int> Process::clone(uint64_t flags) { return sys_->clone_process(*this, flags); }
-
-void Process::exit_group(int status) {
-  (void)status;
-  sys_->exit_process(pid_);  // destroys this object: nothing may follow
+  VMS_LIVE(true);
+  return t->validate(why);
 }
 
 }  // namespace vmspace

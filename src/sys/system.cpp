@@ -14,6 +14,7 @@
 #include "file/fd_table.hpp"
 #include "mm/address_space.hpp"
 #include "sys/kernel.hpp"
+#include "sys/task.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 
@@ -89,66 +90,97 @@ System::System(SystemConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg), 
 System::System(SystemConfig cfg, std::unique_ptr<FileSystem> fs)
     : impl_(std::make_unique<Impl>(std::move(cfg), std::move(fs))) {}
 
-System::~System() {
-  // Processes go first: they hold files whose inodes live in the cache.
-  impl_->procs.clear();
-}
+System::~System() { impl_->shutdown(); }
 
 const SystemConfig &System::config() const { return impl_->config; }
 
-Process &System::spawn(const SpawnOptions &opts) {
-  std::lock_guard<std::mutex> g(impl_->procs_mu);
-  int pid = impl_->next_pid++;
-  auto p = std::unique_ptr<Process>(new Process(this, pid));
-  p->rlim_cur_[lx::rlimit_stack] = opts.rlimit_stack;
-  p->rlim_cur_[lx::rlimit_memlock] = p->rlim_max_[lx::rlimit_memlock] = opts.rlimit_memlock;
-  p->privileged_ = opts.privileged;
-  p->caps_ = opts.privileged ? impl_->root_capabilities : 0;
-  p->mm_ = std::make_shared<AddressSpace>(*impl_, opts.rlimit_stack);
-  if (opts.kernel_mappings) p->mm_->install_kernel_mappings();
+Process System::spawn(const SpawnOptions &opts) {
+  SystemState &k = *impl_;
+  std::lock_guard<std::mutex> g(k.procs_mu);
+  const int pid = k.next_pid++;
+  auto t = std::make_shared<Task>(this, k, pid);
+  t->rlim_cur_[lx::rlimit_stack] = opts.rlimit_stack;
+  t->rlim_cur_[lx::rlimit_memlock] = t->rlim_max_[lx::rlimit_memlock] = opts.rlimit_memlock;
+  t->privileged_ = opts.privileged;
+  t->caps_ = opts.privileged ? k.root_capabilities : 0;
+  t->mm_ = std::make_shared<AddressSpace>(k, opts.rlimit_stack);
+  if (opts.kernel_mappings) t->mm_->install_kernel_mappings();
   if (opts.std_fds) {
     // Standard input, output and error: /dev/null, which (like a terminal) cannot be mapped.
-    for (int i = 0; i < 3; i++) (void)p->files_->install(null_device(*impl_), false, 3);
+    for (int i = 0; i < 3; i++) (void)t->files_->install(null_device(k), false, 3);
   }
-  Process &ref = *p;
-  impl_->procs[pid] = std::move(p);
-  return ref;
+  k.procs[pid] = t;
+  return Process(this, std::move(t));
 }
 
-Process *System::process(int pid) {
-  std::lock_guard<std::mutex> g(impl_->procs_mu);
-  auto it = impl_->procs.find(pid);
-  return it == impl_->procs.end() ? nullptr : it->second.get();
+Process System::process(int pid) {
+  SystemState &k = *impl_;
+  std::lock_guard<std::mutex> g(k.procs_mu);
+  auto it = k.procs.find(pid);
+  return it == k.procs.end() ? Process() : Process(this, it->second);
 }
 
-void System::exit_process(int pid) {
-  std::vector<std::unique_ptr<Process>> gone;
+std::vector<int> System::pids() const {
+  SystemState &k = *impl_;
+  std::lock_guard<std::mutex> g(k.procs_mu);
+  std::vector<int> out;
+  for (const auto &[pid, t] : k.procs) out.push_back(pid);
+  return out;
+}
+
+void System::exit_process(int pid) { impl_->end_group(pid, 0, 0); }
+
+void System::exit_task(int pid) { impl_->end_task(pid); }
+
+void SystemState::end_group(int pid, int status, int signal) {
+  std::vector<std::shared_ptr<Task>> gone;
   {
-    std::lock_guard<std::mutex> g(impl_->procs_mu);
-    auto it = impl_->procs.find(pid);
-    if (it == impl_->procs.end()) return;
-    int tgid = it->second->tgid();
-    for (auto j = impl_->procs.begin(); j != impl_->procs.end();) {
+    std::lock_guard<std::mutex> g(procs_mu);
+    auto it = procs.find(pid);
+    if (it == procs.end()) return;
+    const int tgid = it->second->tgid();
+    for (auto j = procs.begin(); j != procs.end();) {
       if (j->second->tgid() == tgid) {
         gone.push_back(std::move(j->second));
-        j = impl_->procs.erase(j);
+        j = procs.erase(j);
       } else {
         ++j;
       }
     }
   }
+  // Each dies once no call is running on it.
+  for (const std::shared_ptr<Task> &t : gone) {
+    std::unique_lock<std::shared_mutex> l(t->life_mu);
+    t->die(status, signal);
+  }
 }
 
-void System::exit_task(int pid) {
-  std::unique_ptr<Process> gone;
-  std::lock_guard<std::mutex> g(impl_->procs_mu);
-  auto it = impl_->procs.find(pid);
-  if (it == impl_->procs.end()) return;
-  gone = std::move(it->second);
-  impl_->procs.erase(it);
+void SystemState::end_task(int pid) {
+  std::shared_ptr<Task> gone;
+  {
+    std::lock_guard<std::mutex> g(procs_mu);
+    auto it = procs.find(pid);
+    if (it == procs.end()) return;
+    gone = std::move(it->second);
+    procs.erase(it);
+  }
+  std::unique_lock<std::shared_mutex> l(gone->life_mu);
+  gone->die(0, 0);
 }
 
-Result<int> System::clone_process(Process &parent, uint64_t flags) {
+void SystemState::shutdown() {
+  std::map<int, std::shared_ptr<Task>> all;
+  {
+    std::lock_guard<std::mutex> g(procs_mu);
+    all.swap(procs);
+  }
+  for (auto &[pid, t] : all) {
+    std::unique_lock<std::shared_mutex> l(t->life_mu);
+    t->die(0, lx::sigkill);
+  }
+}
+
+Result<int> SystemState::clone_task(Task &parent, uint64_t flags) {
   constexpr uint64_t kCloneVm = lx::clone_vm, kCloneFiles = lx::clone_files,
                      kCloneThread = lx::clone_thread, kCloneSighand = lx::clone_sighand;
   // Linux: copy_process argument checks.
@@ -157,8 +189,8 @@ Result<int> System::clone_process(Process &parent, uint64_t flags) {
   // The copy of the address space and descriptor table must fit (Linux: dup_mm failing to
   // allocate gives ENOMEM).
   VMS_TRY(memory_available(
-      *impl_, AddressSpace::kFixedBytes + ((flags & kCloneVm) ? 0 : parent.mm_->vmas.bytes()) +
-                  ((flags & kCloneFiles) ? 0 : static_cast<uint64_t>(parent.files_->footprint()))));
+      *this, AddressSpace::kFixedBytes + ((flags & kCloneVm) ? 0 : parent.mm_->vmas.bytes()) +
+                 ((flags & kCloneFiles) ? 0 : static_cast<uint64_t>(parent.files_->footprint()))));
   std::shared_ptr<AddressSpace> mm;
   if (flags & kCloneVm) {
     mm = parent.mm_;
@@ -170,20 +202,20 @@ Result<int> System::clone_process(Process &parent, uint64_t flags) {
     if (!copy) return fail(copy.error());
     mm = *copy;
   }
-  std::lock_guard<std::mutex> g(impl_->procs_mu);
-  int pid = impl_->next_pid++;
-  auto p = std::unique_ptr<Process>(new Process(this, pid));
-  p->mm_ = std::move(mm);
-  p->files_ = (flags & kCloneFiles) ? parent.files_ : std::make_shared<FdTable>(*parent.files_);
+  std::lock_guard<std::mutex> g(procs_mu);
+  const int pid = next_pid++;
+  auto t = std::make_shared<Task>(parent.sys_, *this, pid);
+  t->mm_ = std::move(mm);
+  t->files_ = (flags & kCloneFiles) ? parent.files_ : std::make_shared<FdTable>(*parent.files_);
   for (int i = 0; i < 16; i++) {
-    p->rlim_cur_[i] = parent.rlim_cur_[i];
-    p->rlim_max_[i] = parent.rlim_max_[i];
+    t->rlim_cur_[i] = parent.rlim_cur_[i];
+    t->rlim_max_[i] = parent.rlim_max_[i];
   }
-  p->privileged_ = parent.privileged_;
-  p->caps_ = parent.caps_;
-  p->cwd_ = parent.cwd_;
-  if (flags & kCloneThread) p->tgid_ = parent.tgid_;
-  impl_->procs[pid] = std::move(p);
+  t->privileged_ = parent.privileged_;
+  t->caps_ = parent.caps_;
+  t->cwd_ = parent.cwd_;
+  if (flags & kCloneThread) t->tgid_ = parent.tgid_;
+  procs[pid] = std::move(t);
   return pid;
 }
 

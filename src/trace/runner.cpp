@@ -136,7 +136,7 @@ class Runner {
   // Scripts name processes by the pids they were recorded with (strace -f
   // prints real pids); the first one is vmspace's pid 1 and children take the
   // pids fork returns here.
-  Process *proc(int pid, SrcLoc loc) {
+  Process proc(int pid, SrcLoc loc) {
     int real = 1;
     if (pid) {
       auto it = pids_.find(pid);
@@ -146,11 +146,11 @@ class Runner {
         pids_[pid] = 1;
       } else {
         std::fprintf(o_.err, "%s: no process %d\n", where(file_, loc).c_str(), pid);
-        return nullptr;
+        return Process();
       }
     }
     first_claimed_ = true;
-    Process *p = sys_.process(real);
+    Process p = sys_.process(real);
     if (!p)
       std::fprintf(o_.err, "%s: process %d has exited\n", where(file_, loc).c_str(), pid ? pid : 1);
     return p;
@@ -217,13 +217,13 @@ class Runner {
 
   bool call(const Stmt &st) {
     const CallStmt &c = st.call;
-    Process *p = proc(c.pid, st.loc);
+    Process p = proc(c.pid, st.loc);
     if (!p) return false;
-    const int my_pid = p->pid();
+    const int my_pid = p.pid();
     if (!c.known) {
       if (o_.out)
         out("%s%s\n", c.pid ? (std::to_string(my_pid) + " ").c_str() : "", c.source.c_str());
-      if (o_.strace_mode) fd_placeholders(*p, c);
+      if (o_.strace_mode) fd_placeholders(p, c);
       return true;
     }
     const CallDef &def = *c.def;
@@ -235,7 +235,7 @@ class Runner {
       call_args(c.args, vars_, &args);
     if (o_.strace_mode && c.name == "close" && !args.empty() &&
         c.expect.kind == Expectation::Value && eval_expr(c.expect.value, vars_) == 0 &&
-        !p->fcntl(args[0].v & 0xffffffffu, lx::f_getfd, 0)) {
+        !p.fcntl(args[0].v & 0xffffffffu, lx::f_getfd, 0)) {
       // The log closes a descriptor made by a call outside its trace classes (a socket under
       // -e trace=desc): a placeholder stands for it.
       CallStmt made;
@@ -243,10 +243,10 @@ class Runner {
       made.expect.kind = Expectation::Value;
       made.expect.value.kind = Expr::Num;
       made.expect.value.num = args[0].v & 0xffffffffu;
-      fd_placeholders(*p, made);
+      fd_placeholders(p, made);
     }
     if ((o_.strace_mode || o_.fill_fd_gaps) && c.expect.kind == Expectation::Value)
-      inherited_placeholders(*p, c, args);
+      inherited_placeholders(p, c, args);
     if (!o_.cwd.empty()) {
       // Relative paths of the log name files in the directory the program ran in.
       for (size_t i = 0; i < args.size() && i < def.args.size(); i++) {
@@ -262,16 +262,16 @@ class Runner {
       for (size_t i = 0; i < args.size() && i < def.args.size(); i++)
         if ((def.args[i] == ArgFmt::addr || def.args[i] == ArgFmt::vec) && !args[i].opaque &&
             !args[i].is_str) {
-          AddressRelocator &r = reloc(*p);
+          AddressRelocator &r = reloc(p);
           if (r.randomized() && !r.has_exe_delta() && AddressRelocator::in_pie_area(args[i].v) &&
               !r.knows(args[i].v))
-            learn_exe_delta(*p, args[i].v);
+            learn_exe_delta(p, args[i].v);
           args[i].v = r.relocate(args[i].v);
         }
     }
     const bool creates = is_clone || &def == fork_ || &def == vfork_;
-    const uint64_t mm_before = p->mm_id();
-    CallOutcome res = def.exec(*p, args);  // exit_group destroys p
+    const uint64_t mm_before = p.mm_id();
+    CallOutcome res = def.exec(p, args);  // exit_group destroys p
     if (res.unsupported) {
       std::fprintf(o_.err, "%s: %s\n", where(file_, st.loc).c_str(), res.unsupported);
       return false;
@@ -307,13 +307,13 @@ class Runner {
     } count{o_.stats, mismatches_, before,
             x.kind == Expectation::Value || x.kind == Expectation::Error};
     if (o_.strace_mode && res.ok && (&def == execve_ || &def == execveat_))
-      relocs_[p->mm_id()] = AddressRelocator();
+      relocs_[p.mm_id()] = AddressRelocator();
     if (creates && res.ok) {
       // The expected value is the child's pid in the script's numbering.
       int child = static_cast<int>(res.value);
       if (o_.strace_mode)
-        if (Process *cp = sys_.process(child); cp && cp->mm_id() != mm_before)
-          relocs_[cp->mm_id()] = relocs_[mm_before];
+        if (Process cp = sys_.process(child); cp && cp.mm_id() != mm_before)
+          relocs_[cp.mm_id()] = relocs_[mm_before];
       if (x.kind == Expectation::Value) pids_[static_cast<int>(eval_expr(x.value, vars_))] = child;
       pids_[child] = child;
       return true;
@@ -321,7 +321,7 @@ class Runner {
     if (x.kind == Expectation::Value) {
       uint64_t want = eval_expr(x.value, vars_);
       if (o_.strace_mode && def.result == ResultFmt::addr && res.ok) {
-        AddressRelocator &r = reloc(*p);
+        AddressRelocator &r = reloc(p);
         r.learn(c.name, args, want, res.value);
         want = r.relocate(want);
       }
@@ -353,9 +353,9 @@ class Runner {
     if (d.name == "maps") {
       int pid = d.pid;
       if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
-      Process *p = proc(pid, st.loc);
+      Process p = proc(pid, st.loc);
       if (!p) return false;
-      std::string actual = p->maps();
+      std::string actual = p.maps();
       out("%s@maps%s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
           d.words.empty() ? "" : (" " + d.words[0]).c_str(), actual.c_str());
       if (d.has_block) {
@@ -390,9 +390,9 @@ class Runner {
     if (d.name == "status") {
       int pid = d.pid;
       if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
-      Process *p = proc(pid, st.loc);
+      Process p = proc(pid, st.loc);
       if (!p) return false;
-      std::string actual = p->status();
+      std::string actual = p.status();
       out("@status%s {\n%s}\n", d.words.empty() ? "" : (" " + d.words[0]).c_str(), actual.c_str());
       if (d.has_block) {
         // Lines compare by key; keys vmspace does not render yet (VmRSS, ...)
@@ -421,7 +421,7 @@ class Runner {
       return true;
     }
     if (d.name == "layout") {
-      Process *p = proc(d.pid, st.loc);
+      Process p = proc(d.pid, st.loc);
       if (!p) return false;
       std::string text;
       int base_line = 0;
@@ -445,7 +445,7 @@ class Runner {
         }
       }
       std::string err;
-      if (!p->import_layout(text, &err)) {
+      if (!p.import_layout(text, &err)) {
         if (d.has_block) {
           int l = std::atoi(err.c_str());
           size_t colon = err.find(':');
@@ -484,14 +484,14 @@ class Runner {
         std::fprintf(o_.err, "%s: %s\n", loc.c_str(), e.c_str());
         return false;
       }
-      Process *p = proc(d.pid, st.loc);
+      Process p = proc(d.pid, st.loc);
       if (!p) return false;
       uint64_t hard = v.hard;
       if (!v.has_hard) {
-        hard = std::max(v.soft, p->rlimit_max(v.resource));
+        hard = std::max(v.soft, p.rlimit_max(v.resource));
         if (v.resource == lx::rlimit_nofile) hard = std::min(hard, lx::nr_open);
       }
-      p->force_rlimit(v.resource, v.soft, hard);
+      p.force_rlimit(v.resource, v.soft, hard);
       return true;
     }
     if (d.name == "hostfile" || d.name == "hostdata") {
@@ -514,10 +514,10 @@ class Runner {
       // descriptors are numbered as on the kernel.
       uint64_t fd;
       if (!word_value(d.words[0], &fd, st.loc)) return false;
-      Process *p = proc(d.pid, st.loc);
+      Process p = proc(d.pid, st.loc);
       if (!p) return false;
       const bool cloexec = d.words.size() > 1;
-      Result<void> placed = p->install_placeholder(fd, cloexec);
+      Result<void> placed = p.install_placeholder(fd, cloexec);
       const Errno e = placed.error();
       if (e != Errno::none) {
         std::fprintf(o_.err, "%s: @fd %llu: %s\n", loc.c_str(), static_cast<unsigned long long>(fd),
@@ -532,11 +532,11 @@ class Runner {
       uint64_t addr, len;
       if (!word_value(d.words[0], &addr, st.loc) || !word_value(d.words[1], &len, st.loc))
         return false;
-      Process *p = proc(d.pid, st.loc);
+      Process p = proc(d.pid, st.loc);
       if (!p) return false;
       const bool write = d.words.size() < 3 || d.words[2] == "write";
       const bool exec = d.words.size() >= 3 && d.words[2] == "exec";
-      Fault f = p->access(addr, len, write, exec);
+      Fault f = p.access(addr, len, write, exec);
       std::string line = (d.pid ? std::to_string(d.pid) + " " : std::string()) + "@touch " +
                          fmt_hex(addr) + " " + fmt_dec(len) +
                          (write  ? " write"
@@ -573,10 +573,10 @@ class Runner {
       // decides merges): for watching splits, merges and faults.
       int pid = d.pid;
       if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
-      Process *p = proc(pid, st.loc);
+      Process p = proc(pid, st.loc);
       if (!p) return false;
       out("@vmas%s {\n", d.words.empty() ? "" : (" " + d.words[0]).c_str());
-      for (const VmaInfo &v : p->vmas()) {
+      for (const VmaInfo &v : p.vmas()) {
         out("  %08llx-%08llx %s%s%s\n", static_cast<unsigned long long>(v.start),
             static_cast<unsigned long long>(v.end), render_vm_flags(v.flags).c_str(),
             v.anon_vma_id ? ("anon_vma=" + std::to_string(v.anon_vma_id)).c_str() : "",
@@ -592,9 +592,9 @@ class Runner {
       uint64_t fd, size;
       if (!word_value(d.words[0], &fd, st.loc) || !word_value(d.words[1], &size, st.loc))
         return false;
-      Process *p = proc(d.pid, st.loc);
+      Process p = proc(d.pid, st.loc);
       if (!p) return false;
-      Errno e = o_.fs ? resize_standin(*p, *o_.fs, fd, size) : Errno::inval;
+      Errno e = o_.fs ? resize_standin(p, *o_.fs, fd, size) : Errno::inval;
       if (e != Errno::none) {
         std::fprintf(o_.err, "%s: @fdsize: %s\n", loc.c_str(), errno_name(e));
         return false;
@@ -604,16 +604,16 @@ class Runner {
     if (d.name == "cwd") {
       // The recorded program's working directory: relative paths start there.
       echo(st);
-      Process *p = proc(d.pid, st.loc);
+      Process p = proc(d.pid, st.loc);
       if (!p) return false;
-      p->set_cwd(d.words[0]);
+      p.set_cwd(d.words[0]);
       return true;
     }
     if (d.name == "root") {
       echo(st);
-      Process *p = proc(d.pid, st.loc);
+      Process p = proc(d.pid, st.loc);
       if (!p) return false;
-      if (d.words[0] == "off") p->drop_privileges();
+      if (d.words[0] == "off") p.drop_privileges();
       return true;
     }
     std::fprintf(o_.err, "%s: @%s is not supported yet\n", loc.c_str(), d.name.c_str());

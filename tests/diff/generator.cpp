@@ -492,7 +492,7 @@ Op Generator::mremap_op(Session &s) {
 }
 
 Op Generator::brk_op(Session &s) {
-  const vmspace::AddressSpace &mm = s.proc(slot_).mm();
+  const vmspace::MmLayout mm = s.proc(slot_).layout();
   const uint64_t cur = mm.brk, start = mm.start_brk;
   uint64_t v;
   uint64_t r = pick(100);

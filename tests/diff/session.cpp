@@ -113,17 +113,17 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
   vmspace::SpawnOptions so;
   so.kernel_mappings = false;
   so.privileged = privileged;
-  procs_[0] = &sys_->spawn(so);
-  if (!procs_[0]->import_layout(layout_, error)) {
+  procs_[0] = sys_->spawn(so);
+  if (!procs_[0].import_layout(layout_, error)) {
     *error = "cannot import the oracle's layout: " + *error;
     return false;
   }
   // The oracle's pipes sit at 100..107; occupy the same numbers.
   for (int fd = 100; fd < 100 + 2 * kSlots; fd++)
-    (void)procs_[0]->dup2(0, static_cast<uint64_t>(fd));
+    (void)procs_[0].dup2(0, static_cast<uint64_t>(fd));
 
   protected_.clear();
-  for (const vmspace::VmaInfo &v : procs_[0]->vmas()) {
+  for (const vmspace::VmaInfo &v : procs_[0].vmas()) {
     if (v.name == "[stack]" || v.start < 0x1000000) protected_.push_back({v.start, v.end});
   }
   return true;
@@ -207,15 +207,15 @@ Answer Session::kernel(const Op &op) {
 void Session::reap() {
   for (int k = 0; k < kSlots; k++)
     if (procs_[k] && !oracle_.alive(k)) {
-      sys_->exit_process(procs_[k]->pid());
-      procs_[k] = nullptr;
+      sys_->exit_process(procs_[k].pid());
+      procs_[k] = vmspace::Process();
     }
 }
 
 Answer Session::vmspace(const Op &op) {
   Answer a;
-  vmspace::Process *p = procs_[op.slot];
-  if (!p) return Answer{false, 0, -1};
+  vmspace::Process *p = &procs_[op.slot];
+  if (!*p) return Answer{false, 0, -1};
   switch (op.kind) {
     case Op::Call: {
       const vmspace::CallDef *def = vmspace::find_call(op.name);
@@ -225,7 +225,7 @@ Answer Session::vmspace(const Op &op) {
       a.err = static_cast<int>(o.err);
       if (is_fork(op.name) && o.ok && op.child >= 0)
         procs_[op.child] = sys_->process(static_cast<int>(o.value));
-      if (op.name == "exit_group") procs_[op.slot] = nullptr;
+      if (op.name == "exit_group") procs_[op.slot] = vmspace::Process();
       reap();
       return a;
     }
@@ -290,7 +290,7 @@ std::string normalize_maps(const std::string &maps, const std::string &dir) {
 }
 
 std::string Session::kernel_maps(int slot) { return normalize_maps(oracle_.maps(slot), kdir_); }
-std::string Session::vmspace_maps(int slot) { return normalize_maps(procs_[slot]->maps(), vdir_); }
+std::string Session::vmspace_maps(int slot) { return normalize_maps(procs_[slot].maps(), vdir_); }
 
 std::string Session::kernel_vmflags(int slot) {
   std::istringstream in(oracle_.smaps(slot));
@@ -309,7 +309,7 @@ std::string Session::kernel_vmflags(int slot) {
 std::string Session::vmspace_vmflags(int slot) {
   std::string out;
   char buf[64];
-  for (const vmspace::VmaInfo &v : procs_[slot]->vmas()) {
+  for (const vmspace::VmaInfo &v : procs_[slot].vmas()) {
     std::snprintf(buf, sizeof buf, "%08llx-%08llx ", static_cast<unsigned long long>(v.start),
                   static_cast<unsigned long long>(v.end));
     out += buf + vmspace::render_vm_flags(v.flags) + "\n";
@@ -321,7 +321,7 @@ std::string Session::kernel_status(int slot) {
   return vmspace::vm_status_lines(oracle_.status(slot));
 }
 std::string Session::vmspace_status(int slot) {
-  return vmspace::vm_status_lines(procs_[slot]->status());
+  return vmspace::vm_status_lines(procs_[slot].status());
 }
 
 namespace {

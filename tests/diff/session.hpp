@@ -76,13 +76,13 @@ class Session {
   // Compares every live process: maps, the VmFlags of every VMA, the status lines of the VMA
   // layer, and vmspace's invariants. False with a description of the first difference.
   bool compare(std::string *what);
-  vmspace::Process &proc(int slot = 0) { return *procs_[slot]; }
+  vmspace::Process &proc(int slot = 0) { return procs_[slot]; }
   // A slot whose process lives on both sides (the kernel side decides: a fault kills).
-  bool alive(int slot) const { return procs_[slot] != nullptr && oracle_.alive(slot); }
+  bool alive(int slot) const { return procs_[slot] && oracle_.alive(slot); }
   // A vfork parent waits for its child.
   bool blocked(int slot) const { return oracle_.blocked(slot); }
   // The pid vmspace gave the slot's process (scripts address processes by it).
-  int vmspace_pid(int slot) const { return procs_[slot] ? procs_[slot]->pid() : 0; }
+  int vmspace_pid(int slot) const { return procs_[slot] ? procs_[slot].pid() : 0; }
   const std::string &initial_layout() const { return layout_; }
   bool kernel_alive() const { return oracle_.alive(0); }
   // The ranges operations must not change (the oracle's own code, data and stack).
@@ -94,7 +94,7 @@ class Session {
   void reap();
   Oracle oracle_;
   std::unique_ptr<vmspace::System> sys_;
-  vmspace::Process *procs_[kSlots] = {};
+  vmspace::Process procs_[kSlots];
   std::string layout_;
   std::vector<std::pair<uint64_t, uint64_t>> protected_;
   bool privileged_ = true;

@@ -127,7 +127,7 @@ Image vmspace_image(const Case &c, const std::string &sandbox) {
   vmspace::System sys(cfg);
   vmspace::SpawnOptions so;
   so.rlimit_stack = c.rlimit_stack;
-  vmspace::Process &p = sys.spawn(so);
+  vmspace::Process p = sys.spawn(so);
   const int pid = p.pid();
   Image im;
   vmspace::Result<void> r = p.execve(c.path, c.argv, c.envp);
@@ -144,7 +144,7 @@ Image vmspace_image(const Case &c, const std::string &sandbox) {
     im.vmflags += buf + vmspace::render_vm_flags(v.flags) + "\n";
   }
   im.status = vmspace::vm_status_lines(p.status());
-  const vmspace::AddressSpace &mm = p.mm();
+  const vmspace::MmLayout mm = p.layout();
   im.mm =
       mm_line(mm.start_code, mm.end_code, mm.start_data, mm.end_data, mm.start_brk, mm.start_stack);
   std::string why;

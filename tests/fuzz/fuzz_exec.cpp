@@ -31,17 +31,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!write_file(sb.dir() + "/prog", prog) || !write_file(sb.dir() + "/interp", interp))
     std::abort();
   System sys(fuzz::tight_config(sb.dir()));
-  Process &p = sys.spawn();
+  Process p = sys.spawn();
   const int pid = p.pid();
   (void)p.execve("prog", {"prog", "arg"}, {"A=1"});
   fuzz::check_all(sys);
-  if (Process *q = sys.process(pid)) {
-    (void)q->maps();
+  if (Process q = sys.process(pid)) {
+    (void)q.maps();
     // The new image must take ordinary calls.
-    (void)q->mmap(0, 8192, 3, 0x22, ~0ull, 0);
-    (void)q->brk(0);
-    (void)q->brk(q->brk(0) + 12345);
-    (void)q->execve("interp", {"interp"}, {});
+    (void)q.mmap(0, 8192, 3, 0x22, ~0ull, 0);
+    (void)q.brk(0);
+    (void)q.brk(q.brk(0) + 12345);
+    (void)q.execve("interp", {"interp"}, {});
   }
   fuzz::check_all(sys);
   return 0;

@@ -15,7 +15,6 @@
 
 #include "base/unique_fd.hpp"
 #include "file/confined.hpp"
-#include "sys/kernel.hpp"
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
 #include "trace/script_fs.hpp"
@@ -58,11 +57,10 @@ inline SystemConfig tight_config(const std::string &root) {
 
 // Every live process's address space must be consistent.
 inline void check_all(System &sys) {
-  const int last = sys.impl().next_pid;
-  for (int pid = 1; pid < last; pid++) {
-    Process *p = sys.process(pid);
+  for (int pid : sys.pids()) {
+    Process p = sys.process(pid);
     std::string why;
-    if (p && !p->validate(&why)) {
+    if (p && !p.validate(&why)) {
       std::fprintf(stderr, "validate() failed for pid %d: %s\n", pid, why.c_str());
       std::abort();
     }

@@ -149,7 +149,7 @@ double measure_vmspace(const Figure &f, double seconds) {
   vmspace::SystemConfig cfg;
   cfg.max_map_count = 1u << 24;  // vmspace is not limited by the host's setting
   vmspace::System sys(cfg);
-  vmspace::Process &p = sys.spawn();
+  vmspace::Process p = sys.spawn();
   return measure(vmspace_ops(p), f, seconds);
 }
 

@@ -117,7 +117,7 @@ std::string make_trace(const std::vector<Op> &ops) {
   using vmspace::ArgVal;
   vmspace::SystemConfig cfg;
   vmspace::System sys(cfg);
-  vmspace::Process &p = sys.spawn();
+  vmspace::Process p = sys.spawn();
   const vmspace::CallDef *mmap_def = vmspace::find_call("mmap"),
                          *mprotect_def = vmspace::find_call("mprotect"),
                          *madvise_def = vmspace::find_call("madvise"),
