@@ -28,6 +28,7 @@ inline constexpr uint64_t prot_exec = 0x4;
 inline constexpr uint64_t prot_sem = 0x8;
 inline constexpr uint64_t prot_growsdown = 0x01000000;
 inline constexpr uint64_t prot_growsup = 0x02000000;
+inline constexpr uint64_t prot_rwx = prot_read | prot_write | prot_exec;
 
 // mmap flags
 inline constexpr uint64_t map_shared = 0x01;

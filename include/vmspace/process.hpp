@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -194,6 +195,15 @@ class Process {
 
   // The layout fields /proc/PID/stat shows (start_code, brk, start_stack, ...).
   MmLayout layout() const;
+
+  // Tells `listener` after every change to this process's address space (and so of every
+  // process sharing it: threads, a vfork child) what the change did to which range: for an
+  // emulator's TLB and translated code. It runs on the thread that made the change, while
+  // that thread holds the address space's lock: it must not call into vmspace for this
+  // address space. An execve takes the listener along (an "unmapped" of everything, then a
+  // "mapped" of every new VMA); page-level effects (MADV_DONTNEED) come with the page layer.
+  // An empty function unregisters.
+  void set_layout_listener(std::function<void(const LayoutChange &)> listener);
 
   // The identity of this process's address space: equal for processes that share one
   // (threads, a vfork child until it execs), never reused for another.

@@ -8,6 +8,8 @@
 //   SpawnOptions   how System::spawn lays out a new process
 //   VmaInfo        a VMA as a value (flags as Linux's VM_* bits, the name maps shows)
 //   MmLayout       the layout fields /proc/PID/stat shows (start_code, brk, start_stack, ...)
+//   LayoutChange   what a call did to a range of an address space (mapped, unmapped,
+//                  protection changed, moved)
 //   Fault          a fault signal as the guest would receive it (signal, si_code, si_addr)
 //
 // Example
@@ -105,6 +107,21 @@ struct MmLayout {
   uint64_t start_brk = 0, brk = 0;
   uint64_t start_stack = 0;
   uint64_t mmap_base = 0;
+};
+
+// What a change to an address space did to [start, end), for an embedder's TLB and translated
+// code (Process::set_layout_listener).
+struct LayoutChange {
+  enum Kind : uint8_t {
+    mapped = 1,      // [start, end) holds new memory (whatever was there before is gone)
+    unmapped = 2,    // [start, end) holds nothing any more
+    protected_ = 3,  // the protection of [start, end) is `prot` now
+    moved = 4,       // the memory of [start, end) now lies at [to, to + (end - start))
+  };
+  Kind kind = mapped;
+  uint64_t start = 0, end = 0;
+  uint64_t prot = 0;  // PROT_* bits (mapped, protected_, moved)
+  uint64_t to = 0;    // moved: the new start
 };
 
 // A fault signal as the guest would receive it (SIGSEGV 11 / SIGBUS 7, si_code, si_addr).

@@ -49,6 +49,18 @@ AddressSpace::~AddressSpace() {
   ctx.meter.charge(-kFixedBytes);
 }
 
+uint64_t AddressSpace::prot_of(uint64_t f) {
+  return ((f & vm::read) ? lx::prot_read : 0) | ((f & vm::write) ? lx::prot_write : 0) |
+         ((f & vm::exec) ? lx::prot_exec : 0);
+}
+
+void AddressSpace::notify_replaced() const {
+  if (!listener) return;
+  notify(LayoutChange::unmapped, 0, task_size);
+  for (const Vma *v = vmas.tree.first(); v; v = VmaTree::next(v))
+    notify(LayoutChange::mapped, v->start, v->end, prot_of(v->flags));
+}
+
 uint64_t AddressSpace::next_anon_id() { return ctx.anon_ids.fetch_add(1); }
 
 // Linux: is_data_mapping / is_exec_mapping / is_stack_mapping.

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -119,6 +120,20 @@ class AddressSpace {
   // the range must fit below TASK_SIZE and respect vm.mmap_min_addr. Returns
   // Errno::none when it does.
   Result<void> check_fixed_range(uint64_t addr, uint64_t len, const TaskLimits &lim) const;
+
+  // ---- layout-change notification (address_space.cpp) ----
+  // Told after each change to the layout (Process::set_layout_listener), on the thread that
+  // made it, with mmap_lock held.
+  std::function<void(const LayoutChange &)> listener;
+  void notify(LayoutChange::Kind kind, uint64_t start, uint64_t end, uint64_t prot = 0,
+              uint64_t to = 0) const {
+    if (listener && start < end) listener(LayoutChange{kind, start, end, prot, to});
+  }
+  // The whole address space changed (exec, layout import): all unmapped, then every VMA
+  // mapped.
+  void notify_replaced() const;
+  // PROT_* bits of VM_* flags.
+  static uint64_t prot_of(uint64_t vm_flags);
 
   // ---- msync, mincore (msync_mincore.cpp) ----
   // Linux: sys_msync below its lock. The caller holds mmap_lock.

@@ -6,6 +6,7 @@
 // the next VMA, and counts against RLIMIT_DATA together with the data segment.
 #include "mm/address_space.hpp"
 #include "mm/mm_context.hpp"
+#include "vmspace/abi.hpp"
 
 namespace vmspace {
 
@@ -42,6 +43,7 @@ uint64_t AddressSpace::do_brk(uint64_t newval, const TaskLimits &lim) {
     UnmapPlan plan;
     if (!gather_unmap(newbrk, oldbrk, v, plan)) return orig;
     complete_unmap(plan);
+    notify(LayoutChange::unmapped, newbrk, oldbrk);
     brk = newval;
     return newval;
   }
@@ -93,6 +95,7 @@ uint64_t AddressSpace::do_brk(uint64_t newval, const TaskLimits &lim) {
   update_hiwater();
   brk = newval;
   if (def_flags & vm::locked) populate(oldbrk, len);
+  notify(LayoutChange::mapped, oldbrk, newbrk, lx::prot_read | lx::prot_write);
   return newval;
 }
 

@@ -37,8 +37,10 @@ Result<void> AddressSpace::expand_downwards(Vma *v, uint64_t addr, const TaskLim
   if (v->flags & vm::locked) locked_vm += grow;
   vm_stat_account(v->flags, static_cast<int64_t>(grow));
   v->pgoff -= grow;
+  const uint64_t old_start = v->start;
   vmas.tree.set_range(v, addr, v->end);
   update_hiwater();
+  notify(LayoutChange::mapped, addr, old_start, prot_of(v->flags));
   return {};
 }
 

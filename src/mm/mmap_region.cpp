@@ -127,6 +127,7 @@ Result<uint64_t> AddressSpace::map_region(MapRequest &r, const TaskLimits &lim) 
   }
   update_hiwater();
   if (r.populate) populate(addr, r.len);
+  notify(LayoutChange::mapped, addr, addr + r.len, prot_of(r.flags));
   return addr;
 }
 

@@ -100,6 +100,8 @@ Result<void> AddressSpace::mprotect(uint64_t start, uint64_t len, uint64_t prot,
     if (tmp >= end) break;  // done: do not touch the next VMA at all
     v = VmaTree::next(res);
   }
+  // What changed (also before a failure: Linux's partial effect).
+  notify(LayoutChange::protected_, start, nstart < end ? nstart : end, prot & lx::prot_rwx);
   if (error != Errno::none) return fail(error);
   if (tmp < end) return fail(Errno::nomem);
   return {};

@@ -5,6 +5,8 @@
 #include "mm/address_space.hpp"
 #include "vmspace/abi.hpp"
 
+#include <algorithm>
+
 namespace vmspace {
 
 namespace {
@@ -68,7 +70,25 @@ Result<uint64_t> AddressSpace::mremap(uint64_t addr, uint64_t old_len, uint64_t 
                                       uint64_t flags, uint64_t new_addr, const TaskLimits &lim) {
   Remap r{addr, old_len, new_len, flags, new_addr};
   Remapper m(*this, lim);
-  return m.run(r);
+  Result<uint64_t> res = m.run(r);
+  if (res && listener) {
+    // (A shrink in place and the unmapping of a MREMAP_FIXED target were told by munmap.)
+    const uint64_t olen = page_align(old_len), nlen = page_align(new_len);
+    const Vma *v = vmas.tree.find(*res);
+    const uint64_t prot = v && v->start <= *res ? prot_of(v->flags) : 0;
+    if (*res == addr) {
+      if (nlen > olen) notify(LayoutChange::mapped, addr + olen, addr + nlen, prot);
+    } else {
+      notify(LayoutChange::moved, addr, addr + (olen ? std::min(olen, nlen) : nlen), prot, *res);
+      if (olen && nlen > olen) notify(LayoutChange::mapped, *res + olen, *res + nlen, prot);
+      if (flags & kDontUnmap) {
+        const Vma *old = vmas.tree.find(addr);
+        notify(LayoutChange::mapped, addr, addr + olen,
+               old && old->start <= addr ? prot_of(old->flags) : 0);
+      }
+    }
+  }
+  return res;
 }
 
 Result<uint64_t> Remapper::run(Remap r) {

@@ -77,6 +77,7 @@ Result<void> AddressSpace::munmap(uint64_t start, uint64_t len) {
   UnmapPlan plan;
   VMS_TRY(gather_unmap(start, end, v, plan));
   complete_unmap(plan);
+  notify(LayoutChange::unmapped, start, end);
   return {};
 }
 

@@ -414,6 +414,7 @@ bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpene
       mm.start_brk = mm.brk = end;
     }
   }
+  mm.notify_replaced();
   return true;
 }
 

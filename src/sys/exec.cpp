@@ -457,6 +457,15 @@ Result<void> Task::execveat(uint64_t dirfd, std::string_view path,
     doomed = lx::sigsegv;
     return fail(r.error());
   }
+  // The process's layout listener follows it to its new image (unless its old address space
+  // stays with another process: a vfork parent keeps its own).
+  if (mm_.use_count() == 1) {
+    std::unique_lock<std::shared_mutex> old_lock(mm_->mmap_lock);
+    std::unique_lock<std::shared_mutex> new_lock(mm->mmap_lock);
+    mm_->notify(LayoutChange::unmapped, 0, mm_->task_size);
+    mm->listener = std::move(mm_->listener);
+    mm->notify_replaced();
+  }
   mm_ = std::move(mm);
   // A descriptor table shared with other processes is unshared first (Linux: unshare_files).
   if (files_.use_count() > 1) files_ = std::make_shared<FdTable>(*files_);

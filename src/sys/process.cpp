@@ -352,6 +352,11 @@ MmLayout Process::layout() const {
   return t->layout();
 }
 
+void Process::set_layout_listener(std::function<void(const LayoutChange &)> listener) {
+  VMS_LIVE();
+  t->set_layout_listener(std::move(listener));
+}
+
 uint64_t Process::mm_id() const {
   VMS_LIVE(0);
   return t->mm_id();

@@ -43,6 +43,11 @@ void Task::die(int status, int signal) {
   state_.meter.charge(-kTaskBytes);
 }
 
+void Task::set_layout_listener(std::function<void(const LayoutChange &)> l) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  mm_->listener = std::move(l);
+}
+
 MmLayout Task::layout() const {
   std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
   MmLayout l;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -183,6 +184,7 @@ class Task {
   const AddressSpace &mm() const { return *mm_; }
   FdTable &files() { return *files_; }
   MmLayout layout() const;
+  void set_layout_listener(std::function<void(const LayoutChange &)> l);
 
   // ---- life (guarded by life_mu: calls hold it shared, death takes it exclusively) ----
   mutable std::shared_mutex life_mu;

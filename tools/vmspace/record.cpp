@@ -10,9 +10,9 @@
 
 #include "tools/vmspace/commands.hpp"
 #include "tools/vmspace/input.hpp"
-#include "tools/vmspace/sandbox.hpp"
 #include "trace/recorder.hpp"
 #include "trace/runner.hpp"
+#include "trace/sandboxed.hpp"
 #include "trace/script.hpp"
 #include "trace/script_fs.hpp"
 #include "vmspace/system.hpp"
@@ -201,7 +201,7 @@ int report(const std::string &path, std::string_view text, bool json, int status
 int cmd_replay(const std::vector<std::string> &args) {
   bool json = false, strace = false;
   std::string path, cwd;
-  uint64_t max_memory = default_max_memory();
+  uint64_t max_memory = vmspace::default_max_memory();
   const char *usage =
       "usage: vmspace replay [--json] [--max-memory BYTES] [--strace [--cwd DIR]] TRACE\n";
   for (size_t k = 0; k < args.size(); k++) {
@@ -209,7 +209,7 @@ int cmd_replay(const std::vector<std::string> &args) {
     if (a == "--cwd" && k + 1 < args.size()) {
       cwd = args[++k];
     } else if (a == "--max-memory" && k + 1 < args.size()) {
-      if (!parse_size(args[++k], &max_memory)) {
+      if (!vmspace::parse_size(args[++k], &max_memory)) {
         std::fprintf(stderr,
                      "vmspace replay: --max-memory takes a size (BYTES, or with K, M, G)\n");
         return 2;
@@ -239,7 +239,7 @@ int cmd_replay(const std::vector<std::string> &args) {
     return 2;
   }
   const std::string_view text = input.text();
-  return run_sandboxed("replay", "", max_memory, [&](const std::string &root) {
+  return vmspace::run_sandboxed("replay", "", max_memory, [&](const std::string &root) {
     // The trace runs as it is read: a long one needs no memory for its statements.
     vmspace::ParseOptions popts;
     popts.ignore_unknown = strace;  // read, fstat, ...: not memory calls

@@ -9,8 +9,8 @@
 #include "tools/vmspace/commands.hpp"
 #include "tools/vmspace/examples.hpp"
 #include "tools/vmspace/input.hpp"
-#include "tools/vmspace/sandbox.hpp"
 #include "trace/runner.hpp"
+#include "trace/sandboxed.hpp"
 #include "trace/script.hpp"
 #include "trace/script_check.hpp"
 #include "trace/script_fs.hpp"
@@ -48,7 +48,7 @@ bool check_all(std::string_view text, const std::string &name, const vmspace::Pa
 
 int cmd_run(const std::vector<std::string> &args) {
   std::string root, script_path, example;
-  uint64_t max_memory = default_max_memory();
+  uint64_t max_memory = vmspace::default_max_memory();
   vmspace::ParseOptions popts;
   size_t i = 0;
   for (; i < args.size(); i++) {
@@ -56,7 +56,7 @@ int cmd_run(const std::vector<std::string> &args) {
     if (a == "--root" && i + 1 < args.size()) {
       root = args[++i];
     } else if (a == "--max-memory" && i + 1 < args.size()) {
-      if (!parse_size(args[++i], &max_memory)) {
+      if (!vmspace::parse_size(args[++i], &max_memory)) {
         std::fprintf(stderr, "vmspace run: --max-memory takes a size (BYTES, or with K, M, G)\n");
         return 2;
       }
@@ -112,7 +112,7 @@ int cmd_run(const std::vector<std::string> &args) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
-  return run_sandboxed("run", root, max_memory, [&](const std::string &sandbox) {
+  return vmspace::run_sandboxed("run", root, max_memory, [&](const std::string &sandbox) {
     vmspace::SystemConfig cfg;
     cfg.max_memory = max_memory;
     vmspace::ScriptFsOptions fso;

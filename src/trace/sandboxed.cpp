@@ -1,5 +1,5 @@
 // The sandbox owner and its worker. See sandbox.hpp.
-#include "tools/vmspace/sandbox.hpp"
+#include "trace/sandboxed.hpp"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -27,7 +27,7 @@
 #endif
 #endif
 
-namespace vmspace_cli {
+namespace vmspace {
 
 namespace {
 
@@ -165,14 +165,14 @@ int run_sandboxed(const char *what, const std::string &root, uint64_t max_memory
     }
   }
   // The directory that holds the sandbox, to remove it by name without following anything.
-  vmspace::UniqueFd holder;
+  UniqueFd holder;
   if (!tmp_name.empty()) {
     holder.reset(
         ::open(sandbox.substr(0, sandbox.rfind('/')).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   }
   auto remove_sandbox = [&] {
     if (tmp_name.empty()) return;
-    if (!holder || !vmspace::confined::remove_tree(holder.get(), tmp_name))
+    if (!holder || !confined::remove_tree(holder.get(), tmp_name))
       std::fprintf(stderr, "vmspace %s: could not remove the sandbox %s completely\n", what,
                    sandbox.c_str());
   };
@@ -221,4 +221,4 @@ int run_sandboxed(const char *what, const std::string &root, uint64_t max_memory
   return 2;
 }
 
-}  // namespace vmspace_cli
+}  // namespace vmspace

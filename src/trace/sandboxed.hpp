@@ -1,4 +1,5 @@
-// Running a script or a replay so that nothing is left behind and nothing exhausts the host.
+// Running a script or a replay so that nothing is left behind and nothing exhausts the host
+// (for the vmspace tool and any other front end of the trace library).
 //
 // A small parent process owns the sandbox directory: it makes it, runs the work in a child
 // (the worker), waits, and removes the sandbox whatever happened to the worker: a normal
@@ -13,7 +14,7 @@
 #include <functional>
 #include <string>
 
-namespace vmspace_cli {
+namespace vmspace {
 
 // "N", "NK", "NM", "NG" (powers of 1024) as bytes; false when it is not one.
 bool parse_size(const std::string &s, uint64_t *bytes);
@@ -30,4 +31,4 @@ uint64_t default_max_memory();
 int run_sandboxed(const char *what, const std::string &root, uint64_t max_memory,
                   const std::function<int(const std::string &sandbox)> &work);
 
-}  // namespace vmspace_cli
+}  // namespace vmspace
