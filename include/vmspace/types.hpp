@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <string>
 
+#include "vmspace/abi.hpp"
+
 namespace vmspace {
 
 struct SystemConfig {
@@ -90,7 +92,7 @@ struct SpawnOptions {
 struct VmaInfo {
   uint64_t start = 0;
   uint64_t end = 0;
-  uint64_t flags = 0;  // Linux VM_* bits
+  uint64_t flags = 0;  // Linux VM_* bits (vm::read, vm::growsdown, ...: vmspace/abi.hpp)
   uint64_t pgoff = 0;
   bool anonymous = true;
   bool has_anon_vma = false;

@@ -21,6 +21,16 @@ class RefCounted {
   void ref_put() const {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
+  // Takes a reference unless the count already reached zero (the object is being destroyed):
+  // for caches that hold plain pointers to objects that remove themselves when they die.
+  bool ref_get_unless_zero() const {
+    uint32_t n = refs_.load(std::memory_order_relaxed);
+    while (n != 0)
+      if (refs_.compare_exchange_weak(n, n + 1, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+        return true;
+    return false;
+  }
   uint32_t ref_count() const { return refs_.load(std::memory_order_relaxed); }
 
  private:
@@ -39,6 +49,12 @@ class Ref {
     if (p_) p_->ref_get();
   }
   Ref(Ref &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  // Wraps a pointer whose reference the caller already took (ref_get_unless_zero).
+  static Ref adopt(T *p) {
+    Ref r;
+    r.p_ = p;
+    return r;
+  }
   template <class U>
   Ref(const Ref<U> &o) : p_(o.get()) {
     if (p_) p_->ref_get();

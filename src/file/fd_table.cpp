@@ -5,8 +5,12 @@
 
 namespace vmspace {
 
-FdTable::FdTable(const FdTable &o)
-    : files_(o.files_), meter_(o.meter_), open_bits_(o.open_bits_), full_bits_(o.full_bits_) {
+FdTable::FdTable(const FdTable &o) {
+  MutexLock g(o.mu_);
+  files_ = o.files_;
+  meter_ = o.meter_;
+  open_bits_ = o.open_bits_;
+  full_bits_ = o.full_bits_;
   recharge();
 }
 
@@ -15,6 +19,7 @@ FdTable::~FdTable() {
 }
 
 void FdTable::set_meter(MemoryMeter *m) {
+  MutexLock g(mu_);
   if (meter_) meter_->charge(-charged_);
   charged_ = 0;
   meter_ = m;
@@ -66,36 +71,48 @@ uint64_t FdTable::lowest_free(uint64_t from) const {
   return open_bits_.size() * 64;
 }
 
-void FdTable::place(uint64_t fd, Ref<OpenFile> f, bool cloexec) {
+Ref<OpenFile> FdTable::place(uint64_t fd, Ref<OpenFile> f, bool cloexec) {
   Slot &s = files_[fd];
+  Ref<OpenFile> old = std::move(s.file);
   s.file = std::move(f);
   s.cloexec = cloexec;
   mark(fd, true);
+  return old;
 }
 
 Result<void> FdTable::reserve_check(uint64_t limit) const {
+  MutexLock g(mu_);
   if (lowest_free(0) < cap(limit)) return {};
   return fail(Errno::mfile);
 }
 
-Result<int> FdTable::install(Ref<OpenFile> f, bool cloexec, uint64_t limit, uint64_t min_fd) {
+Result<int> FdTable::install_locked(Ref<OpenFile> f, bool cloexec, uint64_t limit,
+                                    uint64_t min_fd) {
   const uint64_t fd = lowest_free(min_fd);
   if (fd >= cap(limit)) return fail(Errno::mfile);
-  place(fd, std::move(f), cloexec);
+  (void)place(fd, std::move(f), cloexec);
   return static_cast<int>(fd);
+}
+
+Result<int> FdTable::install(Ref<OpenFile> f, bool cloexec, uint64_t limit, uint64_t min_fd) {
+  MutexLock g(mu_);
+  return install_locked(std::move(f), cloexec, limit, min_fd);
 }
 
 Result<void> FdTable::close(uint64_t fd) {
   fd &= 0xffffffffu;
+  Ref<OpenFile> gone;  // released after the lock, the table consistent
+  MutexLock g(mu_);
   auto it = files_.find(fd);
   if (it == files_.end()) return fail(Errno::badf);
-  Ref<OpenFile> gone = std::move(it->second.file);  // released after the table is consistent
+  gone = std::move(it->second.file);
   files_.erase(it);
   mark(fd, false);
   return {};
 }
 
 std::vector<uint64_t> FdTable::open_in(uint64_t first, uint64_t last) const {
+  MutexLock g(mu_);
   std::vector<uint64_t> out;
   for (auto it = files_.lower_bound(first); it != files_.end() && it->first <= last; ++it)
     out.push_back(it->first);
@@ -103,9 +120,12 @@ std::vector<uint64_t> FdTable::open_in(uint64_t first, uint64_t last) const {
 }
 
 void FdTable::close_on_exec() {
+  std::vector<Ref<OpenFile>> gone;  // released after the lock
+  MutexLock g(mu_);
   for (auto it = files_.begin(); it != files_.end();) {
     if (it->second.cloexec) {
       const uint64_t fd = it->first;
+      gone.push_back(std::move(it->second.file));
       it = files_.erase(it);
       mark(fd, false);
     } else {
@@ -116,9 +136,10 @@ void FdTable::close_on_exec() {
 
 Result<int> FdTable::dup(uint64_t fd, uint64_t limit) {
   fd &= 0xffffffffu;
-  OpenFile *f = get(fd);
-  if (!f) return fail(Errno::badf);
-  return install(Ref<OpenFile>(f), false, limit);
+  MutexLock g(mu_);
+  auto it = files_.find(fd);
+  if (it == files_.end()) return fail(Errno::badf);
+  return install_locked(it->second.file, false, limit, 0);
 }
 
 // Linux: ksys_dup3.
@@ -128,9 +149,12 @@ Result<int> FdTable::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags, uint64
   if (flags & ~lx::o_cloexec) return fail(Errno::inval);
   if (oldfd == newfd) return fail(Errno::inval);
   if (newfd >= cap(limit)) return fail(Errno::badf);
-  OpenFile *f = get(oldfd);
-  if (!f) return fail(Errno::badf);
-  place(newfd, Ref<OpenFile>(f), (flags & lx::o_cloexec) != 0);
+  Ref<OpenFile> gone;  // released after the lock
+  MutexLock g(mu_);
+  auto it = files_.find(oldfd);
+  if (it == files_.end()) return fail(Errno::badf);
+  Ref<OpenFile> f = it->second.file;
+  gone = place(newfd, std::move(f), (flags & lx::o_cloexec) != 0);
   return static_cast<int>(newfd);
 }
 

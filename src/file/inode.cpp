@@ -62,10 +62,12 @@ uint64_t Inode::size() const {
 Ref<Inode> InodeCache::host(int host_fd) {
   struct stat st {};
   if (::fstat(host_fd, &st) != 0) return nullptr;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto key = std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
   auto it = host_.find(key);
-  if (it != host_.end()) return Ref<Inode>(it->second);
+  // An inode whose last reference is being dropped right now is still in the map until its
+  // destructor reaches forget(); it must not be revived, so a fresh one replaces it.
+  if (it != host_.end() && it->second->ref_get_unless_zero()) return Ref<Inode>::adopt(it->second);
 
   Ref<Inode> in(new Inode);
   in->cache_ = this;
@@ -73,6 +75,7 @@ Ref<Inode> InodeCache::host(int host_fd) {
   in->dev_major_ = major(st.st_dev);
   in->dev_minor_ = minor(st.st_dev);
   in->ino_ = st.st_ino;
+  in->host_key_ = key;
   in->kind_ = kind_of(st.st_mode);
   if (in->kind_ == InodeKind::regular) {
     struct statfs sfs {};
@@ -117,7 +120,7 @@ Ref<Inode> InodeCache::shmem(std::string maps_path, uint64_t size) {
   in->dev_minor_ = 1;
   in->size_ = size;
   in->own_path_ = std::move(maps_path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   in->ino_ = next_ino_++;
   return in;
 }
@@ -133,7 +136,7 @@ Ref<Inode> InodeCache::hugetlb(std::string maps_path, uint64_t size, uint64_t hu
   in->huge_page_size_ = huge_page_size;
   in->own_path_ = std::move(maps_path);
   in->cache_ = this;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   in->ino_ = next_ino_++;
   return in;
 }
@@ -170,13 +173,13 @@ Ref<Inode> InodeCache::standin(uint32_t dev_major, uint32_t dev_minor, uint64_t 
 }
 
 void InodeCache::set_huge_pool(uint64_t free_2m, uint64_t free_1g) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   huge_free_2m_ = free_2m;
   huge_free_1g_ = free_1g;
 }
 
 bool InodeCache::reserve_huge(uint64_t page_size, uint64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t &pool = page_size >= (1ull << 30) ? huge_free_1g_ : huge_free_2m_;
   if (pool < n) return false;
   pool -= n;
@@ -184,25 +187,21 @@ bool InodeCache::reserve_huge(uint64_t page_size, uint64_t n) {
 }
 
 void InodeCache::unreserve_huge(uint64_t page_size, uint64_t n) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t &pool = page_size >= (1ull << 30) ? huge_free_1g_ : huge_free_2m_;
   pool += n;
 }
 
 uint64_t InodeCache::huge_free(uint64_t page_size) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return page_size >= (1ull << 30) ? huge_free_1g_ : huge_free_2m_;
 }
 
 void InodeCache::forget(Inode *in) {
   if (in->host_fd_ < 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = host_.begin(); it != host_.end(); ++it) {
-    if (it->second == in) {
-      host_.erase(it);
-      return;
-    }
-  }
+  MutexLock lock(mu_);
+  auto it = host_.find(in->host_key_);
+  if (it != host_.end() && it->second == in) host_.erase(it);
 }
 
 OpenFile::~OpenFile() {

@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "base/mutex.hpp"
 #include "base/ref.hpp"
 #include "vma/vma.hpp"
 #include "vmspace/result.hpp"
@@ -82,7 +83,8 @@ class Inode : public RefCounted {
   AreaPolicy policy_ = AreaPolicy::generic;
   uint32_t dev_major_ = 0, dev_minor_ = 0;
   uint64_t ino_ = 0;
-  int host_fd_ = -1;  // any host descriptor of the file, for fstat
+  std::pair<uint64_t, uint64_t> host_key_{};  // (st_dev, st_ino) in InodeCache::host_
+  int host_fd_ = -1;                          // any host descriptor of the file, for fstat
   bool append_only_ = false;
   bool noexec_ = false;
   uint64_t size_ = 0;  // for objects vmspace owns
@@ -111,7 +113,10 @@ class InodeCache {
   Ref<Inode> device(bool block, uint32_t rdev_major, uint32_t rdev_minor, uint32_t dev_major,
                     uint32_t dev_minor, uint64_t ino, std::string maps_path);
   // Sets the next inode number handed to a vmspace-owned object.
-  void set_next_ino(uint64_t n) { next_ino_ = n; }
+  void set_next_ino(uint64_t n) {
+    MutexLock lock(mu_);
+    next_ino_ = n;
+  }
 
   // The huge page pools (vm.nr_hugepages): free pages of 2 MiB and 1 GiB.
   void set_huge_pool(uint64_t free_2m, uint64_t free_1g);
@@ -123,10 +128,11 @@ class InodeCache {
  private:
   friend class Inode;
   void forget(Inode *in);
-  std::mutex mu_;
-  std::map<std::pair<uint64_t, uint64_t>, Inode *> host_;  // (st_dev, st_ino) -> inode
-  uint64_t next_ino_ = 1025;
-  uint64_t huge_free_2m_ = 0, huge_free_1g_ = 0;
+  Mutex mu_;
+  // (st_dev, st_ino) -> inode; an inode removes itself when it dies (forget).
+  std::map<std::pair<uint64_t, uint64_t>, Inode *> host_ VMS_GUARDED_BY(mu_);
+  uint64_t next_ino_ VMS_GUARDED_BY(mu_) = 1025;
+  uint64_t huge_free_2m_ VMS_GUARDED_BY(mu_) = 0, huge_free_1g_ VMS_GUARDED_BY(mu_) = 0;
 };
 
 // One open file description (Linux: struct file).

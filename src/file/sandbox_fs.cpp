@@ -72,12 +72,12 @@ std::unique_ptr<FileSystem> make_sandbox_fs(const SandboxOptions &o) {
 }
 
 void SandboxFs::report(std::string msg) {
-  std::lock_guard<std::mutex> g(violation_mu_);
+  MutexLock g(violation_mu_);
   violation_ = std::move(msg);
 }
 
 std::string SandboxFs::take_violation() {
-  std::lock_guard<std::mutex> g(violation_mu_);
+  MutexLock g(violation_mu_);
   return std::exchange(violation_, std::string());
 }
 
@@ -238,6 +238,7 @@ Result<SandboxFs::Lookup> SandboxFs::host_copy(const Lookup &host, bool make, ui
 
 Result<OpenedFile> SandboxFs::open(int base_fd, std::string_view path_view, uint64_t flags,
                                    uint32_t mode, bool privileged) {
+  MutexLock lock(mu_);
   const std::string path(path_view);
   Result<Lookup> found = where(base_fd, path);
   if (!found) return fail(found.error());
@@ -478,6 +479,7 @@ Result<confined::Parent> SandboxFs::name_of(const Lookup &l, bool create) {
 }
 
 Result<void> SandboxFs::unlink(int base_fd, std::string_view path, bool dir, bool privileged) {
+  MutexLock lock(mu_);
   Result<Lookup> l = where(base_fd, std::string(path));
   if (!l) return fail(l.error());
   Result<confined::Parent> p = name_of(*l, false);
@@ -501,6 +503,7 @@ Result<void> SandboxFs::unlink(int base_fd, std::string_view path, bool dir, boo
 Result<void> SandboxFs::link_or_rename(int old_base, std::string_view old_path, int new_base,
                                        std::string_view new_path, bool rename, unsigned flags,
                                        bool privileged) {
+  MutexLock lock(mu_);
   Result<Lookup> from = where(old_base, std::string(old_path));
   if (!from) return fail(from.error());
   Result<Lookup> to = where(new_base, std::string(new_path));
@@ -537,6 +540,7 @@ Result<void> SandboxFs::link_or_rename(int old_base, std::string_view old_path, 
 
 bool SandboxFs::make_file(const std::string &path, const std::string *content, uint64_t size,
                           uint32_t mode, std::string *error) {
+  MutexLock lock(mu_);
   std::string in_root = path;
   if (path.empty() || (path[0] == '/' && !under_root(path, &in_root))) {
     *error = path + " is outside the sandbox " + root_;
@@ -581,6 +585,7 @@ bool SandboxFs::make_file(const std::string &path, const std::string *content, u
 }
 
 Result<void> SandboxFs::resize(int host_fd, uint64_t size) {
+  MutexLock lock(mu_);
   if (host_fd < 0) return fail(Errno::inval);
   struct stat st {};
   if (::fstat(host_fd, &st) != 0 || !S_ISREG(st.st_mode)) return fail(Errno::inval);
@@ -608,6 +613,7 @@ void SandboxFs::note_special(const struct stat &st, uint32_t mode) {
 }
 
 uint32_t SandboxFs::special_bits(int host_fd) {
+  MutexLock lock(mu_);
   struct stat st {};
   if (host_fd < 0 || ::fstat(host_fd, &st) != 0) return 0;
   const NodeMeta *m = meta_of(st);

@@ -15,17 +15,18 @@
 // never opened on the host: a device opens as a virtual one (FileView::device) with the
 // node's identity, and FIFOs open without blocking. Setuid, setgid and sticky bits of files
 // made in the sandbox are kept as metadata (special_bits), never on the host file.
+// Thread safety: one mutex serialises the operations (opening files is not a hot path).
 #pragma once
 
 #include <sys/stat.h>
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "base/mutex.hpp"
 #include "base/unique_fd.hpp"
 #include "file/confined.hpp"
 #include "file/overlay.hpp"
@@ -49,7 +50,10 @@ class SandboxFs : public FileSystem {
   std::string take_violation() override;
 
   // The overlay tree (not owned; it must outlive this file system).
-  void set_overlay(Overlay *o) { overlay_ = o; }
+  void set_overlay(Overlay *o) {
+    MutexLock g(mu_);
+    overlay_ = o;
+  }
 
   // @file: makes (or replaces) the sandbox file `path` (relative, or absolute inside the
   // sandbox) with `content`, or zero-filled with `size` bytes when content is null. The
@@ -62,6 +66,9 @@ class SandboxFs : public FileSystem {
   uint32_t special_bits(int host_fd);
 
   SandboxQuota &quota() { return quota_; }
+  // Held by every operation (lookups, the overlay, metadata, quota); an overlay's owner holds
+  // it too while it changes the overlay.
+  Mutex &mutex() VMS_RETURN_CAPABILITY(mu_) { return mu_; }
   // Absolute host path of the sandbox, and a descriptor of it.
   const std::string &root() const { return root_; }
   int root_fd() const { return root_fd_.get(); }
@@ -78,33 +85,38 @@ class SandboxFs : public FileSystem {
     std::string key;
     bool recorded = false;  // the path is a name the overlay claims
   };
-  Result<Lookup> where(int base_fd, const std::string &path);
+  // The private functions below run with mu_ held.
+  Result<Lookup> where(int base_fd, const std::string &path) VMS_REQUIRES(mu_);
   // The overlay's lookup for a host path the guest writes (a copy of the host file made on
   // first write when `make`).
-  Result<Lookup> host_copy(const Lookup &host, bool make, uint64_t flags);
+  Result<Lookup> host_copy(const Lookup &host, bool make, uint64_t flags) VMS_REQUIRES(mu_);
   // Opens along a lookup.
-  Result<OpenedFile> open_in(const Lookup &l, uint64_t flags, uint32_t mode, bool privileged);
+  Result<OpenedFile> open_in(const Lookup &l, uint64_t flags, uint32_t mode, bool privileged)
+      VMS_REQUIRES(mu_);
   // The name a lookup ends in, for unlink/rename/link; `create`: the name may be new.
-  Result<confined::Parent> name_of(const Lookup &l, bool create);
-  OpenedFile device_file(const struct stat &st, const NodeMeta *m, const std::string &host_path);
-  void show_as(FileView &v, Tree tree, const NodeMeta *m) const;
+  Result<confined::Parent> name_of(const Lookup &l, bool create) VMS_REQUIRES(mu_);
+  OpenedFile device_file(const struct stat &st, const NodeMeta *m, const std::string &host_path)
+      VMS_REQUIRES(mu_);
+  void show_as(FileView &v, Tree tree, const NodeMeta *m) const VMS_REQUIRES(mu_);
   // A file made in the sandbox: its setuid, setgid and sticky bits (of `mode`) as metadata.
-  void note_special(const struct stat &st, uint32_t mode);
-  NodeMeta *meta_of(const struct stat &st);
-  void forget_meta(const struct stat &st);
+  void note_special(const struct stat &st, uint32_t mode) VMS_REQUIRES(mu_);
+  NodeMeta *meta_of(const struct stat &st) VMS_REQUIRES(mu_);
+  void forget_meta(const struct stat &st) VMS_REQUIRES(mu_);
   bool under_root(const std::string &path, std::string *rest) const;
-  int overlay_fd(bool make);
+  int overlay_fd(bool make) VMS_REQUIRES(mu_);
   void report(std::string msg);
 
+  Mutex mu_;
   std::string root_;
   UniqueFd root_fd_;
   UniqueFd host_root_fd_;  // "/" of the host
   bool allow_host_read_;
   SandboxQuota quota_;
-  Overlay *overlay_ = nullptr;
-  std::map<std::pair<uint64_t, uint64_t>, NodeMeta> special_;  // sandbox files' special bits
-  std::mutex violation_mu_;
-  std::string violation_;
+  Overlay *overlay_ VMS_GUARDED_BY(mu_) = nullptr;
+  // sandbox files' special bits
+  std::map<std::pair<uint64_t, uint64_t>, NodeMeta> special_ VMS_GUARDED_BY(mu_);
+  Mutex violation_mu_;
+  std::string violation_ VMS_GUARDED_BY(violation_mu_);
 };
 
 }  // namespace vmspace

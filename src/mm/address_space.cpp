@@ -147,6 +147,7 @@ void AddressSpace::clear() {
     vmas.remove(v);
   }
   total_vm = locked_vm = data_vm = exec_vm = stack_vm = 0;
+  locked_vm_skew = 0;
 }
 
 bool AddressSpace::validate(std::string *why) const {
@@ -181,14 +182,14 @@ bool AddressSpace::validate(std::string *why) const {
     else if (is_data_mapping(v->flags))
       data += n;
   }
-  (void)locked;  // locked_vm wraps as Linux's does (see mlock_fixup)
-  if (total != total_vm || data != data_vm || exec != exec_vm || stack != stack_vm) {
+  if (total != total_vm || locked + locked_vm_skew != locked_vm || data != data_vm ||
+      exec != exec_vm || stack != stack_vm) {
     std::snprintf(buf, sizeof buf,
                   "counters: total %lu/%lu locked %lu/%lu data %lu/%lu exec %lu/%lu stack %lu/%lu",
-                  (unsigned long)total, (unsigned long)total_vm, (unsigned long)locked,
-                  (unsigned long)locked_vm, (unsigned long)data, (unsigned long)data_vm,
-                  (unsigned long)exec, (unsigned long)exec_vm, (unsigned long)stack,
-                  (unsigned long)stack_vm);
+                  (unsigned long)total, (unsigned long)total_vm,
+                  (unsigned long)(locked + locked_vm_skew), (unsigned long)locked_vm,
+                  (unsigned long)data, (unsigned long)data_vm, (unsigned long)exec,
+                  (unsigned long)exec_vm, (unsigned long)stack, (unsigned long)stack_vm);
     *why = buf;
     return false;
   }

@@ -78,6 +78,14 @@ class AddressSpace {
   // What an address space costs the host besides its VMAs (charged to ctx.meter; the pools'
   // first chunks, the object itself, its process).
   static constexpr int64_t kFixedBytes = 16 << 10;
+  // Before a call changes the layout (under mmap_lock, exclusively): the host-memory budget
+  // allows it and the VMA set holds what one call may make, so that running out of memory
+  // is ENOMEM before anything changed (Linux: vma_iter_prealloc).
+  Result<void> prepare_change() {
+    VMS_TRY(memory_available(ctx));
+    if (!vmas.reserve()) return fail(Errno::nomem);
+    return {};
+  }
 
   MmContext &ctx;
   const MmSettings &cfg;
@@ -99,6 +107,11 @@ class AddressSpace {
 
   // Accounting in pages (Linux: total_vm, locked_vm, data_vm, exec_vm, stack_vm).
   uint64_t total_vm = 0, locked_vm = 0, data_vm = 0, exec_vm = 0, stack_vm = 0;
+  // What locked_vm holds beyond the pages of VM_LOCKED VMAs, modulo 2^64: Linux's own
+  // accounting drifts in two places (mlock_fixup counts in an int; MREMAP_DONTUNMAP clears
+  // VM_LOCKED on the old range without uncounting it), and vmspace drifts with it. validate()
+  // checks locked pages + skew == locked_vm, so any other drift is a bug.
+  uint64_t locked_vm_skew = 0;
   uint64_t hiwater_vm = 0;
 
   uint64_t page_align(uint64_t x) const { return (x + page_size - 1) & ~(page_size - 1); }

@@ -1,5 +1,7 @@
 // Copying an address space for fork (Linux: kernel/fork.c dup_mm, mm/mmap.c
 // dup_mmap, mm/rmap.c anon_vma_fork).
+#include <new>
+
 #include "mm/address_space.hpp"
 #include "mm/mm_context.hpp"
 
@@ -26,33 +28,42 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy(const TaskLimits &
   c.exec_vm = exec_vm;
   c.stack_vm = stack_vm;
   c.locked_vm = 0;
+  c.locked_vm_skew = 0;
 
-  uint64_t charged = 0;
+  // On failure the child is dropped: its destructor gives back the commitment of the VMAs
+  // it holds (Linux: dup_mmap's fail_nomem, then mmput); only the VMA being copied is given
+  // back here.
   for (const Vma *v = vmas.tree.first(); v; v = VmaTree::next(v)) {
     if (v->flags & vm::dontcopy) {
       c.vm_stat_account(v->flags, -static_cast<int64_t>(pages(v->size())));
       continue;
     }
+    uint64_t charge = 0;
     if (v->flags & vm::account) {
-      if (!vm_enough_memory(pages(v->size()), lim)) {
-        vm_unacct_memory(charged);
-        return fail(Errno::nomem);
-      }
-      charged += pages(v->size());
+      if (!vm_enough_memory(pages(v->size()), lim)) return fail(Errno::nomem);
+      charge = pages(v->size());
     }
-    Vma copy = *v;
-    if (v->flags & vm::wipeonfork) {
-      copy.anon = nullptr;  // a clean slate in the child
-      copy.anon_has_parents = false;
-    } else if (v->anon) {
-      // The child's VMA is linked to the parent's anon_vma (pages not yet
-      // copied) and gets its own: its chain is no longer singular.
-      copy.anon = make_ref<AnonVma>(next_anon_id(), v->anon);
-      copy.anon_has_parents = true;
+    // Room for the copy in the child's pools first: a link that failed halfway would leave
+    // the child's tree broken.
+    Vma copy;
+    try {
+      if (!c.vmas.reserve(1)) throw std::bad_alloc();
+      copy = *v;
+      if (v->flags & vm::wipeonfork) {
+        copy.anon = nullptr;  // a clean slate in the child
+        copy.anon_has_parents = false;
+      } else if (v->anon) {
+        // The child's VMA is linked to the parent's anon_vma (pages not yet
+        // copied) and gets its own: its chain is no longer singular.
+        copy.anon = make_ref<AnonVma>(next_anon_id(), v->anon);
+        copy.anon_has_parents = true;
+      }
+    } catch (const std::bad_alloc &) {
+      if (charge) vm_unacct_memory(charge);
+      return fail(Errno::nomem);
     }
     copy.flags &= ~vm::locked_mask;
-    Vma *n = c.vmas.alloc(copy);
-    c.vmas.link(n);
+    c.vmas.link(c.vmas.alloc(copy));
   }
   c.hiwater_vm = c.total_vm;
   return child;

@@ -46,6 +46,13 @@ Result<void> AddressSpace::mlock_fixup(Vma *v, uint64_t start, uint64_t end, uin
   else if (oldflags & vm::locked)
     nr = 0;
   locked_vm += static_cast<uint64_t>(static_cast<int64_t>(nr));
+  // The pages whose VM_LOCKED changed, against what was counted: the wrap, if any.
+  uint64_t exact = 0;
+  if ((newflags & vm::locked) && !(oldflags & vm::locked))
+    exact = pages(end - start);
+  else if (!(newflags & vm::locked) && (oldflags & vm::locked))
+    exact = 0 - pages(end - start);
+  locked_vm_skew += static_cast<uint64_t>(static_cast<int64_t>(nr)) - exact;
   res->flags = newflags | (res->flags & vm::sticky);
   *out = res;
   return {};

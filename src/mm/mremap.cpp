@@ -21,6 +21,9 @@ struct Remap {
   Vma *vma = nullptr;
   uint64_t delta = 0;
   RemapType type = RemapType::no_resize;
+  // The unmap list of a moved source (the old range lies in one VMA, cut out of it), allocated
+  // before anything changes so that running out of memory changes nothing.
+  UnmapPlan source;
   bool implies_new() const { return flags & (kFixed | kDontUnmap); }
 };
 
@@ -68,7 +71,7 @@ Result<void> Remapper::munmap_range(uint64_t start, uint64_t len) {
 
 Result<uint64_t> AddressSpace::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len,
                                       uint64_t flags, uint64_t new_addr, const TaskLimits &lim) {
-  Remap r{addr, old_len, new_len, flags, new_addr};
+  Remap r{addr, old_len, new_len, flags, new_addr, nullptr, 0, RemapType::no_resize, {}};
   Remapper m(*this, lim);
   Result<uint64_t> res = m.run(r);
   if (res && listener) {
@@ -93,6 +96,7 @@ Result<uint64_t> AddressSpace::mremap(uint64_t addr, uint64_t old_len, uint64_t 
 
 Result<uint64_t> Remapper::run(Remap r) {
   AddressSpace &mm = mm_;
+  r.source.vmas.reserve(2);
   r.old_len = mm.page_align(r.old_len);
   r.new_len = mm.page_align(r.new_len);
   // Linux: check_mremap_params.
@@ -250,6 +254,7 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
   Vma *v = r.vma;
   if (static_cast<uint64_t>(mm.vmas.map_count()) >= mm.cfg.max_map_count - 3)
     return fail(Errno::nomem);
+  UnmapPlan &plan = r.source;
   // Special mappings and hugetlbfs cannot be split where the move would cut
   // them.
   if ((v->start != r.addr && !VmaSet::may_split(*v, r.addr)) ||
@@ -297,6 +302,7 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
     // charged on top).
     Vma *old = mm.vmas.tree.find(r.addr);
     if (old) {
+      if (old->flags & vm::locked) mm.locked_vm_skew += mm.pages(old->size());
       old->flags &= ~vm::locked_mask;
       if (old != nv && r.addr == old->start && r.addr + r.old_len == old->end) {
         old->anon = nullptr;  // Linux: unlink_anon_vmas empties the whole chain
@@ -310,7 +316,6 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
     bool accountable = src && (src->flags & vm::account);
     uint64_t src_start = src ? src->start : 0, src_end = src ? src->end : 0;
     if (accountable) src->flags &= ~vm::account;
-    UnmapPlan plan;
     Result<void> g = src ? mm.gather_unmap(r.addr, r.addr + r.old_len, src, plan) : Result<void>();
     if (g) {
       if (src) mm.complete_unmap(plan);
@@ -348,8 +353,8 @@ Result<uint64_t> Remapper::move_only(Remap &r) {
     const uint64_t offset = seen ? v->start - last_end : 0;
     last_end = v->end;
     pos = v->end;
-    Remap piece{a, len, len, r.flags, target + offset};
-    piece.vma = v;
+    Remap piece{a, len, len, r.flags, target + offset, v, 0, RemapType::no_resize, {}};
+    piece.source.vmas.reserve(2);
     if (!multi_allowed(*v) && (seen || v->end < end)) return fail(Errno::fault);
     Result<void> e = check_prep_vma(piece);
     Result<uint64_t> one = e ? to(piece) : Result<uint64_t>(fail(e.error()));

@@ -13,6 +13,11 @@ bool is_data(uint64_t f) { return (f & (vm::write | vm::shared | vm::stack)) == 
 Result<void> AddressSpace::gather_unmap(uint64_t start, uint64_t end, Vma *first, UnmapPlan &plan) {
   plan.start = start;
   plan.end = end;
+  // The list of VMAs to remove is allocated before anything splits, so that running out of
+  // memory (std::bad_alloc) leaves the layout as it was.
+  size_t count = 0;
+  for (const Vma *v = first; v && v->start < end; v = VmaTree::next(v)) count++;
+  plan.vmas.reserve(count);
   const int max = static_cast<int>(cfg.max_map_count);
   if (start > first->start) {
     // Splitting in three needs a free slot; map_count may go one above the limit for a split

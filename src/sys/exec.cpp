@@ -360,11 +360,11 @@ Result<void> Task::execveat(uint64_t dirfd, std::string_view path,
   Result<Loaded> exe = fail(Errno::noent);
   std::string filename(path);
   if (by_fd) {
-    OpenFile *d = files_->get(static_cast<uint32_t>(dirfd));
+    Ref<OpenFile> d = files_->get(static_cast<uint32_t>(dirfd));
     if (!d) return fail(Errno::badf);
     filename = "/dev/fd/" + std::to_string(dfd) + (path.empty() ? "" : "/" + std::string(path));
     if (path.empty()) {
-      exe = check_exec(Ref<OpenFile>(d), privileged_);
+      exe = check_exec(d, privileged_);
     } else {
       if (d->host_fd() < 0 || d->inode()->kind() != InodeKind::directory)
         return fail(Errno::notdir);

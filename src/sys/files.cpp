@@ -30,7 +30,7 @@ Result<int> Task::openat(uint64_t dirfd, std::string_view path, uint64_t flags, 
   int base = -1;
   const int dfd = static_cast<int>(static_cast<uint32_t>(dirfd));
   if (path[0] != '/' && dfd != lx::at_fdcwd) {
-    OpenFile *d = files_->get(static_cast<uint32_t>(dirfd));
+    Ref<OpenFile> d = files_->get(static_cast<uint32_t>(dirfd));
     if (!d) return fail(Errno::badf);
     if (d->host_fd() < 0 || d->inode()->kind() != InodeKind::directory) return fail(Errno::notdir);
     base = d->host_fd();
@@ -58,7 +58,7 @@ Result<int> path_base(FdTable &files, const std::string &cwd, uint64_t dirfd,
   const int dfd = static_cast<int>(static_cast<uint32_t>(dirfd));
   if ((*path)[0] == '/') return -1;
   if (dfd != lx::at_fdcwd) {
-    OpenFile *d = files.get(static_cast<uint32_t>(dirfd));
+    Ref<OpenFile> d = files.get(static_cast<uint32_t>(dirfd));
     if (!d) return fail(Errno::badf);
     if (d->host_fd() < 0 || d->inode()->kind() != InodeKind::directory) return fail(Errno::notdir);
     return d->host_fd();
@@ -133,7 +133,7 @@ Result<void> Task::install_placeholder(uint64_t fd, bool cloexec) {
 }
 
 int Task::host_fd(uint64_t fd) const {
-  const OpenFile *f = files_->get(fd & 0xffffffffu);
+  Ref<OpenFile> f = files_->get(fd & 0xffffffffu);
   return f ? f->host_fd() : -1;
 }
 
@@ -158,7 +158,7 @@ Result<int> Task::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
 Result<int> Task::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
   constexpr uint32_t kDupfd = lx::f_dupfd, kGetfd = lx::f_getfd, kSetfd = lx::f_setfd,
                      kGetfl = lx::f_getfl, kDupfdCloexec = lx::f_dupfd_cloexec;
-  OpenFile *f = files_->get(fd & 0xffffffffu);
+  Ref<OpenFile> f = files_->get(fd & 0xffffffffu);
   if (!f) return fail(Errno::badf);
   const uint64_t nofile = rlimit_cur(lx::rlimit_nofile);
   switch (static_cast<uint32_t>(cmd)) {
@@ -166,7 +166,7 @@ Result<int> Task::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
     case kDupfdCloexec:
       if ((arg & 0xffffffffu) >= nofile) return fail(Errno::inval);
       VMS_TRY(memory_available(state_));
-      return files_->install(Ref<OpenFile>(f), static_cast<uint32_t>(cmd) == kDupfdCloexec, nofile,
+      return files_->install(f, static_cast<uint32_t>(cmd) == kDupfdCloexec, nofile,
                              arg & 0xffffffffu);
     case kGetfd:
       return files_->cloexec(fd & 0xffffffffu) ? 1 : 0;
@@ -187,7 +187,7 @@ Result<int> Task::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
 // Linux: do_sys_ftruncate.
 Result<void> Task::ftruncate(uint64_t fd, uint64_t length) {
   if (static_cast<int64_t>(length) < 0) return fail(Errno::inval);
-  OpenFile *f = files_->get(fd & 0xffffffffu);
+  Ref<OpenFile> f = files_->get(fd & 0xffffffffu);
   if (!f || f->is_path()) return fail(Errno::badf);
   const Inode &in = *f->inode();
   bool regular = in.kind() == InodeKind::regular || in.kind() == InodeKind::shmem ||

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/mutex.hpp"
 #include "file/inode.hpp"
 #include "mm/mm_context.hpp"
 #include "vmspace/filesystem.hpp"
@@ -29,9 +29,9 @@ struct SystemState : MmContext {
   Ref<OpenFile> placeholder;
 
   // The process table: live tasks by pid (Process handles keep a task alive after it left).
-  std::mutex procs_mu;
-  std::map<int, std::shared_ptr<Task>> procs;
-  int next_pid = 1;
+  Mutex procs_mu;
+  std::map<int, std::shared_ptr<Task>> procs VMS_GUARDED_BY(procs_mu);
+  int next_pid VMS_GUARDED_BY(procs_mu) = 1;
   // fork, vfork, clone: a new task from `parent` (CLONE_* flags). Returns its pid.
   Result<int> clone_task(Task &parent, uint64_t flags);
   // Ends the thread group of pid (exit_group, a fatal signal).

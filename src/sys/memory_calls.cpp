@@ -2,6 +2,7 @@
 // and prctl(PR_SET_VMA): decode, lock, hand over to the AddressSpace.
 #include <cstring>
 #include <mutex>
+#include <new>
 
 #include "mm/address_space.hpp"
 #include "sys/kernel.hpp"
@@ -16,20 +17,24 @@ Fault Task::access(uint64_t addr, uint64_t len, bool write, bool exec) {
 
 uint64_t Task::brk(uint64_t addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  if (!memory_available(mm_->ctx)) return mm_->brk;  // brk fails by keeping the old break
-  return mm_->do_brk(addr, task_limits(*this));
+  if (!mm_->prepare_change()) return mm_->brk;  // brk fails by keeping the old break
+  try {
+    return mm_->do_brk(addr, task_limits(*this));
+  } catch (const std::bad_alloc &) {
+    return mm_->brk;  // the host ran out of memory before anything changed
+  }
 }
 
 Result<uint64_t> Task::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
                               uint64_t new_addr) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->mremap(addr, old_len, new_len, flags, new_addr, task_limits(*this));
 }
 
 Result<void> Task::mlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->mlock(addr, len, vm::locked, task_limits(*this));
 }
 
@@ -38,38 +43,38 @@ Result<void> Task::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
   uint32_t f = static_cast<uint32_t>(flags);
   if (f & ~1u) return fail(Errno::inval);
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->mlock(addr, len, vm::locked | ((f & 1u) ? vm::lockonfault : 0), task_limits(*this));
 }
 
 Result<void> Task::munlock(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->munlock(addr, len);
 }
 
 Result<void> Task::mlockall(uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->mlockall(static_cast<uint32_t>(flags), task_limits(*this));
 }
 
 Result<void> Task::munlockall() {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->munlockall();
 }
 
 Result<void> Task::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->madvise(addr, len, static_cast<int>(static_cast<uint32_t>(advice)),
                       task_limits(*this));
 }
 
 Result<void> Task::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->mseal(addr, len, flags);
 }
 
@@ -129,6 +134,7 @@ Result<void> Task::set_vma_anon_name(uint64_t addr, uint64_t len, const char *na
     n = make_ref<AnonName>(std::string(name));
   }
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  VMS_TRY(mm_->prepare_change());
   return mm_->set_anon_name(addr, len, n.get());
 }
 

@@ -16,7 +16,7 @@ Result<uint64_t> Task::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t
                             uint64_t offset) {
   AddressSpace &mm = *mm_;
   std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
-  VMS_TRY(memory_available(mm.ctx));
+  VMS_TRY(mm.prepare_change());
   const MmSettings &cfg = mm.cfg;
   const TaskLimits lim = task_limits(*this);
   const uint64_t P = mm.page_size;
@@ -28,9 +28,9 @@ Result<uint64_t> Task::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t
   // ksys_mmap_pgoff
   Ref<OpenFile> file;
   if (!(flags & lx::map_anonymous)) {
-    OpenFile *f = files_->get(fd & 0xffffffffu);
+    Ref<OpenFile> f = files_->get(fd & 0xffffffffu);
     if (!f || f->is_path()) return fail(Errno::badf);
-    file = Ref<OpenFile>(f);
+    file = f;
     if (f->inode()->kind() == InodeKind::hugetlb) {
       uint64_t h = f->inode()->huge_page_size();
       len = (len + h - 1) & ~(h - 1);
@@ -63,13 +63,13 @@ Result<uint64_t> Task::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t
 
 Result<void> Task::munmap(uint64_t addr, uint64_t len) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->munmap(addr, len);
 }
 
 Result<void> Task::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  VMS_TRY(memory_available(mm_->ctx));
+  VMS_TRY(mm_->prepare_change());
   return mm_->mprotect(addr, len, prot, task_limits(*this));
 }
 

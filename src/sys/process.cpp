@@ -3,6 +3,7 @@
 // the Task method of the same name. Calls that change the task itself (its limits,
 // credentials, working directory, image) hold life_mu exclusively.
 #include <mutex>
+#include <new>
 #include <shared_mutex>
 #include <utility>
 
@@ -25,6 +26,16 @@ namespace {
   if (!t) return dead;                                  \
   std::unique_lock<std::shared_mutex> life(t->life_mu); \
   if (!t->alive) return dead
+
+// A call on a live task; the host running out of memory inside it (std::bad_alloc from an
+// allocation nobody reserved) is ENOMEM for the caller: no exception crosses the API.
+#define VMS_CALL(dead, ...)          \
+  VMS_LIVE(dead);                    \
+  try {                              \
+    return __VA_ARGS__;              \
+  } catch (const std::bad_alloc &) { \
+    return Failure{Errno::nomem};    \
+  }
 
 const Failure kGone{Errno::srch};
 }  // namespace
@@ -54,18 +65,13 @@ int Process::tgid() const { return t_ ? t_->tgid() : 0; }
 
 Result<uint64_t> Process::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags,
                                uint64_t fd, uint64_t offset) {
-  VMS_LIVE(kGone);
-  return t->mmap(addr, len, prot, flags, fd, offset);
+  VMS_CALL(kGone, t->mmap(addr, len, prot, flags, fd, offset));
 }
 
-Result<void> Process::munmap(uint64_t addr, uint64_t len) {
-  VMS_LIVE(kGone);
-  return t->munmap(addr, len);
-}
+Result<void> Process::munmap(uint64_t addr, uint64_t len) { VMS_CALL(kGone, t->munmap(addr, len)); }
 
 Result<void> Process::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
-  VMS_LIVE(kGone);
-  return t->mprotect(addr, len, prot);
+  VMS_CALL(kGone, t->mprotect(addr, len, prot));
 }
 
 uint64_t Process::brk(uint64_t addr) {
@@ -75,63 +81,45 @@ uint64_t Process::brk(uint64_t addr) {
 
 Result<uint64_t> Process::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
                                  uint64_t new_addr) {
-  VMS_LIVE(kGone);
-  return t->mremap(addr, old_len, new_len, flags, new_addr);
+  VMS_CALL(kGone, t->mremap(addr, old_len, new_len, flags, new_addr));
 }
 
-Result<void> Process::mlock(uint64_t addr, uint64_t len) {
-  VMS_LIVE(kGone);
-  return t->mlock(addr, len);
-}
+Result<void> Process::mlock(uint64_t addr, uint64_t len) { VMS_CALL(kGone, t->mlock(addr, len)); }
 
 Result<void> Process::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->mlock2(addr, len, flags);
+  VMS_CALL(kGone, t->mlock2(addr, len, flags));
 }
 
 Result<void> Process::munlock(uint64_t addr, uint64_t len) {
-  VMS_LIVE(kGone);
-  return t->munlock(addr, len);
+  VMS_CALL(kGone, t->munlock(addr, len));
 }
 
-Result<void> Process::mlockall(uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->mlockall(flags);
-}
+Result<void> Process::mlockall(uint64_t flags) { VMS_CALL(kGone, t->mlockall(flags)); }
 
-Result<void> Process::munlockall() {
-  VMS_LIVE(kGone);
-  return t->munlockall();
-}
+Result<void> Process::munlockall() { VMS_CALL(kGone, t->munlockall()); }
 
 Result<void> Process::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
-  VMS_LIVE(kGone);
-  return t->madvise(addr, len, advice);
+  VMS_CALL(kGone, t->madvise(addr, len, advice));
 }
 
 Result<void> Process::msync(uint64_t addr, uint64_t len, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->msync(addr, len, flags);
+  VMS_CALL(kGone, t->msync(addr, len, flags));
 }
 
 Result<void> Process::mincore(uint64_t addr, uint64_t len, uint64_t vec) {
-  VMS_LIVE(kGone);
-  return t->mincore(addr, len, vec);
+  VMS_CALL(kGone, t->mincore(addr, len, vec));
 }
 
 Result<void> Process::mincore(uint64_t addr, uint64_t len, uint8_t *host_vec) {
-  VMS_LIVE(kGone);
-  return t->mincore(addr, len, host_vec);
+  VMS_CALL(kGone, t->mincore(addr, len, host_vec));
 }
 
 Result<void> Process::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->mseal(addr, len, flags);
+  VMS_CALL(kGone, t->mseal(addr, len, flags));
 }
 
 Result<void> Process::set_vma_anon_name(uint64_t addr, uint64_t len, const char *name) {
-  VMS_LIVE(kGone);
-  return t->set_vma_anon_name(addr, len, name);
+  VMS_CALL(kGone, t->set_vma_anon_name(addr, len, name));
 }
 
 Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
@@ -142,58 +130,43 @@ Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
 // ---- files ----
 
 Result<int> Process::open(std::string_view path, uint64_t flags, uint64_t mode) {
-  VMS_LIVE(kGone);
-  return t->open(path, flags, mode);
+  VMS_CALL(kGone, t->open(path, flags, mode));
 }
 
 Result<int> Process::openat(uint64_t dirfd, std::string_view path, uint64_t flags, uint64_t mode) {
-  VMS_LIVE(kGone);
-  return t->openat(dirfd, path, flags, mode);
+  VMS_CALL(kGone, t->openat(dirfd, path, flags, mode));
 }
 
-Result<void> Process::close(uint64_t fd) {
-  VMS_LIVE(kGone);
-  return t->close(fd);
-}
+Result<void> Process::close(uint64_t fd) { VMS_CALL(kGone, t->close(fd)); }
 
-Result<int> Process::dup(uint64_t fd) {
-  VMS_LIVE(kGone);
-  return t->dup(fd);
-}
+Result<int> Process::dup(uint64_t fd) { VMS_CALL(kGone, t->dup(fd)); }
 
 Result<int> Process::dup2(uint64_t oldfd, uint64_t newfd) {
-  VMS_LIVE(kGone);
-  return t->dup2(oldfd, newfd);
+  VMS_CALL(kGone, t->dup2(oldfd, newfd));
 }
 
 Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->dup3(oldfd, newfd, flags);
+  VMS_CALL(kGone, t->dup3(oldfd, newfd, flags));
 }
 
 Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
-  VMS_LIVE(kGone);
-  return t->ftruncate(fd, length);
+  VMS_CALL(kGone, t->ftruncate(fd, length));
 }
 
 Result<int> Process::fcntl(uint64_t fd, uint64_t cmd, uint64_t arg) {
-  VMS_LIVE(kGone);
-  return t->fcntl(fd, cmd, arg);
+  VMS_CALL(kGone, t->fcntl(fd, cmd, arg));
 }
 
 Result<int> Process::memfd_create(std::string_view name, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->memfd_create(name, flags);
+  VMS_CALL(kGone, t->memfd_create(name, flags));
 }
 
 Result<void> Process::close_range(uint64_t first, uint64_t last, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->close_range(first, last, flags);
+  VMS_CALL(kGone, t->close_range(first, last, flags));
 }
 
 Result<void> Process::install_placeholder(uint64_t fd, bool cloexec) {
-  VMS_LIVE(kGone);
-  return t->install_placeholder(fd, cloexec);
+  VMS_CALL(kGone, t->install_placeholder(fd, cloexec));
 }
 
 int Process::host_fd(uint64_t fd) const {
@@ -202,38 +175,26 @@ int Process::host_fd(uint64_t fd) const {
 }
 
 Result<void> Process::unlinkat(uint64_t dirfd, std::string_view path, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->unlinkat(dirfd, path, flags);
+  VMS_CALL(kGone, t->unlinkat(dirfd, path, flags));
 }
 
 Result<void> Process::linkat(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
                              std::string_view newpath, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->linkat(olddirfd, oldpath, newdirfd, newpath, flags);
+  VMS_CALL(kGone, t->linkat(olddirfd, oldpath, newdirfd, newpath, flags));
 }
 
 Result<void> Process::renameat2(uint64_t olddirfd, std::string_view oldpath, uint64_t newdirfd,
                                 std::string_view newpath, uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+  VMS_CALL(kGone, t->renameat2(olddirfd, oldpath, newdirfd, newpath, flags));
 }
 
 // ---- processes ----
 
-Result<int> Process::fork() {
-  VMS_LIVE(kGone);
-  return t->fork();
-}
+Result<int> Process::fork() { VMS_CALL(kGone, t->fork()); }
 
-Result<int> Process::vfork() {
-  VMS_LIVE(kGone);
-  return t->vfork();
-}
+Result<int> Process::vfork() { VMS_CALL(kGone, t->vfork()); }
 
-Result<int> Process::clone(uint64_t flags) {
-  VMS_LIVE(kGone);
-  return t->clone(flags);
-}
+Result<int> Process::clone(uint64_t flags) { VMS_CALL(kGone, t->clone(flags)); }
 
 Result<void> Process::execve(std::string_view path, const std::vector<std::string> &argv,
                              const std::vector<std::string> &envp) {
@@ -248,7 +209,11 @@ Result<void> Process::execveat(uint64_t dirfd, std::string_view path,
   {
     // The image changes: nothing else may run on this task meanwhile.
     VMS_LIVE_EXCLUSIVE(kGone);
-    r = t->execveat(dirfd, path, argv, envp, flags);
+    try {
+      r = t->execveat(dirfd, path, argv, envp, flags);
+    } catch (const std::bad_alloc &) {
+      r = fail(Errno::nomem);
+    }
     doomed = std::exchange(t->doomed, 0);
   }
   // Failed past the point of no return: the process dies of that signal, as on Linux.
@@ -265,17 +230,29 @@ void Process::exit_group(int status) {
 
 std::string Process::maps() const {
   VMS_LIVE(std::string());
-  return t->maps();
+  try {
+    return t->maps();
+  } catch (const std::bad_alloc &) {
+    return {};  // the host has no memory for the text
+  }
 }
 
 std::string Process::status() const {
   VMS_LIVE(std::string());
-  return t->status();
+  try {
+    return t->status();
+  } catch (const std::bad_alloc &) {
+    return {};  // the host has no memory for the text
+  }
 }
 
 std::vector<VmaInfo> Process::vmas() const {
   VMS_LIVE(std::vector<VmaInfo>());
-  return t->vmas();
+  try {
+    return t->vmas();
+  } catch (const std::bad_alloc &) {
+    return {};  // the host has no memory for the text
+  }
 }
 
 int Process::map_count() const {

@@ -96,8 +96,12 @@ const SystemConfig &System::config() const { return impl_->config; }
 
 Process System::spawn(const SpawnOptions &opts) {
   SystemState &k = *impl_;
-  std::lock_guard<std::mutex> g(k.procs_mu);
-  const int pid = k.next_pid++;
+  int pid;
+  {
+    MutexLock g(k.procs_mu);
+    pid = k.next_pid++;
+  }
+  // Built outside procs_mu (it is the innermost lock; see docs/locking.md).
   auto t = std::make_shared<Task>(this, k, pid);
   t->rlim_cur_[lx::rlimit_stack] = opts.rlimit_stack;
   t->rlim_cur_[lx::rlimit_memlock] = t->rlim_max_[lx::rlimit_memlock] = opts.rlimit_memlock;
@@ -109,20 +113,23 @@ Process System::spawn(const SpawnOptions &opts) {
     // Standard input, output and error: /dev/null, which (like a terminal) cannot be mapped.
     for (int i = 0; i < 3; i++) (void)t->files_->install(null_device(k), false, 3);
   }
-  k.procs[pid] = t;
+  {
+    MutexLock g(k.procs_mu);
+    k.procs[pid] = t;
+  }
   return Process(this, std::move(t));
 }
 
 Process System::process(int pid) {
   SystemState &k = *impl_;
-  std::lock_guard<std::mutex> g(k.procs_mu);
+  MutexLock g(k.procs_mu);
   auto it = k.procs.find(pid);
   return it == k.procs.end() ? Process() : Process(this, it->second);
 }
 
 std::vector<int> System::pids() const {
   SystemState &k = *impl_;
-  std::lock_guard<std::mutex> g(k.procs_mu);
+  MutexLock g(k.procs_mu);
   std::vector<int> out;
   for (const auto &[pid, t] : k.procs) out.push_back(pid);
   return out;
@@ -135,7 +142,7 @@ void System::exit_task(int pid) { impl_->end_task(pid); }
 void SystemState::end_group(int pid, int status, int signal) {
   std::vector<std::shared_ptr<Task>> gone;
   {
-    std::lock_guard<std::mutex> g(procs_mu);
+    MutexLock g(procs_mu);
     auto it = procs.find(pid);
     if (it == procs.end()) return;
     const int tgid = it->second->tgid();
@@ -158,7 +165,7 @@ void SystemState::end_group(int pid, int status, int signal) {
 void SystemState::end_task(int pid) {
   std::shared_ptr<Task> gone;
   {
-    std::lock_guard<std::mutex> g(procs_mu);
+    MutexLock g(procs_mu);
     auto it = procs.find(pid);
     if (it == procs.end()) return;
     gone = std::move(it->second);
@@ -171,7 +178,7 @@ void SystemState::end_task(int pid) {
 void SystemState::shutdown() {
   std::map<int, std::shared_ptr<Task>> all;
   {
-    std::lock_guard<std::mutex> g(procs_mu);
+    MutexLock g(procs_mu);
     all.swap(procs);
   }
   for (auto &[pid, t] : all) {
@@ -188,22 +195,28 @@ Result<int> SystemState::clone_task(Task &parent, uint64_t flags) {
   if ((flags & kCloneSighand) && !(flags & kCloneVm)) return fail(Errno::inval);
   // The copy of the address space and descriptor table must fit (Linux: dup_mm failing to
   // allocate gives ENOMEM).
-  VMS_TRY(memory_available(
-      *this, AddressSpace::kFixedBytes + ((flags & kCloneVm) ? 0 : parent.mm_->vmas.bytes()) +
-                 ((flags & kCloneFiles) ? 0 : static_cast<uint64_t>(parent.files_->footprint()))));
+  const uint64_t fd_bytes =
+      (flags & kCloneFiles) ? 0 : static_cast<uint64_t>(parent.files_->footprint());
   std::shared_ptr<AddressSpace> mm;
   if (flags & kCloneVm) {
+    VMS_TRY(memory_available(*this, AddressSpace::kFixedBytes + fd_bytes));
     mm = parent.mm_;
   } else {
     std::unique_lock<std::shared_mutex> lock(parent.mm_->mmap_lock);
+    VMS_TRY(
+        memory_available(*this, AddressSpace::kFixedBytes + parent.mm_->vmas.bytes() + fd_bytes));
     TaskLimits lim;
     lim.cap_sys_admin = parent.has_capability(cap::sys_admin);
     Result<std::shared_ptr<AddressSpace>> copy = parent.mm_->fork_copy(lim);
     if (!copy) return fail(copy.error());
     mm = *copy;
   }
-  std::lock_guard<std::mutex> g(procs_mu);
-  const int pid = next_pid++;
+  int pid;
+  {
+    MutexLock g(procs_mu);
+    pid = next_pid++;
+  }
+  // Built outside procs_mu (it is the innermost lock; see docs/locking.md).
   auto t = std::make_shared<Task>(parent.sys_, *this, pid);
   t->mm_ = std::move(mm);
   t->files_ = (flags & kCloneFiles) ? parent.files_ : std::make_shared<FdTable>(*parent.files_);
@@ -215,6 +228,7 @@ Result<int> SystemState::clone_task(Task &parent, uint64_t flags) {
   t->caps_ = parent.caps_;
   t->cwd_ = parent.cwd_;
   if (flags & kCloneThread) t->tgid_ = parent.tgid_;
+  MutexLock g(procs_mu);
   procs[pid] = std::move(t);
   return pid;
 }

@@ -6,7 +6,6 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "file/fd_table.hpp"
 #include "trace/script.hpp"
 #include "trace/symbols.hpp"
 #include "vmspace/process.hpp"

@@ -14,9 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "file/fd_table.hpp"
 #include "proc/maps.hpp"
-#include "sys/kernel.hpp"
 #include "trace/calls.hpp"
 #include "trace/script_check.hpp"
 #include "trace/script_fs.hpp"

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -47,10 +48,12 @@ class ScriptFs : public FileSystem {
 
   // @hostfile, @hostdata (see StandinTree).
   bool add_recorded_file(const RecordedFile &r, std::string *error) {
+    MutexLock g(sandbox_.mutex());
     return standins_.add(r, error);
   }
   bool write_recorded_bytes(const std::string &path, uint64_t offset, const std::string &bytes,
                             std::string *error) {
+    MutexLock g(sandbox_.mutex());
     return standins_.write_bytes(path, offset, bytes, error);
   }
   // @file (see SandboxFs::make_file).

@@ -14,56 +14,11 @@
 #include <string>
 
 #include "base/ref.hpp"
+#include "vmspace/abi.hpp"
 
 namespace vmspace {
 
-// VM_* flag bits, numbered as in Linux's include/linux/mm.h (x86-64).
-namespace vm {
-inline constexpr uint64_t none = 0;
-inline constexpr uint64_t read = 0x1;
-inline constexpr uint64_t write = 0x2;
-inline constexpr uint64_t exec = 0x4;
-inline constexpr uint64_t shared = 0x8;
-inline constexpr uint64_t mayread = 0x10;
-inline constexpr uint64_t maywrite = 0x20;
-inline constexpr uint64_t mayexec = 0x40;
-inline constexpr uint64_t mayshare = 0x80;
-inline constexpr uint64_t growsdown = 0x100;
-inline constexpr uint64_t uffd_missing = 0x200;
-inline constexpr uint64_t pfnmap = 0x400;
-inline constexpr uint64_t maybe_guard = 0x800;
-inline constexpr uint64_t uffd_wp = 0x1000;
-inline constexpr uint64_t locked = 0x2000;
-inline constexpr uint64_t io = 0x4000;
-inline constexpr uint64_t seq_read = 0x8000;
-inline constexpr uint64_t rand_read = 0x10000;
-inline constexpr uint64_t dontcopy = 0x20000;
-inline constexpr uint64_t dontexpand = 0x40000;
-inline constexpr uint64_t lockonfault = 0x80000;
-inline constexpr uint64_t account = 0x100000;
-inline constexpr uint64_t noreserve = 0x200000;
-inline constexpr uint64_t hugetlb = 0x400000;
-inline constexpr uint64_t sync = 0x800000;
-inline constexpr uint64_t arch_1 = 0x1000000;
-inline constexpr uint64_t wipeonfork = 0x2000000;
-inline constexpr uint64_t dontdump = 0x4000000;
-inline constexpr uint64_t softdirty = 0x8000000;
-// Flags that do not stop a merge and that the merged VMA keeps if any part had them
-// (Linux 6.18: VM_STICKY, VM_IGNORE_MERGE).
-inline constexpr uint64_t sticky = softdirty | maybe_guard;
-inline constexpr uint64_t mixedmap = 0x10000000;
-inline constexpr uint64_t hugepage = 0x20000000;
-inline constexpr uint64_t nohugepage = 0x40000000;
-inline constexpr uint64_t mergeable = 0x80000000;
-inline constexpr uint64_t uffd_minor = 1ull << 41;
-inline constexpr uint64_t droppable = 1ull << 40;
-inline constexpr uint64_t sealed = 1ull << 42;
-
-inline constexpr uint64_t access_flags = read | write | exec;
-inline constexpr uint64_t special = io | dontexpand | pfnmap | mixedmap;
-inline constexpr uint64_t stack = growsdown;
-inline constexpr uint64_t locked_mask = locked | lockonfault;
-}  // namespace vm
+// The VM_* flag bits (vm::read, vm::growsdown, ...) are public: include/vmspace/abi.hpp.
 
 // The file a VMA maps (Linux: struct file). Identity matters: two open() calls of one inode
 // are different files and their VMAs never merge; dup()ed descriptors share one.

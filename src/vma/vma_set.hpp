@@ -59,6 +59,15 @@ class VmaSet {
   // The host memory the set's pools hold.
   size_t bytes() const { return pool_.bytes() + tree.bytes(); }
 
+  // The most VMAs one system call makes (mremap: two splits of the source, the new VMA, two
+  // splits where it lands).
+  static constexpr int kMaxNewPerCall = 8;
+  // Makes sure n VMAs can be made and linked without memory from the host (Linux:
+  // vma_iter_prealloc before a change); false when the host has none. Every call that changes
+  // the set reserves first, so that running out of memory is ENOMEM before anything changed.
+  [[nodiscard]] bool reserve(int n = kMaxNewPerCall) {
+    return pool_.reserve(static_cast<size_t>(n)) && tree.reserve(n);
+  }
   // A fresh VMA object, not yet in the tree; give it back with release() if unused.
   Vma *alloc(const Vma &proto);
   // Returns a VMA object (already removed from the tree) to the pool, dropping its references.

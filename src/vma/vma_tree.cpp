@@ -416,6 +416,14 @@ void VmaTree::free_node(Node *n) {
 
 VmaTree::~VmaTree() { clear(); }
 
+bool VmaTree::reserve(int n) {
+  // An insertion splits at most one leaf and every inner node above it, and may add a root.
+  int height = 1;
+  for (const Node *c = root_; c && !c->leaf; c = static_cast<const Inner *>(c)->c[0]) height++;
+  const size_t k = static_cast<size_t>(n);
+  return leaves_.reserve(k) && inners_.reserve(k * static_cast<size_t>(height + 1));
+}
+
 VmaTree::Leaf *VmaTree::new_leaf() { return leaves_.make(); }
 VmaTree::Inner *VmaTree::new_inner() { return inners_.make(); }
 void VmaTree::drop(Leaf *l) { leaves_.destroy(l); }

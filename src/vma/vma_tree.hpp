@@ -15,7 +15,8 @@
 //   validate()                         invariant check for tests and fuzzing
 //
 // The tree stores pointers; the caller owns the Vma objects and keeps them alive while they
-// are in the tree. Nothing here allocates except node splits (which can throw bad_alloc).
+// are in the tree. Nothing here allocates except node splits, which take nodes reserve()
+// set aside (and ask the host, which may throw bad_alloc, only beyond that).
 #pragma once
 
 #include <cstddef>
@@ -53,6 +54,9 @@ class VmaTree {
   static Vma *next(const Vma *v);
   static Vma *prev(const Vma *v);
 
+  // Makes sure n insertions (replace()'s included) need no memory from the host; false when
+  // the host has none.
+  [[nodiscard]] bool reserve(int n);
   void insert(Vma *v);
   void erase(Vma *v);
   void set_range(Vma *v, uint64_t start, uint64_t end);

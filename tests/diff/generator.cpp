@@ -15,6 +15,7 @@ namespace {
 constexpr uint64_t P = 4096;
 constexpr uint64_t kTaskSize = 0x7ffffffff000ull;
 constexpr uint64_t kMaxPopulate = 8ull << 20;  // real memory a locking or populating op may use
+constexpr uint64_t kMaxGuarded = 1ull << 30;   // memory one MADV_GUARD_INSTALL may cover
 namespace vm = vmspace::vm;
 constexpr uint64_t kVmSpecial = vm::special;
 
@@ -157,6 +158,9 @@ Op Generator::mmap_op(Session &s) {
       const OpenFd &f = fds_[pick(fds_.size())];
       fd = static_cast<uint64_t>(f.fd);
       file_size = f.size;
+      // The kernel's smaps walks a hugetlb mapping huge page by huge page: 64 TiB of them
+      // take a second on every checkpoint. A terabyte is as good a test.
+      if (f.hugetlb && len > (1ull << 40) && len <= kTaskSize) len = 1ull << 40;
     } else if (rr < 92) {
       const uint64_t bad[] = {99, ~0ull, 1000, 0x100000003ull};
       fd = bad[pick(4)];
@@ -596,6 +600,9 @@ Op Generator::madvise_op(Session &s) {
     if (overlaps_protected(s, addr & ~(P - 1), check_len + P)) continue;
     if (populating(advice) && (mapped_in(s, addr, len) > kMaxPopulate || guarded_in(s, addr, len)))
       continue;
+    // Guard markers fill page tables: a terabyte of them costs the kernel gigabytes and every
+    // later smaps read seconds.
+    if (advice == lx::madv_guard_install && mapped_in(s, addr, len) > kMaxGuarded) continue;
     return call("madvise", {addr, len, advice});
   }
   return call("madvise", {0x100000000ull, P, 0});
@@ -767,7 +774,8 @@ void Generator::observe(const Op &op, const Answer &a) {
     fds_.push_back({static_cast<int>(a.value), p.s, fl, size});
   } else if (op.name == "memfd_create" && a.ok) {
     drop(static_cast<int>(a.value));
-    fds_.push_back({static_cast<int>(a.value), "", lx::o_rdwr, 0});
+    fds_.push_back(
+        {static_cast<int>(a.value), "", lx::o_rdwr, 0, (op.args[1].v & lx::mfd_hugetlb) != 0});
   } else if (op.name == "close" && a.ok) {
     drop(static_cast<int>(op.args[0].v));
   } else if ((op.name == "dup" || op.name == "dup2" || op.name == "dup3") && a.ok) {

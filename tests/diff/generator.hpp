@@ -23,7 +23,8 @@ struct OpenFd {
   int fd;
   std::string path;  // "" for memfd
   uint64_t flags;
-  uint64_t size;  // file size known to the generator
+  uint64_t size;         // file size known to the generator
+  bool hugetlb = false;  // a memfd made with MFD_HUGETLB
 };
 
 class Generator {
