@@ -11,10 +11,12 @@
 namespace vmspace {
 
 namespace {
-// Linux: anon_vma_compatible(a, b) with a just below b.
+// Linux: anon_vma_compatible(a, b) with a just below b. Like the merge rules, the sticky
+// flags (VM_SOFTDIRTY, the guard marker) do not tell the two apart (observed on 6.18: a
+// guarded VMA lends its anon_vma to a write-faulting neighbour).
 bool anon_vma_compatible(const Vma &a, const Vma &b, unsigned shift) {
   return a.end == b.start && a.file == b.file &&
-         !((a.flags ^ b.flags) & ~(vm::access_flags | vm::softdirty)) &&
+         !((a.flags ^ b.flags) & ~(vm::access_flags | vm::sticky)) &&
          b.pgoff == a.pgoff + ((b.start - a.start) >> shift);
 }
 }  // namespace

@@ -689,6 +689,128 @@ Op Generator::fork_op(Session &s) {
   return op;
 }
 
+// Operations aimed where random ones rarely land (scripts/mutate.sh found these gaps): a hole
+// filled exactly between two VMAs with histories of their own (each faulted: two anon_vmas),
+// a split at exactly vm.max_map_count, and two bad arguments in one call, where only the
+// order of Linux's checks decides the errno.
+Op Generator::aimed_op(Session &s) {
+  const std::vector<vmspace::VmaInfo> vmas = s.proc(slot_).vmas();
+  // Private anonymous VMAs that merge and split like any other.
+  auto plain = [&](const vmspace::VmaInfo &v) {
+    constexpr uint64_t kOdd = vm::shared | vm::growsdown | vm::hugetlb | vm::maybe_guard |
+                              vm::sealed | vm::droppable | kVmSpecial;
+    return v.anonymous && v.name.empty() && !(v.flags & kOdd) &&
+           !overlaps_protected(s, v.start, v.end - v.start + P);
+  };
+  auto prot_of = [](uint64_t f) {
+    return ((f & vm::read) ? lx::prot_read : 0) | ((f & vm::write) ? lx::prot_write : 0) |
+           ((f & vm::exec) ? lx::prot_exec : 0);
+  };
+  const uint64_t r = pick(100);
+  // Near vm.max_map_count (a filled sequence), or now and then: a one-sided split, the head
+  // or tail of a VMA taking another protection.
+  if (s.proc(slot_).map_count() > 60000 || r < 25) {
+    std::vector<const vmspace::VmaInfo *> c;
+    for (const vmspace::VmaInfo &v : vmas)
+      if (plain(v) && v.end - v.start >= 2 * P) c.push_back(&v);
+    if (!c.empty()) {
+      const vmspace::VmaInfo &v = *c[pick(c.size())];
+      const uint64_t prot = (v.flags & vm::write) ? lx::prot_read : lx::prot_read | lx::prot_write;
+      const uint64_t n = 1 + pick(std::min<uint64_t>((v.end - v.start) / P - 1, 4));
+      return call("mprotect", {chance(0.5) ? v.end - n * P : v.start, n * P, prot});
+    }
+  }
+  if (r < 65) {
+    // Holes of up to 64 pages between two plain VMAs of one protection.
+    std::vector<size_t> holes;
+    for (size_t i = 0; i + 1 < vmas.size(); i++)
+      if (plain(vmas[i]) && plain(vmas[i + 1]) && vmas[i].end < vmas[i + 1].start &&
+          vmas[i + 1].start - vmas[i].end <= 64 * P &&
+          prot_of(vmas[i].flags) == prot_of(vmas[i + 1].flags))
+        holes.push_back(i);
+    if (!holes.empty()) {
+      const vmspace::VmaInfo &a = vmas[holes[pick(holes.size())]];
+      const vmspace::VmaInfo &b = *(&a + 1);
+      // Give each neighbour its own history first: a fault makes its anon_vma.
+      for (const vmspace::VmaInfo *v : {&a, &b})
+        if (!v->has_anon_vma && (v->flags & vm::write) && chance(0.6)) {
+          Op op;
+          op.kind = Op::Touch;
+          op.addr = v->start;
+          op.len = P;
+          op.write = true;
+          return op;
+        }
+      return call("mmap", {a.end, b.start - a.end, prot_of(a.flags),
+                           lx::map_private | lx::map_anonymous | lx::map_fixed, ~0ull, 0});
+    }
+    // Make such a hole: a page out of the middle of a never-faulted VMA leaves two VMAs
+    // that will get an anon_vma each.
+    for (int attempt = 0; attempt < 8 && !vmas.empty(); attempt++) {
+      const vmspace::VmaInfo &v = vmas[pick(vmas.size())];
+      if (plain(v) && !v.has_anon_vma && v.end - v.start >= 3 * P) {
+        const uint64_t page = 1 + pick((v.end - v.start) / P - 2);
+        return call("munmap", {v.start + page * P, P});
+      }
+    }
+  }
+  return two_bad_arguments(s, vmas);
+}
+
+// Calls with two bad arguments whose errnos differ.
+Op Generator::two_bad_arguments(Session &s, const std::vector<vmspace::VmaInfo> &vmas) {
+  // A range over two VMAs and the hole between them.
+  uint64_t hole_start = 0x100000000ull, hole_len = 3 * P;
+  for (size_t i = 0; i + 1 < vmas.size(); i++)
+    if (vmas[i].end < vmas[i + 1].start && chance(0.3) &&
+        !overlaps_protected(s, vmas[i].start, vmas[i + 1].end - vmas[i].start)) {
+      hole_start = vmas[i].start;
+      hole_len = vmas[i + 1].end - vmas[i].start;
+    }
+  const uint64_t unknown_map = 0x200000ull << pick(4);  // no MAP_* flag has these bits
+  switch (pick(9)) {
+    case 0: {
+      // MAP_SHARED_VALIDATE with an unknown flag, PROT_WRITE on a read-only descriptor:
+      // EOPNOTSUPP before EACCES.
+      uint64_t fd = 3;
+      for (const OpenFd &f : fds_)
+        if ((f.flags & lx::o_accmode) == lx::o_rdonly && chance(0.7))
+          fd = static_cast<uint64_t>(f.fd);
+      return call("mmap", {0, P, lx::prot_read | lx::prot_write,
+                           lx::map_shared_validate | unknown_map, fd, 0});
+    }
+    case 1: {
+      // A wrapping end and unknown protection bits: ENOMEM before EINVAL.
+      const uint64_t addr = kTaskSize - (1 + pick(4)) * P;
+      return call("mprotect",
+                  {addr, ~0ull - addr + 1 + pick(8) * P, lx::prot_read | (0x10ull << pick(3))});
+    }
+    case 2:
+      // An unknown advice over a hole: EINVAL before ENOMEM.
+      return call("madvise", {hole_start, hole_len, 26 + pick(70)});
+    case 3:
+      // mlock2 with an unknown flag over a hole.
+      return call("mlock2", {hole_start, hole_len, 2ull << pick(4)});
+    case 4:
+      // msync with MS_SYNC and MS_ASYNC together over a hole.
+      return call("msync", {hole_start, hole_len, lx::ms_sync | lx::ms_async});
+    case 5:
+      // mseal with flags over a hole.
+      return call("mseal", {hole_start, hole_len, 1ull << pick(4)});
+    case 6:
+      // mremap of nothing to a length beyond TASK_SIZE.
+      return call("mremap", {0x10000ull + pick(16) * P, P, kTaskSize + P, lx::mremap_maymove, 0});
+    case 7:
+      // MAP_FIXED at an unaligned address with a descriptor that is not open.
+      return call("mmap", {0x100000000ull + 1 + pick(P - 1), P, lx::prot_read,
+                           lx::map_private | lx::map_fixed, 200 + pick(50), 0});
+    default:
+      // Length 0 with an unknown MAP_SHARED_VALIDATE flag, anonymous.
+      return call("mmap", {0, 0, lx::prot_read,
+                           lx::map_shared_validate | lx::map_anonymous | unknown_map, ~0ull, 0});
+  }
+}
+
 Op Generator::next(Session &s) {
   ops_++;
   // The process: mostly the first; any live one that is not waiting for a vfork child.
@@ -705,7 +827,9 @@ Op Generator::next(Session &s) {
   }
   Op op;
   uint64_t r = pick(1000);
-  if (r < 210)
+  if (chance(0.06))
+    op = aimed_op(s);
+  else if (r < 210)
     op = mmap_op(s);
   else if (r < 300)
     op = munmap_op(s);

@@ -59,6 +59,9 @@ class Generator {
   Op mseal_op(Session &s);
   Op prctl_op(Session &s);
   Op fork_op(Session &s);
+  // Aimed where random operations rarely land (see generator.cpp).
+  Op aimed_op(Session &s);
+  Op two_bad_arguments(Session &s, const std::vector<vmspace::VmaInfo> &vmas);
   // A range for the VMA calls: a VMA or part of it, several VMAs, a hole, odd values.
   void some_range(Session &s, uint64_t *addr, uint64_t *len);
   // Bytes of mapped memory in [addr, addr+len) (what locking or populating would allocate).
