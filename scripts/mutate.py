@@ -49,6 +49,8 @@ def main():
         return 2
 
     work = tempfile.mkdtemp(prefix="vmspace-mutate-")
+    # The differential test's unprivileged oracle runs as nobody: it must reach its binary.
+    os.chmod(work, 0o755)
     tree = os.path.join(work, "src")
     build = os.path.join(work, "build")
     log = os.path.join(work, "log.txt")

@@ -706,10 +706,10 @@ Op Generator::aimed_op(Session &s) {
     return ((f & vm::read) ? lx::prot_read : 0) | ((f & vm::write) ? lx::prot_write : 0) |
            ((f & vm::exec) ? lx::prot_exec : 0);
   };
+  if (s.proc(slot_).map_count() > 60000) return near_limit_op(s, vmas, plain);
   const uint64_t r = pick(100);
-  // Near vm.max_map_count (a filled sequence), or now and then: a one-sided split, the head
-  // or tail of a VMA taking another protection.
-  if (s.proc(slot_).map_count() > 60000 || r < 25) {
+  // Now and then: a one-sided split, the head or tail of a VMA taking another protection.
+  if (r < 25) {
     std::vector<const vmspace::VmaInfo *> c;
     for (const vmspace::VmaInfo &v : vmas)
       if (plain(v) && v.end - v.start >= 2 * P) c.push_back(&v);
@@ -755,6 +755,55 @@ Op Generator::aimed_op(Session &s) {
     }
   }
   return two_bad_arguments(s, vmas);
+}
+
+// In a filled address space: walk the VMA count to a target just below or at
+// vm.max_map_count (a new mapping far from the others adds one VMA, unmapping a whole VMA
+// removes one), then make a call whose outcome depends on exactly how many VMAs are free: a
+// one- or two-sided split, a munmap that splits in two, a new mapping, an mremap that moves
+// (move_vma wants four free slots, MREMAP_FIXED more).
+Op Generator::near_limit_op(Session &s, const std::vector<vmspace::VmaInfo> &vmas,
+                            const std::function<bool(const vmspace::VmaInfo &)> &plain) {
+  constexpr int kMax = 65530;  // the oracle's vm.max_map_count
+  const int count = s.proc(slot_).map_count();
+  if (limit_target_ < 0) limit_target_ = kMax - static_cast<int>(pick(7));
+  // Three pages in a region of their own (the fill sits at 0x200000000).
+  auto isolated = [&] {
+    return call("mmap", {0x300000000000ull + pick(1 << 16) * 16 * P, 3 * P, lx::prot_read,
+                         lx::map_private | lx::map_anonymous | lx::map_fixed_noreplace, ~0ull, 0});
+  };
+  if (count < limit_target_) return isolated();
+  if (count > limit_target_) {
+    for (int attempt = 0; attempt < 16; attempt++) {
+      const vmspace::VmaInfo &w = vmas[pick(vmas.size())];
+      if (plain(w)) return call("munmap", {w.start, w.end - w.start});
+    }
+    return two_bad_arguments(s, vmas);
+  }
+  std::vector<const vmspace::VmaInfo *> c;
+  for (const vmspace::VmaInfo &v : vmas)
+    if (plain(v) && v.end - v.start >= 3 * P) c.push_back(&v);
+  limit_target_ = -1;  // on target: the call, then a new target
+  if (c.empty()) return isolated();
+  const vmspace::VmaInfo &v = *c[pick(c.size())];
+  const uint64_t other = (v.flags & vm::write) ? lx::prot_read : lx::prot_read | lx::prot_write;
+  switch (pick(6)) {
+    case 0:
+      return call("mprotect", {chance(0.5) ? v.end - P : v.start, P, other});
+    case 1:
+      return call("mprotect", {v.start + P, P, other});
+    case 2:
+      return call("munmap", {v.start + P, P});
+    case 3:
+      return isolated();
+    case 4:
+      // A move that leaves the old range mapped (move_vma in any case).
+      return call("mremap", {v.start, v.end - v.start, v.end - v.start,
+                             lx::mremap_maymove | lx::mremap_dontunmap, 0});
+    default:
+      return call("mremap", {v.start, P, P, lx::mremap_maymove | lx::mremap_fixed,
+                             0x7e0000000000ull + pick(64) * P});
+  }
 }
 
 // Calls with two bad arguments whose errnos differ.
@@ -827,7 +876,8 @@ Op Generator::next(Session &s) {
   }
   Op op;
   uint64_t r = pick(1000);
-  if (chance(0.06))
+  // Aimed ops now and then; in a filled address space (few ops, each costly) mostly.
+  if (chance(s.proc(slot_).map_count() > 60000 ? 0.5 : 0.06))
     op = aimed_op(s);
   else if (r < 210)
     op = mmap_op(s);

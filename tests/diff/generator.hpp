@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -62,6 +63,8 @@ class Generator {
   // Aimed where random operations rarely land (see generator.cpp).
   Op aimed_op(Session &s);
   Op two_bad_arguments(Session &s, const std::vector<vmspace::VmaInfo> &vmas);
+  Op near_limit_op(Session &s, const std::vector<vmspace::VmaInfo> &vmas,
+                   const std::function<bool(const vmspace::VmaInfo &)> &plain);
   // A range for the VMA calls: a VMA or part of it, several VMAs, a hole, odd values.
   void some_range(Session &s, uint64_t *addr, uint64_t *len);
   // Bytes of mapped memory in [addr, addr+len) (what locking or populating would allocate).
@@ -85,6 +88,7 @@ class Generator {
   int slot_ = 0;                               // the process the op being made is for
   int mm_of_[Session::kSlots] = {0, 1, 2, 3};  // vfork children share their parent's
   bool mcl_future_[Session::kSlots] = {};
+  int limit_target_ = -1;  // the VMA count near_limit_op steers to
 };
 
 }  // namespace difftest

@@ -150,6 +150,8 @@ bool Oracle::start(const OracleOptions &o, std::string *error) {
   long args[6] = {};
   if (syscall(0, 39 /* getpid */, args) != pid) {
     *error = "the oracle did not start (" + o.oracle_path + ")";
+    if (!o.privileged)
+      *error += "; unprivileged, it runs as uid 65534, which must be able to reach it";
     stop();
     return false;
   }
