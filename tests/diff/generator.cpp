@@ -765,14 +765,25 @@ Op Generator::aimed_op(Session &s) {
 Op Generator::near_limit_op(Session &s, const std::vector<vmspace::VmaInfo> &vmas,
                             const std::function<bool(const vmspace::VmaInfo &)> &plain) {
   constexpr int kMax = 65530;  // the oracle's vm.max_map_count
+  // Each call with the counts where its outcome changes (a one-sided split needs one free
+  // slot, a two-sided one two, move_vma four, MREMAP_FIXED six; mmap fails only above).
+  static constexpr int kEdges[][2] = {{kMax, kMax - 1},    {kMax, kMax - 1}, {kMax - 1, kMax - 2},
+                                      {kMax, kMax - 1},    {kMax + 1, kMax}, {kMax - 3, kMax - 4},
+                                      {kMax - 5, kMax - 6}};
   const int count = s.proc(slot_).map_count();
-  if (limit_target_ < 0) limit_target_ = kMax - static_cast<int>(pick(7));
+  if (limit_target_ < 0) {
+    limit_case_ = static_cast<int>(pick(std::size(kEdges)));
+    limit_target_ = kEdges[limit_case_][pick(2)];
+  }
   // Three pages in a region of their own (the fill sits at 0x200000000).
   auto isolated = [&] {
     return call("mmap", {0x300000000000ull + pick(1 << 16) * 16 * P, 3 * P, lx::prot_read,
                          lx::map_private | lx::map_anonymous | lx::map_fixed_noreplace, ~0ull, 0});
   };
-  if (count < limit_target_) return isolated();
+  std::vector<const vmspace::VmaInfo *> c;
+  for (const vmspace::VmaInfo &v : vmas)
+    if (plain(v) && v.end - v.start >= 3 * P) c.push_back(&v);
+  if (count < limit_target_ || (c.empty() && count <= kMax)) return isolated();
   if (count > limit_target_) {
     for (int attempt = 0; attempt < 16; attempt++) {
       const vmspace::VmaInfo &w = vmas[pick(vmas.size())];
@@ -780,24 +791,24 @@ Op Generator::near_limit_op(Session &s, const std::vector<vmspace::VmaInfo> &vma
     }
     return two_bad_arguments(s, vmas);
   }
-  std::vector<const vmspace::VmaInfo *> c;
-  for (const vmspace::VmaInfo &v : vmas)
-    if (plain(v) && v.end - v.start >= 3 * P) c.push_back(&v);
+  const int what = limit_case_;
   limit_target_ = -1;  // on target: the call, then a new target
   if (c.empty()) return isolated();
   const vmspace::VmaInfo &v = *c[pick(c.size())];
   const uint64_t other = (v.flags & vm::write) ? lx::prot_read : lx::prot_read | lx::prot_write;
-  switch (pick(6)) {
-    case 0:
-      return call("mprotect", {chance(0.5) ? v.end - P : v.start, P, other});
-    case 1:
+  switch (what) {
+    case 0:  // the head takes another protection: the VMA splits at its end
+      return call("mprotect", {v.start, P, other});
+    case 1:  // the tail does
+      return call("mprotect", {v.end - P, P, other});
+    case 2:  // the middle does: two splits
       return call("mprotect", {v.start + P, P, other});
-    case 2:
-      return call("munmap", {v.start + P, P});
     case 3:
-      return isolated();
+      return call("munmap", {v.start + P, P});
     case 4:
-      // A move that leaves the old range mapped (move_vma in any case).
+      return isolated();
+    case 5:
+      // A move that leaves the old range mapped (move_vma).
       return call("mremap", {v.start, v.end - v.start, v.end - v.start,
                              lx::mremap_maymove | lx::mremap_dontunmap, 0});
     default:

@@ -89,6 +89,7 @@ class Generator {
   int mm_of_[Session::kSlots] = {0, 1, 2, 3};  // vfork children share their parent's
   bool mcl_future_[Session::kSlots] = {};
   int limit_target_ = -1;  // the VMA count near_limit_op steers to
+  int limit_case_ = 0;     // and the call it makes there
 };
 
 }  // namespace difftest
