@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/ref.hpp"
+#include "base/small_vector.hpp"
 #include "mm/mm_context.hpp"
 #include "vma/vma_set.hpp"
 #include "vmspace/result.hpp"
@@ -44,7 +45,7 @@ struct TaskLimits {
 // The VMAs of [start, end) collected for removal (Linux: struct vma_munmap_struct).
 struct UnmapPlan {
   uint64_t start = 0, end = 0;
-  std::vector<Vma *> vmas;
+  SmallVector<Vma *, 4> vmas;
   Vma *prev = nullptr;
   Vma *next = nullptr;
   uint64_t nr_pages = 0, locked = 0, nr_accounted = 0, exec = 0, stack = 0, data = 0;

@@ -15,16 +15,16 @@ namespace vmspace {
 
 namespace {
 // A call on a live task: `t` is it, under a shared lock; otherwise return `dead`.
-#define VMS_LIVE(dead)                                  \
-  Task *t = t_.get();                                   \
-  if (!t) return dead;                                  \
-  std::shared_lock<std::shared_mutex> life(t->life_mu); \
+#define VMS_LIVE(dead)                           \
+  Task *t = t_.get();                            \
+  if (!t) return dead;                           \
+  std::shared_lock<SharedLock> life(t->life_mu); \
   if (!t->alive) return dead
 // The same, exclusively (the call changes the task).
-#define VMS_LIVE_EXCLUSIVE(dead)                        \
-  Task *t = t_.get();                                   \
-  if (!t) return dead;                                  \
-  std::unique_lock<std::shared_mutex> life(t->life_mu); \
+#define VMS_LIVE_EXCLUSIVE(dead)                 \
+  Task *t = t_.get();                            \
+  if (!t) return dead;                           \
+  std::unique_lock<SharedLock> life(t->life_mu); \
   if (!t->alive) return dead
 
 // A call on a live task; the host running out of memory inside it (std::bad_alloc from an
@@ -42,19 +42,19 @@ const Failure kGone{Errno::srch};
 
 bool Process::alive() const {
   if (!t_) return false;
-  std::shared_lock<std::shared_mutex> life(t_->life_mu);
+  std::shared_lock<SharedLock> life(t_->life_mu);
   return t_->alive;
 }
 
 int Process::exit_status() const {
   if (!t_) return 0;
-  std::shared_lock<std::shared_mutex> life(t_->life_mu);
+  std::shared_lock<SharedLock> life(t_->life_mu);
   return t_->exit_status;
 }
 
 int Process::exit_signal() const {
   if (!t_) return 0;
-  std::shared_lock<std::shared_mutex> life(t_->life_mu);
+  std::shared_lock<SharedLock> life(t_->life_mu);
   return t_->exit_signal;
 }
 
@@ -266,7 +266,7 @@ bool Process::import_layout(std::string_view text, std::string *error) {
     *error = "1:1: no such process";
     return false;
   }
-  std::unique_lock<std::shared_mutex> life(t->life_mu);
+  std::unique_lock<SharedLock> life(t->life_mu);
   if (!t->alive) {
     *error = "1:1: the process has exited";
     return false;

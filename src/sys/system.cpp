@@ -157,7 +157,7 @@ void SystemState::end_group(int pid, int status, int signal) {
   }
   // Each dies once no call is running on it.
   for (const std::shared_ptr<Task> &t : gone) {
-    std::unique_lock<std::shared_mutex> l(t->life_mu);
+    std::unique_lock<SharedLock> l(t->life_mu);
     t->die(status, signal);
   }
 }
@@ -171,7 +171,7 @@ void SystemState::end_task(int pid) {
     gone = std::move(it->second);
     procs.erase(it);
   }
-  std::unique_lock<std::shared_mutex> l(gone->life_mu);
+  std::unique_lock<SharedLock> l(gone->life_mu);
   gone->die(0, 0);
 }
 
@@ -182,7 +182,7 @@ void SystemState::shutdown() {
     all.swap(procs);
   }
   for (auto &[pid, t] : all) {
-    std::unique_lock<std::shared_mutex> l(t->life_mu);
+    std::unique_lock<SharedLock> l(t->life_mu);
     t->die(0, lx::sigkill);
   }
 }

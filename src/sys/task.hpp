@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.hpp"
 #include "mm/address_space.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
@@ -187,7 +188,7 @@ class Task {
   void set_layout_listener(std::function<void(const LayoutChange &)> l);
 
   // ---- life (guarded by life_mu: calls hold it shared, death takes it exclusively) ----
-  mutable std::shared_mutex life_mu;
+  mutable SharedLock life_mu;
   bool alive = true;
   int exit_status = 0;  // exit_group's status
   int exit_signal = 0;  // the signal that killed it (SIGSEGV after a failed execve)

@@ -418,9 +418,12 @@ VmaTree::~VmaTree() { clear(); }
 
 bool VmaTree::reserve(int n) {
   // An insertion splits at most one leaf and every inner node above it, and may add a root.
+  // The common case, decided without walking the tree: room for trees of up to 7 levels
+  // (16^7 VMAs and more).
+  const size_t k = static_cast<size_t>(n);
+  if (leaves_.available() >= k && inners_.available() >= 8 * k) return true;
   int height = 1;
   for (const Node *c = root_; c && !c->leaf; c = static_cast<const Inner *>(c)->c[0]) height++;
-  const size_t k = static_cast<size_t>(n);
   return leaves_.reserve(k) && inners_.reserve(k * static_cast<size_t>(height + 1));
 }
 
