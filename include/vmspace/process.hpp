@@ -93,12 +93,26 @@ class Process {
   // kernel). A null name clears.
   Result<void> set_vma_anon_name(uint64_t addr, uint64_t len, const char *name);
 
-  // Touches one byte in every page of [addr, addr+len), as a guest load or store would,
-  // stopping at the first fault. Faults in pages (anonymous memory gets its anon_vma, stacks
-  // grow) as Linux's fault handler does at the VMA level.
+  // ---- guest memory ----
+  // Loads addr and then every page start below addr+len, as a guest would (`write`: stores
+  // each loaded byte back, a store that changes nothing), stopping at the first fault. Pages
+  // become present as Linux's fault handler makes them (the zero page, a new page, the page
+  // cache, copy-on-write); stacks grow.
   Fault touch(uint64_t addr, uint64_t len, bool write) { return access(addr, len, write, false); }
   // The same for an instruction fetch (`exec`: the page needs VM_EXEC), or a load or store.
   Fault access(uint64_t addr, uint64_t len, bool write, bool exec);
+  // Guest loads and stores of len bytes, one byte after another in ascending order; each
+  // stops at the first fault (Fault::addr is the byte that faulted), with the bytes before it
+  // loaded into out or stored. When guest memory (SystemConfig::ram_limit) is exhausted the
+  // fault is SIGKILL, as the OOM killer's. A process that has exited: SIGKILL at addr.
+  Fault read(uint64_t addr, void *out, uint64_t len);
+  Fault write(uint64_t addr, const void *in, uint64_t len);
+  Fault fill(uint64_t addr, uint8_t byte, uint64_t len);
+  // Resident memory in pages (the /proc/PID/status RssAnon, RssFile, RssShmem, VmHWM).
+  struct Rss {
+    uint64_t anon = 0, file = 0, shmem = 0, hiwater = 0;
+  };
+  Rss rss() const;
 
   // ---- files ----
   Result<int> open(std::string_view path, uint64_t flags, uint64_t mode);

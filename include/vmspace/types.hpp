@@ -76,6 +76,10 @@ struct SystemConfig {
   // of the host's RAM. Past it, calls that would make more fail with ENOMEM and
   // System::memory_exhausted() says so (see README, "Safety").
   uint64_t max_memory = 0;
+  // Guest physical memory: the frames all processes' pages and page caches may hold; 0: a
+  // quarter of the host's RAM. When it is used up, a fault that needs a page fails as an
+  // out-of-memory kill (SIGKILL). The frames are charged to max_memory too.
+  uint64_t ram_limit = 0;
 };
 
 struct SpawnOptions {

@@ -47,9 +47,33 @@ InodeKind kind_of(mode_t mode) {
 }  // namespace
 
 Inode::~Inode() {
+  if (PageCache *pc = pages_.load()) {
+    (void)pc->writeback(0, ~0ull, size());  // no dirty byte is lost when the file closes
+    delete pc;
+  }
   if (cache_ && huge_reserved_) cache_->unreserve_huge(huge_page_size_, huge_reserved_);
   if (cache_) cache_->forget(this);
   if (host_fd_ >= 0) ::close(host_fd_);
+  if (content_fd_ >= 0) ::close(content_fd_);
+}
+
+PageCache *Inode::pages() {
+  if (!cache_ || !cache_->frames()) return nullptr;
+  PageCache *pc = pages_.load(std::memory_order_acquire);
+  if (pc) return pc;
+  MutexLock g(pages_mu_);
+  pc = pages_.load(std::memory_order_relaxed);
+  if (!pc) {
+    pc = new PageCache(*cache_->frames());
+    pages_.store(pc, std::memory_order_release);
+  }
+  return pc;
+}
+
+Result<void> Inode::sync_pages(uint64_t first, uint64_t last) {
+  PageCache *pc = pages_.load(std::memory_order_acquire);
+  if (!pc) return {};
+  return pc->writeback(first, last, size());
 }
 
 uint64_t Inode::size() const {
@@ -120,6 +144,7 @@ Ref<Inode> InodeCache::shmem(std::string maps_path, uint64_t size) {
   in->dev_minor_ = 1;
   in->size_ = size;
   in->own_path_ = std::move(maps_path);
+  in->cache_ = this;  // for its page cache (forget() has nothing to do: no host file)
   MutexLock lock(mu_);
   in->ino_ = next_ino_++;
   return in;
@@ -164,10 +189,11 @@ Ref<Inode> InodeCache::standin(uint32_t dev_major, uint32_t dev_minor, uint64_t 
   in->dev_minor_ = dev_minor;
   in->ino_ = ino;
   in->own_path_ = std::move(maps_path);
+  in->cache_ = this;  // for its page cache (forget() has nothing to do: no host file)
   if (host_fd >= 0) {
     struct stat st {};
     if (::fstat(host_fd, &st) == 0) in->size_ = static_cast<uint64_t>(st.st_size);
-    ::close(host_fd);
+    in->content_fd_ = host_fd;  // the contents come from the file it stands in for
   }
   return in;
 }
@@ -225,10 +251,22 @@ bool OpenFile::writable() const {
 Result<void> OpenFile::truncate(uint64_t size) {
   if (host_fd_ < 0) {
     inode_->set_own_size(size);
-    return {};
+  } else if (::ftruncate(host_fd_, static_cast<off_t>(size)) != 0) {
+    return fail(static_cast<Errno>(errno));
   }
-  if (::ftruncate(host_fd_, static_cast<off_t>(size)) != 0) return fail(static_cast<Errno>(errno));
+  // The page cache follows: pages past the end go, the partial last page is zeroed past it.
+  if (PageCache *pc = inode_->pages()) pc->truncate(size);
   return {};
+}
+
+void OpenFile::punch_hole(uint64_t first, uint64_t last) const {
+  PageCache *pc = inode_->pages();
+  if (!pc) return;
+  const uint64_t ps = pc->page_size();
+  if (host_fd_ >= 0)
+    (void)::fallocate(host_fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      static_cast<off_t>(first * ps), static_cast<off_t>((last - first + 1) * ps));
+  pc->drop(first, last);
 }
 
 std::string OpenFile::maps_path() const {

@@ -8,8 +8,10 @@
 // identity decides whether two VMAs can merge, and its path is the one maps shows.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "base/mutex.hpp"
 #include "base/ref.hpp"
+#include "file/page_cache.hpp"
 #include "vma/vma.hpp"
 #include "vmspace/result.hpp"
 
@@ -56,6 +59,8 @@ class Inode : public RefCounted {
   uint32_t dev_minor() const { return dev_minor_; }
   uint64_t ino() const { return ino_; }
   bool is_host() const { return host_fd_ >= 0; }
+  // A host descriptor of the file (for reading its contents), or -1.
+  int host_read_fd() const { return host_fd_ >= 0 ? host_fd_ : content_fd_; }
   bool append_only() const { return append_only_; }
   bool noexec_mount() const { return noexec_; }
   uint64_t huge_page_size() const { return huge_page_size_; }
@@ -74,6 +79,10 @@ class Inode : public RefCounted {
   uint64_t size() const;
   // Sets the size of a vmspace-owned object (host files are truncated through an OpenFile).
   void set_own_size(uint64_t size) { size_ = size; }
+  // The inode's contents in guest memory (made on first use; null without a frame pool).
+  PageCache *pages();
+  // Writes the dirty pages of [first, last] back (Linux: filemap_write_and_wait_range).
+  Result<void> sync_pages(uint64_t first = 0, uint64_t last = ~0ull);
 
  private:
   friend class InodeCache;
@@ -85,6 +94,7 @@ class Inode : public RefCounted {
   uint64_t ino_ = 0;
   std::pair<uint64_t, uint64_t> host_key_{};  // (st_dev, st_ino) in InodeCache::host_
   int host_fd_ = -1;                          // any host descriptor of the file, for fstat
+  int content_fd_ = -1;                       // a stand-in's host file, for its contents
   bool append_only_ = false;
   bool noexec_ = false;
   uint64_t size_ = 0;  // for objects vmspace owns
@@ -92,6 +102,8 @@ class Inode : public RefCounted {
   uint64_t huge_reserved_ = 0;
   bool rejects_sync_ = false;
   std::string own_path_;
+  Mutex pages_mu_;
+  std::atomic<PageCache *> pages_{nullptr};  // owned
 };
 
 // One Inode per host file; vmspace-owned objects get inode numbers from a counter
@@ -112,6 +124,9 @@ class InodeCache {
   // (1:5) maps as /dev/zero does; any other device has no mmap (ENODEV).
   Ref<Inode> device(bool block, uint32_t rdev_major, uint32_t rdev_minor, uint32_t dev_major,
                     uint32_t dev_minor, uint64_t ino, std::string maps_path);
+  // The guest memory page caches take their frames from (set once, before any inode).
+  void set_frames(FramePool *f) { frames_ = f; }
+  FramePool *frames() const { return frames_; }
   // Sets the next inode number handed to a vmspace-owned object.
   void set_next_ino(uint64_t n) {
     MutexLock lock(mu_);
@@ -128,6 +143,7 @@ class InodeCache {
  private:
   friend class Inode;
   void forget(Inode *in);
+  FramePool *frames_ = nullptr;
   Mutex mu_;
   // (st_dev, st_ino) -> inode; an inode removes itself when it dies (forget).
   std::map<std::pair<uint64_t, uint64_t>, Inode *> host_ VMS_GUARDED_BY(mu_);
@@ -146,12 +162,16 @@ class OpenFile : public MappedFile {
   const Ref<Inode> &inode() const { return inode_; }
   uint64_t open_flags() const { return flags_; }
   int host_fd() const { return host_fd_; }
+  // A descriptor to read the file's contents through: this open's, else the inode's.
+  int read_fd() const { return host_fd_ >= 0 ? host_fd_ : inode_->host_read_fd(); }
   bool is_path() const;   // O_PATH: usable only as a name, not for I/O or mmap
   bool readable() const;  // FMODE_READ
   bool writable() const;  // FMODE_WRITE
 
   // ftruncate.
   Result<void> truncate(uint64_t size);
+  // MADV_REMOVE: pages [first, last] of the file become a hole (zeros, for every mapping).
+  void punch_hole(uint64_t first, uint64_t last) const;
 
   uint32_t dev_major() const override { return id_ ? id_->major : inode_->dev_major(); }
   uint32_t dev_minor() const override { return id_ ? id_->minor : inode_->dev_minor(); }

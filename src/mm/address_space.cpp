@@ -25,7 +25,8 @@ AddressSpace::AddressSpace(MmContext &s, uint64_t rlimit_stack)
       page_size(s.cfg.page_size),
       page_shift(log2_of(s.cfg.page_size)),
       task_size((1ull << 47) - s.cfg.page_size),
-      vmas(log2_of(s.cfg.page_size)) {
+      vmas(log2_of(s.cfg.page_size)),
+      pt(&s.meter) {
   // Linux: arch/x86/mm/mmap.c arch_pick_mmap_layout / mmap_base, without randomisation.
   uint64_t gap = rlimit_stack;
   uint64_t pad = stack_guard_gap();
@@ -143,6 +144,7 @@ Vma *AddressSpace::insert_vma(const Vma &proto) {
 
 void AddressSpace::clear() {
   while (Vma *v = vmas.tree.first()) {
+    zap(v->start, v->end);
     if (v->flags & vm::account) vm_unacct_memory(pages(v->size()));
     vmas.remove(v);
   }

@@ -16,11 +16,13 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/ref.hpp"
 #include "base/small_vector.hpp"
 #include "mm/mm_context.hpp"
+#include "page/page_table.hpp"
 #include "vma/vma_set.hpp"
 #include "vmspace/result.hpp"
 #include "vmspace/types.hpp"
@@ -159,6 +161,10 @@ class AddressSpace {
   // One step of mincore from start (at most `pages`): the pages it covers, ENOMEM at a hole.
   // The caller holds mmap_lock.
   Result<uint64_t> mincore_step(uint64_t start, uint64_t pages) const;
+  // The residency of n pages from start, all in one VMA (Linux: mincore_pte_range): a page
+  // mapped in this address space, or for a file the page in its page cache (vmspace's, or
+  // for a host file the host kernel's); out[i] is 1 or 0.
+  void mincore_fill(uint64_t start, uint64_t n, uint8_t *out) const;
 
   // ---- mapping (do_mmap.cpp, mmap_region.cpp) ----
   // Linux: do_mmap. Checks the request in Linux's order and maps it. The caller holds
@@ -271,6 +277,48 @@ class AddressSpace {
   Vma *insert_vma(const Vma &proto);
   // Removes every VMA (exit, import).
   void clear();
+
+  // ---- guest memory (memory.cpp) ----
+  // Page-table entries of this address space (the frames are ctx.frames').
+  PageTable pt;
+  // Resident pages (Linux: MM_ANONPAGES, MM_FILEPAGES, MM_SHMEMPAGES) and the high-water mark
+  // of their sum (VmHWM). The zero page is not counted.
+  uint64_t rss_anon = 0, rss_file = 0, rss_shmem = 0, hiwater_rss = 0;
+  uint64_t rss() const { return rss_anon + rss_file + rss_shmem; }
+  // Guest loads and stores of len bytes at addr, one byte after another in ascending order:
+  // each stops at the first fault (the Fault's addr is the byte that faulted), with the bytes
+  // before it copied (loads) or stored (stores). An access that would wrap runs to the top.
+  Fault read_mem(uint64_t addr, uint8_t *out, uint64_t len, const TaskLimits &lim);
+  Fault write_mem(uint64_t addr, const uint8_t *in, uint64_t len, const TaskLimits &lim);
+  Fault fill_mem(uint64_t addr, uint8_t byte, uint64_t len, const TaskLimits &lim);
+  // Loads addr and every page start below addr+len; `write` stores each loaded byte back (a
+  // write fault that changes nothing).
+  Fault touch_mem(uint64_t addr, uint64_t len, bool write, bool exec, const TaskLimits &lim);
+  // The page holding addr in host memory, made present for a load or a store after fault()
+  // allowed it (Linux: handle_mm_fault below the VMA checks: the zero page, a new anonymous
+  // page, the page cache, copy-on-write). Null when guest memory is exhausted.
+  uint8_t *page_for(Vma *v, uint64_t addr, bool write);
+  // Drops the pages of [start, end) (munmap, MADV_DONTNEED, exit); guard markers too unless
+  // keep_guards (MADV_DONTNEED keeps them).
+  void zap(uint64_t start, uint64_t end, bool keep_guards = false);
+  // MADV_GUARD_INSTALL / MADV_GUARD_REMOVE: markers that make any access SIGSEGV.
+  void install_guards(uint64_t start, uint64_t end);
+  void remove_guards(uint64_t start, uint64_t end);
+  // Moves the pages of [from, from+len) to [to, to+len) (mremap): prepare_move may throw
+  // std::bad_alloc and changes nothing; commit_move cannot fail.
+  struct PageMove {
+    std::vector<std::pair<uint64_t, uint64_t>> entries;  // (page offset, entry)
+    uint64_t from = 0, to = 0;                           // first pages
+  };
+  void prepare_move(uint64_t from, uint64_t to, uint64_t len, PageMove &m);
+  void commit_move(PageMove &m);
+  // Gives the child the pages of the parent VMA v it copies (fork): shared memory is shared,
+  // private memory becomes copy-on-write in both (Linux: copy_page_range, only where
+  // vma_needs_copy: VMAs with an anon_vma; others fault again in the child).
+  void fork_pages(AddressSpace &child, const Vma &v);
+  // Writes back the dirty page-cache pages of the shared file mappings in [start, end)
+  // (msync MS_SYNC). The first write-back error.
+  Result<void> sync_range(uint64_t start, uint64_t end);
 
   // ---- inspection ----
   bool validate(std::string *why) const;

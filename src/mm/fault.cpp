@@ -49,6 +49,12 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   f.addr = addr;
   f.signal = kSigsegv;
   f.code = kSegvMaperr;
+  // A non-canonical address is a general protection fault: SI_KERNEL, no address.
+  if (addr >= (1ull << 47) && addr < 0xffff800000000000ull) {
+    f.code = lx::si_kernel;
+    f.addr = 0;
+    return f;
+  }
   if (addr >= task_size) return f;
   Vma *v = vmas.tree.find(addr);
   if (!v) return f;
@@ -64,8 +70,16 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   // A private write gets anonymous memory (the COW copy comes before the file is read).
   bool private_write = write && !(v->flags & vm::shared);
   if (private_write && !(v->flags & vm::hugetlb)) anon_vma_prepare(v);
-  // Beyond the end of a file, or a huge page the pool cannot give: SIGBUS.
-  if (!backed(v, addr & ~(page_size - 1), (addr & ~(page_size - 1)) + page_size)) {
+  // A guard marker: SIGSEGV (SEGV_MAPERR, observed on 6.18).
+  if (pt.get(addr >> page_shift) & pte::guard) {
+    f.code = kSegvMaperr;
+    return f;
+  }
+  // Beyond the end of a file, or a huge page the pool cannot give: SIGBUS (a private copy
+  // made before the file shrank stays, as truncation leaves COW copies mapped).
+  const bool copied =
+      (pt.get(addr >> page_shift) & (pte::present | pte::anon)) == (pte::present | pte::anon);
+  if (!copied && !backed(v, addr & ~(page_size - 1), (addr & ~(page_size - 1)) + page_size)) {
     f.signal = kSigbus;
     f.code = kBusAdrerr;
     return f;

@@ -64,8 +64,14 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy(const TaskLimits &
     }
     copy.flags &= ~vm::locked_mask;
     c.vmas.link(c.vmas.alloc(copy));
+    try {
+      fork_pages(c, *v);
+    } catch (const std::bad_alloc &) {
+      return fail(Errno::nomem);  // the child (freed by the caller) had no room for tables
+    }
   }
   c.hiwater_vm = c.total_vm;
+  c.hiwater_rss = c.rss();
   return child;
 }
 

@@ -76,11 +76,11 @@ bool ksm_compatible(const Vma &v) {
 static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end, int b,
                           AnonName *name, Vma **res) {
   *res = v;
-  // Linux: can_madvise_modify (mseal). Only anonymous memory in the kernel's sense (no file,
-  // no special-mapping operations) is protected: a sealed [vvar_vclock] takes MADV_DONTFORK
-  // (observed on 6.18).
-  if ((v->flags & vm::sealed) && is_discard(b) && !v->file && v->special == Special::none &&
-      !(v->flags & vm::shared) && !(v->flags & vm::write))
+  // Linux: can_madvise_modify (mseal). Only anonymous memory in the kernel's sense (no
+  // operations: a private /dev/zero mapping is, a sealed [vvar_vclock] is not and takes
+  // MADV_DONTFORK; both observed on 6.18) is protected.
+  if ((v->flags & vm::sealed) && is_discard(b) && v->is_anonymous() &&
+      v->special == Special::none && !(v->flags & vm::shared) && !(v->flags & vm::write))
     return fail(Errno::perm);
 
   uint64_t f = v->flags;
@@ -90,7 +90,15 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
       if (!v->file || v->special != Special::none) return fail(Errno::inval);
       if ((f & (vm::shared | vm::maywrite)) != (vm::shared | vm::maywrite))
         return fail(Errno::acces);
-      return {};  // punching the hole is a page-layer effect
+      // Punch the hole: the file's pages there become zeros for every mapping.
+      mm.zap(start, end);
+      if (v->vm_ops) {
+        const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
+        const uint64_t p0 = v->pgoff + ((start - v->start) >> mm.page_shift);
+        const uint64_t p1 = v->pgoff + ((end - 1 - v->start) >> mm.page_shift);
+        of->punch_hole(p0, p1);
+      }
+      return {};
     }
     case lx::madv_willneed:
       return {};
@@ -112,6 +120,10 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
         if (start & (h - 1)) return fail(Errno::inval);
       }
       if (b == lx::madv_free && !v->is_anonymous()) return fail(Errno::inval);
+      // DONTNEED drops the pages: anonymous memory reads zeros again, a private file mapping
+      // the file. FREE lets the kernel drop them only under memory pressure, which vmspace
+      // does not model: the contents stay until a store.
+      if (b != lx::madv_free) mm.zap(start, end, /*keep_guards=*/true);
       return {};
     }
     case lx::madv_collapse: {
@@ -147,9 +159,15 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
       // marked (without a split) as possibly holding guards.
       mm.anon_vma_prepare(v);
       v->flags |= vm::maybe_guard;
+      try {
+        mm.install_guards(start, end);  // the pages there go, markers take their place
+      } catch (const std::bad_alloc &) {
+        return fail(Errno::nomem);
+      }
       return {};
     case lx::madv_guard_remove:
       if (f & (vm::special | vm::hugetlb)) return fail(Errno::inval);
+      mm.remove_guards(start, end);
       return {};
     case lx::madv_normal:
       f &= ~(vm::rand_read | vm::seq_read);

@@ -12,6 +12,12 @@ uint64_t memory_limit_of(const SystemConfig &cfg) {
   host_memory(&ram, &swap);
   return ram ? ram / 4 : 1ull << 30;
 }
+uint64_t ram_limit_of(const SystemConfig &cfg) {
+  if (cfg.ram_limit) return cfg.ram_limit;
+  uint64_t ram = 0, swap = 0;
+  host_memory(&ram, &swap);
+  return ram ? ram / 4 : 1ull << 30;
+}
 }  // namespace
 
 void host_memory(uint64_t *ram, uint64_t *swap) {
@@ -44,7 +50,9 @@ MmSettings::MmSettings(const SystemConfig &c)
       stack_guard_gap_pages(c.stack_guard_gap_pages),
       legacy_va_layout(c.legacy_va_layout) {}
 
-MmContext::MmContext(const SystemConfig &c) : cfg(c), meter(memory_limit_of(c)) {
+MmContext::MmContext(const SystemConfig &c)
+    : cfg(c), meter(memory_limit_of(c)), frames(c.page_size, ram_limit_of(c), &meter) {
+  inodes.set_frames(&frames);
   uint64_t ram = c.total_ram_bytes, swap = c.total_swap_bytes;
   if (ram == 0) host_memory(&ram, &swap);
   total_ram_pages = ram / c.page_size;

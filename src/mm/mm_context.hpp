@@ -10,6 +10,7 @@
 
 #include "base/meter.hpp"
 #include "file/inode.hpp"
+#include "page/frames.hpp"
 #include "vmspace/result.hpp"
 #include "vmspace/types.hpp"
 
@@ -46,6 +47,7 @@ struct MmContext {
 
   MmSettings cfg;
   MemoryMeter meter;                        // declared before anything that charges it
+  FramePool frames;                         // before the inodes, whose page caches use it
   InodeCache inodes;                        // declared before anything that holds inodes
   std::atomic<int64_t> committed_pages{0};  // vm_committed_as
   uint64_t total_ram_pages = 0;

@@ -24,7 +24,23 @@ struct Remap {
   // The unmap list of a moved source (the old range lies in one VMA, cut out of it), allocated
   // before anything changes so that running out of memory changes nothing.
   UnmapPlan source;
+  // The pages that move, prepared before anything changes (MREMAP_FIXED: before the target is
+  // unmapped), with the page tables held until they moved.
+  AddressSpace::PageMove pages;
+  bool pages_prepared = false;
   bool implies_new() const { return flags & (kFixed | kDontUnmap); }
+};
+
+// Holds the page tables of an address space (no empty table is freed) for its lifetime.
+class TableHold {
+ public:
+  explicit TableHold(PageTable &pt) : pt_(pt) { pt_.hold(true); }
+  ~TableHold() { pt_.hold(false); }
+  TableHold(const TableHold &) = delete;
+  TableHold &operator=(const TableHold &) = delete;
+
+ private:
+  PageTable &pt_;
 };
 
 uint64_t huge_size_of(const Vma &v) {
@@ -71,7 +87,7 @@ Result<void> Remapper::munmap_range(uint64_t start, uint64_t len) {
 
 Result<uint64_t> AddressSpace::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len,
                                       uint64_t flags, uint64_t new_addr, const TaskLimits &lim) {
-  Remap r{addr, old_len, new_len, flags, new_addr, nullptr, 0, RemapType::no_resize, {}};
+  Remap r{addr, old_len, new_len, flags, new_addr, nullptr, 0, RemapType::no_resize, {}, {}, false};
   Remapper m(*this, lim);
   Result<uint64_t> res = m.run(r);
   if (res && listener) {
@@ -229,7 +245,14 @@ Result<void> Remapper::set_new_addr(Remap &r) {
 // Linux: mremap_to (MREMAP_FIXED or MREMAP_DONTUNMAP).
 Result<uint64_t> Remapper::to(Remap &r) {
   AddressSpace &mm = mm_;
+  TableHold hold(mm.pt);
   if (r.flags & kFixed) {
+    try {
+      mm.prepare_move(r.addr, r.new_addr, std::min(r.old_len, r.new_len), r.pages);
+      r.pages_prepared = true;
+    } catch (const std::bad_alloc &) {
+      return fail(Errno::nomem);
+    }
     VMS_TRY(munmap_range(r.new_addr, r.new_len));
     Vma *v = mm.vmas.tree.find(r.addr);
     r.vma = (v && v->start <= r.addr) ? v : nullptr;
@@ -265,6 +288,16 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
     charged = (r.flags & kDontUnmap) ? mm.pages(r.new_len) : mm.pages(r.delta);
     if (!mm.vm_enough_memory(charged, lim_)) return fail(Errno::nomem);
   }
+  TableHold hold(mm.pt);
+  if (!r.pages_prepared) {
+    try {
+      mm.prepare_move(r.addr, r.new_addr, std::min(r.old_len, r.new_len), r.pages);
+      r.pages_prepared = true;
+    } catch (const std::bad_alloc &) {
+      if (charged) mm.vm_unacct_memory(charged);
+      return fail(Errno::nomem);
+    }
+  }
 
   // copy_vma: the new VMA merges with its neighbours if it can. Anonymous
   // memory that was never faulted takes the page offset of its new address, so
@@ -289,6 +322,9 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
     nv = mm.vmas.alloc(copy);
     mm.vmas.link(nv);
   }
+
+  // The pages go with the mapping (Linux: move_page_tables); the old range is left empty.
+  mm.commit_move(r.pages);
 
   const uint64_t hiwater = mm.hiwater_vm;
   // vrm_stat_account with the source's flags.
@@ -353,7 +389,7 @@ Result<uint64_t> Remapper::move_only(Remap &r) {
     const uint64_t offset = seen ? v->start - last_end : 0;
     last_end = v->end;
     pos = v->end;
-    Remap piece{a, len, len, r.flags, target + offset, v, 0, RemapType::no_resize, {}};
+    Remap piece{a, len, len, r.flags, target + offset, v, 0, RemapType::no_resize, {}, {}, false};
     piece.source.vmas.reserve(2);
     if (!multi_allowed(*v) && (seen || v->end < end)) return fail(Errno::fault);
     Result<void> e = check_prep_vma(piece);

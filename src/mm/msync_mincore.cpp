@@ -1,6 +1,10 @@
 // msync(2) and mincore(2) at the VMA level (Linux: mm/msync.c sys_msync, mm/mincore.c
 // sys_mincore, do_mincore). Writing pages back and reporting residency come with the page
 // layer.
+#include <cstring>
+#include <vector>
+
+#include "file/inode.hpp"
 #include "mm/address_space.hpp"
 #include "vmspace/abi.hpp"
 
@@ -37,8 +41,8 @@ Result<void> AddressSpace::msync(uint64_t start, uint64_t len, uint64_t flags_in
   return {};
 }
 
-Result<void> AddressSpace::mincore_check(uint64_t start, uint64_t len, uint64_t vec,
-                                         bool guest_vec, uint64_t *pages) const {
+Result<void> AddressSpace::mincore_check(uint64_t start, uint64_t len, uint64_t vec, bool guest_vec,
+                                         uint64_t *pages) const {
   if (!page_aligned(start)) return fail(Errno::inval);
   // access_ok(start, len)
   const uint64_t limit = task_size;
@@ -56,6 +60,35 @@ Result<uint64_t> AddressSpace::mincore_step(uint64_t start, uint64_t pages) cons
   if (!v || v->start > start) return fail(Errno::nomem);
   const uint64_t in_vma = (v->end - start) >> page_shift;
   return pages < in_vma ? pages : in_vma;
+}
+
+void AddressSpace::mincore_fill(uint64_t start, uint64_t n, uint8_t *out) const {
+  std::memset(out, 0, n);
+  const Vma *v = vmas.tree.find(start);
+  const uint64_t first = start >> page_shift;
+  // Pages mapped here (the page-table walk skips empty tables).
+  const_cast<PageTable &>(pt).each(first, first + n - 1, [&](uint64_t vpn, uint64_t &e) {
+    if (e & pte::present) out[vpn - first] = 1;
+  });
+  const OpenFile *of =
+      v && v->file && v->vm_ops ? static_cast<const OpenFile *>(v->file.get()) : nullptr;
+  if (!of) return;
+  // A file's pages in its page cache: vmspace's, and for a host file the host kernel's (only
+  // pages inside the file can be cached).
+  PageCache *pc = of->inode()->pages();
+  const uint64_t pgoff0 = v->pgoff + ((start - v->start) >> page_shift);
+  const uint64_t size_pages = (of->inode()->size() + page_size - 1) >> page_shift;
+  const uint64_t in_file = pgoff0 >= size_pages ? 0 : std::min(n, size_pages - pgoff0);
+  std::vector<uint8_t> host;
+  if (of->read_fd() >= 0 && in_file)
+    host = host_residency(of->read_fd(), pgoff0, in_file, page_size);
+  for (uint64_t i = 0; i < in_file; i++) {
+    if (out[i]) continue;
+    if (pc && pc->resident(pgoff0 + i))
+      out[i] = 1;
+    else if (i < host.size() && host[i])
+      out[i] = 1;
+  }
 }
 
 }  // namespace vmspace

@@ -67,7 +67,10 @@ void AddressSpace::complete_unmap(UnmapPlan &plan) {
     stack_vm -= plan.stack;
     data_vm -= plan.data;
   }
-  for (Vma *v : plan.vmas) vmas.remove(v);
+  for (Vma *v : plan.vmas) {
+    zap(v->start, v->end);
+    vmas.remove(v);
+  }
   if (plan.nr_accounted) vm_unacct_memory(plan.nr_accounted);
   plan.vmas.clear();
 }

@@ -12,7 +12,32 @@ namespace vmspace {
 
 Fault Task::access(uint64_t addr, uint64_t len, bool write, bool exec) {
   std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  return mm_->access(addr, len, write, exec, task_limits(*this));
+  return mm_->touch_mem(addr, len, write, exec, task_limits(*this));
+}
+
+Fault Task::read_mem(uint64_t addr, void *out, uint64_t len) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->read_mem(addr, static_cast<uint8_t *>(out), len, task_limits(*this));
+}
+
+Fault Task::write_mem(uint64_t addr, const void *in, uint64_t len) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->write_mem(addr, static_cast<const uint8_t *>(in), len, task_limits(*this));
+}
+
+Fault Task::fill_mem(uint64_t addr, uint8_t byte, uint64_t len) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  return mm_->fill_mem(addr, byte, len, task_limits(*this));
+}
+
+Process::Rss Task::rss() const {
+  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  Process::Rss r;
+  r.anon = mm_->rss_anon;
+  r.file = mm_->rss_file;
+  r.shmem = mm_->rss_shmem;
+  r.hiwater = mm_->hiwater_rss;
+  return r;
 }
 
 uint64_t Task::brk(uint64_t addr) {
@@ -80,7 +105,12 @@ Result<void> Task::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
 
 Result<void> Task::msync(uint64_t start, uint64_t len, uint64_t flags) {
   std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-  return mm_->msync(start, len, flags);
+  VMS_TRY(mm_->msync(start, len, flags));
+  // MS_SYNC writes the shared file pages back and reports a write-back error (MS_ASYNC
+  // only schedules it, which the next sync or the file's end does).
+  if (flags & lx::ms_sync)
+    return mm_->sync_range(start, start + ((len + mm_->page_size - 1) & ~(mm_->page_size - 1)));
+  return {};
 }
 
 Result<void> Task::mincore(uint64_t start, uint64_t len, uint64_t vec) {
@@ -97,22 +127,29 @@ Result<void> Task::mincore(uint64_t start, uint64_t len, uint8_t *host_vec) {
 // layer: every page is reported as not resident.
 Result<void> Task::mincore_common(uint64_t start, uint64_t len, uint64_t vec, uint8_t *host_vec,
                                   bool host) {
-  const AddressSpace &mm = *mm_;
+  AddressSpace &mm = *mm_;
   uint64_t pages = 0;
   VMS_TRY(mm.mincore_check(start, len, host ? 0 : vec, !host, &pages));
+  // Linux fills at most a page of vector at a time. Without a vector to fill (a script's
+  // placeholder) only the errors count: a VMA at a time.
+  const bool fill = !host || host_vec;
+  std::vector<uint8_t> chunk(fill ? std::min<uint64_t>(pages, mm.page_size) : 0);
   while (pages) {
     uint64_t done;
     {
       std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
-      Result<uint64_t> step = mm.mincore_step(start, pages);
+      Result<uint64_t> step =
+          mm.mincore_step(start, fill ? std::min<uint64_t>(pages, chunk.size()) : pages);
       if (!step) return fail(step.error());
       done = *step;
+      if (fill) mm.mincore_fill(start, done, chunk.data());
     }
     if (host) {
-      if (host_vec) std::memset(host_vec, 0, done);
+      if (host_vec) std::memcpy(host_vec, chunk.data(), done);
       if (host_vec) host_vec += done;
     } else {
-      if (touch(vec, done, true)) return fail(Errno::fault);
+      // copy_to_user: guest stores, which fault pages in (or fail with EFAULT).
+      if (write_mem(vec, chunk.data(), done)) return fail(Errno::fault);
       vec += done;
     }
     pages -= done;

@@ -127,6 +127,35 @@ Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
   return t->access(addr, len, write, exec);
 }
 
+namespace {
+Fault gone_fault(uint64_t addr) {
+  Fault f;
+  f.signal = lx::sigkill;
+  f.addr = addr;
+  return f;
+}
+}  // namespace
+
+Fault Process::read(uint64_t addr, void *out, uint64_t len) {
+  VMS_LIVE(gone_fault(addr));
+  return t->read_mem(addr, out, len);
+}
+
+Fault Process::write(uint64_t addr, const void *in, uint64_t len) {
+  VMS_LIVE(gone_fault(addr));
+  return t->write_mem(addr, in, len);
+}
+
+Fault Process::fill(uint64_t addr, uint8_t byte, uint64_t len) {
+  VMS_LIVE(gone_fault(addr));
+  return t->fill_mem(addr, byte, len);
+}
+
+Process::Rss Process::rss() const {
+  VMS_LIVE(Rss{});
+  return t->rss();
+}
+
 // ---- files ----
 
 Result<int> Process::open(std::string_view path, uint64_t flags, uint64_t mode) {

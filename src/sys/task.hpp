@@ -75,6 +75,10 @@ class Task {
   Fault touch(uint64_t addr, uint64_t len, bool write) { return access(addr, len, write, false); }
   // The same for an instruction fetch (`exec`: the page needs VM_EXEC), or a load or store.
   Fault access(uint64_t addr, uint64_t len, bool write, bool exec);
+  Fault read_mem(uint64_t addr, void *out, uint64_t len);
+  Fault write_mem(uint64_t addr, const void *in, uint64_t len);
+  Fault fill_mem(uint64_t addr, uint8_t byte, uint64_t len);
+  Process::Rss rss() const;
 
   // ---- files ----
   Result<int> open(std::string_view path, uint64_t flags, uint64_t mode);

@@ -324,13 +324,36 @@ class Reader {
       need(d.words.size() == 2, "expected NAME VALUE");
     } else if (d.name == "rlimit") {
       need(d.words.size() == 2 || d.words.size() == 3, "expected RLIMIT_NAME SOFT [HARD]");
-    } else if (d.name == "touch") {
-      const bool access = d.words.size() >= 3 &&
-                          (d.words[2] == "read" || d.words[2] == "write" || d.words[2] == "exec");
-      const bool signal =
-          d.words.size() == 5 && (d.words[3] == "SIGSEGV" || d.words[3] == "SIGBUS");
-      need(d.words.size() == 2 || (d.words.size() == 3 && access) || (access && signal),
-           "expected ADDR LEN [read|write|exec [SIGSEGV|SIGBUS SI_CODE]]");
+    } else if (d.name == "touch" || d.name == "poke" || d.name == "peek" || d.name == "fill") {
+      // Operands, then an optional "= RESULT": 0, "BYTES" (peek), or SIGNAL CODE 0xADDR.
+      size_t eq = d.words.size();
+      for (size_t k = 0; k < d.words.size(); k++)
+        if (d.words[k] == "=" && !d.quoted[k]) {
+          eq = k;
+          break;
+        }
+      const size_t nres = eq < d.words.size() ? d.words.size() - eq - 1 : 0;
+      const bool result_ok =
+          eq == d.words.size() || nres == 1 ||
+          (nres == 3 && (d.words[eq + 1] == "SIGSEGV" || d.words[eq + 1] == "SIGBUS" ||
+                         d.words[eq + 1] == "SIGKILL"));
+      need(result_ok, "expected '= 0', '= \"BYTES\"' or '= SIGNAL CODE 0xADDR' after the operands");
+      if (d.name == "touch") {
+        const bool access =
+            eq >= 3 && (d.words[2] == "read" || d.words[2] == "write" || d.words[2] == "exec");
+        const bool legacy = eq == d.words.size() && d.words.size() == 5 && access &&
+                            (d.words[3] == "SIGSEGV" || d.words[3] == "SIGBUS");
+        need(eq == 2 || (eq == 3 && access) || legacy,
+             "expected ADDR LEN [read|write|exec] [= RESULT]");
+      } else if (d.name == "poke") {
+        need(eq == 2 && d.quoted.size() > 1 && d.quoted[1] && !d.quoted[0],
+             "expected ADDR \"BYTES\" [= RESULT]");
+      } else if (d.name == "peek") {
+        need(eq == 2 && !d.quoted[0] && !d.quoted[1], "expected ADDR LEN [= RESULT]");
+      } else {
+        need(eq == 3 && !d.quoted[0] && !d.quoted[1] && !d.quoted[2],
+             "expected ADDR LEN BYTE [= RESULT]");
+      }
     } else if (d.name == "hostfile") {
       // A symbolic link has its "TARGET" after SHOWN; keywords follow (checked with the
       // values by ScriptChecker).

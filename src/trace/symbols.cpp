@@ -475,4 +475,67 @@ std::string fmt_rlimit_resource(uint64_t r) {
   return fmt_dec(r);
 }
 
+std::string fmt_hex0x(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+// SIGSEGV SEGV_MAPERR 0xADDR, SIGBUS BUS_ADRERR 0xADDR, SIGSEGV SI_KERNEL 0x0, ...
+std::string fmt_fault(const Fault &f) {
+  if (!f) return "0";
+  std::string sig = f.signal == lx::sigbus    ? "SIGBUS"
+                    : f.signal == lx::sigkill ? "SIGKILL"
+                                              : "SIGSEGV";
+  std::string code;
+  if (f.code == lx::si_kernel || f.signal == lx::sigkill)
+    code = "SI_KERNEL";
+  else if (f.signal == lx::sigbus)
+    code = f.code == lx::bus_adrerr ? "BUS_ADRERR" : std::to_string(f.code);
+  else
+    code = f.code == lx::segv_maperr   ? "SEGV_MAPERR"
+           : f.code == lx::segv_accerr ? "SEGV_ACCERR"
+                                       : std::to_string(f.code);
+  return sig + " " + code + " " + fmt_hex0x(f.addr);
+}
+// Bytes as a script string: printable ASCII as itself (\" and \\ escaped), \t \n \v \f
+// \r, and \xNN for every other byte.
+std::string fmt_bytes(std::string_view b) {
+  std::string s = "\"";
+  for (unsigned char c : b) {
+    switch (c) {
+      case '"':
+        s += "\\\"";
+        break;
+      case '\\':
+        s += "\\\\";
+        break;
+      case '\t':
+        s += "\\t";
+        break;
+      case '\n':
+        s += "\\n";
+        break;
+      case '\v':
+        s += "\\v";
+        break;
+      case '\f':
+        s += "\\f";
+        break;
+      case '\r':
+        s += "\\r";
+        break;
+      default:
+        if (c >= 0x20 && c <= 0x7e) {
+          s += static_cast<char>(c);
+        } else {
+          char h[8];
+          std::snprintf(h, sizeof h, "\\x%02x", c);
+          s += h;
+        }
+    }
+  }
+  return s + "\"";
+}
+
 }  // namespace vmspace

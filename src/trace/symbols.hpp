@@ -10,14 +10,22 @@
 #include <string>
 #include <string_view>
 
+#include "vmspace/types.hpp"
+
 namespace vmspace {
 
 // The value of a symbolic constant, or nothing when the name is unknown.
 std::optional<uint64_t> constant_value(std::string_view name);
 
-std::string fmt_hex(uint64_t v);             // 0x1000, or 0
-std::string fmt_addr(uint64_t v);            // NULL or 0x7ffff7ff5000
-std::string fmt_dec(uint64_t v);             // unsigned decimal
+std::string fmt_hex(uint64_t v);    // 0x1000, or 0
+std::string fmt_addr(uint64_t v);   // NULL or 0x7ffff7ff5000
+std::string fmt_dec(uint64_t v);    // unsigned decimal
+std::string fmt_hex0x(uint64_t v);  // 0x1000, and 0x0
+// A memory directive's fault: "SIGSEGV SEGV_MAPERR 0x1000", "SIGSEGV SI_KERNEL 0x0", or "0".
+std::string fmt_fault(const Fault &f);
+// Bytes as a script string: printable ASCII as itself (\" and \\ escaped), \t \n \v \f \r,
+// and \xNN (lowercase) for every other byte.
+std::string fmt_bytes(std::string_view b);
 std::string fmt_sdec(int64_t v);             // signed decimal
 std::string fmt_int(uint64_t v);             // a C int argument (lower 32 bits, signed)
 std::string fmt_octal(uint64_t v);           // 0644

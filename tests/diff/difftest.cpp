@@ -59,10 +59,18 @@ struct Coverage {
   std::set<std::string> errors;
   std::map<std::string, int> calls;
   void add(const Op &op, const Answer &k) {
-    std::string name = op.kind == Op::Call    ? op.name
-                       : op.kind == Op::Touch ? "touch"
-                       : op.kind == Op::Fill  ? "fill"
-                                              : "setrlimit";
+    std::string name = op.kind == Op::Call     ? op.name
+                       : op.kind == Op::Touch  ? "touch"
+                       : op.kind == Op::Fill   ? "fill"
+                       : op.kind == Op::Peek   ? "peek"
+                       : op.kind == Op::Poke   ? "poke"
+                       : op.kind == Op::Memset ? "memset"
+                                               : "setrlimit";
+    if (op.kind != Op::Call && op.kind != Op::Fill && op.kind != Op::Rlimit) {
+      calls[name]++;
+      if (!k.ok) errors.insert(name + " " + vmspace::fmt_fault(vmspace::Fault{k.err, k.code, 0}));
+      return;
+    }
     if (op.kind == Op::Call && op.name == "madvise")
       name += " " + vmspace::fmt_madvise(op.args[2].v);
     calls[name]++;
@@ -94,7 +102,15 @@ bool step(Session &s, const Op &op, Answer *kernel, std::string *what) {
   Answer k = s.kernel(op);
   Answer v = s.vmspace(op);
   *kernel = k;
-  auto show = [](const Answer &a) {
+  const bool memory =
+      op.kind == Op::Touch || op.kind == Op::Peek || op.kind == Op::Poke || op.kind == Op::Memset;
+  auto show = [&](const Answer &a) {
+    if (memory) {
+      if (!a.ok)
+        return a.err == -1 ? std::string("no process")
+                           : vmspace::fmt_fault(vmspace::Fault{a.err, a.code, a.fault_addr});
+      return op.kind == Op::Peek ? vmspace::fmt_bytes(a.bytes) : std::string("0");
+    }
     if (!a.ok)
       return a.err == -1
                  ? std::string("fault")
@@ -109,7 +125,7 @@ bool step(Session &s, const Op &op, Answer *kernel, std::string *what) {
   }
   if (!s.kernel_alive()) {
     // Both sides faulted: the oracle is gone, the sequence ends here without a divergence.
-    if (op.kind == Op::Touch && !k.ok) return true;
+    if (memory && !k.ok) return true;
     *what = "the oracle died";
     return false;
   }

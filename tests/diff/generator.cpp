@@ -315,10 +315,12 @@ Op Generator::file_op(Session &s) {
 
 // Memory the model says is writable and backed (never past the end of a file), outside the
 // oracle's own, without guard markers.
-std::vector<vmspace::VmaInfo> Generator::touchable(Session &s) {
+std::vector<vmspace::VmaInfo> Generator::touchable(Session &s, bool write) {
   std::vector<vmspace::VmaInfo> ok;
   for (const vmspace::VmaInfo &v : s.proc(slot_).vmas()) {
-    if (!(v.flags & vm::write) || overlaps_protected(s, v.start, v.end - v.start)) continue;
+    if (!(v.flags & (write ? vm::write : vm::read)) ||
+        overlaps_protected(s, v.start, v.end - v.start))
+      continue;
     if (v.flags & (0x400000 | vm::maybe_guard)) continue;  // hugetlb, guard markers
     if (v.name.find("/memfd:") == 0 || v.name.find("[v") == 0) continue;
     if (!v.anonymous && v.name != "/dev/zero (deleted)" && v.name != "/dev/zero") {
@@ -340,16 +342,46 @@ std::vector<vmspace::VmaInfo> Generator::touchable(Session &s) {
 }
 
 Op Generator::touch_op(Session &s) {
-  std::vector<vmspace::VmaInfo> ok = touchable(s);
+  const bool write = chance(0.6);
+  std::vector<vmspace::VmaInfo> ok = touchable(s, write);
   if (ok.empty()) return mmap_op(s);
   const vmspace::VmaInfo &v = ok[pick(ok.size())];
   Op op;
   op.kind = Op::Touch;
   uint64_t pages = (v.end - v.start) / P;
   uint64_t first = pick(pages);
-  op.addr = v.start + first * P;
+  op.addr = v.start + first * P + (chance(0.3) ? pick(P) : 0);
   op.len = std::min<uint64_t>(pages - first, 1 + pick(4)) * P;
-  op.write = true;
+  if (!chance(0.03)) op.len = std::min(op.len, v.end - op.addr);  // rarely past the end
+  op.write = write;
+  return op;
+}
+
+// Loads and stores of guest bytes: peek anywhere readable, poke and memset where writable,
+// mostly inside one VMA, sometimes across its end (a fault ends that process).
+Op Generator::memory_op(Session &s) {
+  const uint64_t r = pick(100);
+  const bool load = r < 45;
+  std::vector<vmspace::VmaInfo> ok = touchable(s, !load);
+  if (ok.empty()) return touch_op(s);
+  const vmspace::VmaInfo &v = ok[pick(ok.size())];
+  Op op;
+  op.kind = load ? Op::Peek : r < 85 ? Op::Poke : Op::Memset;
+  const uint64_t size = v.end - v.start;
+  uint64_t len = chance(0.7) ? 1 + pick(64) : 1 + pick(chance(0.5) ? 600 : 4096);
+  // A page boundary, the VMA's start or somewhere inside.
+  uint64_t at = pick(size);
+  if (chance(0.3)) at = (at & ~(P - 1)) - std::min<uint64_t>(at & ~(P - 1), pick(16));
+  if (at + len > size && !chance(0.05)) len = size - at;  // rarely past the end
+  if (len == 0) len = 1;
+  op.addr = v.start + at;
+  op.len = len;
+  if (op.kind == Op::Poke) {
+    op.bytes.resize(std::min<uint64_t>(len, 4000));
+    for (char &c : op.bytes) c = static_cast<char>(chance(0.3) ? 0 : pick(256));
+  } else if (op.kind == Op::Memset) {
+    op.byte = static_cast<uint8_t>(pick(256));
+  }
   return op;
 }
 
@@ -898,8 +930,10 @@ Op Generator::next(Session &s) {
     op = mprotect_op(s);
   else if (r < 530)
     op = slot_ == 0 ? file_op(s) : mmap_op(s);
-  else if (r < 610)
+  else if (r < 570)
     op = touch_op(s);
+  else if (r < 610)
+    op = memory_op(s);
   else if (r < 625)
     op = rlimit_op(s);
   else if (r < 715)
@@ -923,7 +957,7 @@ Op Generator::next(Session &s) {
   else if (slot_ != 0) {
     op = call("exit_group", {0});
   } else {
-    op = touch_op(s);
+    op = memory_op(s);
   }
   if (op.slot == 0) op.slot = slot_;
   return op;

@@ -50,6 +50,7 @@ class Generator {
   Op mprotect_op(Session &s);
   Op file_op(Session &s);
   Op touch_op(Session &s);
+  Op memory_op(Session &s);
   Op rlimit_op(Session &s);
   Op mremap_op(Session &s);
   Op brk_op(Session &s);
@@ -75,7 +76,8 @@ class Generator {
   // Future mappings of this slot's address space are locked and populated.
   bool &future_locked() { return mcl_future_[mm_of_[slot_]]; }
   // The VMAs the touch op may write: writable, backed, not the oracle's own.
-  std::vector<vmspace::VmaInfo> touchable(Session &s);
+  // (Readable, for loads.)
+  std::vector<vmspace::VmaInfo> touchable(Session &s, bool write = true);
   uint64_t some_addr(Session &s, uint64_t len, bool fixed);
   uint64_t some_len();
   uint64_t some_prot();

@@ -19,6 +19,7 @@ namespace difftest {
 
 namespace {
 enum { OP_SYSCALL = 1, OP_TOUCH = 2, OP_FILL = 3, OP_EXIT = 4, OP_FORK = 5 };
+constexpr long kFaultAnswer = -100000;  // FAULT_ANSWER in oracle.c
 
 struct Cmd {
   long op;
@@ -203,9 +204,32 @@ long Oracle::syscall(int slot, long nr, const long args[6], int str_arg, const s
   return command(slot, OP_SYSCALL, args, nr, str_arg, str);
 }
 
-long Oracle::touch(int slot, uint64_t addr, uint64_t len, bool write) {
-  long args[6] = {static_cast<long>(addr), static_cast<long>(len), write ? 1 : 0, 0, 0, 0};
-  return command(slot, OP_TOUCH, args, 0, -1, "");
+Oracle::Memory Oracle::memory(int slot, MemOp op, uint64_t addr, uint64_t len, uint64_t arg,
+                              const std::string &bytes) {
+  Memory m;
+  m.dead = true;
+  if (!alive(slot) || blocked(slot)) return m;
+  long args[6] = {static_cast<long>(addr), static_cast<long>(len), static_cast<long>(arg), 0, 0, 0};
+  long ret = 0;
+  if (!send(slot, static_cast<long>(op), args, 0, -1, bytes) || !receive(slot, &ret)) return m;
+  Slot &s = slots_[slot];
+  if (ret < kFaultAnswer && ret > kFaultAnswer - 65) {
+    // The load or store faulted: the signal, si_code and si_addr follow; the process exits.
+    long info[2];
+    if (!read_full(s.res_fd, info, sizeof info)) return m;
+    m.dead = false;
+    m.signal = static_cast<int>(kFaultAnswer - ret);
+    m.code = static_cast<int>(info[0]);
+    m.addr = static_cast<uint64_t>(info[1]);
+    mark_dead(slot);
+    return m;
+  }
+  if (op == MemOp::peek && ret >= 0) {
+    m.bytes.resize(static_cast<size_t>(ret));
+    if (ret && !read_full(s.res_fd, m.bytes.data(), m.bytes.size())) return m;
+  }
+  m.dead = false;
+  return m;
 }
 
 long Oracle::fill(int slot, uint64_t addr, uint64_t n) {

@@ -36,8 +36,19 @@ class Oracle {
   // argument str_arg when str_arg >= 0.
   long syscall(int slot, long nr, const long args[6], int str_arg = -1,
                const std::string &str = "");
-  // Writes (or reads) one byte per page of [addr, addr+len); kDead when a signal killed it.
-  long touch(int slot, uint64_t addr, uint64_t len, bool write);
+  // Guest memory, loaded and stored one byte at a time by the process: touch (load one byte
+  // of each page, for a write store it back; arg = write), peek (len <= 4096 bytes), poke
+  // (the bytes), memset (len bytes of value arg). A fault ends the process: the answer then
+  // holds its signal, si_code and si_addr.
+  enum class MemOp { touch = 2, peek = 6, poke = 7, memset = 8 };
+  struct Memory {
+    bool dead = false;  // the process was gone (or died without a fault report)
+    int signal = 0, code = 0;
+    uint64_t addr = 0;
+    std::string bytes;  // peek
+  };
+  Memory memory(int slot, MemOp op, uint64_t addr, uint64_t len, uint64_t arg,
+                const std::string &bytes = "");
   // Maps n pages at addr, every other page read-only.
   long fill(int slot, uint64_t addr, uint64_t n);
   // fork (or vfork) in `slot`; the child serves child_slot. Returns the child's pid or

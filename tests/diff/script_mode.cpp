@@ -250,23 +250,53 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
         } else if (d.name == "layout") {
           // Both sides start from the oracle's own layout, which is what a divergence
           // script's @layout holds.
-        } else if (d.name == "touch") {
+        } else if (d.name == "touch" || d.name == "peek" || d.name == "poke" || d.name == "fill") {
+          // Operands are expressions: evaluated as a call's arguments would be.
+          size_t eq = d.words.size();
+          for (size_t k = 0; k < d.words.size(); k++)
+            if (d.words[k] == "=" && !d.quoted[k]) {
+              eq = k;
+              break;
+            }
+          if (d.words.size() == 5 && eq == 5 && d.name == "touch") eq = 3;  // recorded form
+          auto value = [&](const std::string &w) {
+            std::string e;
+            vmspace::Script tmp;
+            vmspace::parse_script("munmap(" + w + ", 0)\n", path, po, &tmp, &e);
+            return vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
+          };
           Op op;
-          op.kind = Op::Touch;
-          std::string e;
-          vmspace::Script tmp;
-          vmspace::parse_script("munmap(" + d.words[0] + ", " + d.words[1] + ")\n", path, po, &tmp,
-                                &e);
-          op.addr = vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
-          op.len = vmspace::eval_expr(tmp.stmts[0].call.args[1], vars);
-          op.write = d.words.size() < 3 || d.words[2] == "write";
+          op.kind = d.name == "touch"  ? Op::Touch
+                    : d.name == "peek" ? Op::Peek
+                    : d.name == "poke" ? Op::Poke
+                                       : Op::Memset;
+          op.addr = value(d.words[0]);
+          if (op.kind == Op::Poke) {
+            op.bytes = d.words[1];
+          } else {
+            op.len = value(d.words[1]);
+          }
+          if (op.kind == Op::Touch) op.write = eq < 3 || d.words[2] == "write";
+          if (op.kind == Op::Memset) op.byte = static_cast<uint8_t>(value(d.words[2]));
           op.slot = slot_for(d.pid, loc);
           if (op.slot < 0) {
             problems++;
             continue;
           }
           Answer k = s.kernel(op), v = s.vmspace(op);
-          if (!(k == v)) problem(loc + ": touch differs");
+          if (!(k == v))
+            problem(loc + ": @" + d.name + " differs: kernel " + op_to_script(op, k) +
+                    ", vmspace " + op_to_script(op, v));
+          if (eq < d.words.size()) {
+            std::string expected, got = op_to_script(op, k);
+            for (size_t w = eq + 1; w < d.words.size(); w++)
+              expected += (expected.empty() ? "" : " ") +
+                          (d.quoted[w] ? vmspace::fmt_bytes(d.words[w]) : d.words[w]);
+            const size_t at = got.find(" = ");
+            got = at == std::string::npos ? got : got.substr(at + 3);
+            if (got != expected)
+              problem(loc + ": the kernel gave " + got + ", the script says " + expected);
+          }
           if (!k.ok && op.slot == 0) break;
         } else {
           std::fprintf(stderr, "%s: @%s cannot run on the host kernel\n", loc.c_str(),

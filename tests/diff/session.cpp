@@ -22,7 +22,8 @@ using vmspace::ArgVal;
 
 bool operator==(const Answer &a, const Answer &b) {
   if (a.ok != b.ok) return false;
-  return a.ok ? a.value == b.value : a.err == b.err;
+  if (a.ok) return a.value == b.value && a.bytes == b.bytes;
+  return a.err == b.err && a.code == b.code && a.fault_addr == b.fault_addr;
 }
 
 const std::vector<FileSpec> &session_files() {
@@ -42,6 +43,15 @@ bool prepare_dir(const std::string &dir, std::string *error) {
     if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(f.size)) != 0) {
       *error = "cannot create " + p;
       if (fd >= 0) ::close(fd);
+      return false;
+    }
+    // Contents the loads can tell apart: a pattern that differs per file and per page.
+    std::string bytes(f.size < 65536 ? f.size : 65536, '\0');
+    for (size_t i = 0; i < bytes.size(); i++)
+      bytes[i] = static_cast<char>((i * 131 + (i >> 12) * 7 + f.name[2]) & 0xff);
+    if (!bytes.empty() && ::pwrite(fd, bytes.data(), bytes.size(), 0) < 0) {
+      *error = "cannot write " + p;
+      ::close(fd);
       return false;
     }
     ::fchmod(fd, f.mode);
@@ -188,9 +198,27 @@ Answer Session::kernel(const Op &op) {
       }
       return from_kernel(oracle_.syscall(slot, syscall_nr(op.name), args, str_arg, str));
     }
-    case Op::Touch: {
-      long r = oracle_.touch(slot, op.addr, op.len, op.write);
-      return r == Oracle::kDead ? Answer{false, 0, -1} : Answer{};
+    case Op::Touch:
+    case Op::Peek:
+    case Op::Poke:
+    case Op::Memset: {
+      const Oracle::MemOp m = op.kind == Op::Touch  ? Oracle::MemOp::touch
+                              : op.kind == Op::Peek ? Oracle::MemOp::peek
+                              : op.kind == Op::Poke ? Oracle::MemOp::poke
+                                                    : Oracle::MemOp::memset;
+      const uint64_t arg = op.kind == Op::Touch ? op.write : op.byte;
+      const uint64_t len = op.kind == Op::Poke ? op.bytes.size() : op.len;
+      Oracle::Memory r = oracle_.memory(slot, m, op.addr, len, arg, op.bytes);
+      Answer a;
+      if (r.dead) return Answer{false, 0, -1};
+      if (r.signal) {
+        a.ok = false;
+        a.err = r.signal;
+        a.code = r.code;
+        a.fault_addr = r.addr;
+      }
+      a.bytes = r.bytes;
+      return a;
     }
     case Op::Fill:
       return from_kernel(oracle_.fill(slot, op.addr, op.len));
@@ -229,11 +257,26 @@ Answer Session::vmspace(const Op &op) {
       reap();
       return a;
     }
-    case Op::Touch: {
-      vmspace::Fault f = p->touch(op.addr, op.len, op.write);
+    case Op::Touch:
+    case Op::Peek:
+    case Op::Poke:
+    case Op::Memset: {
+      vmspace::Fault f;
+      if (op.kind == Op::Touch) {
+        f = p->touch(op.addr, op.len, op.write);
+      } else if (op.kind == Op::Peek) {
+        a.bytes.assign(op.len, '\0');
+        f = p->read(op.addr, a.bytes.data(), op.len);
+      } else if (op.kind == Op::Poke) {
+        f = p->write(op.addr, op.bytes.data(), op.bytes.size());
+      } else {
+        f = p->fill(op.addr, op.byte, op.len);
+      }
       if (f) {
-        a.ok = false;
-        a.err = -1;
+        // A program without a handler dies of the fault, as the oracle's process does.
+        a = Answer{false, 0, f.signal};
+        a.code = f.code;
+        a.fault_addr = f.addr;
       }
       reap();
       return a;
@@ -387,8 +430,26 @@ std::string op_to_script(const Op &op, const Answer &k, int pid, int child_pid) 
       return who + call + " = " + vmspace::format_result(*def, o);
     }
     case Op::Touch:
-      return who + "@touch " + vmspace::fmt_hex(op.addr) + " " + std::to_string(op.len) +
-             (op.write ? " write" : " read") + (k.ok ? "" : "  # the kernel raised a fault");
+    case Op::Peek:
+    case Op::Poke:
+    case Op::Memset: {
+      std::string result;
+      if (!k.ok && k.err == -1)
+        result = "  # the process was gone";
+      else if (!k.ok)
+        result = " = " + vmspace::fmt_fault(vmspace::Fault{k.err, k.code, k.fault_addr});
+      else
+        result = " = " + (op.kind == Op::Peek ? vmspace::fmt_bytes(k.bytes) : std::string("0"));
+      const std::string a = vmspace::fmt_hex0x(op.addr);
+      if (op.kind == Op::Touch)
+        return who + "@touch " + a + " " + std::to_string(op.len) +
+               (op.write ? " write" : " read") + result;
+      if (op.kind == Op::Peek) return who + "@peek " + a + " " + std::to_string(op.len) + result;
+      if (op.kind == Op::Poke)
+        return who + "@poke " + a + " " + vmspace::fmt_bytes(op.bytes) + result;
+      return who + "@fill " + a + " " + std::to_string(op.len) + " " + std::to_string(op.byte) +
+             result;
+    }
     case Op::Fill:
       return "# fill " + vmspace::fmt_hex(op.addr) + " " + std::to_string(op.len) + " pages";
     case Op::Rlimit:

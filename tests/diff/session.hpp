@@ -17,22 +17,29 @@ namespace difftest {
 // One step of a sequence, in the process of `slot` (0: the first process; forks fill the
 // others).
 struct Op {
-  enum Kind { Call, Touch, Fill, Rlimit } kind = Call;
+  enum Kind { Call, Touch, Fill, Rlimit, Peek, Poke, Memset } kind = Call;
   int slot = 0;
   int child = -1;                     // fork, vfork: the slot of the new process
   std::string name;                   // Call: the script call
   std::vector<vmspace::ArgVal> args;  // Call arguments
   uint64_t addr = 0, len = 0;         // Touch, Fill (len = pages for Fill)
   bool write = true;                  // Touch
+  std::string bytes;                  // Poke
+  uint8_t byte = 0;                   // Memset
   int resource = 0;                   // Rlimit
   uint64_t soft = 0, hard = 0;        // Rlimit
 };
 
 // What one side answered.
 struct Answer {
+  Answer() = default;
+  Answer(bool ok_, uint64_t value_, int err_) : ok(ok_), value(value_), err(err_) {}
   bool ok = true;
   uint64_t value = 0;
-  int err = 0;  // errno, or for Touch the signal
+  int err = 0;   // errno, or for the memory ops (Touch, Peek, Poke, Memset) the signal (-1: died)
+  int code = 0;  // memory ops: si_code
+  uint64_t fault_addr = 0;  // memory ops: si_addr
+  std::string bytes;        // Peek: the bytes loaded
 };
 
 bool operator==(const Answer &a, const Answer &b);

@@ -1,0 +1,149 @@
+#include "file/page_cache.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vmspace {
+
+std::vector<uint8_t> host_residency(int fd, uint64_t pgoff, uint64_t n, uint64_t page_size) {
+  std::vector<uint8_t> out(n, 0);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return out;
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const uint64_t host_page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (page_size != host_page || pgoff * page_size >= size) return out;
+  const uint64_t pages_in = (size - pgoff * page_size + page_size - 1) / page_size;
+  const uint64_t m = n < pages_in ? n : pages_in;
+  void *p = ::mmap(nullptr, m * page_size, PROT_NONE, MAP_SHARED, fd,
+                   static_cast<off_t>(pgoff * page_size));
+  if (p == MAP_FAILED) return out;
+  std::vector<unsigned char> v(m);
+  if (::mincore(p, m * page_size, v.data()) == 0)
+    for (uint64_t i = 0; i < m; i++) out[i] = v[i] & 1;
+  ::munmap(p, m * page_size);
+  return out;
+}
+
+PageCache::~PageCache() {
+  MutexLock g(mu_);
+  for (auto &[off, f] : pages_) frames_.put(f);
+  if (writer_ >= 0) ::close(writer_);
+}
+
+uint32_t PageCache::page(uint64_t pgoff, int read_fd, uint64_t file_size) {
+  MutexLock g(mu_);
+  auto it = pages_.find(pgoff);
+  if (it != pages_.end()) return it->second;
+  const uint32_t f = frames_.alloc();
+  if (f == FramePool::kZero) return f;
+  const uint64_t ps = frames_.page_size();
+  const uint64_t off = pgoff * ps;
+  if (read_fd >= 0 && off < file_size) {
+    uint64_t want = file_size - off < ps ? file_size - off : ps;
+    uint8_t *d = frames_.data(f);
+    uint64_t got = 0;
+    while (got < want) {
+      const ssize_t n = ::pread(read_fd, d + got, want - got, static_cast<off_t>(off + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // a short file reads as zeros (as a sparse one would)
+      got += static_cast<uint64_t>(n);
+    }
+  }
+  try {
+    pages_.emplace(pgoff, f);
+  } catch (...) {
+    frames_.put(f);
+    throw;
+  }
+  return f;
+}
+
+uint32_t PageCache::cached(uint64_t pgoff) {
+  MutexLock g(mu_);
+  auto it = pages_.find(pgoff);
+  return it == pages_.end() ? FramePool::kZero : it->second;
+}
+
+void PageCache::set_writer(int fd) {
+  MutexLock g(mu_);
+  if (writer_ < 0 && fd >= 0) writer_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+bool PageCache::has_writer() {
+  MutexLock g(mu_);
+  return writer_ >= 0;
+}
+
+Result<void> PageCache::writeback(uint64_t first, uint64_t last, uint64_t file_size) {
+  MutexLock g(mu_);
+  const uint64_t ps = frames_.page_size();
+  for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first <= last; ++it) {
+    const uint32_t f = it->second;
+    const uint64_t off = it->first * ps;
+    if (writer_ < 0 && off < file_size) continue;  // vmspace-owned contents: nothing to write to
+    if (!frames_.test_and_clean(f)) continue;
+    if (off >= file_size) continue;  // stores past the end never reach the file
+    const uint64_t want = file_size - off < ps ? file_size - off : ps;
+    const uint8_t *d = frames_.data(f);
+    uint64_t done = 0;
+    int err = 0;
+    while (done < want) {
+      const ssize_t n = ::pwrite(writer_, d + done, want - done, static_cast<off_t>(off + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        err = n < 0 ? errno : ENOSPC;
+        break;
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    if (err) {
+      wb_err_ = err;  // the page stays dirty
+      frames_.set_dirty(f);
+    }
+  }
+  if (wb_err_) {
+    const int e = wb_err_;
+    wb_err_ = 0;
+    return fail(static_cast<Errno>(e));
+  }
+  return {};
+}
+
+void PageCache::truncate(uint64_t size) {
+  MutexLock g(mu_);
+  const uint64_t ps = frames_.page_size();
+  const uint64_t keep = (size + ps - 1) / ps;  // pages that still hold bytes of the file
+  for (auto it = pages_.lower_bound(keep); it != pages_.end();) {
+    frames_.put(it->second);
+    it = pages_.erase(it);
+  }
+  if (size % ps) {
+    auto it = pages_.find(size / ps);
+    if (it != pages_.end()) std::memset(frames_.data(it->second) + size % ps, 0, ps - size % ps);
+  }
+}
+
+void PageCache::drop(uint64_t first, uint64_t last) {
+  MutexLock g(mu_);
+  for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first <= last;) {
+    frames_.put(it->second);
+    it = pages_.erase(it);
+  }
+}
+
+bool PageCache::resident(uint64_t pgoff) {
+  MutexLock g(mu_);
+  return pages_.count(pgoff) != 0;
+}
+
+uint64_t PageCache::pages() {
+  MutexLock g(mu_);
+  return pages_.size();
+}
+
+}  // namespace vmspace

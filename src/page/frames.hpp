@@ -1,0 +1,95 @@
+// FramePool: the guest's physical memory (Linux: the page allocator and struct page).
+//
+// Frames are page-sized blocks of host memory, numbered from 1; frame 0 is the shared zero
+// page (read faults on untouched private anonymous memory map it; it is never freed, never
+// written and not counted in RSS). Host memory is taken in chunks as frames are first needed
+// and charged to the System's MemoryMeter; the pool never holds more than its limit (the
+// System's RAM), so a guest can never make the host process grow past it: alloc() then fails
+// and the caller does what Linux's OOM killer would.
+//
+// Per frame the pool keeps 12 bytes: a dirty flag, a reference count (page tables, page caches and
+// anything else that holds the frame) and a map count (page-table entries that map it, which PSS
+// divides by). Both are atomics: frames are shared between address spaces with different
+// locks. data() needs no lock: chunks never move, and the chunk table is sized at
+// construction.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "base/meter.hpp"
+#include "base/mutex.hpp"
+
+namespace vmspace {
+
+class FramePool {
+ public:
+  static constexpr uint32_t kZero = 0;  // the zero page
+
+  FramePool(uint64_t page_size, uint64_t limit_bytes, MemoryMeter *meter);
+  ~FramePool();
+  FramePool(const FramePool &) = delete;
+  FramePool &operator=(const FramePool &) = delete;
+
+  uint64_t page_size() const { return page_size_; }
+  // A frame with one reference, zero-filled; kZero when the pool is at its limit (or the
+  // host has no memory left).
+  uint32_t alloc();
+  void get(uint32_t f) {
+    if (f != kZero) meta(f).refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  // Drops a reference; the frame is free again at zero.
+  void put(uint32_t f);
+  uint32_t refs(uint32_t f) const { return meta(f).refs.load(std::memory_order_acquire); }
+  // Page-table entries that map the frame (Linux: folio_mapcount).
+  void map(uint32_t f) { meta(f).maps.fetch_add(1, std::memory_order_relaxed); }
+  void unmap(uint32_t f) { meta(f).maps.fetch_sub(1, std::memory_order_relaxed); }
+  uint32_t mapcount(uint32_t f) const { return meta(f).maps.load(std::memory_order_relaxed); }
+  // Written since it was last cleaned (a page-cache page waiting for write-back).
+  void set_dirty(uint32_t f) {
+    if (!(meta(f).flags.load(std::memory_order_relaxed) & 1))
+      meta(f).flags.fetch_or(1, std::memory_order_release);
+  }
+  bool test_and_clean(uint32_t f) {
+    return meta(f).flags.fetch_and(~1u, std::memory_order_acq_rel) & 1;
+  }
+
+  uint8_t *data(uint32_t f) const {
+    return chunks_[f >> chunk_shift_].data +
+           (static_cast<uint64_t>(f & chunk_mask_) << page_shift_);
+  }
+
+  uint64_t limit_frames() const { return max_frames_; }
+  uint64_t used_frames() const { return used_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Meta {
+    std::atomic<uint32_t> refs{0};
+    std::atomic<uint32_t> maps{0};
+    std::atomic<uint32_t> flags{0};  // 1: dirty
+  };
+  struct Chunk {
+    uint8_t *data = nullptr;
+    Meta *meta = nullptr;
+  };
+  Meta &meta(uint32_t f) const { return chunks_[f >> chunk_shift_].meta[f & chunk_mask_]; }
+  bool grow();  // maps one more chunk; caller holds mu_
+
+  const uint64_t page_size_;
+  const unsigned page_shift_;
+  unsigned chunk_shift_ = 0;  // log2(frames per chunk)
+  uint32_t chunk_mask_ = 0;
+  uint64_t max_frames_ = 0;
+  MemoryMeter *meter_;
+  std::unique_ptr<Chunk[]> chunks_;  // fixed size: max_frames_ / frames per chunk + 1
+  uint64_t nchunks_max_ = 0;
+  std::atomic<uint64_t> used_{0};
+
+  Mutex mu_;
+  uint64_t nchunks_ VMS_GUARDED_BY(mu_) = 0;
+  uint32_t free_ VMS_GUARDED_BY(mu_) = kZero;  // free frames, linked through their first bytes
+  uint64_t next_ VMS_GUARDED_BY(mu_) = 1;      // frames below this were handed out once
+};
+
+}  // namespace vmspace
