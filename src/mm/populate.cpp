@@ -62,7 +62,20 @@ Result<void> AddressSpace::fault_in(Vma *v, uint64_t start, uint64_t end) {
   if (!(v->flags & vm::access_flags)) return fail(Errno::fault);
   const bool write = (v->flags & (vm::write | vm::shared)) == vm::write;
   if (write && !(v->flags & vm::hugetlb)) anon_vma_prepare(v);
-  if (!backed(v, start, end)) return fail(Errno::fault);
+  // Huge pages and special mappings stay at the VMA level (their pages come on access).
+  if ((v->flags & vm::hugetlb) || v->special != Special::none) {
+    if (!backed(v, start, end)) return fail(Errno::fault);
+    return {};
+  }
+  // Page by page, as get_user_pages: the pages before a SIGBUS stay present.
+  for (uint64_t a = start; a < end; a += page_size) {
+    const uint64_t e = pt.get(a >> page_shift);
+    if (e & pte::guard) return fail(Errno::fault);
+    const bool present = e & pte::present;
+    if (present && (!write || !(e & pte::cow))) continue;
+    if (!present && !backed(v, a, a + page_size)) return fail(Errno::fault);
+    if (!page_for(v, a, write)) return fail(Errno::nomem);
+  }
   return {};
 }
 
