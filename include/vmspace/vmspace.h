@@ -101,6 +101,8 @@ int64_t vms_dup(vms_process *p, uint64_t fd);
 int64_t vms_dup2(vms_process *p, uint64_t oldfd, uint64_t newfd);
 int64_t vms_dup3(vms_process *p, uint64_t oldfd, uint64_t newfd, uint64_t flags);
 int64_t vms_ftruncate(vms_process *p, uint64_t fd, uint64_t length);
+int64_t vms_fsync(vms_process *p, uint64_t fd);
+int64_t vms_fdatasync(vms_process *p, uint64_t fd);
 int64_t vms_fcntl(vms_process *p, uint64_t fd, uint64_t cmd, uint64_t arg);
 int64_t vms_memfd_create(vms_process *p, const char *name, uint64_t flags);
 int64_t vms_unlinkat(vms_process *p, int64_t dirfd, const char *path, uint64_t flags);

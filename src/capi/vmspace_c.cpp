@@ -186,8 +186,7 @@ int64_t vms_open(vms_process *p, const char *path, uint64_t flags, uint64_t mode
   if (!path) return -EFAULT;
   return guarded(p, [&](vmspace::Process &q) { return of(q.open(path, flags, mode)); });
 }
-int64_t vms_openat(vms_process *p, int64_t dirfd, const char *path, uint64_t flags,
-                   uint64_t mode) {
+int64_t vms_openat(vms_process *p, int64_t dirfd, const char *path, uint64_t flags, uint64_t mode) {
   if (!path) return -EFAULT;
   return guarded(p, [&](vmspace::Process &q) {
     return of(q.openat(static_cast<uint64_t>(dirfd), path, flags, mode));
@@ -205,6 +204,14 @@ int64_t vms_dup2(vms_process *p, uint64_t oldfd, uint64_t newfd) {
 int64_t vms_dup3(vms_process *p, uint64_t oldfd, uint64_t newfd, uint64_t flags) {
   return guarded(p, [&](vmspace::Process &q) { return of(q.dup3(oldfd, newfd, flags)); });
 }
+int64_t vms_fsync(vms_process *p, uint64_t fd) {
+  return guarded(p, [&](vmspace::Process &q) { return of(q.fsync(fd)); });
+}
+
+int64_t vms_fdatasync(vms_process *p, uint64_t fd) {
+  return guarded(p, [&](vmspace::Process &q) { return of(q.fdatasync(fd)); });
+}
+
 int64_t vms_ftruncate(vms_process *p, uint64_t fd, uint64_t length) {
   return guarded(p, [&](vmspace::Process &q) { return of(q.ftruncate(fd, length)); });
 }
@@ -225,8 +232,8 @@ int64_t vms_renameat2(vms_process *p, int64_t olddirfd, const char *oldpath, int
                       const char *newpath, uint64_t flags) {
   if (!oldpath || !newpath) return -EFAULT;
   return guarded(p, [&](vmspace::Process &q) {
-    return of(q.renameat2(static_cast<uint64_t>(olddirfd), oldpath,
-                          static_cast<uint64_t>(newdirfd), newpath, flags));
+    return of(q.renameat2(static_cast<uint64_t>(olddirfd), oldpath, static_cast<uint64_t>(newdirfd),
+                          newpath, flags));
   });
 }
 
@@ -242,9 +249,8 @@ int64_t vms_clone(vms_process *p, uint64_t flags) {
 int64_t vms_execve(vms_process *p, const char *path, const char *const *argv,
                    const char *const *envp) {
   if (!path) return -EFAULT;
-  return guarded(p, [&](vmspace::Process &q) {
-    return of(q.execve(path, strings(argv), strings(envp)));
-  });
+  return guarded(
+      p, [&](vmspace::Process &q) { return of(q.execve(path, strings(argv), strings(envp))); });
 }
 void vms_exit_group(vms_process *p, int status) {
   (void)guarded(p, [&](vmspace::Process &q) {

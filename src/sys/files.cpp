@@ -200,6 +200,26 @@ Result<void> Task::ftruncate(uint64_t fd, uint64_t length) {
   return f->truncate(length);
 }
 
+// Linux: fs/sync.c do_fsync: the file's dirty pages are written back; a write-back error since
+// the last sync is reported once (the page stays dirty). Files without an fsync operation
+// (pipes, character devices, sockets) give EINVAL.
+Result<void> Task::fsync(uint64_t fd, bool datasync) {
+  (void)datasync;  // vmspace keeps no metadata to skip
+  Ref<OpenFile> f = files_->get(fd & 0xffffffffu);
+  if (!f || f->is_path()) return fail(Errno::badf);
+  const Ref<Inode> &in = f->inode();
+  switch (in->kind()) {
+    case InodeKind::regular:
+    case InodeKind::shmem:
+    case InodeKind::hugetlb:
+      return in->sync_pages();
+    case InodeKind::directory:
+      return {};
+    default:
+      return fail(Errno::inval);
+  }
+}
+
 // Linux: mm/memfd.c memfd_create.
 Result<int> Task::memfd_create(std::string_view name, uint64_t flags) {
   SystemState &s = state_;

@@ -178,6 +178,10 @@ Result<int> Process::dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags) {
   VMS_CALL(kGone, t->dup3(oldfd, newfd, flags));
 }
 
+Result<void> Process::fsync(uint64_t fd) { VMS_CALL(kGone, t->fsync(fd, false)); }
+
+Result<void> Process::fdatasync(uint64_t fd) { VMS_CALL(kGone, t->fsync(fd, true)); }
+
 Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
   VMS_CALL(kGone, t->ftruncate(fd, length));
 }

@@ -88,6 +88,7 @@ class Task {
   Result<int> dup2(uint64_t oldfd, uint64_t newfd);
   Result<int> dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags);
   Result<void> ftruncate(uint64_t fd, uint64_t length);
+  Result<void> fsync(uint64_t fd, bool datasync);
   // fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL (others: ENOSYS, not modelled).
   Result<int> fcntl(uint64_t fd, uint64_t cmd, uint64_t arg);
   Result<int> memfd_create(std::string_view name, uint64_t flags);

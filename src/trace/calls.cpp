@@ -129,299 +129,325 @@ std::vector<std::string> strvec_arg(const ArgVal &a) {
 
 const std::vector<CallDef> &calls() {
   using A = ArgFmt;
-  static const std::vector<CallDef> table =
-      {
-          {"mmap",
-           {A::addr, A::dec, A::prot, A::mflags, A::intarg, A::hex},
-           6,
-           ResultFmt::addr,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.mmap(a[0].v, a[1].v, a[2].v, a[3].v, a[4].v, a[5].v));
-           }},
-          {"munmap",
-           {A::addr, A::dec},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.munmap(a[0].v, a[1].v));
-           }},
-          {"mprotect",
-           {A::addr, A::dec, A::prot},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.mprotect(a[0].v, a[1].v, a[2].v));
-           }},
-          {"open",
-           {A::path, A::oflags, A::mode},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.open(a[0].s, a[1].v, a.size() > 2 ? a[2].v : 0));
-           }},
-          {"openat",
-           {A::dirfd, A::path, A::oflags, A::mode},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.openat(a[0].v, a[1].s, a[2].v, a.size() > 3 ? a[3].v : 0));
-           }},
-          {"unlink",
-           {A::path},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.unlinkat(static_cast<uint64_t>(lx::at_fdcwd), a[0].s, 0));
-           }},
-          {"rmdir",
-           {A::path},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.unlinkat(static_cast<uint64_t>(lx::at_fdcwd), a[0].s, 0x200));
-           }},
-          {"unlinkat",
-           {A::dirfd, A::path, A::at_flags},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.unlinkat(a[0].v, a[1].s, a[2].v));
-           }},
-          {"link",
-           {A::path, A::path},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             const uint64_t cwd = static_cast<uint64_t>(lx::at_fdcwd);
-             return outcome(p.linkat(cwd, a[0].s, cwd, a[1].s, 0));
-           }},
-          {"linkat",
-           {A::dirfd, A::path, A::dirfd, A::path, A::hex},
-           5,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.linkat(a[0].v, a[1].s, a[2].v, a[3].s, a[4].v));
-           }},
-          {"rename",
-           {A::path, A::path},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             const uint64_t cwd = static_cast<uint64_t>(lx::at_fdcwd);
-             return outcome(p.renameat2(cwd, a[0].s, cwd, a[1].s, 0));
-           }},
-          {"renameat",
-           {A::dirfd, A::path, A::dirfd, A::path},
-           4,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.renameat2(a[0].v, a[1].s, a[2].v, a[3].s, 0));
-           }},
-          {"renameat2",
-           {A::dirfd, A::path, A::dirfd, A::path, A::hex},
-           5,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.renameat2(a[0].v, a[1].s, a[2].v, a[3].s, a[4].v));
-           }},
-          {"close",
-           {A::intarg},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.close(a[0].v)); }},
-          {"dup",
-           {A::intarg},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.dup(a[0].v)); }},
-          {"dup2",
-           {A::intarg, A::intarg},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.dup2(a[0].v, a[1].v));
-           }},
-          {"dup3",
-           {A::intarg, A::intarg, A::oflags},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.dup3(a[0].v, a[1].v, a[2].v));
-           }},
-          {"ftruncate",
-           {A::intarg, A::dec},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.ftruncate(a[0].v, a[1].v));
-           }},
-          {"memfd_create",
-           {A::path, A::mfdflags},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.memfd_create(a[0].s, a[1].v));
-           }},
-          {"brk",
-           {A::addr},
-           1,
-           ResultFmt::addr,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             CallOutcome o;
-             o.value = p.brk(a[0].v);
-             return o;
-           }},
-          {"mremap",
-           {A::addr, A::dec, A::dec, A::mremap_flags, A::addr},
-           4,
-           ResultFmt::addr,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.mremap(a[0].v, a[1].v, a[2].v, a[3].v, a.size() > 4 ? a[4].v : 0));
-           }},
-          {"mlock",
-           {A::addr, A::dec},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.mlock(a[0].v, a[1].v));
-           }},
-          {"mlock2",
-           {A::addr, A::dec, A::mlock2_flags},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.mlock2(a[0].v, a[1].v, a[2].v));
-           }},
-          {"munlock",
-           {A::addr, A::dec},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.munlock(a[0].v, a[1].v));
-           }},
-          {"mlockall",
-           {A::mcl_flags},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.mlockall(a[0].v)); }},
-          {"munlockall",
-           {},
-           0,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &) { return outcome(p.munlockall()); }},
-          {"madvise",
-           {A::addr, A::dec, A::madvise_advice},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.madvise(a[0].v, a[1].v, a[2].v));
-           }},
-          {"msync",
-           {A::addr, A::dec, A::msync_flags},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.msync(a[0].v, a[1].v, a[2].v));
-           }},
-          {"mincore",
-           {A::addr, A::dec, A::vec},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             // A strace vector ([1, 0, ...]) stands for a valid buffer somewhere.
-             // strace shows the vector's contents, not its address: a buffer of the
-             // replay's own stands for it.
-             if (a[2].opaque) return outcome(p.mincore(a[0].v, a[1].v, nullptr));
-             return outcome(p.mincore(a[0].v, a[1].v, a[2].v));
-           }},
-          {"mseal",
-           {A::addr, A::dec, A::hex},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.mseal(a[0].v, a[1].v, a[2].v));
-           }},
-          {"fork",
-           {},
-           0,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &) { return outcome(p.fork()); }},
-          {"vfork",
-           {},
-           0,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &) { return outcome(p.vfork()); }},
-          {"clone",
-           {A::clone_flags, A::hex, A::hex, A::hex, A::hex},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.clone(a[0].v)); }},
-          {"clone3",
-           {A::clone_flags, A::dec},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.clone(a[0].v)); }},
-          {"execve",
-           {A::path, A::strvec, A::strvec},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.execve(a[0].s, strvec_arg(a[1]), strvec_arg(a[2])));
-           }},
-          {"execveat",
-           {A::dirfd, A::path, A::strvec, A::strvec, A::hex},
-           5,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.execveat(a[0].v, a[1].s, strvec_arg(a[2]), strvec_arg(a[3]), a[4].v));
-           }},
-          {"fcntl",
-           {A::intarg, A::fcntl_cmd, A::hex},
-           2,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             Result<int> r = p.fcntl(a[0].v, a[1].v, a.size() > 2 ? a[2].v : 0);
-             if (!r && r.error() == Errno::nosys) {
-               CallOutcome o;
-               o.unsupported =
-                   "fcntl commands other than F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, "
-                   "F_SETFD and F_GETFL are not modelled";
-               return o;
-             }
-             return outcome(r);
-           }},
-          {"close_range",
-           {A::intarg, A::intarg, A::hex},
-           3,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             return outcome(p.close_range(a[0].v, a[1].v, a[2].v));
-           }},
-          {"exit_group",
-           {A::intarg},
-           1,
-           ResultFmt::none,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             p.exit_group(static_cast<int>(a[0].v));
-             return CallOutcome{};
-           }},
-          {"prctl",
-           {A::prctl_option, A::prctl_arg, A::addr, A::dec, A::optpath},
-           1,
-           ResultFmt::dec,
-           [](Process &p, const std::vector<ArgVal> &a) {
-             CallOutcome o;
-             if (a[0].v != kPrSetVma || a.size() < 2 || a[1].v != 0) {
-               o.unsupported =
-                   "prctl options other than PR_SET_VMA, "
-                   "PR_SET_VMA_ANON_NAME are not modelled";
-               return o;
-             }
-             if (a.size() < 5) return outcome(Result<void>(fail(Errno::inval)));
-             return outcome(
-                 p.set_vma_anon_name(a[2].v, a[3].v, a[4].is_str ? a[4].s.c_str() : nullptr));
-           }},
-      };
+  static const std::
+      vector<CallDef>
+          table =
+              {
+                  {"mmap",
+                   {A::addr, A::dec, A::prot, A::mflags, A::intarg, A::hex},
+                   6,
+                   ResultFmt::addr,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.mmap(a[0].v, a[1].v, a[2].v, a[3].v, a[4].v, a[5].v));
+                   }},
+                  {"munmap",
+                   {A::addr, A::dec},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.munmap(a[0].v, a[1].v));
+                   }},
+                  {"mprotect",
+                   {A::addr, A::dec, A::prot},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.mprotect(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"open",
+                   {A::path, A::oflags, A::mode},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.open(a[0].s, a[1].v, a.size() > 2 ? a[2].v : 0));
+                   }},
+                  {"openat",
+                   {A::dirfd, A::path, A::oflags, A::mode},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.openat(a[0].v, a[1].s, a[2].v, a.size() > 3 ? a[3].v : 0));
+                   }},
+                  {"unlink",
+                   {A::path},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.unlinkat(static_cast<uint64_t>(lx::at_fdcwd), a[0].s, 0));
+                   }},
+                  {"rmdir",
+                   {A::path},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.unlinkat(static_cast<uint64_t>(lx::at_fdcwd), a[0].s, 0x200));
+                   }},
+                  {"unlinkat",
+                   {A::dirfd, A::path, A::at_flags},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.unlinkat(a[0].v, a[1].s, a[2].v));
+                   }},
+                  {"link",
+                   {A::path, A::path},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     const uint64_t cwd = static_cast<uint64_t>(lx::at_fdcwd);
+                     return outcome(p.linkat(cwd, a[0].s, cwd, a[1].s, 0));
+                   }},
+                  {"linkat",
+                   {A::dirfd, A::path, A::dirfd, A::path, A::hex},
+                   5,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.linkat(a[0].v, a[1].s, a[2].v, a[3].s, a[4].v));
+                   }},
+                  {"rename",
+                   {A::path, A::path},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     const uint64_t cwd = static_cast<uint64_t>(lx::at_fdcwd);
+                     return outcome(p.renameat2(cwd, a[0].s, cwd, a[1].s, 0));
+                   }},
+                  {"renameat",
+                   {A::dirfd, A::path, A::dirfd, A::path},
+                   4,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.renameat2(a[0].v, a[1].s, a[2].v, a[3].s, 0));
+                   }},
+                  {"renameat2",
+                   {A::dirfd, A::path, A::dirfd, A::path, A::hex},
+                   5,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.renameat2(a[0].v, a[1].s, a[2].v, a[3].s, a[4].v));
+                   }},
+                  {"close",
+                   {A::intarg},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.close(a[0].v));
+                   }},
+                  {"dup",
+                   {A::intarg},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) { return outcome(p.dup(a[0].v)); }},
+                  {"dup2",
+                   {A::intarg, A::intarg},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.dup2(a[0].v, a[1].v));
+                   }},
+                  {"dup3",
+                   {A::intarg, A::intarg, A::oflags},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.dup3(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"fsync",
+                   {A::intarg},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.fsync(a[0].v));
+                   }},
+                  {"fdatasync",
+                   {A::intarg},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.fdatasync(a[0].v));
+                   }},
+                  {"ftruncate",
+                   {A::intarg, A::dec},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.ftruncate(a[0].v, a[1].v));
+                   }},
+                  {"memfd_create",
+                   {A::path, A::mfdflags},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.memfd_create(a[0].s, a[1].v));
+                   }},
+                  {"brk",
+                   {A::addr},
+                   1,
+                   ResultFmt::addr,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     CallOutcome o;
+                     o.value = p.brk(a[0].v);
+                     return o;
+                   }},
+                  {"mremap",
+                   {A::addr, A::dec, A::dec, A::mremap_flags, A::addr},
+                   4,
+                   ResultFmt::addr,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(
+                         p.mremap(a[0].v, a[1].v, a[2].v, a[3].v, a.size() > 4 ? a[4].v : 0));
+                   }},
+                  {"mlock",
+                   {A::addr, A::dec},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.mlock(a[0].v, a[1].v));
+                   }},
+                  {"mlock2",
+                   {A::addr, A::dec, A::mlock2_flags},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.mlock2(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"munlock",
+                   {A::addr, A::dec},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.munlock(a[0].v, a[1].v));
+                   }},
+                  {"mlockall",
+                   {A::mcl_flags},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.mlockall(a[0].v));
+                   }},
+                  {"munlockall",
+                   {},
+                   0,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &) { return outcome(p.munlockall()); }},
+                  {"madvise",
+                   {A::addr, A::dec, A::madvise_advice},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.madvise(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"msync",
+                   {A::addr, A::dec, A::msync_flags},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.msync(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"mincore",
+                   {A::addr, A::dec, A::vec},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     // A strace vector ([1, 0, ...]) stands for a valid buffer somewhere.
+                     // strace shows the vector's contents, not its address: a buffer of the
+                     // replay's own stands for it.
+                     if (a[2].opaque) return outcome(p.mincore(a[0].v, a[1].v, nullptr));
+                     return outcome(p.mincore(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"mseal",
+                   {A::addr, A::dec, A::hex},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.mseal(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"fork",
+                   {},
+                   0,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &) { return outcome(p.fork()); }},
+                  {"vfork",
+                   {},
+                   0,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &) { return outcome(p.vfork()); }},
+                  {"clone",
+                   {A::clone_flags, A::hex, A::hex, A::hex, A::hex},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.clone(a[0].v));
+                   }},
+                  {"clone3",
+                   {A::clone_flags, A::dec},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.clone(a[0].v));
+                   }},
+                  {"execve",
+                   {A::path, A::strvec, A::strvec},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.execve(a[0].s, strvec_arg(a[1]), strvec_arg(a[2])));
+                   }},
+                  {"execveat",
+                   {A::dirfd, A::path, A::strvec, A::strvec, A::hex},
+                   5,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(
+                         p.execveat(a[0].v, a[1].s, strvec_arg(a[2]), strvec_arg(a[3]), a[4].v));
+                   }},
+                  {"fcntl",
+                   {A::intarg, A::fcntl_cmd, A::hex},
+                   2,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     Result<int> r = p.fcntl(a[0].v, a[1].v, a.size() > 2 ? a[2].v : 0);
+                     if (!r && r.error() == Errno::nosys) {
+                       CallOutcome o;
+                       o.unsupported =
+                           "fcntl commands other than F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, "
+                           "F_SETFD and F_GETFL are not modelled";
+                       return o;
+                     }
+                     return outcome(r);
+                   }},
+                  {"close_range",
+                   {A::intarg, A::intarg, A::hex},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return outcome(p.close_range(a[0].v, a[1].v, a[2].v));
+                   }},
+                  {"exit_group",
+                   {A::intarg},
+                   1,
+                   ResultFmt::none,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     p.exit_group(static_cast<int>(a[0].v));
+                     return CallOutcome{};
+                   }},
+                  {"prctl",
+                   {A::prctl_option, A::prctl_arg, A::addr, A::dec, A::optpath},
+                   1,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     CallOutcome o;
+                     if (a[0].v != kPrSetVma || a.size() < 2 || a[1].v != 0) {
+                       o.unsupported =
+                           "prctl options other than PR_SET_VMA, "
+                           "PR_SET_VMA_ANON_NAME are not modelled";
+                       return o;
+                     }
+                     if (a.size() < 5) return outcome(Result<void>(fail(Errno::inval)));
+                     return outcome(p.set_vma_anon_name(a[2].v, a[3].v,
+                                                        a[4].is_str ? a[4].s.c_str() : nullptr));
+                   }},
+              };
   return table;
 }
 

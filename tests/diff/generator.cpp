@@ -304,6 +304,7 @@ Op Generator::file_op(Session &s) {
   uint64_t fd = fds_.empty() ? 3 : static_cast<uint64_t>(fds_[pick(fds_.size())].fd);
   if (chance(0.1)) fd = 50 + pick(10);
   if (r < 72) {
+    if (chance(0.2)) return call(chance(0.5) ? "fsync" : "fdatasync", {fd});
     const uint64_t lens[] = {0, P, 5000, 3 * P, 2ull << 20, ~0ull};
     return call("ftruncate", {fd, lens[pick(6)]});
   }

@@ -142,12 +142,13 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
 namespace {
 long syscall_nr(const std::string &name) {
   static const std::map<std::string, long> nrs = {
-      {"mmap", 9},    {"mprotect", 10}, {"munmap", 11},    {"brk", 12},
-      {"mremap", 25}, {"msync", 26},    {"mincore", 27},   {"madvise", 28},
-      {"open", 2},    {"openat", 257},  {"close", 3},      {"dup", 32},
-      {"dup2", 33},   {"dup3", 292},    {"ftruncate", 77}, {"memfd_create", 319},
-      {"mlock", 149}, {"munlock", 150}, {"mlockall", 151}, {"munlockall", 152},
-      {"prctl", 157}, {"mlock2", 325},  {"mseal", 462},
+      {"mmap", 9},       {"mprotect", 10}, {"munmap", 11},    {"brk", 12},
+      {"mremap", 25},    {"msync", 26},    {"mincore", 27},   {"madvise", 28},
+      {"open", 2},       {"openat", 257},  {"close", 3},      {"dup", 32},
+      {"dup2", 33},      {"dup3", 292},    {"ftruncate", 77}, {"memfd_create", 319},
+      {"mlock", 149},    {"munlock", 150}, {"mlockall", 151}, {"munlockall", 152},
+      {"prctl", 157},    {"mlock2", 325},  {"mseal", 462},    {"fsync", 74},
+      {"fdatasync", 75},
   };
   auto it = nrs.find(name);
   return it == nrs.end() ? -1 : it->second;
