@@ -28,6 +28,9 @@ Result<void> AddressSpace::mseal(uint64_t start, uint64_t len_in, uint64_t flags
   Vma *v = vmas.tree.find(start);
   while (v && v->start < end) {
     uint64_t cur_end = v->end < end ? v->end : end;
+    // A merge with the VMA before may have taken this one's start already (the range has no
+    // holes: checked above).
+    if (cur < v->start) cur = v->start;
     Vma *res = v;
     if (!(v->flags & vm::sealed)) {
       VmaProposal p = vmas.proposal_of(*v, cur, cur_end);

@@ -71,9 +71,11 @@ Result<void> AddressSpace::fault_in(Vma *v, uint64_t start, uint64_t end) {
   for (uint64_t a = start; a < end; a += page_size) {
     const uint64_t e = pt.get(a >> page_shift);
     if (e & pte::guard) return fail(Errno::fault);
+    // A private copy is there to stay; a file page may have been truncated away.
     const bool present = e & pte::present;
+    const bool copy = present && (e & pte::anon);
+    if (!copy && !backed(v, a, a + page_size)) return fail(Errno::fault);
     if (present && (!write || !(e & pte::cow))) continue;
-    if (!present && !backed(v, a, a + page_size)) return fail(Errno::fault);
     if (!page_for(v, a, write)) return fail(Errno::nomem);
   }
   return {};

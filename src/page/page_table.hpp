@@ -103,13 +103,15 @@ class PageTable {
 template <class F>
 bool PageTable::walk(void *n, int level, uint64_t base, uint64_t first, uint64_t last, F &f) {
   const int shift = kBits * (kLevels - 1 - level);
+  // Only the slots that [first, last] reaches.
+  const uint64_t span = static_cast<uint64_t>(kFan) << shift;  // what this node covers
+  const int lo_i = first > base ? static_cast<int>((first - base) >> shift) : 0;
+  const int hi_i = last - base >= span - 1 ? kFan - 1 : static_cast<int>((last - base) >> shift);
   if (level == kLevels - 1) {
     Leaf *l = static_cast<Leaf *>(n);
-    for (int i = 0; i < kFan; i++) {
-      const uint64_t vpn = base + static_cast<uint64_t>(i);
-      if (vpn < first || !l->e[i]) continue;
-      if (vpn > last) break;
-      f(vpn, l->e[i]);
+    for (int i = lo_i; i <= hi_i; i++) {
+      if (!l->e[i]) continue;
+      f(base + static_cast<uint64_t>(i), l->e[i]);
       if (!l->e[i]) {
         l->used--;
         entries_--;
@@ -118,12 +120,9 @@ bool PageTable::walk(void *n, int level, uint64_t base, uint64_t first, uint64_t
     return l->used == 0;
   }
   Node *node = static_cast<Node *>(n);
-  for (int i = 0; i < kFan; i++) {
+  for (int i = lo_i; i <= hi_i; i++) {
     if (!node->slot[i]) continue;
     const uint64_t lo = base + (static_cast<uint64_t>(i) << shift);
-    const uint64_t hi = lo + (1ull << shift) - 1;
-    if (hi < first) continue;
-    if (lo > last) break;
     if (walk(node->slot[i], level + 1, lo, first, last, f) && holds_ == 0) {
       free_node(node->slot[i], level + 1);
       node->slot[i] = nullptr;
@@ -135,7 +134,9 @@ bool PageTable::walk(void *n, int level, uint64_t base, uint64_t first, uint64_t
 
 template <class F>
 void PageTable::each(uint64_t first, uint64_t last, F &&f) {
-  if (first > last) return;
+  constexpr uint64_t kTop = (1ull << (kBits * kLevels)) - 1;  // the last page a table holds
+  if (first > last || first > kTop) return;
+  if (last > kTop) last = kTop;
   walk(&root_, 0, 0, first, last, f);
 }
 

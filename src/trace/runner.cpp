@@ -526,7 +526,9 @@ class Runner {
           static_cast<unsigned long long>(fd), cloexec ? " cloexec" : "");
       return true;
     }
-    if (d.name == "touch" && d.words.size() == 5) return legacy_touch(st);
+    if (d.name == "touch" && d.words.size() == 5 && !d.quoted[3] &&
+        (d.words[3] == "SIGSEGV" || d.words[3] == "SIGBUS"))
+      return legacy_touch(st);
     if (d.name == "touch" || d.name == "poke" || d.name == "peek" || d.name == "fill")
       return memory_directive(st);
     if (d.name == "vmas") {
