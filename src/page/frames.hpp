@@ -74,7 +74,7 @@ class FramePool {
     Meta *meta = nullptr;
   };
   Meta &meta(uint32_t f) const { return chunks_[f >> chunk_shift_].meta[f & chunk_mask_]; }
-  bool grow();  // maps one more chunk; caller holds mu_
+  bool grow() VMS_REQUIRES(mu_);  // maps one more chunk
 
   const uint64_t page_size_;
   const unsigned page_shift_;

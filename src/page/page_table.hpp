@@ -88,7 +88,6 @@ class PageTable {
     return static_cast<unsigned>(vpn >> (kBits * (kLevels - 1 - level))) & (kFan - 1);
   }
   void free_node(void *n, int level);
-  struct Leaf;
   Leaf *leaf_of(uint64_t vpn) const;
   template <class F>
   bool walk(void *n, int level, uint64_t base, uint64_t first, uint64_t last, F &f);
