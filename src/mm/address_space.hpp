@@ -236,13 +236,6 @@ class AddressSpace {
   // A user fault at addr (Linux: do_user_addr_fault, access_error, expand_stack and the
   // VMA-level part of handle_mm_fault). Returns signal 0 when the access succeeds.
   Fault fault(uint64_t addr, bool write, bool exec, const TaskLimits &lim);
-  // After a fault at addr succeeded: the end of the run of pages from addr on that fault the
-  // same way (the rest of its VMA, or up to the end of the file behind it), so that an
-  // access of any length costs one step per VMA, not per page.
-  uint64_t same_fault_end(uint64_t addr) const;
-  // Faults in [addr, addr+len) as a guest's loads, stores or instruction fetches of every page
-  // would, stopping at the first fault (an access that would wrap runs to the top).
-  Fault access(uint64_t addr, uint64_t len, bool write, bool exec, const TaskLimits &lim);
   // Grows a VM_GROWSDOWN VMA down to addr (Linux: expand_downwards). Returns Errno::none.
   Result<void> expand_downwards(Vma *v, uint64_t addr, const TaskLimits &lim);
 

@@ -89,39 +89,4 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   return f;
 }
 
-uint64_t AddressSpace::same_fault_end(uint64_t addr) const {
-  const Vma *v = vmas.tree.find(addr);
-  if (!v || v->start > addr) return (addr | (page_size - 1)) + 1;
-  uint64_t end = v->end;
-  if (v->file && v->vm_ops && v->special == Special::none) {
-    // backed(): the pages from the one past the file's end on raise SIGBUS.
-    const Inode &in = *static_cast<const OpenFile *>(v->file.get())->inode();
-    if (in.kind() == InodeKind::regular || in.kind() == InodeKind::shmem ||
-        in.kind() == InodeKind::hugetlb) {
-      const uint64_t size_pages = (in.size() + page_size - 1) >> page_shift;
-      if (size_pages > v->pgoff) {
-        const uint64_t eof_pages = size_pages - v->pgoff;
-        if (eof_pages < ((v->end - v->start) >> page_shift))
-          end = std::min(end, v->start + (eof_pages << page_shift));
-      }
-    }
-  }
-  return end;
-}
-
-Fault AddressSpace::access(uint64_t addr, uint64_t len, bool write, bool exec,
-                           const TaskLimits &lim) {
-  if (len == 0) return Fault{};
-  // An access that would wrap past the top of the address space runs to the top.
-  const uint64_t last = addr + (len - 1) < addr ? ~0ull : addr + (len - 1);
-  for (uint64_t a = addr;;) {
-    Fault f = fault(a, write, exec, lim);
-    if (f) return f;
-    const uint64_t next = same_fault_end(a);
-    if (next == 0 || next - 1 >= last) break;
-    a = next;
-  }
-  return Fault{};
-}
-
 }  // namespace vmspace
