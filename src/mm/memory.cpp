@@ -165,13 +165,13 @@ Fault out_of_memory(uint64_t addr) {
 // Calls op(host pointer, offset in the access, bytes) for each page of the access in order,
 // after fault() allowed it; stops at the first fault.
 template <class Op>
-static Fault walk_bytes(AddressSpace &mm, uint64_t addr, uint64_t len, bool write,
+static Fault walk_bytes(AddressSpace &mm, uint64_t addr, uint64_t len, bool write, bool exec,
                         const TaskLimits &lim, Op op) {
   uint64_t done = 0;
   while (done < len) {
     const uint64_t a = addr + done;
     if (a < addr) break;  // ran past the top of the address space
-    Fault f = mm.fault(a, write, false, lim);
+    Fault f = mm.fault(a, write, exec, lim);
     if (f) {
       if (f.code != lx::si_kernel) f.addr = a;
       return f;
@@ -188,18 +188,18 @@ static Fault walk_bytes(AddressSpace &mm, uint64_t addr, uint64_t len, bool writ
 }
 
 Fault AddressSpace::read_mem(uint64_t addr, uint8_t *out, uint64_t len, const TaskLimits &lim) {
-  return walk_bytes(*this, addr, len, false, lim,
+  return walk_bytes(*this, addr, len, false, false, lim,
                     [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(out + at, p, n); });
 }
 
 Fault AddressSpace::write_mem(uint64_t addr, const uint8_t *in, uint64_t len,
                               const TaskLimits &lim) {
-  return walk_bytes(*this, addr, len, true, lim,
+  return walk_bytes(*this, addr, len, true, false, lim,
                     [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(p, in + at, n); });
 }
 
 Fault AddressSpace::fill_mem(uint64_t addr, uint8_t byte, uint64_t len, const TaskLimits &lim) {
-  return walk_bytes(*this, addr, len, true, lim,
+  return walk_bytes(*this, addr, len, true, false, lim,
                     [&](uint8_t *p, uint64_t, uint64_t n) { std::memset(p, byte, n); });
 }
 
@@ -207,14 +207,10 @@ Fault AddressSpace::touch_mem(uint64_t addr, uint64_t len, bool write, bool exec
                               const TaskLimits &lim) {
   if (len == 0) return Fault{};
   const uint64_t last = addr + (len - 1) < addr ? ~0ull : addr + (len - 1);
+  // One byte at addr, then one at every page start up to last (a store puts it back).
   for (uint64_t a = addr;;) {
-    Fault f = fault(a, write, exec, lim);
-    if (f) {
-      if (f.code != lx::si_kernel) f.addr = a;
-      return f;
-    }
-    Vma *v = vmas.tree.find(a);
-    if (!page_for(v, a, write)) return out_of_memory(a);
+    Fault f = walk_bytes(*this, a, 1, write, exec, lim, [](uint8_t *, uint64_t, uint64_t) {});
+    if (f) return f;
     const uint64_t next = (a | (page_size - 1)) + 1;
     if (next == 0 || next > last) break;
     a = next;
