@@ -16,6 +16,7 @@
 
 #include "proc/maps.hpp"
 #include "trace/calls.hpp"
+#include "trace/memory_directives.hpp"
 #include "trace/script_check.hpp"
 #include "trace/script_fs.hpp"
 #include "trace/strace_log.hpp"
@@ -526,11 +527,19 @@ class Runner {
           static_cast<unsigned long long>(fd), cloexec ? " cloexec" : "");
       return true;
     }
-    if (d.name == "touch" && d.words.size() == 5 && !d.quoted[3] &&
-        (d.words[3] == "SIGSEGV" || d.words[3] == "SIGBUS"))
-      return legacy_touch(st);
-    if (d.name == "touch" || d.name == "poke" || d.name == "peek" || d.name == "fill")
-      return memory_directive(st);
+    if (d.name == "touch" || d.name == "poke" || d.name == "peek" || d.name == "fill") {
+      Process p = proc(d.pid, st.loc);
+      if (!p) return false;
+      MemoryDirectiveIo io;
+      io.value = [&](const std::string &w, uint64_t *v) { return word_value(w, v, st.loc); };
+      io.print = [&](const std::string &line) { out("%s\n", line.c_str()); };
+      io.mismatch = [&](const std::string &e, const std::string &a) { mismatch(st.loc, e, a); };
+      io.error = [&](const std::string &m) {
+        std::fprintf(o_.err, "%s: %s\n", loc.c_str(), m.c_str());
+      };
+      io.stats = o_.stats;
+      return run_memory_directive(p, d, io);
+    }
     if (d.name == "vmas") {
       // Every VMA with its flags as smaps' VmFlags shows them and its anon_vma (which
       // decides merges): for watching splits, merges and faults.
@@ -584,121 +593,6 @@ class Runner {
   }
 
   // A directive word as an expression: numbers, constants, $variables, + - | <<.
-  // @touch ADDR LEN read|write|exec SIGSEGV|SIGBUS SI_CODE: a recorded trace's fault (the
-  // kernel's signal and code at ADDR).
-  bool legacy_touch(const Stmt &st) {
-    const Directive &d = st.dir;
-    const std::string loc = where(file_, st.loc);
-    uint64_t addr, len;
-    if (!word_value(d.words[0], &addr, st.loc) || !word_value(d.words[1], &len, st.loc))
-      return false;
-    Process p = proc(d.pid, st.loc);
-    if (!p) return false;
-    const bool write = d.words[2] == "write", exec = d.words[2] == "exec";
-    Fault f = p.access(addr, len, write, exec);
-    out("%s@touch %s %s %s  # %s\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
-        fmt_hex(addr).c_str(), fmt_dec(len).c_str(), d.words[2].c_str(), fmt_fault(f).c_str());
-    const int want_sig = d.words[3] == "SIGBUS" ? 7 : 11;
-    uint64_t want_code = 0;
-    if (!directive_number(d.words[4], &want_code)) {
-      std::fprintf(o_.err, "%s: @touch: bad si_code\n", loc.c_str());
-      return false;
-    }
-    const bool same =
-        f.signal == want_sig && static_cast<uint64_t>(f.code) == want_code && f.addr == addr;
-    if (o_.stats) {
-      o_.stats->calls++;
-      if (!same) o_.stats->calls_differing++;
-    }
-    if (!same)
-      mismatch(st.loc, d.words[3] + " si_code=" + d.words[4] + " si_addr=" + fmt_hex(addr),
-               f ? std::string(f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
-                       " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr)
-                 : std::string("no fault"));
-    return true;
-  }
-
-  // @touch, @poke, @peek, @fill with an optional "= RESULT" (see vmspace-script(5)).
-  bool memory_directive(const Stmt &st) {
-    const Directive &d = st.dir;
-    const std::string loc = where(file_, st.loc);
-    // The operands, then "= RESULT".
-    size_t eq = d.words.size();
-    for (size_t k = 0; k < d.words.size(); k++)
-      if (d.words[k] == "=" && !d.quoted[k]) {
-        eq = k;
-        break;
-      }
-    uint64_t addr;
-    if (!word_value(d.words[0], &addr, st.loc)) return false;
-    Process p = proc(d.pid, st.loc);
-    if (!p) return false;
-    std::string args, actual;
-    Fault f;
-    if (d.name == "poke") {
-      const std::string &bytes = d.words[1];
-      f = p.write(addr, bytes.data(), bytes.size());
-      args = fmt_hex(addr) + " " + fmt_bytes(bytes);
-      actual = f ? fmt_fault(f) : "0";
-    } else {
-      uint64_t len;
-      if (!word_value(d.words[1], &len, st.loc)) return false;
-      args = fmt_hex(addr) + " " + fmt_dec(len);
-      if (d.name == "peek") {
-        if (len > 4096) {
-          std::fprintf(o_.err, "%s: @peek: at most 4096 bytes\n", loc.c_str());
-          return false;
-        }
-        std::string buf(len, '\0');
-        f = p.read(addr, buf.data(), len);
-        actual = f ? fmt_fault(f) : fmt_bytes(buf);
-      } else if (d.name == "fill") {
-        uint64_t byte;
-        if (!word_value(d.words[2], &byte, st.loc)) return false;
-        if (byte > 255) {
-          std::fprintf(o_.err, "%s: @fill: the byte must be 0-255\n", loc.c_str());
-          return false;
-        }
-        f = p.fill(addr, static_cast<uint8_t>(byte), len);
-        args += " " + fmt_dec(byte);
-        actual = f ? fmt_fault(f) : "0";
-      } else {
-        const std::string how = d.words.size() > 2 && eq > 2 ? d.words[2] : "write";
-        f = p.access(addr, len, how == "write", how == "exec");
-        args += " " + how;
-        actual = f ? fmt_fault(f) : "0";
-      }
-    }
-    out("%s@%s %s = %s\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "", d.name.c_str(),
-        args.c_str(), actual.c_str());
-    if (eq < d.words.size()) {
-      std::string expected;
-      for (size_t k = eq + 1; k < d.words.size(); k++)
-        expected += (expected.empty() ? "" : " ") +
-                    (d.quoted[k] ? fmt_bytes(d.words[k]) : normal_fault_word(d.words[k]));
-      if (o_.stats) {
-        o_.stats->calls++;
-        if (expected != actual) o_.stats->calls_differing++;
-      }
-      if (expected != actual) mismatch(st.loc, expected, actual);
-    }
-    return true;
-  }
-
-  static std::string normal_fault_word(const std::string &w) {
-    // Addresses compare as numbers: 0x00001000 is 0x1000.
-    if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) {
-      char *end = nullptr;
-      const unsigned long long v = std::strtoull(w.c_str() + 2, &end, 16);
-      if (end && !*end) {
-        char b[24];
-        std::snprintf(b, sizeof b, "0x%llx", v);
-        return b;
-      }
-    }
-    return w;
-  }
-
   bool word_value(const std::string &w, uint64_t *v, SrcLoc loc) {
     Expr e;
     if (!parse_expression(w, &e) || !numeric(e)) {
