@@ -126,6 +126,21 @@ class Process {
   // fsync: pipes, devices; a write-back error once, as Linux's errseq).
   Result<void> fsync(uint64_t fd);
   Result<void> fdatasync(uint64_t fd);
+  // read(2), write(2), pread64(2), pwrite64(2) through the page cache every mapping of the
+  // file shares (regular files, memfd; /dev/null, /dev/zero, /dev/full, /dev/[u]random).
+  // buf is guest memory: a buffer that cannot be accessed gives EFAULT, or a short count
+  // when some bytes were copied. The host_buf forms copy to and from host memory instead.
+  // Descriptors vmspace does not model (placeholders, pipes): ENOSYS.
+  Result<uint64_t> sys_read(uint64_t fd, uint64_t buf, uint64_t count);
+  Result<uint64_t> sys_write(uint64_t fd, uint64_t buf, uint64_t count);
+  Result<uint64_t> pread64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset);
+  Result<uint64_t> pwrite64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset);
+  Result<uint64_t> sys_read(uint64_t fd, uint8_t *host_buf, uint64_t count);
+  Result<uint64_t> sys_write(uint64_t fd, const uint8_t *host_buf, uint64_t count);
+  Result<uint64_t> pread64(uint64_t fd, uint8_t *host_buf, uint64_t count, uint64_t offset);
+  Result<uint64_t> pwrite64(uint64_t fd, const uint8_t *host_buf, uint64_t count, uint64_t offset);
+  // lseek(2): SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE.
+  Result<uint64_t> lseek(uint64_t fd, uint64_t offset, uint64_t whence);
   // fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL (others: ENOSYS, not modelled).
   Result<int> fcntl(uint64_t fd, uint64_t cmd, uint64_t arg);
   Result<int> memfd_create(std::string_view name, uint64_t flags);
@@ -182,11 +197,23 @@ class Process {
 
   // ---- state ----
   std::string maps() const;
-  // The memory lines of /proc/PID/status the VMA layer decides (VmPeak, VmSize,
-  // VmLck, VmPin, VmData, VmStk, VmExe, VmLib), formatted as Linux does.
+  // The memory lines of /proc/PID/status (VmPeak, VmSize, VmLck, VmPin, VmHWM, VmRSS,
+  // RssAnon, RssFile, RssShmem, VmData, VmStk, VmExe, VmLib, VmPTE, VmSwap), formatted as
+  // Linux does.
   std::string status() const;
+  // The /proc/PID/smaps entry of the VMA that holds addr ("" when none does).
+  std::string smaps(uint64_t addr) const;
+  // The status counters of an imported layout (a @status block after @layout): RssAnon,
+  // RssFile, RssShmem, VmHWM and VmPTE in kB as the kernel printed them; status() adds what
+  // vmspace's pages change from there.
+  struct StatusBase {
+    uint64_t rss_anon_kb = 0, rss_file_kb = 0, rss_shmem_kb = 0, hwm_kb = 0, pte_kb = 0;
+  };
+  void set_status_base(const StatusBase &b);
   std::vector<VmaInfo> vmas() const;
   int map_count() const;
+  // The page size of this process's address space (SystemConfig::page_size).
+  uint64_t page_size() const;
   // Replaces the address space by the layout described as /proc/PID/maps text (optionally
   // smaps text, whose VmFlags and Anonymous lines make the import exact). File mappings are
   // reopened read-only from their paths where those exist; special mappings are recreated.

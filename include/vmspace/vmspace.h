@@ -103,6 +103,12 @@ int64_t vms_dup3(vms_process *p, uint64_t oldfd, uint64_t newfd, uint64_t flags)
 int64_t vms_ftruncate(vms_process *p, uint64_t fd, uint64_t length);
 int64_t vms_fsync(vms_process *p, uint64_t fd);
 int64_t vms_fdatasync(vms_process *p, uint64_t fd);
+/* read, write, pread64, pwrite64 with a guest buffer; lseek. */
+int64_t vms_read(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count);
+int64_t vms_write(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count);
+int64_t vms_pread64(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset);
+int64_t vms_pwrite64(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset);
+int64_t vms_lseek(vms_process *p, uint64_t fd, uint64_t offset, uint64_t whence);
 int64_t vms_fcntl(vms_process *p, uint64_t fd, uint64_t cmd, uint64_t arg);
 int64_t vms_memfd_create(vms_process *p, const char *name, uint64_t flags);
 int64_t vms_unlinkat(vms_process *p, int64_t dirfd, const char *path, uint64_t flags);

@@ -212,6 +212,26 @@ int64_t vms_fdatasync(vms_process *p, uint64_t fd) {
   return guarded(p, [&](vmspace::Process &q) { return of(q.fdatasync(fd)); });
 }
 
+int64_t vms_read(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count) {
+  return guarded(p, [&](vmspace::Process &q) { return of(q.sys_read(fd, buf, count)); });
+}
+
+int64_t vms_write(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count) {
+  return guarded(p, [&](vmspace::Process &q) { return of(q.sys_write(fd, buf, count)); });
+}
+
+int64_t vms_pread64(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset) {
+  return guarded(p, [&](vmspace::Process &q) { return of(q.pread64(fd, buf, count, offset)); });
+}
+
+int64_t vms_pwrite64(vms_process *p, uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset) {
+  return guarded(p, [&](vmspace::Process &q) { return of(q.pwrite64(fd, buf, count, offset)); });
+}
+
+int64_t vms_lseek(vms_process *p, uint64_t fd, uint64_t offset, uint64_t whence) {
+  return guarded(p, [&](vmspace::Process &q) { return of(q.lseek(fd, offset, whence)); });
+}
+
 int64_t vms_ftruncate(vms_process *p, uint64_t fd, uint64_t length) {
   return guarded(p, [&](vmspace::Process &q) { return of(q.ftruncate(fd, length)); });
 }

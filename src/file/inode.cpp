@@ -55,6 +55,23 @@ Inode::~Inode() {
   if (cache_) cache_->forget(this);
   if (host_fd_ >= 0) ::close(host_fd_);
   if (content_fd_ >= 0) ::close(content_fd_);
+  if (reader_ >= 0) ::close(reader_);
+}
+
+int Inode::reader_fd() {
+  if (content_fd_ >= 0) return content_fd_;
+  if (host_fd_ < 0 || kind_ != InodeKind::regular) return -1;
+  const int fd = reader_.load(std::memory_order_acquire);
+  if (fd >= 0) return fd;
+  MutexLock g(pages_mu_);
+  if (reader_.load(std::memory_order_relaxed) < 0) {
+    // The same file again (no path is looked up), read-only.
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", host_fd_);
+    reader_.store(::open(link, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
+                  std::memory_order_release);
+  }
+  return reader_.load(std::memory_order_relaxed);
 }
 
 PageCache *Inode::pages() {
@@ -74,6 +91,35 @@ Result<void> Inode::sync_pages(uint64_t first, uint64_t last) {
   PageCache *pc = pages_.load(std::memory_order_acquire);
   if (!pc) return {};
   return pc->writeback(first, last, size());
+}
+
+Result<uint64_t> Inode::seek_data(int fd, uint64_t off, bool data) {
+  const uint64_t end = size();
+  if (kind_ == InodeKind::shmem || fd < 0) {
+    PageCache *pc = pages();
+    if (!pc || kind_ != InodeKind::shmem) return data ? off : end;  // all data, as far as known
+    const uint64_t ps = pc->page_size();
+    if (data) {
+      const uint64_t next = pc->next_resident(off / ps);
+      if (next == ~0ull || next * ps >= end) return fail(Errno::nxio);
+      return next * ps > off ? next * ps : off;
+    }
+    uint64_t p = off / ps;
+    while (p * ps < end && pc->resident(p)) p++;  // at most the pages the object holds
+    const uint64_t hole = p * ps > off ? p * ps : off;
+    return hole < end ? hole : end;
+  }
+  VMS_TRY(sync_pages());
+  const off_t r = ::lseek(fd, static_cast<off_t>(off), data ? SEEK_DATA : SEEK_HOLE);
+  if (r < 0) return fail(static_cast<Errno>(errno));
+  return static_cast<uint64_t>(r);
+}
+
+bool Inode::others_may_write() const {
+  const int fd = host_fd_ >= 0 ? host_fd_ : content_fd_;
+  if (fd < 0) return true;
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && (st.st_mode & S_IWOTH);
 }
 
 uint64_t Inode::size() const {
@@ -101,10 +147,16 @@ Ref<Inode> InodeCache::host(int host_fd) {
   in->ino_ = st.st_ino;
   in->host_key_ = key;
   in->kind_ = kind_of(st.st_mode);
+  if (in->kind_ == InodeKind::chardev || in->kind_ == InodeKind::blockdev) {
+    in->rdev_major_ = major(st.st_rdev);
+    in->rdev_minor_ = minor(st.st_rdev);
+  }
   if (in->kind_ == InodeKind::regular) {
     struct statfs sfs {};
     if (::fstatfs(host_fd, &sfs) == 0) {
       long t = static_cast<long>(sfs.f_type);
+      // ext4 with extents and 4 KiB blocks: 2^32 - 1 blocks.
+      if (t == kExt4Magic) in->max_bytes_ = 0xffffffff000;
       if (t == kExt4Magic || t == kXfsMagic) in->rejects_sync_ = true;
       if (t == kExt4Magic || t == kXfsMagic || t == kBtrfsMagic)
         in->policy_ = AreaPolicy::thp;
@@ -173,6 +225,8 @@ Ref<Inode> InodeCache::device(bool block, uint32_t rdev_major, uint32_t rdev_min
   in->kind_ = block ? InodeKind::blockdev : InodeKind::chardev;
   in->policy_ =
       !block && rdev_major == 1 && rdev_minor == 5 ? AreaPolicy::dev_zero : AreaPolicy::none;
+  in->rdev_major_ = rdev_major;
+  in->rdev_minor_ = rdev_minor;
   in->dev_major_ = dev_major;
   in->dev_minor_ = dev_minor;
   in->ino_ = ino;
@@ -256,6 +310,15 @@ Result<void> OpenFile::truncate(uint64_t size) {
   }
   // The page cache follows: pages past the end go, the partial last page is zeroed past it.
   if (PageCache *pc = inode_->pages()) pc->truncate(size);
+  return {};
+}
+
+Result<void> OpenFile::extend(uint64_t size) {
+  if (host_fd_ < 0) {
+    inode_->set_own_size(size);
+    return {};
+  }
+  if (::ftruncate(host_fd_, static_cast<off_t>(size)) != 0) return fail(static_cast<Errno>(errno));
   return {};
 }
 

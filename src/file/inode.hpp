@@ -59,8 +59,9 @@ class Inode : public RefCounted {
   uint32_t dev_minor() const { return dev_minor_; }
   uint64_t ino() const { return ino_; }
   bool is_host() const { return host_fd_ >= 0; }
-  // A host descriptor of the file (for reading its contents), or -1.
-  int host_read_fd() const { return host_fd_ >= 0 ? host_fd_ : content_fd_; }
+  // A host descriptor the file's contents can be read through (opened read-only on first
+  // use: the descriptors of its opens may be write-only or O_PATH), or -1.
+  int reader_fd();
   bool append_only() const { return append_only_; }
   bool noexec_mount() const { return noexec_; }
   uint64_t huge_page_size() const { return huge_page_size_; }
@@ -72,6 +73,17 @@ class Inode : public RefCounted {
   // Huge pages this hugetlbfs object holds reserved (given back when it goes away).
   uint64_t huge_reserved() const { return huge_reserved_; }
   void add_huge_reserved(uint64_t n) { huge_reserved_ += n; }
+  // Whether an ordinary user (neither owner nor in the group) may write the file: vmspace-owned
+  // objects belong to the process that made them.
+  bool others_may_write() const;
+  // A device's number (st_rdev) for character and block devices.
+  uint32_t rdev_major() const { return rdev_major_; }
+  uint32_t rdev_minor() const { return rdev_minor_; }
+  // The largest file offset its file system allows (Linux: s_maxbytes).
+  int64_t max_bytes() const { return max_bytes_; }
+  // lseek SEEK_DATA (data) or SEEK_HOLE from offset off (< size): host files ask the host
+  // through fd after writing dirty pages back; shmem objects look at the pages they hold.
+  Result<uint64_t> seek_data(int fd, uint64_t off, bool data);
   // Path of a vmspace-owned object as maps shows it ("/memfd:x (deleted)").
   const std::string &own_path() const { return own_path_; }
 
@@ -91,10 +103,13 @@ class Inode : public RefCounted {
   InodeKind kind_ = InodeKind::regular;
   AreaPolicy policy_ = AreaPolicy::generic;
   uint32_t dev_major_ = 0, dev_minor_ = 0;
+  uint32_t rdev_major_ = 0, rdev_minor_ = 0;
+  int64_t max_bytes_ = INT64_MAX;  // MAX_LFS_FILESIZE unless the file system says less
   uint64_t ino_ = 0;
   std::pair<uint64_t, uint64_t> host_key_{};  // (st_dev, st_ino) in InodeCache::host_
   int host_fd_ = -1;                          // any host descriptor of the file, for fstat
   int content_fd_ = -1;                       // a stand-in's host file, for its contents
+  std::atomic<int> reader_{-1};               // reader_fd(), made under pages_mu_
   bool append_only_ = false;
   bool noexec_ = false;
   uint64_t size_ = 0;  // for objects vmspace owns
@@ -163,13 +178,20 @@ class OpenFile : public MappedFile {
   uint64_t open_flags() const { return flags_; }
   int host_fd() const { return host_fd_; }
   // A descriptor to read the file's contents through: this open's, else the inode's.
-  int read_fd() const { return host_fd_ >= 0 ? host_fd_ : inode_->host_read_fd(); }
+  int read_fd() const { return host_fd_ >= 0 && readable() ? host_fd_ : inode_->reader_fd(); }
   bool is_path() const;   // O_PATH: usable only as a name, not for I/O or mmap
   bool readable() const;  // FMODE_READ
   bool writable() const;  // FMODE_WRITE
 
   // ftruncate.
   Result<void> truncate(uint64_t size);
+  // A write(2) reaching past the end: the file grows to size (its new bytes are in the page
+  // cache, so nothing else changes).
+  Result<void> extend(uint64_t size);
+  // The file position (f_pos) and its lock (f_pos_lock), shared by every descriptor of this
+  // open file (dup, fork).
+  Mutex &pos_mu() VMS_RETURN_CAPABILITY(pos_mu_) { return pos_mu_; }
+  uint64_t &pos_locked() VMS_REQUIRES(pos_mu_) { return pos_; }
   // MADV_REMOVE: pages [first, last] of the file become a hole (zeros, for every mapping).
   void punch_hole(uint64_t first, uint64_t last) const;
 
@@ -192,6 +214,8 @@ class OpenFile : public MappedFile {
   Ref<Inode> inode_;
   uint64_t flags_;
   int host_fd_;
+  Mutex pos_mu_;
+  uint64_t pos_ VMS_GUARDED_BY(pos_mu_) = 0;
   std::optional<std::string> path_override_;
   std::string path_strip_;
   struct Identity {

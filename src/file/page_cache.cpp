@@ -44,6 +44,9 @@ uint32_t PageCache::page(uint64_t pgoff, int read_fd, uint64_t file_size) {
   const uint64_t ps = frames_.page_size();
   const uint64_t off = pgoff * ps;
   if (read_fd >= 0 && off < file_size) {
+    // No host readahead: which pages the host's cache holds is what the kernel's would hold
+    // (fault-around asks it), and vmspace's own reads must not add to it.
+    (void)::posix_fadvise(read_fd, 0, 0, POSIX_FADV_RANDOM);
     uint64_t want = file_size - off < ps ? file_size - off : ps;
     uint8_t *d = frames_.data(f);
     uint64_t got = 0;
@@ -63,6 +66,45 @@ uint32_t PageCache::page(uint64_t pgoff, int read_fd, uint64_t file_size) {
   return f;
 }
 
+Result<uint64_t> PageCache::copy_out(uint64_t off, uint8_t *dst, uint64_t n, int read_fd,
+                                     uint64_t file_size) {
+  if (off >= file_size) return 0;
+  if (n > file_size - off) n = file_size - off;
+  const uint64_t ps = frames_.page_size();
+  uint64_t done = 0;
+  while (done < n) {
+    const uint64_t at = off + done, in_page = at % ps;
+    const uint64_t k = n - done < ps - in_page ? n - done : ps - in_page;
+    const uint32_t f = page(at / ps, read_fd, file_size);
+    if (f == FramePool::kZero) {
+      if (done) break;
+      return fail(Errno::nomem);
+    }
+    std::memcpy(dst + done, frames_.data(f) + in_page, k);
+    done += k;
+  }
+  return done;
+}
+
+Result<uint64_t> PageCache::copy_in(uint64_t off, const uint8_t *src, uint64_t n, int read_fd,
+                                    uint64_t file_size) {
+  const uint64_t ps = frames_.page_size();
+  uint64_t done = 0;
+  while (done < n) {
+    const uint64_t at = off + done, in_page = at % ps;
+    const uint64_t k = n - done < ps - in_page ? n - done : ps - in_page;
+    const uint32_t f = page(at / ps, read_fd, file_size);
+    if (f == FramePool::kZero) {
+      if (done) break;
+      return fail(Errno::nomem);
+    }
+    std::memcpy(frames_.data(f) + in_page, src + done, k);
+    frames_.set_dirty(f);
+    done += k;
+  }
+  return done;
+}
+
 uint32_t PageCache::cached(uint64_t pgoff) {
   MutexLock g(mu_);
   auto it = pages_.find(pgoff);
@@ -71,7 +113,12 @@ uint32_t PageCache::cached(uint64_t pgoff) {
 
 void PageCache::set_writer(int fd) {
   MutexLock g(mu_);
-  if (writer_ < 0 && fd >= 0) writer_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (writer_ >= 0 || fd < 0) return;
+  writer_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  // Write-back puts pages where they belong: a guest's O_APPEND (which the host descriptor
+  // carries) must not move them to the end. vmspace writes through no other copy of it.
+  const int fl = writer_ >= 0 ? ::fcntl(writer_, F_GETFL) : -1;
+  if (fl >= 0 && (fl & O_APPEND)) (void)::fcntl(writer_, F_SETFL, fl & ~O_APPEND);
 }
 
 bool PageCache::has_writer() {
@@ -120,6 +167,7 @@ void PageCache::truncate(uint64_t size) {
   const uint64_t keep = (size + ps - 1) / ps;  // pages that still hold bytes of the file
   for (auto it = pages_.lower_bound(keep); it != pages_.end();) {
     frames_.put(it->second);
+    frames_.note_eviction();
     it = pages_.erase(it);
   }
   if (size % ps) {
@@ -132,6 +180,7 @@ void PageCache::drop(uint64_t first, uint64_t last) {
   MutexLock g(mu_);
   for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first <= last;) {
     frames_.put(it->second);
+    frames_.note_eviction();
     it = pages_.erase(it);
   }
 }
@@ -139,6 +188,12 @@ void PageCache::drop(uint64_t first, uint64_t last) {
 bool PageCache::resident(uint64_t pgoff) {
   MutexLock g(mu_);
   return pages_.count(pgoff) != 0;
+}
+
+uint64_t PageCache::next_resident(uint64_t pgoff) {
+  MutexLock g(mu_);
+  auto it = pages_.lower_bound(pgoff);
+  return it == pages_.end() ? ~0ull : it->first;
 }
 
 uint64_t PageCache::pages() {

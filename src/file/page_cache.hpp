@@ -38,6 +38,15 @@ class PageCache {
   // own reference, the caller takes one with FramePool::get if it keeps the frame. kZero when
   // guest memory is exhausted.
   uint32_t page(uint64_t pgoff, int read_fd, uint64_t file_size);
+  // read(2) and write(2) through the cache (Linux: filemap_read, generic_perform_write).
+  // copy_out copies up to n bytes from offset off into dst, never past file_size, and
+  // returns how many it copied; copy_in stores n bytes at off, marking the pages dirty (the
+  // caller extends the file's size). Pages are read from read_fd on first use. ENOMEM when
+  // guest memory is exhausted before any byte was copied (else the bytes done).
+  Result<uint64_t> copy_out(uint64_t off, uint8_t *dst, uint64_t n, int read_fd,
+                            uint64_t file_size);
+  Result<uint64_t> copy_in(uint64_t off, const uint8_t *src, uint64_t n, int read_fd,
+                           uint64_t file_size);
   // The frame of page pgoff if it is cached, else kZero.
   uint32_t cached(uint64_t pgoff);
   // A descriptor the cache may write back through (duplicated; the first one given is kept).
@@ -53,6 +62,8 @@ class PageCache {
   void drop(uint64_t first, uint64_t last);
   // Pages of [first, last] in the cache (mincore of a file mapping).
   bool resident(uint64_t pgoff);
+  // The first cached page at or after pgoff, or ~0.
+  uint64_t next_resident(uint64_t pgoff);
   uint64_t pages();
 
  private:

@@ -27,6 +27,7 @@ AddressSpace::AddressSpace(MmContext &s, uint64_t rlimit_stack)
       task_size((1ull << 47) - s.cfg.page_size),
       vmas(log2_of(s.cfg.page_size)),
       pt(&s.meter) {
+  pt.keep_empty_tables();
   // Linux: arch/x86/mm/mmap.c arch_pick_mmap_layout / mmap_base, without randomisation.
   uint64_t gap = rlimit_stack;
   uint64_t pad = stack_guard_gap();

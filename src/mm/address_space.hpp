@@ -29,6 +29,7 @@
 
 namespace vmspace {
 
+class PageCache;
 class OpenFile;
 struct MmContext;
 
@@ -164,7 +165,7 @@ class AddressSpace {
   // The residency of n pages from start, all in one VMA (Linux: mincore_pte_range): a page
   // mapped in this address space, or for a file the page in its page cache (vmspace's, or
   // for a host file the host kernel's); out[i] is 1 or 0.
-  void mincore_fill(uint64_t start, uint64_t n, uint8_t *out) const;
+  void mincore_fill(uint64_t start, uint64_t n, uint8_t *out, bool privileged) const;
 
   // ---- mapping (do_mmap.cpp, mmap_region.cpp) ----
   // Linux: do_mmap. Checks the request in Linux's order and maps it. The caller holds
@@ -230,6 +231,10 @@ class AddressSpace {
   Result<void> populate_range(uint64_t start, uint64_t len, bool ignore_errors);
   // Faults [start, end) of v in (Linux: populate_vma_page_range).
   Result<void> fault_in(Vma *v, uint64_t start, uint64_t end);
+  // Makes the pages of [start, end) in v present as loads (or stores) would, page by page
+  // (Linux: get_user_pages): EFAULT at a guard marker or past the file's end, ENOMEM when
+  // guest memory is exhausted; the pages before stay present.
+  Result<void> populate_pages(Vma *v, uint64_t start, uint64_t end, bool write);
   // Whether every page of [start, end) in v can be faulted in without SIGBUS (inside its
   // file; a huge page available).
   bool backed(const Vma *v, uint64_t start, uint64_t end) const;
@@ -278,6 +283,11 @@ class AddressSpace {
   // of their sum (VmHWM). The zero page is not counted.
   uint64_t rss_anon = 0, rss_file = 0, rss_shmem = 0, hiwater_rss = 0;
   uint64_t rss() const { return rss_anon + rss_file + rss_shmem; }
+  // What an imported layout's status said beyond what vmspace holds: RssAnon, RssFile,
+  // RssShmem and VmHWM in pages, VmPTE in kB (pages vmspace never saw; a fork passes them on).
+  uint64_t rss_base[5] = {};
+  // Loads map only the faulting page (a layout import making its pages present).
+  bool no_fault_around = false;
   // Guest loads and stores of len bytes at addr, one byte after another in ascending order:
   // each stops at the first fault (the Fault's addr is the byte that faulted), with the bytes
   // before it copied (loads) or stored (stores). An access that would wrap runs to the top.
@@ -290,10 +300,19 @@ class AddressSpace {
   // The page holding addr in host memory, made present for a load or a store after fault()
   // allowed it (Linux: handle_mm_fault below the VMA checks: the zero page, a new anonymous
   // page, the page cache, copy-on-write). Null when guest memory is exhausted.
+  // A load's fault-around and read-around on a file page (memory.cpp).
+  void fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t kind);
+  // Maps the cached pages of [from, to) in v that are not mapped yet (filemap_map_pages).
+  void map_cached(Vma *v, PageCache *pc, uint64_t from, uint64_t to, uint64_t kind);
   uint8_t *page_for(Vma *v, uint64_t addr, bool write);
   // Drops the pages of [start, end) (munmap, MADV_DONTNEED, exit); guard markers too unless
   // keep_guards (MADV_DONTNEED keeps them).
   void zap(uint64_t start, uint64_t end, bool keep_guards = false);
+  // Drops entries of pages a page cache gave up since the last look (memory.cpp).
+  void drop_stale();
+  uint64_t seen_evictions_ = 0;
+  // MADV_PAGEOUT's effect on the pages of [start, end) in v (memory.cpp).
+  void pageout(Vma *v, uint64_t start, uint64_t end);
   // MADV_GUARD_INSTALL / MADV_GUARD_REMOVE: markers that make any access SIGSEGV.
   void install_guards(uint64_t start, uint64_t end);
   void remove_guards(uint64_t start, uint64_t end);

@@ -8,6 +8,7 @@
 namespace vmspace {
 
 Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy(const TaskLimits &lim) {
+  drop_stale();  // entries of truncated-away pages are not copied
   auto child = std::make_shared<AddressSpace>(ctx, 8ull << 20);
   AddressSpace &c = *child;
   c.mmap_base = mmap_base;
@@ -72,6 +73,7 @@ Result<std::shared_ptr<AddressSpace>> AddressSpace::fork_copy(const TaskLimits &
   }
   c.hiwater_vm = c.total_vm;
   c.hiwater_rss = c.rss();
+  for (int i : {0, 1, 2, 4}) c.rss_base[i] = rss_base[i];
   return child;
 }
 

@@ -105,6 +105,7 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
     case lx::madv_cold:
     case lx::madv_pageout:
       if (f & (vm::locked | vm::pfnmap | vm::hugetlb)) return fail(Errno::inval);
+      if (b == lx::madv_pageout) mm.pageout(v, start, end);
       return {};
     case lx::madv_free:
     case lx::madv_dontneed:
@@ -271,7 +272,7 @@ static Result<void> madvise_populate(AddressSpace &mm, uint64_t start, uint64_t 
     if (!write && !(v->flags & vm::read)) return fail(Errno::inval);
     uint64_t tmp = v->end < end ? v->end : end;
     if (write && !(v->flags & vm::shared) && !(v->flags & vm::hugetlb)) mm.anon_vma_prepare(v);
-    if (!mm.backed(v, start, tmp)) return fail(Errno::fault);  // SIGBUS: EFAULT
+    VMS_TRY(mm.populate_pages(v, start, tmp, write));  // SIGBUS, guard markers: EFAULT
     start = tmp;
   }
   return {};

@@ -20,8 +20,8 @@ namespace vmspace {
 
 namespace {
 // Entry bits beyond page/page_table.hpp's: which RSS counter a page is in.
-constexpr uint64_t kShmem = 128;  // RssShmem (else RssFile, unless pte::anon)
-constexpr uint64_t kNoRss = 256;  // hugetlb and special pages: in no RSS counter
+constexpr uint64_t kShmem = pte::shmem;
+constexpr uint64_t kNoRss = pte::norss;
 
 PageCache *cache_of(const Vma *v) {
   if (!v->file || !v->vm_ops) return nullptr;
@@ -42,6 +42,9 @@ bool counted(uint64_t e) {
 
 static void drop_entry(AddressSpace &mm, uint64_t e) {
   if (!(e & pte::present)) return;
+  // Linux: update_hiwater_rss before pages are zapped (munmap, MADV_DONTNEED, mremap's
+  // shrink): VmHWM is the larger of that mark and the current RSS.
+  if (mm.rss() > mm.hiwater_rss) mm.hiwater_rss = mm.rss();
   if (counted(e)) rss_counter(mm, e)--;
   const uint32_t f = pte::frame(e);
   if (f != FramePool::kZero) {
@@ -54,9 +57,68 @@ static void drop_entry(AddressSpace &mm, uint64_t e) {
 static void install(AddressSpace &mm, uint64_t vpn, uint64_t e) {
   mm.pt.set(vpn, e);
   if (pte::frame(e) != FramePool::kZero) mm.ctx.frames.map(pte::frame(e));
-  if (counted(e)) {
-    rss_counter(mm, e)++;
-    if (mm.rss() > mm.hiwater_rss) mm.hiwater_rss = mm.rss();
+  if (counted(e)) rss_counter(mm, e)++;
+}
+
+// Linux: do_read_fault's do_fault_around -> filemap_map_pages. A load from a file page that
+// is not mapped first maps the pages around it that the page cache holds: a window of
+// fault_around_bytes (64 KiB) from the aligned address below, cut at the VMA and at the page
+// table's end, and at the file's end. Pages are mapped as the fault itself would map them
+// (young: x86 does not make prefaulted entries old). When the faulting page is not cached,
+// the file is read around it first (do_sync_mmap_readahead: ra_pages, 128 KiB, centred on
+// it; none with MADV_RANDOM, ahead with MADV_SEQUENTIAL) and only the faulting page is mapped.
+// What "cached" means for a host file: in vmspace's cache, or in the host kernel's (a file
+// written or read before vmspace looked at it is there).
+void AddressSpace::fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t kind) {
+  constexpr uint64_t kAroundBytes = 64 * 1024, kReadAroundBytes = 128 * 1024;
+  const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
+  const Ref<Inode> &in = of->inode();
+  const uint64_t size = in->size();
+  const uint64_t file_pages = (size + page_size - 1) >> page_shift;
+  const uint64_t pgoff = v->pgoff + ((addr - v->start) >> page_shift);
+  if (pgoff >= file_pages) return;  // SIGBUS territory: fault() decides
+  const bool shmem = in->kind() == InodeKind::shmem;
+  const int fd = of->read_fd();
+  // The window: from the aligned address below, cut at the VMA and the page table's end.
+  const uint64_t window = kAroundBytes > page_size ? kAroundBytes : page_size;
+  const uint64_t table_end = (addr | ((page_size << 9) - 1)) + 1;  // 512 entries per table
+  const uint64_t from = std::max(addr & ~(window - 1), v->start);
+  uint64_t to = std::min({from + window, table_end, v->end});
+  const uint64_t first = v->pgoff + ((from - v->start) >> page_shift);
+  to = std::min(to, from + ((file_pages - first) << page_shift));  // and at the file's end
+  // Pages of the window vmspace's cache lacks may be in the host's (one query for them).
+  bool gaps = false;
+  for (uint64_t i = 0; !gaps && i < ((to - from) >> page_shift); i++)
+    gaps = pc->cached(first + i) == FramePool::kZero;
+  if (gaps && !shmem && fd >= 0) {
+    std::vector<uint8_t> host = host_residency(fd, first, (to - from) >> page_shift, page_size);
+    for (uint64_t i = 0; i < host.size(); i++)
+      if (host[i] && pc->cached(first + i) == FramePool::kZero) (void)pc->page(first + i, fd, size);
+  }
+  // do_fault_around maps what is cached; the faulting page, when it is not, is read then
+  // (with read-around into the cache) and mapped by the caller.
+  if (kAroundBytes > page_size) map_cached(v, pc, from, to, kind);
+  if (pc->cached(pgoff) == FramePool::kZero && !shmem && !(v->flags & vm::rand_read)) {
+    const uint64_t ra = kReadAroundBytes >> page_shift;
+    const uint64_t ra_from = (v->flags & vm::seq_read) ? pgoff : pgoff - std::min(pgoff, ra / 2);
+    for (uint64_t p = ra_from; p < ra_from + ra && p < file_pages; p++) (void)pc->page(p, fd, size);
+  }
+}
+
+void AddressSpace::map_cached(Vma *v, PageCache *pc, uint64_t from, uint64_t to, uint64_t kind) {
+  FramePool &fp = ctx.frames;
+  const bool shared = v->flags & vm::shared;
+  const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
+  // Stores through a shared mapping (now or after mprotect) are written back through it.
+  if (shared && of->writable() && (v->flags & vm::maywrite)) pc->set_writer(of->host_fd());
+  for (uint64_t a = from; a < to; a += page_size) {
+    const uint64_t p = v->pgoff + ((a - v->start) >> page_shift);
+    const uint64_t vpn = a >> page_shift;
+    if (pt.get(vpn) != 0) continue;  // present, or a guard marker
+    const uint32_t f = pc->cached(p);
+    if (f == FramePool::kZero) continue;
+    fp.get(f);
+    install(*this, vpn, pte::make(f, pte::present | pte::young | kind | (shared ? 0 : pte::cow)));
   }
 }
 
@@ -105,7 +167,24 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
     }
     // Not present.
     if (!pc) {
-      // Private anonymous memory (and special mappings, which read as zeros here).
+      if (v->special == Special::vdso) {
+        // The vDSO's pages are the kernel's one image, in RssFile of every mapper; a store
+        // (after mprotect made it writable) copies the page, as for a private file page.
+        const uint32_t f = ctx.vdso_frame((page - v->start) >> page_shift);
+        if (f == FramePool::kZero) return nullptr;
+        if (write) {
+          const uint32_t c = fp.alloc();
+          if (c == FramePool::kZero) return nullptr;
+          std::memcpy(fp.data(c), fp.data(f), page_size);
+          install(*this, vpn, pte::make(c, pte::present | pte::anon | pte::dirty | pte::young));
+          return fp.data(c);
+        }
+        fp.get(f);
+        install(*this, vpn, pte::make(f, pte::present | pte::cow | pte::young));
+        return fp.data(f);
+      }
+      // Private anonymous memory (and the other special mappings, which read as zeros here
+      // and are in no RSS counter).
       if (!write || v->special != Special::none) {
         install(*this, vpn, pte::make(FramePool::kZero, pte::present | pte::cow | pte::young));
         return fp.data(FramePool::kZero);
@@ -117,6 +196,10 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
     }
     const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
     const Ref<Inode> &in = of->inode();
+    if (!write && !(kind & kNoRss) && !no_fault_around) {
+      fault_around(v, page, pc, kind);
+      if (const uint64_t now = pt.get(vpn); now & pte::present) return fp.data(pte::frame(now));
+    }
     const uint32_t f = pc->page(pgoff, of->read_fd(), in->size());
     if (f == FramePool::kZero) return nullptr;
     if (shared) {
@@ -209,7 +292,10 @@ Fault AddressSpace::touch_mem(uint64_t addr, uint64_t len, bool write, bool exec
   const uint64_t last = addr + (len - 1) < addr ? ~0ull : addr + (len - 1);
   // One byte at addr, then one at every page start up to last (a store puts it back).
   for (uint64_t a = addr;;) {
-    Fault f = walk_bytes(*this, a, 1, write, exec, lim, [](uint8_t *, uint64_t, uint64_t) {});
+    // A store of the loaded byte is a load first (a read fault: fault-around), then a store.
+    Fault f = walk_bytes(*this, a, 1, false, exec, lim, [](uint8_t *, uint64_t, uint64_t) {});
+    if (!f && write)
+      f = walk_bytes(*this, a, 1, true, false, lim, [](uint8_t *, uint64_t, uint64_t) {});
     if (f) return f;
     const uint64_t next = (a | (page_size - 1)) + 1;
     if (next == 0 || next > last) break;
@@ -227,6 +313,53 @@ void AddressSpace::zap(uint64_t start, uint64_t end, bool keep_guards) {
     drop_entry(*this, e);
     e = 0;
   });
+}
+
+// Linux: madvise_pageout without swap: anonymous pages cannot go anywhere and stay; file and
+// shmem pages mapped only here are unmapped (reclaim), and a clean page of a regular file
+// also leaves the page cache (a dirty one, and shmem, stay there).
+void AddressSpace::pageout(Vma *v, uint64_t start, uint64_t end) {
+  if (start >= end || pt.entries() == 0) return;
+  PageCache *pc = cache_of(v);
+  const bool shmem =
+      pc && static_cast<const OpenFile *>(v->file.get())->inode()->kind() == InodeKind::shmem;
+  FramePool &fp = ctx.frames;
+  pt.each(start >> page_shift, (end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
+    if (!(e & pte::present) || (e & (pte::anon | pte::norss))) return;
+    const uint32_t f = pte::frame(e);
+    // Kernel pages ([vdso]) are not on an LRU list: nothing reclaims them.
+    if (f == FramePool::kZero || fp.mapcount(f) != 1 || v->special != Special::none) return;
+    const bool clean = !(e & pte::dirty) && !fp.dirty(f);
+    drop_entry(*this, e);
+    e = 0;
+    if (pc && !shmem && clean) {
+      const uint64_t pgoff = v->pgoff + (((vpn << page_shift) - v->start) >> page_shift);
+      if (pc->cached(pgoff) == f && fp.refs(f) == 1) pc->drop(pgoff, pgoff);
+    }
+  });
+}
+
+// Linux: truncate_pagecache and hole punching unmap the pages they remove from every mapping
+// (unmap_mapping_range). vmspace's page caches do not know their mappings: each address space
+// drops its entries of pages its files' caches gave up when it next looks at its pages.
+void AddressSpace::drop_stale() {
+  const uint64_t now = ctx.frames.evictions();
+  if (now == seen_evictions_ || pt.entries() == 0) {
+    seen_evictions_ = now;
+    return;
+  }
+  seen_evictions_ = now;
+  for (Vma *v = vmas.tree.first(); v; v = VmaTree::next(v)) {
+    PageCache *pc = cache_of(v);
+    if (!pc) continue;
+    pt.each(v->start >> page_shift, (v->end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
+      if (!(e & pte::present) || (e & pte::anon) || pte::frame(e) == FramePool::kZero) return;
+      const uint64_t pgoff = v->pgoff + (((vpn << page_shift) - v->start) >> page_shift);
+      if (pc->cached(pgoff) == pte::frame(e)) return;
+      drop_entry(*this, e);
+      e = 0;
+    });
+  }
 }
 
 void AddressSpace::install_guards(uint64_t start, uint64_t end) {
@@ -260,7 +393,11 @@ void AddressSpace::commit_move(PageMove &m) {
 }
 
 void AddressSpace::fork_pages(AddressSpace &child, const Vma &v) {
-  if (!v.anon || (v.flags & vm::wipeonfork) || pt.entries() == 0) return;
+  // Linux: vma_needs_copy: memory with an anon_vma, and PFN or mixed maps ([vvar]).
+  if ((!v.anon && !(v.flags & (vm::pfnmap | vm::mixedmap))) || (v.flags & vm::wipeonfork)) return;
+  // The child gets a table wherever the parent has one in the range, entries or not.
+  const uint64_t first = v.start >> page_shift, last = (v.end - 1) >> page_shift;
+  pt.each_table(first, last, [&](uint64_t t) { child.pt.prepare(std::max(t, first)); });
   const bool shared = v.flags & vm::shared;
   pt.each(v.start >> page_shift, (v.end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
     if (e & pte::guard) {
@@ -270,7 +407,8 @@ void AddressSpace::fork_pages(AddressSpace &child, const Vma &v) {
     if (!(e & pte::present)) return;
     if (!shared) e |= pte::cow;  // both sides copy on their next store
     ctx.frames.get(pte::frame(e));
-    install(child, vpn, e);
+    // Linux: copy_present_pte makes the child's entry old, and clean for shared memory.
+    install(child, vpn, e & ~(pte::young | (shared ? pte::dirty : 0)));
   });
 }
 

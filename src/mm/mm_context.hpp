@@ -54,6 +54,20 @@ struct MmContext {
   uint64_t total_swap_pages = 0;
   std::atomic<uint64_t> anon_ids{1};
   std::atomic<uint64_t> mm_ids{1};  // AddressSpace::id
+  // The [vdso] pages, one set for the System as the kernel has one image: frames made on the
+  // first load from them (their bytes are zeros: vmspace has no vDSO code).
+  Mutex vdso_mu;
+  uint32_t vdso_frames[4] VMS_GUARDED_BY(vdso_mu) = {};
+  uint32_t vdso_frame(uint64_t index) {
+    if (index >= 4) return FramePool::kZero;
+    MutexLock g(vdso_mu);
+    if (vdso_frames[index] == FramePool::kZero) vdso_frames[index] = frames.alloc();
+    return vdso_frames[index];
+  }
+  ~MmContext() {
+    for (uint32_t f : vdso_frames)
+      if (f != FramePool::kZero) frames.put(f);
+  }
 };
 
 // For calls that may make VMAs, descriptors or processes: ENOMEM once the model's memory

@@ -83,6 +83,12 @@ Result<uint64_t> AddressSpace::map_region(MapRequest &r, const TaskLimits &lim) 
     return fail(hook);
   }
   if (reserve_huge) file->inode()->add_huge_reserved(reserve_huge);
+  // hugetlbfs_file_mmap: a writable mapping grows the file to cover it.
+  if ((flags & vm::hugetlb) && (flags & vm::write)) {
+    Inode &in = *file->inode();
+    const uint64_t need = r.len + (r.pgoff << page_shift);
+    if (in.size() < need) in.set_own_size(need);
+  }
 
   if (!plan.vmas.empty()) complete_unmap(plan);
 

@@ -329,7 +329,8 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
   const uint64_t hiwater = mm.hiwater_vm;
   // vrm_stat_account with the source's flags.
   mm.vm_stat_account(v->flags, static_cast<int64_t>(mm.pages(r.new_len)));
-  if (v->flags & vm::locked) mm.locked_vm += mm.pages(r.new_len);
+  const bool locked = v->flags & vm::locked;
+  if (locked) mm.locked_vm += mm.pages(r.new_len);
 
   if (r.flags & kDontUnmap) {
     // The old range stays mapped (private anonymous memory reads zeros there),
@@ -368,6 +369,8 @@ Result<uint64_t> Remapper::move_vma(Remap &r) {
     }
   }
   mm.hiwater_vm = hiwater;
+  // A locked mapping that grew: its new part is faulted in (Linux: mm_populate in mremap).
+  if (locked && r.new_len > r.old_len) mm.populate(r.new_addr + r.old_len, r.new_len - r.old_len);
   return r.new_addr;
 }
 

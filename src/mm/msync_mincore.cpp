@@ -62,13 +62,31 @@ Result<uint64_t> AddressSpace::mincore_step(uint64_t start, uint64_t pages) cons
   return pages < in_vma ? pages : in_vma;
 }
 
-void AddressSpace::mincore_fill(uint64_t start, uint64_t n, uint8_t *out) const {
+void AddressSpace::mincore_fill(uint64_t start, uint64_t n, uint8_t *out, bool privileged) const {
   std::memset(out, 0, n);
   const Vma *v = vmas.tree.find(start);
+  // can_do_mincore: anonymous memory shows its pages; a file's page cache only to those who
+  // could open the file for writing (an ordinary user: the "other" write bit), and a special
+  // mapping ([vvar], [vdso]) none: every page then reads as resident.
+  if (v && !v->is_anonymous()) {
+    const OpenFile *f = v->file ? static_cast<const OpenFile *>(v->file.get()) : nullptr;
+    if (!f || (!privileged && !f->inode()->others_may_write())) {
+      std::memset(out, 1, n);
+      return;
+    }
+  }
   const uint64_t first = start >> page_shift;
   // Pages mapped here (the page-table walk skips empty tables).
+  const OpenFile *file =
+      v && v->file && v->vm_ops ? static_cast<const OpenFile *>(v->file.get()) : nullptr;
+  PageCache *cache = file ? file->inode()->pages() : nullptr;
   const_cast<PageTable &>(pt).each(first, first + n - 1, [&](uint64_t vpn, uint64_t &e) {
-    if (e & pte::present) out[vpn - first] = 1;
+    if (!(e & pte::present)) return;
+    // An entry of a page its file's cache gave up (truncated) is as good as gone.
+    if (cache && !(e & pte::anon) && pte::frame(e) != FramePool::kZero &&
+        cache->cached(v->pgoff + vpn - (v->start >> page_shift)) != pte::frame(e))
+      return;
+    out[vpn - first] = 1;
   });
   const OpenFile *of =
       v && v->file && v->vm_ops ? static_cast<const OpenFile *>(v->file.get()) : nullptr;

@@ -1,4 +1,5 @@
 // Unmapping (Linux: mm/vma.c do_vmi_munmap, vms_gather_munmap_vmas, vms_complete_munmap_vmas).
+#include <algorithm>
 #include "mm/address_space.hpp"
 #include "mm/mm_context.hpp"
 
@@ -67,9 +68,20 @@ void AddressSpace::complete_unmap(UnmapPlan &plan) {
     stack_vm -= plan.stack;
     data_vm -= plan.data;
   }
+  uint64_t lo = ~0ull, hi = 0;
   for (Vma *v : plan.vmas) {
     zap(v->start, v->end);
+    lo = std::min(lo, v->start);
+    hi = std::max(hi, v->end);
     vmas.remove(v);
+  }
+  if (hi > lo) {
+    // Linux: free_pgtables between the neighbours that stay (unmap_start, unmap_end).
+    const Vma *next = vmas.tree.find(hi);
+    const Vma *after = vmas.tree.find(lo);
+    const Vma *prev = after ? VmaTree::prev(after) : vmas.tree.last();
+    pt.free_range(lo >> page_shift, (hi - 1) >> page_shift, prev ? prev->end >> page_shift : 0,
+                  next ? next->start >> page_shift : 0);
   }
   if (plan.nr_accounted) vm_unacct_memory(plan.nr_accounted);
   plan.vmas.clear();

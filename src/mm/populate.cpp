@@ -62,8 +62,12 @@ Result<void> AddressSpace::fault_in(Vma *v, uint64_t start, uint64_t end) {
   if (!(v->flags & vm::access_flags)) return fail(Errno::fault);
   const bool write = (v->flags & (vm::write | vm::shared)) == vm::write;
   if (write && !(v->flags & vm::hugetlb)) anon_vma_prepare(v);
-  // Huge pages and special mappings stay at the VMA level (their pages come on access).
-  if ((v->flags & vm::hugetlb) || v->special != Special::none) {
+  return populate_pages(v, start, end, write);
+}
+
+Result<void> AddressSpace::populate_pages(Vma *v, uint64_t start, uint64_t end, bool write) {
+  // Huge pages stay at the VMA level (their pages come on access).
+  if (v->flags & vm::hugetlb) {
     if (!backed(v, start, end)) return fail(Errno::fault);
     return {};
   }

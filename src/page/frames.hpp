@@ -51,6 +51,7 @@ class FramePool {
     if (!(meta(f).flags.load(std::memory_order_relaxed) & 1))
       meta(f).flags.fetch_or(1, std::memory_order_release);
   }
+  bool dirty(uint32_t f) const { return meta(f).flags.load(std::memory_order_acquire) & 1; }
   bool test_and_clean(uint32_t f) {
     return meta(f).flags.fetch_and(~1u, std::memory_order_acq_rel) & 1;
   }
@@ -62,6 +63,10 @@ class FramePool {
 
   uint64_t limit_frames() const { return max_frames_; }
   uint64_t used_frames() const { return used_.load(std::memory_order_relaxed); }
+  // Counts pages a page cache gave up (truncation, holes): mappings elsewhere may still map
+  // them and drop those entries when they next look (AddressSpace::drop_stale).
+  void note_eviction() { evictions_.fetch_add(1, std::memory_order_release); }
+  uint64_t evictions() const { return evictions_.load(std::memory_order_acquire); }
 
  private:
   struct Meta {
@@ -76,6 +81,7 @@ class FramePool {
   Meta &meta(uint32_t f) const { return chunks_[f >> chunk_shift_].meta[f & chunk_mask_]; }
   bool grow() VMS_REQUIRES(mu_);  // maps one more chunk
 
+  std::atomic<uint64_t> evictions_{0};
   const uint64_t page_size_;
   const unsigned page_shift_;
   unsigned chunk_shift_ = 0;  // log2(frames per chunk)

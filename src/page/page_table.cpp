@@ -74,6 +74,31 @@ void PageTable::set(uint64_t vpn, uint64_t e) {
   }
 }
 
+bool PageTable::free_empty(void *n, int level, uint64_t base, uint64_t first, uint64_t last,
+                           uint64_t floor, uint64_t ceiling) {
+  if (level == kLevels - 1) return static_cast<Leaf *>(n)->used == 0;
+  Node *node = static_cast<Node *>(n);
+  const int shift = kBits * (kLevels - 2 - level);  // what one slot of this node covers
+  const uint64_t span = 1ull << shift;
+  for (int i = 0; i < kFan; i++) {
+    if (!node->slot[i]) continue;
+    const uint64_t lo = base + (static_cast<uint64_t>(i) << shift), hi = lo + span;  // [lo, hi)
+    if (hi <= first || lo > last) continue;
+    const bool empty = free_empty(node->slot[i], level + 1, lo, first, last, floor, ceiling);
+    if (empty && lo >= floor && (ceiling == 0 || hi <= ceiling)) {
+      free_node(node->slot[i], level + 1);
+      node->slot[i] = nullptr;
+      node->used--;
+    }
+  }
+  return node->used == 0;
+}
+
+void PageTable::free_range(uint64_t first, uint64_t last, uint64_t floor, uint64_t ceiling) {
+  if (first > last) return;
+  free_empty(&root_, 0, 0, first, last, floor, ceiling);
+}
+
 void PageTable::clear(uint64_t vpn) {
   each(vpn, vpn, [](uint64_t, uint64_t &e) { e = 0; });
 }

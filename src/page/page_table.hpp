@@ -25,6 +25,8 @@ inline constexpr uint64_t young = 8;      // accessed (Referenced)
 inline constexpr uint64_t anon = 16;      // an anonymous page (not a page-cache page)
 inline constexpr uint64_t guard = 32;     // MADV_GUARD_INSTALL marker (no frame)
 inline constexpr uint64_t lazyfree = 64;  // MADV_FREE'd anonymous page
+inline constexpr uint64_t shmem = 128;    // counted in RssShmem (else RssFile, unless anon)
+inline constexpr uint64_t norss = 256;    // hugetlb and special pages: in no RSS counter
 inline uint32_t frame(uint64_t e) { return static_cast<uint32_t>(e >> 32); }
 inline uint64_t make(uint32_t frame, uint64_t bits) {
   return (static_cast<uint64_t>(frame) << 32) | bits;
@@ -61,6 +63,12 @@ class PageTable {
   }
   // While held (calls nest), tables that become empty stay (prepared tables survive a zap).
   void hold(bool on) { holds_ += on ? 1 : -1; }
+  // Tables stay when they empty, as Linux's do: only free_range frees them (munmap's
+  // free_pgtables), so that VmPTE counts what the kernel's would.
+  void keep_empty_tables() { holds_ += 1; }
+  // Linux: free_pgd_range: frees the empty tables that [first, last] reaches whose whole
+  // range lies in [floor, ceiling) (ceiling 0: the top).
+  void free_range(uint64_t first, uint64_t last, uint64_t floor, uint64_t ceiling);
   // Clears an entry, freeing tables that become empty.
   void clear(uint64_t vpn);
 
@@ -70,6 +78,36 @@ class PageTable {
   template <class F>
   void each(uint64_t first, uint64_t last, F &&f);
 
+  // Calls f(first vpn of the table) for every leaf table that holds a page of [first, last],
+  // entries or not (fork copies tables, Linux: copy_pmd_range).
+  template <class F>
+  void each_table(uint64_t first, uint64_t last, F &&f) const {
+    constexpr uint64_t kLeafSpan = 1ull << kBits;
+    constexpr uint64_t kTop = (1ull << (kBits * kLevels)) - 1;
+    if (last > kTop) last = kTop;
+    for (uint64_t t = first & ~(kLeafSpan - 1); t <= last; t += kLeafSpan) {
+      // Skip whole absent middle tables at once.
+      const Node *n = &root_;
+      int level = 0;
+      for (; level < kLevels - 1 && n; level++) {
+        const void *next = n->slot[idx(t, level)];
+        if (!next) break;
+        if (level == kLevels - 2) {
+          f(t);
+          break;
+        }
+        n = static_cast<const Node *>(next);
+      }
+      if (level < kLevels - 2) {
+        // No table at `level`: jump to the next slot of that level.
+        const uint64_t span = 1ull << (kBits * (kLevels - 1 - level));
+        const uint64_t next = (t & ~(span - 1)) + span;
+        if (next <= t) return;
+        t = next - kLeafSpan;
+      }
+      if (t + kLeafSpan < t) return;
+    }
+  }
   // Bytes of page tables (Linux: mm_pgtables_bytes, VmPTE): the leaf and middle tables.
   uint64_t table_bytes() const { return tables_ * 4096; }
   uint64_t entries() const { return entries_; }
@@ -88,6 +126,9 @@ class PageTable {
     return static_cast<unsigned>(vpn >> (kBits * (kLevels - 1 - level))) & (kFan - 1);
   }
   void free_node(void *n, int level);
+  // free_range below node n (covering from base at level); true when n is now empty.
+  bool free_empty(void *n, int level, uint64_t base, uint64_t first, uint64_t last, uint64_t floor,
+                  uint64_t ceiling);
   Leaf *leaf_of(uint64_t vpn) const;
   template <class F>
   bool walk(void *n, int level, uint64_t base, uint64_t first, uint64_t last, F &f);

@@ -37,6 +37,8 @@ struct Line {
   uint64_t vmflags = 0;
   bool has_anon_counter = false;
   uint64_t anon_kb = 0;
+  bool has_rss = false;
+  uint64_t rss_kb = 0;
 };
 
 bool parse_hex(const std::string &s, size_t &i, uint64_t *v) {
@@ -175,7 +177,8 @@ bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpene
       }
       std::string f = field;
       if (f == "start_code" || f == "end_code" || f == "start_data" || f == "end_data" ||
-          f == "start_brk" || f == "brk" || f == "start_stack" || f == "hiwater_vm") {
+          f == "start_brk" || f == "brk" || f == "start_stack" || f == "hiwater_vm" ||
+          f == "hiwater_rss") {
         mm_fields.push_back({f, val});
       } else {
         *error = std::to_string(lineno) + ":4: unknown mm field '" + f + "'";
@@ -226,8 +229,12 @@ bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpene
       size_t i = 10;
       while (i < s.size() && s[i] == ' ') i++;
       cur.has_anon_counter = parse_dec(s, i, &cur.anon_kb);
+    } else if (s.compare(0, 4, "Rss:") == 0) {
+      size_t i = 4;
+      while (i < s.size() && s[i] == ' ') i++;
+      cur.has_rss = parse_dec(s, i, &cur.rss_kb);
     }
-    // Other smaps fields (Size, Rss, ...) are measurements, not layout.
+    // Other smaps fields (Size, Pss, ...) follow from the pages.
   }
 
   const uint64_t P = mm.page_size;
@@ -374,6 +381,7 @@ bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpene
     prev_line = &l;
   }
   bool has_brk = false;
+  uint64_t hiwater_rss = 0;
   mm.start_code = mm.end_code = mm.start_data = mm.end_data = 0;
   for (auto &[f, val] : mm_fields) {
     if (f == "start_code") mm.start_code = val;
@@ -384,6 +392,7 @@ bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpene
     if (f == "brk") mm.brk = val, has_brk = true;
     if (f == "start_stack") mm.start_stack = val;
     if (f == "hiwater_vm") mm.hiwater_vm = val;
+    if (f == "hiwater_rss") hiwater_rss = val;
   }
   if (has_brk) {
     // set above
@@ -414,6 +423,25 @@ bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpene
       mm.start_brk = mm.brk = end;
     }
   }
+  // Rss and Anonymous say how many pages were present: they become present here (which
+  // ones smaps does not say: a stack's top pages, else the first ones; anonymous pages first),
+  // so that RSS, smaps and fork's copies start where the kernel's did.
+  mm.no_fault_around = true;
+  for (const Line &l : lines) {
+    if (!l.has_rss || !l.rss_kb) continue;
+    Vma *v = mm.vmas.tree.find(l.start);
+    if (!v || v->start != l.start || (v->flags & vm::hugetlb) || v->special != Special::none)
+      continue;
+    const uint64_t n = std::min((l.rss_kb << 10) / P, (v->end - v->start) / P);
+    const uint64_t anon = v->is_anonymous() ? n : std::min(n, (l.anon_kb << 10) / P);
+    const bool down = v->flags & vm::growsdown;
+    for (uint64_t i = 0; i < n; i++) {
+      const uint64_t a = down ? v->end - (i + 1) * P : v->start + i * P;
+      if (!mm.page_for(v, a, i < anon)) break;  // guest memory exhausted: fewer pages
+    }
+  }
+  mm.no_fault_around = false;
+  mm.hiwater_rss = std::max(mm.hiwater_rss, hiwater_rss);
   mm.notify_replaced();
   return true;
 }

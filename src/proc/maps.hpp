@@ -23,6 +23,10 @@ std::string render_vm_flags(uint64_t flags);
 // The flag of one VmFlags code ("rd" -> VM_READ); 0 for an unknown code.
 uint64_t vm_flag_from_mnemonic(std::string_view code);
 
+// The smaps entry of one VMA: its maps line, the counters of its pages and VmFlags (Linux:
+// show_smap). The caller holds mm.mmap_lock.
+void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out);
+
 // The memory lines of /proc/PID/status the VMA layer decides (VmPeak, VmSize, VmLck, VmPin,
 // VmData, VmStk, VmExe, VmLib), as Linux formats them. The caller holds mm.mmap_lock.
 std::string render_status(const AddressSpace &mm);

@@ -1,6 +1,8 @@
 // The memory lines of /proc/PID/status that depend on the VMA layer (Linux:
 // fs/proc/task_mmu.c task_mem): VmPeak, VmSize, VmLck, VmPin, VmData, VmStk,
-// VmExe, VmLib. RSS, VmHWM, VmPTE and VmSwap come with the page layer.
+// VmExe, VmLib; and from the page layer VmHWM, VmRSS, RssAnon, RssFile, RssShmem, VmPTE,
+// VmSwap (no swap: 0).
+#include <algorithm>
 #include <cstdio>
 
 #include "mm/address_space.hpp"
@@ -29,10 +31,23 @@ std::string render_status(const AddressSpace &mm) {
   line(out, "VmSize", total << to_kb);
   line(out, "VmLck", mm.locked_vm << to_kb);
   line(out, "VmPin", 0);
+  // RSS in pages, with the counters an imported layout started from (rss_base).
+  const uint64_t anon = mm.rss_anon + mm.rss_base[0], file = mm.rss_file + mm.rss_base[1],
+                 shmem = mm.rss_shmem + mm.rss_base[2];
+  const uint64_t rss = anon + file + shmem;
+  const uint64_t hwm = std::max(
+      {mm.hiwater_rss + mm.rss_base[0] + mm.rss_base[1] + mm.rss_base[2], rss, mm.rss_base[3]});
+  line(out, "VmHWM", hwm << to_kb);
+  line(out, "VmRSS", rss << to_kb);
+  line(out, "RssAnon", anon << to_kb);
+  line(out, "RssFile", file << to_kb);
+  line(out, "RssShmem", shmem << to_kb);
   line(out, "VmData", mm.data_vm << to_kb);
   line(out, "VmStk", mm.stack_vm << to_kb);
   line(out, "VmExe", text >> 10);
   line(out, "VmLib", lib >> 10);
+  line(out, "VmPTE", (mm.pt.table_bytes() >> 10) + mm.rss_base[4]);
+  line(out, "VmSwap", 0);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Front ends of brk, mremap, the mlock family, madvise, msync, mincore, mseal
 // and prctl(PR_SET_VMA): decode, lock, hand over to the AddressSpace.
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -31,12 +32,13 @@ Fault Task::fill_mem(uint64_t addr, uint8_t byte, uint64_t len) {
 }
 
 Process::Rss Task::rss() const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  mm_->drop_stale();
   Process::Rss r;
   r.anon = mm_->rss_anon;
   r.file = mm_->rss_file;
   r.shmem = mm_->rss_shmem;
-  r.hiwater = mm_->hiwater_rss;
+  r.hiwater = std::max(mm_->hiwater_rss, mm_->rss());
   return r;
 }
 
@@ -142,7 +144,7 @@ Result<void> Task::mincore_common(uint64_t start, uint64_t len, uint64_t vec, ui
           mm.mincore_step(start, fill ? std::min<uint64_t>(pages, chunk.size()) : pages);
       if (!step) return fail(step.error());
       done = *step;
-      if (fill) mm.mincore_fill(start, done, chunk.data());
+      if (fill) mm.mincore_fill(start, done, chunk.data(), privileged_);
     }
     if (host) {
       if (host_vec) std::memcpy(host_vec, chunk.data(), done);

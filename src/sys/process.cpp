@@ -182,6 +182,44 @@ Result<void> Process::fsync(uint64_t fd) { VMS_CALL(kGone, t->fsync(fd, false));
 
 Result<void> Process::fdatasync(uint64_t fd) { VMS_CALL(kGone, t->fsync(fd, true)); }
 
+Result<uint64_t> Process::sys_read(uint64_t fd, uint64_t buf, uint64_t count) {
+  VMS_CALL(kGone, t->file_io(fd, buf, nullptr, count, false, false, 0));
+}
+
+Result<uint64_t> Process::sys_write(uint64_t fd, uint64_t buf, uint64_t count) {
+  VMS_CALL(kGone, t->file_io(fd, buf, nullptr, count, true, false, 0));
+}
+
+Result<uint64_t> Process::pread64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset) {
+  VMS_CALL(kGone, t->file_io(fd, buf, nullptr, count, false, true, offset));
+}
+
+Result<uint64_t> Process::pwrite64(uint64_t fd, uint64_t buf, uint64_t count, uint64_t offset) {
+  VMS_CALL(kGone, t->file_io(fd, buf, nullptr, count, true, true, offset));
+}
+
+Result<uint64_t> Process::sys_read(uint64_t fd, uint8_t *host_buf, uint64_t count) {
+  VMS_CALL(kGone, t->file_io(fd, 0, host_buf, count, false, false, 0));
+}
+
+// The host buffer is only read: file_io copies from it for a write.
+Result<uint64_t> Process::sys_write(uint64_t fd, const uint8_t *host_buf, uint64_t count) {
+  VMS_CALL(kGone, t->file_io(fd, 0, const_cast<uint8_t *>(host_buf), count, true, false, 0));
+}
+
+Result<uint64_t> Process::pread64(uint64_t fd, uint8_t *host_buf, uint64_t count, uint64_t offset) {
+  VMS_CALL(kGone, t->file_io(fd, 0, host_buf, count, false, true, offset));
+}
+
+Result<uint64_t> Process::pwrite64(uint64_t fd, const uint8_t *host_buf, uint64_t count,
+                                   uint64_t offset) {
+  VMS_CALL(kGone, t->file_io(fd, 0, const_cast<uint8_t *>(host_buf), count, true, true, offset));
+}
+
+Result<uint64_t> Process::lseek(uint64_t fd, uint64_t offset, uint64_t whence) {
+  VMS_CALL(kGone, t->lseek(fd, offset, whence));
+}
+
 Result<void> Process::ftruncate(uint64_t fd, uint64_t length) {
   VMS_CALL(kGone, t->ftruncate(fd, length));
 }
@@ -286,6 +324,21 @@ std::vector<VmaInfo> Process::vmas() const {
   } catch (const std::bad_alloc &) {
     return {};  // the host has no memory for the text
   }
+}
+
+std::string Process::smaps(uint64_t addr) const {
+  VMS_LIVE("");
+  return t->smaps(addr);
+}
+
+void Process::set_status_base(const StatusBase &b) {
+  VMS_LIVE();
+  t->set_status_base(b);
+}
+
+uint64_t Process::page_size() const {
+  VMS_LIVE(4096);
+  return t->page_size();
 }
 
 int Process::map_count() const {

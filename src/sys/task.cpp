@@ -78,8 +78,34 @@ Result<void> Task::set_rlimit(int r, uint64_t soft, uint64_t hard) {
 uint64_t Task::mm_id() const { return mm_->id; }
 
 std::string Task::status() const {
-  std::shared_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  mm_->drop_stale();
   return render_status(*mm_);
+}
+
+std::string Task::smaps(uint64_t addr) const {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  mm_->drop_stale();
+  const Vma *v = mm_->vmas.tree.find(addr);
+  std::string out;
+  if (v && v->start <= addr) render_smaps_entry(*mm_, *v, out);
+  return out;
+}
+
+void Task::set_status_base(const Process::StatusBase &b) {
+  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  AddressSpace &mm = *mm_;
+  const unsigned to_kb = mm.page_shift - 10;
+  auto pages = [&](uint64_t kb, uint64_t have) {
+    const uint64_t p = kb >> to_kb;
+    return p > have ? p - have : 0;
+  };
+  mm.rss_base[0] = pages(b.rss_anon_kb, mm.rss_anon);
+  mm.rss_base[1] = pages(b.rss_file_kb, mm.rss_file);
+  mm.rss_base[2] = pages(b.rss_shmem_kb, mm.rss_shmem);
+  mm.rss_base[3] = b.hwm_kb >> to_kb;
+  const uint64_t pte_kb = mm.pt.table_bytes() >> 10;
+  mm.rss_base[4] = b.pte_kb > pte_kb ? b.pte_kb - pte_kb : 0;
 }
 
 bool Task::import_layout(std::string_view text, std::string *error) {

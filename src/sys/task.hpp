@@ -33,6 +33,9 @@ class Task {
   Task &operator=(const Task &) = delete;
 
   int pid() const { return pid_; }
+  uint64_t page_size() const { return mm_->page_size; }
+  std::string smaps(uint64_t addr) const;
+  void set_status_base(const Process::StatusBase &b);
 
   // ---- memory ----
   // Linux: sys_mmap (arch/x86/kernel/sys_x86_64.c) -> ksys_mmap_pgoff -> do_mmap.
@@ -89,6 +92,11 @@ class Task {
   Result<int> dup3(uint64_t oldfd, uint64_t newfd, uint64_t flags);
   Result<void> ftruncate(uint64_t fd, uint64_t length);
   Result<void> fsync(uint64_t fd, bool datasync);
+  // read, write, pread64, pwrite64: the buffer is guest memory at buf, or host memory when
+  // host is not null (file_io.cpp).
+  Result<uint64_t> file_io(uint64_t fd, uint64_t buf, uint8_t *host, uint64_t count, bool write,
+                           bool positional, uint64_t pos);
+  Result<uint64_t> lseek(uint64_t fd, uint64_t offset, uint64_t whence);
   // fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL (others: ENOSYS, not modelled).
   Result<int> fcntl(uint64_t fd, uint64_t cmd, uint64_t arg);
   Result<int> memfd_create(std::string_view name, uint64_t flags);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <string_view>
 #include <unordered_map>
 
@@ -35,7 +36,145 @@ CallOutcome outcome(const Result<void> &r) {
 
 constexpr uint64_t kPrSetVma = lx::pr_set_vma;
 
+// The most a buffer of the script's own may hold (a script line's limit): a read of more
+// keeps this much to print and compare, a vector this many pages.
+constexpr uint64_t kMaxShown = 16u << 20;
+constexpr uint64_t kMaxVector = 1u << 16;
+constexpr uint64_t kIoChunk = 1u << 20;
+
+// read/pread64 (write: false) or write/pwrite64 with a buffer of the script's own, a chunk at
+// a time (the count is not a size: reading 2 GiB of a sparse file keeps only what is shown).
+// io(buf, n, done) does one chunk of n bytes that starts done bytes into the call.
+template <class Io>
+CallOutcome host_io(bool write, const ArgVal &buf, uint64_t count, int buf_arg, Io io) {
+  CallOutcome o;
+  std::vector<uint8_t> chunk(std::min(count, kIoChunk));
+  uint64_t done = 0;
+  while (done < count || count == 0) {
+    const uint64_t k = std::min<uint64_t>(count - done, chunk.size());
+    if (write) {
+      // The string's bytes, then zeros for a count past its end.
+      std::fill(chunk.begin(), chunk.begin() + static_cast<ptrdiff_t>(k), 0);
+      if (done < buf.s.size())
+        std::memcpy(chunk.data(), buf.s.data() + done, std::min<uint64_t>(k, buf.s.size() - done));
+    }
+    Result<uint64_t> r = io(chunk.data(), k, done);
+    if (!r) {
+      if (done) break;
+      o.ok = false;
+      o.err = r.error();
+      return o;
+    }
+    if (!write && o.out.size() < kMaxShown)
+      o.out.append(reinterpret_cast<const char *>(chunk.data()),
+                   std::min<uint64_t>(*r, kMaxShown - o.out.size()));
+    done += *r;
+    if (*r < k || count == 0) break;
+  }
+  o.value = done;
+  if (!write) o.out_arg = buf_arg;
+  return o;
+}
+
+// ENOSYS from the file calls: a descriptor vmspace does not model.
+CallOutcome io_outcome(CallOutcome o) {
+  if (!o.ok && o.err == Errno::nosys)
+    o.unsupported =
+        "read, write and lseek of pipes, sockets, placeholders and devices other than "
+        "/dev/null, /dev/zero, /dev/full and /dev/[u]random are not modelled";
+  return o;
+}
+
+CallOutcome read_call(Process &p, const std::vector<ArgVal> &a, bool positional) {
+  const uint64_t fd = a[0].v, count = a[2].v, pos = positional ? a[3].v : 0;
+  if (!a[1].is_str) {
+    return io_outcome(
+        outcome(positional ? p.pread64(fd, a[1].v, count, pos) : p.sys_read(fd, a[1].v, count)));
+  }
+  return io_outcome(host_io(false, a[1], count, 1, [&](uint8_t *b, uint64_t n, uint64_t done) {
+    return positional ? p.pread64(fd, b, n, pos + done) : p.sys_read(fd, b, n);
+  }));
+}
+
+CallOutcome write_call(Process &p, const std::vector<ArgVal> &a, bool positional) {
+  const uint64_t fd = a[0].v, count = a[2].v, pos = positional ? a[3].v : 0;
+  if (!a[1].is_str) {
+    return io_outcome(
+        outcome(positional ? p.pwrite64(fd, a[1].v, count, pos) : p.sys_write(fd, a[1].v, count)));
+  }
+  return io_outcome(host_io(true, a[1], count, 1, [&](uint8_t *b, uint64_t n, uint64_t done) {
+    return positional ? p.pwrite64(fd, b, n, pos + done) : p.sys_write(fd, b, n);
+  }));
+}
+
 }  // namespace
+
+std::string fmt_vector(const std::vector<uint8_t> &v, bool cut) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); i++) {
+    if (i) s += ", ";
+    s += std::to_string(v[i]);
+  }
+  if (cut) s += v.empty() ? "..." : ", ...";
+  return s + "]";
+}
+
+namespace {
+
+// The numbers of a vector "[1, 0, ...]"; *cut when it ends in "...". False when it is not one.
+bool parse_vector(const std::string &t, std::vector<uint8_t> *out, bool *cut) {
+  *cut = false;
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t')) i++;
+  };
+  ws();
+  if (i >= t.size() || t[i++] != '[') return false;
+  for (;;) {
+    ws();
+    if (i < t.size() && t[i] == ']' && out->empty() && !*cut) return true;
+    if (t.compare(i, 3, "...") == 0) {
+      *cut = true;
+      i += 3;
+      ws();
+      return i < t.size() && t[i] == ']';
+    }
+    if (i >= t.size() || t[i] < '0' || t[i] > '9') return false;
+    unsigned v = 0;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9' && v < 256) v = v * 10 + (t[i++] - '0');
+    if (v > 255) return false;
+    out->push_back(static_cast<uint8_t>(v));
+    ws();
+    if (i < t.size() && t[i] == ',') {
+      i++;
+      continue;
+    }
+    return i < t.size() && t[i] == ']';
+  }
+}
+
+}  // namespace
+
+bool out_matches(const ArgVal &a, ArgFmt f, const std::string &out) {
+  if (f == ArgFmt::vec) {
+    std::vector<uint8_t> want, got;
+    bool cut = false, got_cut = false;
+    if (!a.opaque || !parse_vector(a.s, &want, &cut)) return true;  // "{...}": no contents given
+    parse_vector(out, &got, &got_cut);
+    if (cut || got_cut) {
+      const size_t n = std::min(want.size(), got.size());
+      return std::equal(want.begin(), want.begin() + static_cast<ptrdiff_t>(n), got.begin()) &&
+             (want.size() <= got.size() || got_cut);
+    }
+    return want == got;
+  }
+  if (!a.is_str) return true;
+  if (a.truncated || out.size() >= kMaxShown)
+    return out.compare(0, std::min(a.s.size(), out.size()), a.s, 0,
+                       std::min(a.s.size(), out.size())) == 0 &&
+           (a.s.size() <= out.size() || !a.truncated);
+  return a.s == out;
+}
 
 bool parse_strvec(const std::string &t, std::vector<std::string> *out) {
   size_t i = 0;
@@ -266,6 +405,35 @@ const std::vector<CallDef> &calls() {
                    [](Process &p, const std::vector<ArgVal> &a) {
                      return outcome(p.fdatasync(a[0].v));
                    }},
+                  {"read",
+                   {A::intarg, A::rbuf, A::dec},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) { return read_call(p, a, false); }},
+                  {"pread64",
+                   {A::intarg, A::rbuf, A::dec, A::dec},
+                   4,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) { return read_call(p, a, true); }},
+                  {"write",
+                   {A::intarg, A::wbuf, A::dec},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return write_call(p, a, false);
+                   }},
+                  {"pwrite64",
+                   {A::intarg, A::wbuf, A::dec, A::dec},
+                   4,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) { return write_call(p, a, true); }},
+                  {"lseek",
+                   {A::intarg, A::intarg, A::whence},
+                   3,
+                   ResultFmt::dec,
+                   [](Process &p, const std::vector<ArgVal> &a) {
+                     return io_outcome(outcome(p.lseek(a[0].v, a[1].v, a[2].v)));
+                   }},
                   {"ftruncate",
                    {A::intarg, A::dec},
                    2,
@@ -351,9 +519,18 @@ const std::vector<CallDef> &calls() {
                    [](Process &p, const std::vector<ArgVal> &a) {
                      // A strace vector ([1, 0, ...]) stands for a valid buffer somewhere.
                      // strace shows the vector's contents, not its address: a buffer of the
-                     // replay's own stands for it.
-                     if (a[2].opaque) return outcome(p.mincore(a[0].v, a[1].v, nullptr));
-                     return outcome(p.mincore(a[0].v, a[1].v, a[2].v));
+                     // script's own stands for it, and is printed back (its first
+                     // kMaxVector pages).
+                     if (!a[2].opaque) return outcome(p.mincore(a[0].v, a[1].v, a[2].v));
+                     CallOutcome o = outcome(p.mincore(a[0].v, a[1].v, nullptr));
+                     if (!o.ok) return o;
+                     const uint64_t ps = p.page_size();
+                     const uint64_t pages = a[1].v / ps + (a[1].v % ps != 0);
+                     std::vector<uint8_t> v(std::min(pages, kMaxVector));
+                     if (!v.empty()) (void)p.mincore(a[0].v, v.size() * ps, v.data());
+                     o.out = fmt_vector(v, pages > v.size());
+                     o.out_arg = 2;
+                     return o;
                    }},
                   {"mseal",
                    {A::addr, A::dec, A::hex},
@@ -451,6 +628,13 @@ const std::vector<CallDef> &calls() {
   return table;
 }
 
+}  // namespace
+
+bool is_file_io(const CallDef &def) {
+  return def.args.size() > 1 && (def.args[1] == ArgFmt::rbuf || def.args[1] == ArgFmt::wbuf ||
+                                 (def.args.size() == 3 && def.args[2] == ArgFmt::whence));
+}
+
 std::string format_arg(ArgFmt f, const ArgVal &a) {
   switch (f) {
     case ArgFmt::addr:
@@ -504,6 +688,24 @@ std::string format_arg(ArgFmt f, const ArgVal &a) {
         default:
           return fmt_dec(a.v);
       }
+    case ArgFmt::rbuf:
+    case ArgFmt::wbuf:
+      return a.is_str ? fmt_bytes(a.s) + (a.truncated ? "..." : "") : fmt_addr(a.v);
+    case ArgFmt::whence:
+      switch (a.v) {
+        case 0:
+          return "SEEK_SET";
+        case 1:
+          return "SEEK_CUR";
+        case 2:
+          return "SEEK_END";
+        case 3:
+          return "SEEK_DATA";
+        case 4:
+          return "SEEK_HOLE";
+        default:
+          return fmt_dec(a.v);
+      }
     case ArgFmt::vec:
     case ArgFmt::strvec:
       return a.opaque ? a.s : fmt_addr(a.v);
@@ -518,7 +720,6 @@ std::string format_arg(ArgFmt f, const ArgVal &a) {
   }
   return fmt_hex(a.v);
 }
-}  // namespace
 
 bool is_supported_call(const std::string &name) { return find_call(name) != nullptr; }
 

@@ -38,7 +38,11 @@ enum class ArgFmt : uint8_t {
   clone_flags,
   fcntl_cmd,
   at_flags,  // unlinkat's: 0 or AT_REMOVEDIR
-  strvec     // a strace string array ["a", "b"] (or a pointer: unknown contents)
+  strvec,    // a strace string array ["a", "b"] (or a pointer: unknown contents)
+  rbuf,      // read's buffer: a string (a host buffer; printed back with the bytes read) or a
+             // guest address
+  wbuf,      // write's buffer: a string (the bytes written) or a guest address
+  whence     // lseek's SEEK_*
 };
 // The strings of a strace array ["a", "b\n"] (C escapes decoded); false when the text is not
 // a complete one (strace's "..." for a cut array included).
@@ -51,6 +55,7 @@ struct ArgVal {
   std::string s;        // for path arguments
   bool is_str = false;  // an optional string (optpath) that was given
   bool opaque = false;  // a strace array or struct standing for guest memory
+  bool truncated = false;  // a string strace cut ("..."...): only its start is known
 };
 
 struct CallOutcome {
@@ -61,7 +66,16 @@ struct CallOutcome {
   // than PR_SET_VMA); the runner stops with an error instead of inventing a
   // result.
   const char *unsupported = nullptr;
+  // A buffer the call filled (read's string, mincore's vector): argument out_arg is printed
+  // as `out` and, when the call succeeded, compared with what the script wrote there.
+  int out_arg = -1;
+  std::string out;
 };
+
+// Whether a call's filled buffer (CallOutcome::out) agrees with what the script wrote for it
+// (args[out_arg]): the same bytes or vector, or its start when strace cut it. A script that
+// gives a guest address instead has nothing to compare.
+bool out_matches(const ArgVal &script_arg, ArgFmt f, const std::string &out);
 
 struct CallDef {
   const char *name;
@@ -74,6 +88,12 @@ struct CallDef {
 // The definition of a call, or null.
 const CallDef *find_call(const std::string &name);
 
+// A mincore vector as strace prints it: "[1, 0, 1]", with ", ..." when it was cut.
+std::string fmt_vector(const std::vector<uint8_t> &v, bool cut);
+// read, write, pread64, pwrite64, lseek: calls a strace log's replay skips.
+bool is_file_io(const CallDef &def);
+// One argument as a script shows it.
+std::string format_arg(ArgFmt f, const ArgVal &a);
 // "mmap(NULL, 8192, PROT_READ, ...)" for the given values.
 std::string format_call(const CallDef &def, const std::vector<ArgVal> &args);
 // "0x7ffff7ff5000", "3", or "-1 EINVAL (Invalid argument)".

@@ -87,6 +87,8 @@ class Runner {
   // Runs one statement; false when the script cannot go on.
   bool step(const Stmt &st) {
     bool ok = true;
+    follows_layout_ = last_was_layout_;
+    last_was_layout_ = st.kind == Stmt::Dir && st.dir.name == "layout";
     switch (st.kind) {
       case Stmt::Call:
         ok = call(st);
@@ -226,6 +228,13 @@ class Runner {
       return true;
     }
     const CallDef &def = *c.def;
+    if (o_.strace_mode && is_file_io(def)) {
+      // A log's reads and writes (of terminals, pipes, the loader's reads of libraries) are
+      // outside what a replay can check: skipped, as before vmspace modelled them.
+      if (o_.out)
+        out("%s%s\n", c.pid ? (std::to_string(my_pid) + " ").c_str() : "", c.name.c_str());
+      return true;
+    }
     const bool is_clone = &def == clone_ || &def == clone3_;
     std::vector<ArgVal> &args = args_;  // reused: a trace makes millions of calls
     if (is_clone)
@@ -282,6 +291,22 @@ class Runner {
     }
     uint64_t value = res.ok ? res.value : ~0ull;
     if (!c.bind.empty()) vars_[c.bind] = value;  // (ScriptChecker bounds how many names)
+    // A buffer the call filled is printed with its contents, and checked when the call
+    // succeeded and its result is checked.
+    bool out_differs = false;
+    std::string out_wanted;
+    if (res.out_arg >= 0 && static_cast<size_t>(res.out_arg) < args.size()) {
+      ArgVal &b = args[static_cast<size_t>(res.out_arg)];
+      const ArgFmt f = def.args[static_cast<size_t>(res.out_arg)];
+      out_differs = res.ok && c.expect.kind == Expectation::Value && !out_matches(b, f, res.out);
+      if (out_differs) out_wanted = format_arg(f, b);
+      if (f == ArgFmt::vec) {
+        b.s = res.out;
+      } else {
+        b.truncated = res.out.size() < res.value;
+        b.s = std::move(res.out);
+      }
+    }
 
     if (o_.out) {
       std::string text = format_call(def, args);
@@ -317,6 +342,10 @@ class Runner {
       pids_[child] = child;
       return true;
     }
+    if (out_differs)
+      mismatch(x.loc, "buffer " + out_wanted,
+               format_arg(def.args[static_cast<size_t>(res.out_arg)],
+                          args[static_cast<size_t>(res.out_arg)]));
     if (x.kind == Expectation::Value) {
       uint64_t want = eval_expr(x.value, vars_);
       if (o_.strace_mode && def.result == ResultFmt::addr && res.ok) {
@@ -391,6 +420,22 @@ class Runner {
       if (!d.words.empty()) pid = std::atoi(d.words[0].c_str());
       Process p = proc(pid, st.loc);
       if (!p) return false;
+      if (d.has_block && follows_layout_) {
+        // The counters the imported layout started from: vmspace's pages change them.
+        Process::StatusBase b;
+        for (const std::string &l : d.block) {
+          std::istringstream in(l);
+          std::string key;
+          uint64_t kb = 0;
+          if (!(in >> key >> kb)) continue;
+          if (key == "RssAnon:") b.rss_anon_kb = kb;
+          if (key == "RssFile:") b.rss_file_kb = kb;
+          if (key == "RssShmem:") b.rss_shmem_kb = kb;
+          if (key == "VmHWM:") b.hwm_kb = kb;
+          if (key == "VmPTE:") b.pte_kb = kb;
+        }
+        p.set_status_base(b);
+      }
       std::string actual = p.status();
       out("@status%s {\n%s}\n", d.words.empty() ? "" : (" " + d.words[0]).c_str(), actual.c_str());
       if (d.has_block) {
@@ -540,6 +585,35 @@ class Runner {
       io.stats = o_.stats;
       return run_memory_directive(p, d, io);
     }
+    if (d.name == "smaps") {
+      // @smaps ADDR: the smaps entry of the VMA holding ADDR; with { ... }, expected.
+      uint64_t addr;
+      if (!word_value(d.words[0], &addr, st.loc)) return false;
+      Process p = proc(d.pid, st.loc);
+      if (!p) return false;
+      const std::string actual = p.smaps(addr);
+      out("%s@smaps %s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
+          fmt_hex0x(addr).c_str(), actual.c_str());
+      if (d.has_block) {
+        std::vector<std::string> want, got = split_lines(actual);
+        std::vector<SrcLoc> locs;
+        for (size_t i = 0; i < d.block.size(); i++)
+          if (d.block[i].find_first_not_of(" \t") != std::string::npos) {
+            want.push_back(d.block[i]);
+            locs.push_back(i < d.block_locs.size() ? d.block_locs[i] : st.loc);
+          }
+        // The maps line as @maps compares it; the counters word by word.
+        const size_t n = std::max(want.size(), got.size());
+        for (size_t i = 0; i < n; i++) {
+          const std::string w = i < want.size() ? want[i] : "(nothing)";
+          const std::string g = i < got.size() ? got[i] : "(nothing)";
+          const bool same = i < want.size() && i < got.size() &&
+                            (i == 0 ? maps_line_matches(w, g, root()) : fields(w) == fields(g));
+          if (!same) mismatch(i < locs.size() ? locs[i] : st.loc, w, g);
+        }
+      }
+      return true;
+    }
     if (d.name == "vmas") {
       // Every VMA with its flags as smaps' VmFlags shows them and its anon_vma (which
       // decides merges): for watching splits, merges and faults.
@@ -593,6 +667,8 @@ class Runner {
   }
 
   // A directive word as an expression: numbers, constants, $variables, + - | <<.
+  bool last_was_layout_ = false, follows_layout_ = false;  // @status right after @layout
+
   bool word_value(const std::string &w, uint64_t *v, SrcLoc loc) {
     Expr e;
     if (!parse_expression(w, &e) || !numeric(e)) {

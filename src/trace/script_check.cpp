@@ -55,6 +55,7 @@ void call_args(const std::vector<Expr> &exprs, const std::map<std::string, uint6
     ArgVal &a = (*out)[i];
     a.is_str = e.kind == Expr::Str;
     a.opaque = e.kind == Expr::Opaque;
+    a.truncated = e.truncated;
     if (a.is_str || a.opaque) {
       a.s = e.text;
       a.v = 0;
@@ -234,6 +235,8 @@ bool ScriptChecker::check(const Stmt &st, std::string *error) {
         *error = where(s, a.loc) + ": this string was truncated by strace; the path is incomplete";
         return false;
       }
+    } else if ((f == ArgFmt::rbuf || f == ArgFmt::wbuf) && a.kind == Expr::Str) {
+      // A buffer given as its contents: the runner's own memory.
     } else if (f == ArgFmt::vec && a.kind == Expr::Opaque) {
       // strace prints mincore's vector: it stands for a valid buffer.
     } else if (f == ArgFmt::strvec && a.kind == Expr::Opaque) {

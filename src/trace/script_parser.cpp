@@ -313,7 +313,9 @@ class Reader {
     auto need = [&](bool ok, const std::string &msg) {
       if (!ok) throw ParseError{st.loc, "@" + d.name + ": " + msg};
     };
-    if (d.name == "maps" || d.name == "status" || d.name == "smaps" || d.name == "vmas") {
+    if (d.name == "smaps") {
+      need(d.words.size() == 1, "expected ADDR");
+    } else if (d.name == "maps" || d.name == "status" || d.name == "vmas") {
       need(d.words.size() <= 1, "expected at most a pid");
     } else if (d.name == "layout") {
       need(d.has_block ? d.words.empty() : d.words.size() == 1,

@@ -363,10 +363,12 @@ int main(int argc, char **argv) {
       c.annotate = true;
     else if (a == "-v")
       c.verbose = true;
+    else if (a == "--no-rss")
+      difftest::compare_rss = false;
     else {
       std::fprintf(stderr,
                    "usage: vmspace-difftest [--seed S] [--sequences N] [--shard K/N] [--ops N] "
-                   "[--oracle PATH] "
+                   "[--oracle PATH] [--no-rss] "
                    "[-v]\n");
       return 2;
     }

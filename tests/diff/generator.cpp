@@ -308,10 +308,60 @@ Op Generator::file_op(Session &s) {
     const uint64_t lens[] = {0, P, 5000, 3 * P, 2ull << 20, ~0ull};
     return call("ftruncate", {fd, lens[pick(6)]});
   }
-  if (r < 82) return call("close", {fd});
-  if (r < 88) return call("dup", {fd});
+  if (r < 80) return io_op(s, fd);
+  if (r < 85) return call("close", {fd});
+  if (r < 89) return call("dup", {fd});
   if (r < 94) return call("dup2", {fd, 3 + pick(40)});
   return call("dup3", {fd, 3 + pick(40), chance(0.8) ? (chance(0.5) ? lx::o_cloexec : 0) : 1});
+}
+
+// read, write, pread64, pwrite64 or lseek on fd, with a buffer of the oracle's own (at most
+// 4096 bytes) or, now and then, guest memory (a touchable page, or one that is not mapped).
+Op Generator::io_op(Session &s, uint64_t fd) {
+  for (const OpenFd &f : fds_)
+    if (static_cast<uint64_t>(f.fd) == fd && f.path == "fifo") fd = 50;  // pipes: not modelled
+  const uint64_t r = pick(100);
+  const uint64_t offs[] = {0, 1, P - 2, P, 5000, 3 * P + 5, 1ull << 20, ~0ull, 0xffffffff000ull};
+  if (r < 20) {
+    const uint64_t whence = pick(100) < 95 ? pick(5) : 5 + pick(3);
+    const int64_t rel[] = {0, 1, -1, 100, -4096, 4096, 1 << 20, -(1ll << 40)};
+    const uint64_t off =
+        whence == 0 || whence >= 3 ? offs[pick(9)] : static_cast<uint64_t>(rel[pick(8)]);
+    Op op = call("lseek", {fd, off, whence});
+    return op;
+  }
+  const bool write = r >= 60, positional = pick(2) == 0;
+  // The oracle's buffer holds 4096 bytes; guest buffers may be longer.
+  const uint64_t counts[] = {0, 1, 7, 100, P - 1, P, 4096, P + 3};
+  uint64_t count = counts[pick(7)];
+  ArgVal buf;
+  if (pick(100) < 12) {
+    std::vector<vmspace::VmaInfo> ok = touchable(s, !write);
+    if (!ok.empty() && pick(4)) {
+      const vmspace::VmaInfo &v = ok[pick(ok.size())];
+      buf.v = v.start + pick((v.end - v.start) / 16) * 8;
+      if (pick(4) == 0) count = counts[7];
+    } else {
+      buf.v = pick(2) ? 0x1000 : 0x7ffffffff000ull - pick(2) * 8;
+    }
+  } else {
+    buf.is_str = true;
+    if (write) {
+      const uint64_t n = std::min<uint64_t>(count, 1 + pick(40));
+      for (uint64_t i = 0; i < n; i++)
+        buf.s += pick(4) ? static_cast<char>('a' + pick(26)) : static_cast<char>(pick(256));
+      count = pick(4) ? buf.s.size() : count;
+    }
+  }
+  Op op = call(write ? (positional ? "pwrite64" : "write") : (positional ? "pread64" : "read"),
+               {fd, 0, count});
+  op.args[1] = buf;
+  if (positional) {
+    ArgVal off;
+    off.v = offs[pick(9)];
+    op.args.push_back(off);
+  }
+  return op;
 }
 
 // Memory the model says is writable and backed (never past the end of a file), outside the
@@ -661,8 +711,9 @@ Op Generator::mincore_op(Session &s) {
   some_range(s, &addr, &len);
   Op op = call("mincore", {addr, len, 0});
   uint64_t r = pick(100);
-  if (r < 70 && len <= (4096 * P)) {
-    // The oracle's own buffer (a page of vector: at most 4096 pages).
+  if (r < 70 && len <= (4096 * P) && !overlaps_protected(s, addr, len)) {
+    // The oracle's own buffer (a page of vector: at most 4096 pages). Not over the oracle's
+    // own memory, whose pages vmspace's copy of the layout does not hold.
     op.args[2].opaque = true;
     op.args[2].s = "[0]";
   } else if (r < 80) {
@@ -931,8 +982,11 @@ Op Generator::next(Session &s) {
     op = mprotect_op(s);
   else if (r < 530)
     op = slot_ == 0 ? file_op(s) : mmap_op(s);
-  else if (r < 570)
+  else if (r < 552)
     op = touch_op(s);
+  else if (r < 570)
+    op = slot_ == 0 && !fds_.empty() ? io_op(s, static_cast<uint64_t>(fds_[pick(fds_.size())].fd))
+                                     : touch_op(s);
   else if (r < 610)
     op = memory_op(s);
   else if (r < 625)

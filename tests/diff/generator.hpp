@@ -49,6 +49,7 @@ class Generator {
   Op munmap_op(Session &s);
   Op mprotect_op(Session &s);
   Op file_op(Session &s);
+  Op io_op(Session &s, uint64_t fd);
   Op touch_op(Session &s);
   Op memory_op(Session &s);
   Op rlimit_op(Session &s);

@@ -21,6 +21,9 @@
  *               followed by the bytes
  *   OP_POKE     store the args[1] bytes of cmd.str at args[0], one at a time
  *   OP_MEMSET   store the byte args[2] at args[1] bytes from args[0]
+ *   OP_SYSCALL_OUT  as OP_SYSCALL, and when the call succeeded the answer is followed by
+ *               what it left in cmd.str: out_len bytes, or with out_len < 0 as many as it
+ *               returned (read), at most 4096
  * A load or store that faults answers FAULT_ANSWER - signo, followed by two longs (si_code,
  * si_addr), and the process exits: a fault kills it as it would a program without a handler.
  * OP_TOUCH loads one byte of each page and, for a write, stores it back unchanged.
@@ -37,7 +40,8 @@ enum {
   OP_FORK = 5,
   OP_PEEK = 6,
   OP_POKE = 7,
-  OP_MEMSET = 8
+  OP_MEMSET = 8,
+  OP_SYSCALL_OUT = 9
 };
 #define FAULT_ANSWER (-100000L)
 
@@ -46,6 +50,7 @@ struct cmd {
   long nr;
   long args[6];
   long str_arg;
+  long out_len;
   char str[4096];
 };
 
@@ -141,8 +146,22 @@ static long vfork_on_stack(long child_slot) {
   return ret;
 }
 
+/* Every page of the oracle is present from the start (its file pages read, its bss written),
+ * so that its RSS and page tables do not change under the test: the vmspace side starts with
+ * the same pages (the layout's Rss lines). */
+extern char __executable_start[], __bss_start[], _end[];
+static void settle(void) {
+  unsigned long p = (unsigned long)__executable_start & ~4095ul;
+  for (; p < (unsigned long)__bss_start; p += 4096) (void)*(volatile char *)p;
+  for (p = (unsigned long)__bss_start & ~4095ul; p < (unsigned long)_end; p += 4096) {
+    volatile char *q = (volatile char *)p;
+    *q = *q;
+  }
+}
+
 void oracle_loop(long slot) {
   if (slot == 0) {
+    settle();
     long ign[4] = {1 /* SIG_IGN */, 0, 0, 0};
     sys6(13 /* rt_sigaction */, 17 /* SIGCHLD */, (long)ign, 0, 8, 0, 0);
     catch_faults();
@@ -159,6 +178,17 @@ void oracle_loop(long slot) {
         reply((int)slot,
               sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]));
         break;
+      case OP_SYSCALL_OUT: {
+        if (c->str_arg >= 0 && c->str_arg < 6) c->args[c->str_arg] = (long)c->str;
+        long r =
+            sys6(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4], c->args[5]);
+        long n = r < 0 ? 0 : c->out_len >= 0 ? c->out_len : r;
+        if (n > 4096) n = 4096;
+        results[slot] = r;
+        sys6(1, 101 + 2 * slot, (long)&results[slot], sizeof(long), 0, 0, 0);
+        if (n) sys6(1, 101 + 2 * slot, (long)c->str, n, 0, 0, 0);
+        break;
+      }
       case OP_TOUCH: {
         /* addr, then every page start below addr + len */
         unsigned long a = (unsigned long)c->args[0], end = a + (unsigned long)c->args[1];
@@ -211,6 +241,10 @@ void oracle_loop(long slot) {
         } else {
           long pid = sys6(57 /* fork */, 0, 0, 0, 0, 0, 0);
           if (pid == 0) {
+            /* The child's own text and rodata (fork does not copy them), all at once. */
+            for (unsigned long p = (unsigned long)__executable_start & ~4095ul;
+                 p < (unsigned long)__bss_start; p += 4096)
+              (void)*(volatile char *)p;
             slot = child;
             reply((int)slot, sys6(39, 0, 0, 0, 0, 0, 0));
             continue;

@@ -18,7 +18,7 @@
 namespace difftest {
 
 namespace {
-enum { OP_SYSCALL = 1, OP_TOUCH = 2, OP_FILL = 3, OP_EXIT = 4, OP_FORK = 5 };
+enum { OP_SYSCALL = 1, OP_TOUCH = 2, OP_FILL = 3, OP_EXIT = 4, OP_FORK = 5, OP_SYSCALL_OUT = 9 };
 constexpr long kFaultAnswer = -100000;  // FAULT_ANSWER in oracle.c
 
 struct Cmd {
@@ -26,6 +26,7 @@ struct Cmd {
   long nr;
   long args[6];
   long str_arg;
+  long out_len;
   char str[4096];
 };
 
@@ -160,8 +161,9 @@ bool Oracle::start(const OracleOptions &o, std::string *error) {
 }
 
 bool Oracle::send(int slot, long op, const long args[6], long nr, int str_arg,
-                  const std::string &str) {
+                  const std::string &str, long out_len) {
   Cmd c{};
+  c.out_len = out_len;
   c.op = op;
   c.nr = nr;
   for (int i = 0; i < 6; i++) c.args[i] = args[i];
@@ -202,6 +204,23 @@ long Oracle::command(int slot, long op, const long args[6], long nr, int str_arg
 
 long Oracle::syscall(int slot, long nr, const long args[6], int str_arg, const std::string &str) {
   return command(slot, OP_SYSCALL, args, nr, str_arg, str);
+}
+
+long Oracle::syscall_out(int slot, long nr, const long args[6], int str_arg, const std::string &str,
+                         long out_len, std::string *out) {
+  out->clear();
+  if (!alive(slot) || blocked(slot)) return kDead;
+  long ret = 0;
+  if (!send(slot, OP_SYSCALL_OUT, args, nr, str_arg, str, out_len) || !receive(slot, &ret))
+    return kDead;
+  long n = ret < 0 ? 0 : out_len >= 0 ? out_len : ret;
+  if (n > 4096) n = 4096;
+  out->resize(static_cast<size_t>(n));
+  if (n && !read_full(slots_[slot].res_fd, out->data(), out->size())) {
+    mark_dead(slot);
+    return kDead;
+  }
+  return ret;
 }
 
 Oracle::Memory Oracle::memory(int slot, MemOp op, uint64_t addr, uint64_t len, uint64_t arg,

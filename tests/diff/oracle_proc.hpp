@@ -36,6 +36,11 @@ class Oracle {
   // argument str_arg when str_arg >= 0.
   long syscall(int slot, long nr, const long args[6], int str_arg = -1,
                const std::string &str = "");
+  // The same, and the bytes the call left in the string buffer when it succeeded (out_len of
+  // them, or as many as it returned when out_len < 0; at most 4096): read's data, mincore's
+  // vector.
+  long syscall_out(int slot, long nr, const long args[6], int str_arg, const std::string &str,
+                   long out_len, std::string *out);
   // Guest memory, loaded and stored one byte at a time by the process: touch (load one byte
   // of each page, for a write store it back; arg = write), peek (len <= 4096 bytes), poke
   // (the bytes), memset (len bytes of value arg). A fault ends the process: the answer then
@@ -73,7 +78,8 @@ class Oracle {
     int vfork_child = -1;  // the slot of a vfork child this one waits for
   };
   long command(int slot, long op, const long args[6], long nr, int str_arg, const std::string &str);
-  bool send(int slot, long op, const long args[6], long nr, int str_arg, const std::string &str);
+  bool send(int slot, long op, const long args[6], long nr, int str_arg, const std::string &str,
+            long out_len = 0);
   // Reads one answer of `slot`; false when the process died first.
   bool receive(int slot, long *ret);
   void mark_dead(int slot);

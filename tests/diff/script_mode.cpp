@@ -213,10 +213,22 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
               std::fprintf(stderr, "kernel:\n%svmspace:\n%s", k.c_str(), v.c_str());
             }
             if (d.has_block) {
-              std::vector<std::string> want, got = lines_of(k);
-              for (const std::string &l : d.block)
-                if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
-              if (want != got) problem(loc + ": the @status block differs from the kernel's");
+              // Line by line for the keys the block has (older blocks lack the RSS lines).
+              std::map<std::string, std::string> got;
+              for (const std::string &l : lines_of(k)) got[l.substr(0, l.find(':'))] = l;
+              for (const std::string &l : d.block) {
+                const size_t b = l.find_first_not_of(" \t");
+                if (b == std::string::npos) continue;
+                const std::string key = l.substr(b, l.find(':') - b);
+                auto it = got.find(key);
+                std::istringstream x(l.substr(l.find(':') + 1)),
+                    y(it == got.end() ? "" : it->second.substr(it->second.find(':') + 1));
+                std::string vx, vy;
+                x >> vx;
+                y >> vy;
+                if (it == got.end() || vx != vy)
+                  problem(loc + ": the @status block differs from the kernel's at " + key);
+              }
             }
             annotated[st.loc.line] =
                 "@status" + (d.words.empty() ? std::string() : " " + d.words[0]) + " {\n" + k + "}";
@@ -343,10 +355,32 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
         } else if (f == vmspace::ArgFmt::vec && e.kind == vmspace::Expr::Opaque) {
           a.opaque = true;
           a.s = e.text;
+        } else if ((f == vmspace::ArgFmt::rbuf || f == vmspace::ArgFmt::wbuf) &&
+                   e.kind == vmspace::Expr::Str) {
+          a.is_str = true;
+          a.s = e.text;
+          a.truncated = e.truncated;
         } else {
           a.v = vmspace::eval_expr(e, vars);
         }
         op.args.push_back(a);
+      }
+      // The oracle's buffer for strings, vectors and read data holds 4096 bytes.
+      int out_arg = -1;
+      for (size_t i = 0; i < op.args.size(); i++) {
+        const vmspace::ArgFmt f = def->args[i];
+        const bool host_buf =
+            ((f == vmspace::ArgFmt::rbuf || f == vmspace::ArgFmt::wbuf) && op.args[i].is_str) ||
+            (f == vmspace::ArgFmt::vec && op.args[i].opaque);
+        if (!host_buf) continue;
+        if (f != vmspace::ArgFmt::wbuf) out_arg = static_cast<int>(i);
+        const uint64_t n = f == vmspace::ArgFmt::vec ? (op.args[1].v + 4095) / 4096 : op.args[2].v;
+        if (n > 4096) {
+          std::fprintf(stderr, "%s: a buffer of more than 4096 bytes cannot run on the oracle\n",
+                       loc.c_str());
+          std::filesystem::remove_all(dir);
+          return 2;
+        }
       }
       const int pid = s.vmspace_pid(op.slot);
       Answer k = s.kernel(op), v = s.vmspace(op);
@@ -370,7 +404,10 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
         uint64_t want = vmspace::eval_expr(c.expect.value, vars);
         bool same = c.expect.kind == vmspace::Expectation::Error
                         ? (!k.ok && k.err == static_cast<int>(c.expect.err) && want == ~0ull)
-                        : (k.ok && (fork || k.value == want));
+                        : (k.ok && (fork || k.value == want) &&
+                           (out_arg < 0 || vmspace::out_matches(
+                                               op.args[static_cast<size_t>(out_arg)],
+                                               def->args[static_cast<size_t>(out_arg)], k.bytes)));
         if (!same) problem(loc + ": the script expects something else than the kernel's " + line);
       }
       if (!c.bind.empty())

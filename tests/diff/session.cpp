@@ -88,7 +88,8 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
     size_t i = 0;
     while (i < line.size() && std::isxdigit(static_cast<unsigned char>(line[i]))) i++;
     bool header = i > 0 && i < line.size() && line[i] == '-';
-    if (header || line.compare(0, 8, "VmFlags:") == 0 || line.compare(0, 10, "Anonymous:") == 0)
+    if (header || line.compare(0, 8, "VmFlags:") == 0 || line.compare(0, 10, "Anonymous:") == 0 ||
+        line.compare(0, 4, "Rss:") == 0)
       layout += line + "\n";
   }
   // The mm_struct fields maps does not show: /proc/PID/stat has them (fields 26-28, 45-47),
@@ -113,6 +114,8 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
       unsigned long long kb;
       if (std::sscanf(line.c_str(), "VmPeak: %llu kB", &kb) == 1)
         layout += "mm hiwater_vm " + std::to_string(kb / 4) + "\n";
+      if (std::sscanf(line.c_str(), "VmHWM: %llu kB", &kb) == 1)
+        layout += "mm hiwater_rss " + std::to_string(kb / 4) + "\n";
     }
   }
   layout_ = layout;
@@ -148,7 +151,8 @@ long syscall_nr(const std::string &name) {
       {"dup2", 33},      {"dup3", 292},    {"ftruncate", 77}, {"memfd_create", 319},
       {"mlock", 149},    {"munlock", 150}, {"mlockall", 151}, {"munlockall", 152},
       {"prctl", 157},    {"mlock2", 325},  {"mseal", 462},    {"fsync", 74},
-      {"fdatasync", 75},
+      {"fdatasync", 75}, {"read", 0},      {"write", 1},      {"pread64", 17},
+      {"pwrite64", 18},  {"lseek", 8},
   };
   auto it = nrs.find(name);
   return it == nrs.end() ? -1 : it->second;
@@ -184,20 +188,41 @@ Answer Session::kernel(const Op &op) {
       long args[6] = {};
       int str_arg = -1;
       std::string str;
+      long out_len = 0;  // bytes the call leaves in the buffer: read's (-1), mincore's
+      bool out = false, vec = false;
       for (size_t i = 0; i < op.args.size(); i++) {
         const vmspace::ArgVal &a = op.args[i];
         const vmspace::ArgFmt f = def->args[i];
         if (f == vmspace::ArgFmt::path || (f == vmspace::ArgFmt::optpath && a.is_str) ||
-            (f == vmspace::ArgFmt::vec && a.opaque)) {
-          // Strings, and a vector that stands for a valid buffer: the oracle's own buffer.
+            (f == vmspace::ArgFmt::vec && a.opaque) ||
+            ((f == vmspace::ArgFmt::rbuf || f == vmspace::ArgFmt::wbuf) && a.is_str)) {
+          // Strings, and buffers given by their contents: the oracle's own buffer.
           str_arg = static_cast<int>(i);
           str = a.s;
-          if (f == vmspace::ArgFmt::vec) str.clear();
+          if (f == vmspace::ArgFmt::vec) {
+            str.clear();
+            out = vec = true;
+            const uint64_t len = op.args[1].v;
+            out_len = static_cast<long>(len / 4096 + (len % 4096 != 0));
+          }
+          if (f == vmspace::ArgFmt::rbuf) {
+            out = true;
+            out_len = -1;
+          }
+          if (f == vmspace::ArgFmt::wbuf) str.resize(std::min<uint64_t>(op.args[2].v, 4096), '\0');
         } else {
           args[i] = static_cast<long>(a.v);
         }
       }
-      return from_kernel(oracle_.syscall(slot, syscall_nr(op.name), args, str_arg, str));
+      if (!out) return from_kernel(oracle_.syscall(slot, syscall_nr(op.name), args, str_arg, str));
+      std::string bytes;
+      Answer a = from_kernel(
+          oracle_.syscall_out(slot, syscall_nr(op.name), args, str_arg, str, out_len, &bytes));
+      if (vec && a.ok)
+        a.bytes = vmspace::fmt_vector(std::vector<uint8_t>(bytes.begin(), bytes.end()), false);
+      else if (a.ok)
+        a.bytes = std::move(bytes);
+      return a;
     }
     case Op::Touch:
     case Op::Peek:
@@ -252,8 +277,11 @@ Answer Session::vmspace(const Op &op) {
       a.ok = o.ok;
       a.value = o.value;
       a.err = static_cast<int>(o.err);
-      if (is_fork(op.name) && o.ok && op.child >= 0)
+      if (o.ok && o.out_arg >= 0) a.bytes = std::move(o.out);
+      if (is_fork(op.name) && o.ok && op.child >= 0) {
         procs_[op.child] = sys_->process(static_cast<int>(o.value));
+        if (op.name == "fork") settle_child(op.child);
+      }
       if (op.name == "exit_group") procs_[op.slot] = vmspace::Process();
       reap();
       return a;
@@ -298,6 +326,26 @@ Answer Session::vmspace(const Op &op) {
     }
   }
   return a;
+}
+
+namespace {
+uint64_t smaps_rss_kb(const std::string &entry) {
+  const size_t at = entry.find("\nRss:");
+  return at == std::string::npos ? 0 : std::strtoull(entry.c_str() + at + 5, nullptr, 10);
+}
+}  // namespace
+
+// A fork child of the oracle runs the oracle's code at once, faulting in its own text (which
+// fork does not copy: those VMAs have no anon_vma); the vmspace child gets the same pages.
+void Session::settle_child(int slot) {
+  for (const auto &r : protected_) {
+    const uint64_t want = smaps_rss_kb(kernel_smaps(slot, r.first));
+    const bool down = r.second > 0x7f0000000000ull;  // the stack: its top pages
+    for (uint64_t i = 0; i < (r.second - r.first) / 4096; i++) {
+      if (smaps_rss_kb(procs_[slot].smaps(r.first)) >= want) break;
+      (void)procs_[slot].touch(down ? r.second - (i + 1) * 4096 : r.first + i * 4096, 1, false);
+    }
+  }
 }
 
 std::string normalize_maps(const std::string &maps, const std::string &dir) {
@@ -361,11 +409,53 @@ std::string Session::vmspace_vmflags(int slot) {
   return out;
 }
 
-std::string Session::kernel_status(int slot) {
-  return vmspace::vm_status_lines(oracle_.status(slot));
+bool compare_rss = true;
+
+namespace {
+// The status lines vmspace renders, RSS included (unless --no-rss).
+std::string status_lines(const std::string &status) {
+  // Not VmHWM: the kernel's mark is taken from per-CPU counter approximations (get_mm_rss
+  // in update_hiwater_rss), which lag the exact count by up to a batch of 32 pages.
+  static const char *const keys[] = {
+      "VmPeak:",   "VmSize:", "VmLck:", "VmPin:", "VmRSS:", "RssAnon:", "RssFile:",
+      "RssShmem:", "VmData:", "VmStk:", "VmExe:", "VmLib:", "VmSwap:"};
+  std::istringstream in(status);
+  std::string line, out;
+  while (std::getline(in, line))
+    for (const char *k : keys)
+      if (line.compare(0, std::strlen(k), k) == 0 &&
+          (compare_rss || (line.compare(0, 3, "Rss") != 0 && line.compare(0, 6, "VmRSS:") != 0)))
+        out += line + "\n";
+  return out;
 }
-std::string Session::vmspace_status(int slot) {
-  return vmspace::vm_status_lines(procs_[slot].status());
+}  // namespace
+
+std::string Session::kernel_status(int slot) { return status_lines(oracle_.status(slot)); }
+std::string Session::vmspace_status(int slot) { return status_lines(procs_[slot].status()); }
+
+std::string Session::kernel_smaps(int slot, uint64_t addr) {
+  std::istringstream in(oracle_.smaps(slot));
+  std::string line, out;
+  bool in_entry = false;
+  while (std::getline(in, line)) {
+    size_t i = 0;
+    while (i < line.size() && std::isxdigit(static_cast<unsigned char>(line[i]))) i++;
+    if (i > 0 && i < line.size() && line[i] == '-') {
+      const uint64_t s = std::strtoull(line.c_str(), nullptr, 16);
+      const uint64_t e = std::strtoull(line.c_str() + i + 1, nullptr, 16);
+      in_entry = addr >= s && addr < e;
+      if (in_entry) line = normalize_maps(line + "\n", kdir_), line.pop_back();
+    }
+    if (in_entry) out += line + "\n";
+  }
+  return out;
+}
+
+std::string Session::vmspace_smaps(int slot, uint64_t addr) {
+  std::string s = procs_[slot].smaps(addr);
+  const size_t nl = s.find('\n');
+  if (nl == std::string::npos) return s;
+  return normalize_maps(s.substr(0, nl + 1), vdir_) + s.substr(nl + 1);
 }
 
 namespace {
@@ -426,7 +516,13 @@ std::string op_to_script(const Op &op, const Answer &k, int pid, int child_pid) 
       o.ok = k.ok;
       o.value = is_fork(op.name) && k.ok ? static_cast<uint64_t>(child_pid) : k.value;
       o.err = static_cast<vmspace::Errno>(k.err);
-      std::string call = vmspace::format_call(*def, op.args);
+      std::vector<vmspace::ArgVal> args = op.args;
+      // A buffer the call filled shows the kernel's contents.
+      for (size_t i = 0; k.ok && i < args.size(); i++)
+        if ((def->args[i] == vmspace::ArgFmt::rbuf && args[i].is_str) ||
+            (def->args[i] == vmspace::ArgFmt::vec && args[i].opaque))
+          args[i].s = k.bytes;
+      std::string call = vmspace::format_call(*def, args);
       if (call.size() < 39) call.append(39 - call.size(), ' ');
       return who + call + " = " + vmspace::format_result(*def, o);
     }

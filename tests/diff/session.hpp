@@ -30,6 +30,9 @@ struct Op {
   uint64_t soft = 0, hard = 0;        // Rlimit
 };
 
+// Whether status comparisons include VmRSS, RssAnon, RssFile and RssShmem (default on).
+extern bool compare_rss;
+
 // What one side answered.
 struct Answer {
   Answer() = default;
@@ -80,6 +83,9 @@ class Session {
   // The /proc/PID/status lines the VMA layer decides (VmPeak .. VmLib).
   std::string kernel_status(int slot = 0);
   std::string vmspace_status(int slot = 0);
+  // The smaps entry of the VMA holding addr (its maps line normalized as maps are).
+  std::string kernel_smaps(int slot, uint64_t addr);
+  std::string vmspace_smaps(int slot, uint64_t addr);
   // Compares every live process: maps, the VmFlags of every VMA, the status lines of the VMA
   // layer, and vmspace's invariants. False with a description of the first difference.
   bool compare(std::string *what);
@@ -99,6 +105,8 @@ class Session {
  private:
   // Ends the vmspace side of a slot whose kernel process is gone.
   void reap();
+  // Gives a vmspace fork child the oracle pages the kernel's child faulted in by running.
+  void settle_child(int slot);
   Oracle oracle_;
   std::unique_ptr<vmspace::System> sys_;
   vmspace::Process procs_[kSlots];

@@ -1,0 +1,115 @@
+// /proc/PID/smaps entries (Linux: fs/proc/task_mmu.c show_smap, smaps_pte_range,
+// smaps_account, __show_smap).
+//
+// One VMA's page-table entries are walked: every present entry of a normal page (not the zero
+// page, not a special mapping's) adds a page to Rss; PSS divides it by the number of entries
+// that map the page in the whole System; a page mapped once is private, else shared; dirty
+// when the entry or the page is (a page-cache page written by write(2) is); referenced when
+// the entry is young. Hugetlb pages are in no Rss: they count as Shared_Hugetlb or
+// Private_Hugetlb, one huge page per huge-page-sized range with a page present.
+#include <cstdio>
+
+#include "mm/address_space.hpp"
+#include "proc/maps.hpp"
+#include "vmspace/abi.hpp"
+
+namespace vmspace {
+
+namespace {
+constexpr unsigned kPssShift = 12;
+
+struct Totals {
+  uint64_t resident = 0, pss = 0, pss_dirty = 0, shared_clean = 0, shared_dirty = 0,
+           private_clean = 0, private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0,
+           shared_hugetlb = 0, private_hugetlb = 0, pss_locked = 0;
+};
+
+void field(std::string &out, const char *key, uint64_t kb) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%-16s%8llu kB\n", key, static_cast<unsigned long long>(kb));
+  out += buf;
+}
+
+// Linux: thp_vma_allowable_order(vma, vm_flags, TVA_SMAPS, PMD_ORDER) with THP in "madvise"
+// mode for anonymous memory: MADV_HUGEPAGE and room for an aligned huge page.
+bool thp_eligible(const AddressSpace &mm, const Vma &v) {
+  constexpr uint64_t kHuge = 2ull << 20;
+  if (!mm.ctx.cfg.transparent_hugepage || !v.is_anonymous()) return false;
+  if (v.special != Special::none || (v.flags & (vm::hugetlb | vm::nohugepage))) return false;
+  if (!(v.flags & vm::hugepage)) return false;
+  if (v.end - v.start < kHuge) return false;
+  const uint64_t h = (v.end - kHuge) & ~(kHuge - 1);
+  return h >= v.start;
+}
+}  // namespace
+
+void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) {
+  render_maps_line(mm, v, out);
+  const FramePool &fp = mm.ctx.frames;
+  Totals t;
+  const bool locked = v.flags & vm::locked;
+  const bool hugetlb = v.flags & vm::hugetlb;
+  const uint64_t huge = hugetlb && v.file ? v.file->split_granule() : 0;
+  uint64_t last_huge = ~0ull;
+  const_cast<PageTable &>(mm.pt).each(
+      v.start >> mm.page_shift, (v.end - 1) >> mm.page_shift, [&](uint64_t vpn, uint64_t &e) {
+        if (!(e & pte::present)) return;
+        const uint32_t f = pte::frame(e);
+        if (hugetlb) {
+          const uint64_t h = huge ? (vpn << mm.page_shift) / huge : vpn;
+          if (h == last_huge) return;
+          last_huge = h;
+          (fp.mapcount(f) >= 2 ? t.shared_hugetlb : t.private_hugetlb) +=
+              huge ? huge : mm.page_size;
+          return;
+        }
+        if (f == FramePool::kZero || (e & pte::norss)) return;  // not a normal page
+        const uint64_t size = mm.page_size;
+        const uint32_t mapcount = fp.mapcount(f);
+        const bool dirty = (e & pte::dirty) || fp.dirty(f);
+        uint64_t pss = size << kPssShift;
+        if (mapcount >= 2) pss /= mapcount;
+        t.resident += size;
+        t.pss += pss;
+        if (dirty) t.pss_dirty += pss;
+        if (locked) t.pss_locked += pss;
+        if (mapcount >= 2)
+          (dirty ? t.shared_dirty : t.shared_clean) += size;
+        else
+          (dirty ? t.private_dirty : t.private_clean) += size;
+        if (e & pte::young) t.referenced += size;
+        if (e & pte::anon) {
+          t.anonymous += size;
+          if ((e & pte::lazyfree) && !dirty) t.lazyfree += size;
+        }
+      });
+  const uint64_t page_kb = (hugetlb && huge ? huge : mm.page_size) >> 10;
+  field(out, "Size:", (v.end - v.start) >> 10);
+  field(out, "KernelPageSize:", page_kb);
+  field(out, "MMUPageSize:", page_kb);
+  field(out, "Rss:", t.resident >> 10);
+  field(out, "Pss:", t.pss >> (10 + kPssShift));
+  field(out, "Pss_Dirty:", t.pss_dirty >> (10 + kPssShift));
+  field(out, "Shared_Clean:", t.shared_clean >> 10);
+  field(out, "Shared_Dirty:", t.shared_dirty >> 10);
+  field(out, "Private_Clean:", t.private_clean >> 10);
+  field(out, "Private_Dirty:", t.private_dirty >> 10);
+  field(out, "Referenced:", t.referenced >> 10);
+  field(out, "Anonymous:", t.anonymous >> 10);
+  field(out, "KSM:", 0);
+  field(out, "LazyFree:", t.lazyfree >> 10);
+  field(out, "AnonHugePages:", 0);
+  field(out, "ShmemPmdMapped:", 0);
+  field(out, "FilePmdMapped:", 0);
+  field(out, "Shared_Hugetlb:", t.shared_hugetlb >> 10);
+  field(out, "Private_Hugetlb:", t.private_hugetlb >> 10);
+  field(out, "Swap:", 0);
+  field(out, "SwapPss:", 0);
+  field(out, "Locked:", t.pss_locked >> (10 + kPssShift));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%-16s%8d\n", "THPeligible:", thp_eligible(mm, v) ? 1 : 0);
+  out += buf;
+  out += "VmFlags: " + render_vm_flags(v.flags) + "\n";
+}
+
+}  // namespace vmspace
