@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +29,22 @@ std::vector<uint8_t> host_residency(int fd, uint64_t pgoff, uint64_t n, uint64_t
   ::munmap(p, m * page_size);
   return out;
 }
+
+namespace {
+// Whether the host kernel's cache holds the page at off dirty (written and not yet written
+// back, as a file a script just wrote is): the kernel's smaps counts such a page as dirty in
+// every mapping, so vmspace's copy starts dirty too (Linux: cachestat(2), 6.5).
+bool host_dirty(int fd, uint64_t off, uint64_t len) {
+  struct {
+    uint64_t off, len;
+  } range{off, len};
+  struct {
+    uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+  } st{};
+  constexpr long kCachestat = 451;
+  return ::syscall(kCachestat, fd, &range, &st, 0) == 0 && st.nr_dirty > 0;
+}
+}  // namespace
 
 PageCache::~PageCache() {
   MutexLock g(mu_);
@@ -56,6 +73,7 @@ uint32_t PageCache::page(uint64_t pgoff, int read_fd, uint64_t file_size) {
       if (n <= 0) break;  // a short file reads as zeros (as a sparse one would)
       got += static_cast<uint64_t>(n);
     }
+    if (host_dirty(read_fd, off, ps)) frames_.set_dirty(f);
   }
   try {
     pages_.emplace(pgoff, f);

@@ -259,6 +259,40 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
             skip_to[st.loc.line] = d.block_locs.back().line + 1;
           else if (d.has_block)
             skip_to[st.loc.line] = st.loc.line + 1;
+        } else if (d.name == "smaps") {
+          std::string e;
+          vmspace::Script tmp;
+          vmspace::parse_script("munmap(" + d.words[0] + ", 0)\n", path, po, &tmp, &e);
+          const uint64_t addr = vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
+          int slot = slot_for(d.pid, loc);
+          if (slot < 0) {
+            problems++;
+            continue;
+          }
+          const std::string k = s.kernel_smaps(slot, addr), v = s.vmspace_smaps(slot, addr);
+          if (k != v) {
+            problem(loc + ": vmspace's smaps entry differs from the kernel's:");
+            std::fprintf(stderr, "kernel:\n%svmspace:\n%s", k.c_str(), v.c_str());
+          }
+          if (d.has_block) {
+            std::vector<std::string> want, got = lines_of(k);
+            for (const std::string &l : d.block)
+              if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
+            bool same = want.size() == got.size();
+            for (size_t i = 0; same && i < want.size(); i++) {
+              std::istringstream a(want[i]), b(got[i]);
+              std::vector<std::string> wa, wb;
+              for (std::string t; a >> t;) wa.push_back(t);
+              for (std::string t; b >> t;) wb.push_back(t);
+              same = i == 0 ? vmspace::maps_line_matches(want[i], got[i], "$ROOT") : wa == wb;
+            }
+            if (!same) problem(loc + ": the @smaps block differs from the kernel's");
+            skip_to[st.loc.line] =
+                d.block_locs.empty() ? st.loc.line + 1 : d.block_locs.back().line + 1;
+          }
+          annotated[st.loc.line] = (d.pid ? std::to_string(d.pid) + " " : std::string()) +
+                                   "@smaps " + d.words[0] + " {\n" + portable_maps(k.substr(0, k.find('\n') + 1)) +
+                                   k.substr(k.find('\n') + 1) + "}";
         } else if (d.name == "layout") {
           // Both sides start from the oracle's own layout, which is what a divergence
           // script's @layout holds.
