@@ -259,6 +259,7 @@ class Process {
 
  private:
   friend class System;
+  friend class Accessor;
   Process(System *sys, std::shared_ptr<Task> t) : sys_(sys), t_(std::move(t)) {}
   System *sys_ = nullptr;
   std::shared_ptr<Task> t_;

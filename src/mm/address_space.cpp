@@ -2,6 +2,8 @@
 // mm/mmap.c may_expand_vm, vm_stat_account, mm/util.c __vm_enough_memory).
 #include "mm/address_space.hpp"
 
+#include <thread>
+
 #include <cstdio>
 
 #include "file/inode.hpp"
@@ -46,7 +48,29 @@ AddressSpace::AddressSpace(MmContext &s, uint64_t rlimit_stack)
   ctx.meter.charge(kFixedBytes);
 }
 
+std::mutex &accessor_registry_mu() {
+  static std::mutex mu;
+  return mu;
+}
+
+namespace {
+// Waits until no access of the registered Accessors is under way. An access that begins
+// later sees the new generation (or no address space) and takes the slow path, which needs
+// mmap_lock: the wait ends after at most one access per Accessor.
+void wait_for_accesses(const std::vector<AccessorSlot *> &slots) {
+  for (AccessorSlot *a : slots)
+    while (a->active.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+}
+}  // namespace
+
 AddressSpace::~AddressSpace() {
+  {
+    // Accessors forget this address space before anything of it goes.
+    std::lock_guard<std::mutex> g(accessor_registry_mu());
+    for (AccessorSlot *a : accessors) a->mm.store(nullptr, std::memory_order_seq_cst);
+    wait_for_accesses(accessors);
+    accessors.clear();
+  }
   clear();
   ctx.meter.charge(-kFixedBytes);
 }
@@ -198,5 +222,29 @@ bool AddressSpace::validate(std::string *why) const {
   }
   return true;
 }
+
+void AddressSpace::invalidate_accessors() {
+  tlb_gen.fetch_add(1, std::memory_order_seq_cst);
+  std::lock_guard<std::mutex> g(accessor_registry_mu());
+  wait_for_accesses(accessors);
+}
+
+MmWriteLock::MmWriteLock(AddressSpace &mm) : mm_(mm) {
+  mm_.mmap_lock.lock();
+  mm_.invalidate_accessors();
+  mm_.accessors_invalidated = true;
+}
+
+MmFaultLock::MmFaultLock(AddressSpace &mm) : mm_(mm) {
+  mm_.mmap_lock.lock();
+  mm_.accessors_invalidated = false;
+}
+
+MmFaultLock::~MmFaultLock() {
+  mm_.accessors_invalidated = true;
+  mm_.mmap_lock.unlock();
+}
+
+MmWriteLock::~MmWriteLock() { mm_.mmap_lock.unlock(); }
 
 }  // namespace vmspace

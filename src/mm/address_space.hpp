@@ -11,6 +11,8 @@
 // else is checked before the first visible change.
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,6 +34,43 @@ namespace vmspace {
 class PageCache;
 class OpenFile;
 struct MmContext;
+
+class AddressSpace;
+
+// What an Accessor shares with the address space it caches pages of: `active` is non-zero
+// while one of its accesses is under way; `mm` is the address space (null once it is gone).
+struct AccessorSlot {
+  std::atomic<uint64_t> active{0};
+  std::atomic<AddressSpace *> mm{nullptr};
+};
+// Guards every AddressSpace::accessors list and every AccessorSlot::mm change.
+std::mutex &accessor_registry_mu();
+
+// mmap_lock held exclusively, with the Accessors' caches invalidated (see tlb_gen).
+class MmWriteLock {
+ public:
+  explicit MmWriteLock(AddressSpace &mm);
+  ~MmWriteLock();
+  MmWriteLock(const MmWriteLock &) = delete;
+  MmWriteLock &operator=(const MmWriteLock &) = delete;
+
+ private:
+  AddressSpace &mm_;
+};
+
+// mmap_lock held exclusively for faults, which add page-table entries and so leave the
+// Accessors' cached pages valid; should one be dropped or replaced (copy-on-write, a page a
+// file lost), the Accessors are invalidated first.
+class MmFaultLock {
+ public:
+  explicit MmFaultLock(AddressSpace &mm);
+  ~MmFaultLock();
+  MmFaultLock(const MmFaultLock &) = delete;
+  MmFaultLock &operator=(const MmFaultLock &) = delete;
+
+ private:
+  AddressSpace &mm_;
+};
 
 // What a task brings to a memory call: its limits and capabilities (Linux: current).
 struct TaskLimits {
@@ -99,6 +138,19 @@ class AddressSpace {
   const uint64_t task_size;  // TASK_SIZE: one page below 2^47
   VmaSet vmas;
   mutable std::shared_mutex mmap_lock;
+  // Accessors (vmspace/accessor.hpp) load and store through host pointers they cached without
+  // taking mmap_lock. Their entries carry tlb_gen; every section that holds mmap_lock
+  // exclusively (MmWriteLock) bumps it and waits until no access that began under an older
+  // generation is still under way, so nothing it frees or changes is touched behind it.
+  std::atomic<uint64_t> tlb_gen{1};
+  std::vector<AccessorSlot *> accessors;  // guarded by accessor_registry_mu()
+  std::atomic<int> accessor_count{0};     // accessors.size(), read without the mutex
+  // Under MmFaultLock (faults only add entries): false until a page-table entry is about to
+  // be dropped or replaced, which invalidates the Accessors first (drop_entry).
+  bool accessors_invalidated = true;
+  // Bumps tlb_gen and waits for the accesses under way (the caller holds mmap_lock
+  // exclusively).
+  void invalidate_accessors();
 
   // Layout (Linux: mm_struct fields).
   uint64_t mmap_base = 0;

@@ -42,6 +42,11 @@ bool counted(uint64_t e) {
 
 static void drop_entry(AddressSpace &mm, uint64_t e) {
   if (!(e & pte::present)) return;
+  // An Accessor may have this page cached: it must stop using it before it goes.
+  if (!mm.accessors_invalidated && mm.accessor_count.load(std::memory_order_acquire) > 0) {
+    mm.invalidate_accessors();
+    mm.accessors_invalidated = true;
+  }
   // Linux: update_hiwater_rss before pages are zapped (munmap, MADV_DONTNEED, mremap's
   // shrink): VmHWM is the larger of that mark and the current RSS.
   if (mm.rss() > mm.hiwater_rss) mm.hiwater_rss = mm.rss();

@@ -53,8 +53,12 @@ class FramePool {
   }
   bool dirty(uint32_t f) const { return meta(f).flags.load(std::memory_order_acquire) & 1; }
   bool test_and_clean(uint32_t f) {
-    return meta(f).flags.fetch_and(~1u, std::memory_order_acq_rel) & 1;
+    const bool was = meta(f).flags.fetch_and(~1u, std::memory_order_acq_rel) & 1;
+    // A store an Accessor makes through a cached pointer must dirty the page again.
+    if (was) cleans_.fetch_add(1, std::memory_order_seq_cst);
+    return was;
   }
+  uint64_t cleans() const { return cleans_.load(std::memory_order_acquire); }
 
   uint8_t *data(uint32_t f) const {
     return chunks_[f >> chunk_shift_].data +
@@ -82,6 +86,7 @@ class FramePool {
   bool grow() VMS_REQUIRES(mu_);  // maps one more chunk
 
   std::atomic<uint64_t> evictions_{0};
+  std::atomic<uint64_t> cleans_{0};
   const uint64_t page_size_;
   const unsigned page_shift_;
   unsigned chunk_shift_ = 0;  // log2(frames per chunk)

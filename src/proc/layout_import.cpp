@@ -255,7 +255,7 @@ bool import_layout(AddressSpace &mm, std::string_view text_view, const FileOpene
     }
   }
 
-  std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
+  MmWriteLock lock(mm);
   MmContext &sys = mm.ctx;
   mm.clear();
   mm.has_vsyscall = vsyscall;

@@ -447,7 +447,7 @@ Result<void> Task::execveat(uint64_t dirfd, std::string_view path,
   auto mm = std::make_shared<AddressSpace>(s, rlimit_stack);
   Result<void> r;
   {
-    std::unique_lock<std::shared_mutex> lock(mm->mmap_lock);
+    MmWriteLock lock(*mm);
     r = load_binary(*mm, task_limits(*this), *exe, interp ? &*interp : nullptr, p, rlimit_stack,
                     args.size(), envp.size());
   }
@@ -460,8 +460,8 @@ Result<void> Task::execveat(uint64_t dirfd, std::string_view path,
   // The process's layout listener follows it to its new image (unless its old address space
   // stays with another process: a vfork parent keeps its own).
   if (mm_.use_count() == 1) {
-    std::unique_lock<std::shared_mutex> old_lock(mm_->mmap_lock);
-    std::unique_lock<std::shared_mutex> new_lock(mm->mmap_lock);
+    MmWriteLock old_lock(*mm_);
+    MmWriteLock new_lock(*mm);
     mm_->notify(LayoutChange::unmapped, 0, mm_->task_size);
     mm->listener = std::move(mm_->listener);
     mm->notify_replaced();

@@ -12,27 +12,27 @@
 namespace vmspace {
 
 Fault Task::access(uint64_t addr, uint64_t len, bool write, bool exec) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmFaultLock lock(*mm_);
   return mm_->touch_mem(addr, len, write, exec, task_limits(*this));
 }
 
 Fault Task::read_mem(uint64_t addr, void *out, uint64_t len) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmFaultLock lock(*mm_);
   return mm_->read_mem(addr, static_cast<uint8_t *>(out), len, task_limits(*this));
 }
 
 Fault Task::write_mem(uint64_t addr, const void *in, uint64_t len) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmFaultLock lock(*mm_);
   return mm_->write_mem(addr, static_cast<const uint8_t *>(in), len, task_limits(*this));
 }
 
 Fault Task::fill_mem(uint64_t addr, uint8_t byte, uint64_t len) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmFaultLock lock(*mm_);
   return mm_->fill_mem(addr, byte, len, task_limits(*this));
 }
 
 Process::Rss Task::rss() const {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   mm_->drop_stale();
   Process::Rss r;
   r.anon = mm_->rss_anon;
@@ -43,7 +43,7 @@ Process::Rss Task::rss() const {
 }
 
 uint64_t Task::brk(uint64_t addr) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   if (!mm_->prepare_change()) return mm_->brk;  // brk fails by keeping the old break
   try {
     return mm_->do_brk(addr, task_limits(*this));
@@ -54,13 +54,13 @@ uint64_t Task::brk(uint64_t addr) {
 
 Result<uint64_t> Task::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags,
                               uint64_t new_addr) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->mremap(addr, old_len, new_len, flags, new_addr, task_limits(*this));
 }
 
 Result<void> Task::mlock(uint64_t addr, uint64_t len) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->mlock(addr, len, vm::locked, task_limits(*this));
 }
@@ -69,38 +69,38 @@ Result<void> Task::mlock2(uint64_t addr, uint64_t len, uint64_t flags) {
   // flags is an int in the system call.
   uint32_t f = static_cast<uint32_t>(flags);
   if (f & ~1u) return fail(Errno::inval);
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->mlock(addr, len, vm::locked | ((f & 1u) ? vm::lockonfault : 0), task_limits(*this));
 }
 
 Result<void> Task::munlock(uint64_t addr, uint64_t len) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->munlock(addr, len);
 }
 
 Result<void> Task::mlockall(uint64_t flags) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->mlockall(static_cast<uint32_t>(flags), task_limits(*this));
 }
 
 Result<void> Task::munlockall() {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->munlockall();
 }
 
 Result<void> Task::madvise(uint64_t addr, uint64_t len, uint64_t advice) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->madvise(addr, len, static_cast<int>(static_cast<uint32_t>(advice)),
                       task_limits(*this));
 }
 
 Result<void> Task::mseal(uint64_t addr, uint64_t len, uint64_t flags) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->mseal(addr, len, flags);
 }
@@ -172,7 +172,7 @@ Result<void> Task::set_vma_anon_name(uint64_t addr, uint64_t len, const char *na
     }
     n = make_ref<AnonName>(std::string(name));
   }
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->set_anon_name(addr, len, n.get());
 }

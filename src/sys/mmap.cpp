@@ -15,7 +15,7 @@ namespace vmspace {
 Result<uint64_t> Task::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, uint64_t fd,
                             uint64_t offset) {
   AddressSpace &mm = *mm_;
-  std::unique_lock<std::shared_mutex> lock(mm.mmap_lock);
+  MmWriteLock lock(mm);
   VMS_TRY(mm.prepare_change());
   const MmSettings &cfg = mm.cfg;
   const TaskLimits lim = task_limits(*this);
@@ -62,13 +62,13 @@ Result<uint64_t> Task::mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t
 }
 
 Result<void> Task::munmap(uint64_t addr, uint64_t len) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->munmap(addr, len);
 }
 
 Result<void> Task::mprotect(uint64_t addr, uint64_t len, uint64_t prot) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   VMS_TRY(mm_->prepare_change());
   return mm_->mprotect(addr, len, prot, task_limits(*this));
 }

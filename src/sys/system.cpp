@@ -202,7 +202,7 @@ Result<int> SystemState::clone_task(Task &parent, uint64_t flags) {
     VMS_TRY(memory_available(*this, AddressSpace::kFixedBytes + fd_bytes));
     mm = parent.mm_;
   } else {
-    std::unique_lock<std::shared_mutex> lock(parent.mm_->mmap_lock);
+    MmWriteLock lock(*parent.mm_);
     VMS_TRY(
         memory_available(*this, AddressSpace::kFixedBytes + parent.mm_->vmas.bytes() + fd_bytes));
     TaskLimits lim;

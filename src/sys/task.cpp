@@ -44,7 +44,7 @@ void Task::die(int status, int signal) {
 }
 
 void Task::set_layout_listener(std::function<void(const LayoutChange &)> l) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   mm_->listener = std::move(l);
 }
 
@@ -78,13 +78,13 @@ Result<void> Task::set_rlimit(int r, uint64_t soft, uint64_t hard) {
 uint64_t Task::mm_id() const { return mm_->id; }
 
 std::string Task::status() const {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   mm_->drop_stale();
   return render_status(*mm_);
 }
 
 std::string Task::smaps(uint64_t addr) const {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   mm_->drop_stale();
   const Vma *v = mm_->vmas.tree.find(addr);
   std::string out;
@@ -93,7 +93,7 @@ std::string Task::smaps(uint64_t addr) const {
 }
 
 void Task::set_status_base(const Process::StatusBase &b) {
-  std::unique_lock<std::shared_mutex> lock(mm_->mmap_lock);
+  MmWriteLock lock(*mm_);
   AddressSpace &mm = *mm_;
   const unsigned to_kb = mm.page_shift - 10;
   auto pages = [&](uint64_t kb, uint64_t have) {
