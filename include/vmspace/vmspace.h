@@ -152,6 +152,28 @@ typedef void (*vms_layout_callback)(void *arg, int pid, const vms_layout_change 
  * callback must not call back into vmspace for it). NULL unregisters. */
 int64_t vms_set_layout_callback(vms_process *p, vms_layout_callback cb, void *arg);
 
+/* ---- guest memory (vmspace/accessor.hpp) ---- */
+/* A fault a guest access raised: signal 0 when there was none. */
+typedef struct vms_fault {
+  int signal; /* SIGSEGV 11, SIGBUS 7, SIGKILL 9 (guest memory exhausted, process gone) */
+  int code;   /* SEGV_MAPERR 1, SEGV_ACCERR 2, BUS_ADRERR 2, SI_KERNEL 128 */
+  uint64_t addr;
+} vms_fault;
+/* One per guest thread: loads and stores through a software TLB (see accessor.hpp). */
+typedef struct vms_accessor vms_accessor;
+vms_accessor *vms_accessor_new(vms_process *p); /* NULL when p is NULL or out of memory */
+void vms_accessor_free(vms_accessor *a);
+/* Each returns 0, or the fault's signal with *fault filled in (fault may be NULL). */
+int vms_accessor_read(vms_accessor *a, uint64_t addr, void *out, uint64_t len, vms_fault *fault);
+int vms_accessor_write(vms_accessor *a, uint64_t addr, const void *in, uint64_t len,
+                       vms_fault *fault);
+int vms_accessor_fetch(vms_accessor *a, uint64_t addr, void *out, uint64_t len, vms_fault *fault);
+/* 64-bit compare-exchange: *expected gets the old value; *swapped says whether it stored. */
+int vms_accessor_cmpxchg64(vms_accessor *a, uint64_t addr, uint64_t *expected, uint64_t desired,
+                           int *swapped, vms_fault *fault);
+int vms_accessor_fetch_add64(vms_accessor *a, uint64_t addr, uint64_t value, uint64_t *old,
+                             vms_fault *fault);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 // The C API (include/vmspace/vmspace.h) over the C++ one: handles, -errno results, no
 // exception across the boundary (an allocation failure becomes -ENOMEM).
+#include "vmspace/accessor.hpp"
 #include "vmspace/vmspace.h"
 
 #include <cerrno>
@@ -18,6 +19,11 @@ struct vms_system {
 
 struct vms_process {
   vmspace::Process p;
+};
+
+struct vms_accessor {
+  explicit vms_accessor(const vmspace::Process &p) : a(p) {}
+  vmspace::Accessor a;
 };
 
 namespace {
@@ -311,6 +317,58 @@ int64_t vms_set_layout_callback(vms_process *p, vms_layout_callback cb, void *ar
     });
     return int64_t{0};
   });
+}
+
+}  // extern "C"
+
+namespace {
+int fault_out(const vmspace::Fault &f, vms_fault *out) {
+  if (out) {
+    out->signal = f.signal;
+    out->code = f.code;
+    out->addr = f.addr;
+  }
+  return f.signal;
+}
+}  // namespace
+
+extern "C" {
+
+vms_accessor *vms_accessor_new(vms_process *p) {
+  if (!p) return nullptr;
+  try {
+    return new vms_accessor(p->p);
+  } catch (const std::bad_alloc &) {
+    return nullptr;
+  }
+}
+
+void vms_accessor_free(vms_accessor *a) { delete a; }
+
+int vms_accessor_read(vms_accessor *a, uint64_t addr, void *out, uint64_t len, vms_fault *fault) {
+  return fault_out(a->a.read(addr, out, len), fault);
+}
+
+int vms_accessor_write(vms_accessor *a, uint64_t addr, const void *in, uint64_t len,
+                       vms_fault *fault) {
+  return fault_out(a->a.write(addr, in, len), fault);
+}
+
+int vms_accessor_fetch(vms_accessor *a, uint64_t addr, void *out, uint64_t len, vms_fault *fault) {
+  return fault_out(a->a.fetch(addr, out, len), fault);
+}
+
+int vms_accessor_cmpxchg64(vms_accessor *a, uint64_t addr, uint64_t *expected, uint64_t desired,
+                           int *swapped, vms_fault *fault) {
+  bool s = false;
+  const int r = fault_out(a->a.compare_exchange<uint64_t>(addr, *expected, desired, &s), fault);
+  if (swapped) *swapped = s;
+  return r;
+}
+
+int vms_accessor_fetch_add64(vms_accessor *a, uint64_t addr, uint64_t value, uint64_t *old,
+                             vms_fault *fault) {
+  return fault_out(a->a.fetch_add<uint64_t>(addr, value, old), fault);
 }
 
 }  // extern "C"

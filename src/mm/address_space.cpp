@@ -2,6 +2,9 @@
 // mm/mmap.c may_expand_vm, vm_stat_account, mm/util.c __vm_enough_memory).
 #include "mm/address_space.hpp"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include <cstdio>
@@ -54,10 +57,43 @@ std::mutex &accessor_registry_mu() {
 }
 
 namespace {
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizingThreads = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kSanitizingThreads = true;
+#else
+constexpr bool kSanitizingThreads = false;
+#endif
+#else
+constexpr bool kSanitizingThreads = false;
+#endif
+constexpr int kMembarrierPrivateExpedited = 1 << 3;
+constexpr int kMembarrierRegisterPrivateExpedited = 1 << 4;
+}  // namespace
+
+bool accessor_light_barrier() {
+  static const bool ok = !kSanitizingThreads &&
+                         ::syscall(SYS_membarrier, kMembarrierRegisterPrivateExpedited, 0, 0) == 0;
+  return ok;
+}
+
+namespace {
+// The writer's half of the barrier pair: every thread that announced an access with a plain
+// store has that store visible before the announcements are read.
+void heavy_barrier() {
+  if (accessor_light_barrier())
+    ::syscall(SYS_membarrier, kMembarrierPrivateExpedited, 0, 0);
+  else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
 // Waits until no access of the registered Accessors is under way. An access that begins
 // later sees the new generation (or no address space) and takes the slow path, which needs
 // mmap_lock: the wait ends after at most one access per Accessor.
 void wait_for_accesses(const std::vector<AccessorSlot *> &slots) {
+  if (slots.empty()) return;
+  heavy_barrier();
   for (AccessorSlot *a : slots)
     while (a->active.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }

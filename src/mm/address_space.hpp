@@ -45,6 +45,10 @@ struct AccessorSlot {
 };
 // Guards every AddressSpace::accessors list and every AccessorSlot::mm change.
 std::mutex &accessor_registry_mu();
+// Whether Accessors may announce an access with a plain store (the writer side then forces
+// a full barrier on every thread of the host process with membarrier(2)); false in
+// ThreadSanitizer builds, which do not know membarrier, and where the host refuses it.
+bool accessor_light_barrier();
 
 // mmap_lock held exclusively, with the Accessors' caches invalidated (see tlb_gen).
 class MmWriteLock {

@@ -38,6 +38,7 @@ struct Accessor::Impl {
   uint64_t hits = 0, misses = 0;
   FramePool *frames = nullptr;  // of the registered address space (valid while it lives)
   unsigned shift = 12;
+  const bool light = accessor_light_barrier();
 
   ~Impl() {
     std::lock_guard<std::mutex> g(accessor_registry_mu());
@@ -63,12 +64,19 @@ struct Accessor::Impl {
   // The fast path: the host address of addr when the TLB allows `need`, with the access
   // announced (the caller ends it with done()); null otherwise.
   uint8_t *enter(uint64_t addr, int need) {
-    slot.active.store(1, std::memory_order_seq_cst);
-    AddressSpace *m = slot.mm.load(std::memory_order_seq_cst);
+    // Announce, then look (a Dekker pair with wait_for_accesses: with membarrier on the
+    // writer's side a plain store and a compiler barrier do here).
+    if (light) {
+      slot.active.store(1, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      slot.active.store(1, std::memory_order_seq_cst);
+    }
+    AddressSpace *m = slot.mm.load(std::memory_order_acquire);
     if (m) {
       const uint64_t vpn = addr >> shift;
       const Entry &e = tlb[vpn % kEntries];
-      if (e.vpn == vpn && e.gen == m->tlb_gen.load(std::memory_order_seq_cst) &&
+      if (e.vpn == vpn && e.gen == m->tlb_gen.load(std::memory_order_acquire) &&
           (e.perms & need) == need && e.evictions == frames->evictions() &&
           (!(need & kWrite) || e.cleans == frames->cleans())) {
         hits++;
@@ -164,6 +172,14 @@ Accessor::~Accessor() = default;
 Fault Accessor::read(uint64_t addr, void *out, uint64_t len) {
   if (!impl_->task) return Fault{lx::sigkill, 0, addr};
   uint8_t *o = static_cast<uint8_t *>(out);
+  // A small load within one page (the common case of an emulator): one TLB lookup.
+  if (len <= 16 && ((addr & ((1ull << impl_->shift) - 1)) + len) <= (1ull << impl_->shift)) {
+    if (uint8_t *p = impl_->enter(addr, kRead)) {
+      std::memcpy(o, p, len);
+      impl_->done();
+      return Fault{};
+    }
+  }
   return impl_->each_page(addr, len, kRead,
                           [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(o + at, p, n); });
 }

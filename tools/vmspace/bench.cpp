@@ -14,6 +14,8 @@
 //   replay                  `vmspace replay` of a 1,000,000-call trace from its text (parse,
 //                           run, compare), against the kernel making the same calls
 //                           (bench_replay.cpp)
+//   anon_fault, file_fault, cow_fault, fork_256m, guest_copy, tlb_hit, meta_per_page
+//                           the page layer (bench_pages.cpp)
 // Each side repeats its operation for a fixed time; the kernel side runs in a forked child so
 // that the tool's own memory does not disturb it.
 #include <sys/mman.h>
@@ -203,14 +205,21 @@ int cmd_bench(const std::vector<std::string> &args) {
     figures.push_back({"mprotect_walk@" + std::to_string(n), Kind::walk, n});
     figures.push_back({"mmap_munmap@" + std::to_string(n), Kind::pair, n});
   }
-  bool replay = true;
+  bool replay = true, pages = true;
+  std::vector<std::string> page_only;
   if (!only.empty()) {
     std::vector<Figure> sel;
     replay = false;
+    pages = false;
     size_t named = 0;
     for (const std::string &o : only) {
       if (o == "replay") {
         replay = true;
+        named++;
+      }
+      if (is_page_figure(o)) {
+        pages = true;
+        page_only.push_back(o);
         named++;
       }
       for (const Figure &f : figures)
@@ -222,7 +231,9 @@ int cmd_bench(const std::vector<std::string> &args) {
     if (named != only.size()) {
       std::fprintf(stderr, "vmspace bench: unknown figure; known:");
       for (const Figure &f : figures) std::fprintf(stderr, " %s", f.name.c_str());
-      std::fprintf(stderr, " replay\n");
+      std::fprintf(stderr,
+                   " replay anon_fault file_fault cow_fault fork_256m guest_copy tlb_hit "
+                   "meta_per_page\n");
       return 2;
     }
     figures = sel;
@@ -255,6 +266,9 @@ int cmd_bench(const std::vector<std::string> &args) {
                 rf.identical, rf.bytes);
     rows.push_back({"replay (calls/s)", replay_ok ? rf.vmspace : 0, rf.kernel});
   }
+  if (pages)
+    for (const PageFigure &f : bench_pages(quick, page_only))
+      rows.push_back({f.name + " (" + f.unit + ")", f.vmspace, f.kernel});
   if (tty) {
     std::printf("\n%-26s %14s %14s %8s\n", "figure", "vmspace op/s", "kernel op/s", "ratio");
     for (const Row &r : rows) {

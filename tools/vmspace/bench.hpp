@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace vmspace_cli {
 
@@ -19,5 +21,13 @@ struct ReplayFigure {
 };
 // False when a call failed or the replay did not find every call identical.
 bool bench_replay(bool quick, ReplayFigure *fig);
+
+// The page-layer figures (bench_pages.cpp); `only` names the ones to run (empty: all).
+struct PageFigure {
+  std::string name, unit;
+  double vmspace = 0, kernel = 0;  // kernel <= 0: no kernel figure
+};
+std::vector<PageFigure> bench_pages(bool quick, const std::vector<std::string> &only);
+bool is_page_figure(const std::string &name);
 
 }  // namespace vmspace_cli
