@@ -139,6 +139,23 @@ struct Accessor::Impl {
     // A load may have mapped a page shared copy-on-write: only a store fault makes it
     // writable. Any allowed access implies that loads work (x86).
     e.perms = need | kRead;
+    // The pages after it that are mapped already (fault-around, earlier faults) are cached
+    // too, for loads (and stores where the entry already allows them without a fault).
+    const int exec_bit = (v->flags & vm::exec) ? kExec : 0;
+    const bool readable = v->flags & (vm::read | vm::write | vm::exec);
+    for (uint64_t n = vpn + 1; readable && n < vpn + 16 && (n << shift) < v->end; n++) {
+      const uint64_t pe = mm.pt.get(n);
+      if (!(pe & pte::present)) continue;
+      Entry &x = tlb[n % kEntries];
+      x.vpn = n;
+      x.page = frames->data(pte::frame(pe));
+      x.gen = e.gen;
+      x.cleans = e.cleans;
+      x.evictions = e.evictions;
+      const bool writable = (v->flags & vm::write) && !(pe & pte::cow) && (pe & pte::dirty) &&
+                            ((pe & pte::anon) || frames->dirty(pte::frame(pe)));
+      x.perms = kRead | exec_bit | (writable ? kWrite : 0);
+    }
     op(p + (addr & ((1ull << shift) - 1)));
     return Fault{};
   }

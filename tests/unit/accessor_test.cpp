@@ -74,6 +74,27 @@ TEST(Accessor, CopyOnWriteAcrossFork) {
   EXPECT_EQ(ca.read(a, &r, 4).signal, lx::sigkill);  // the process is gone
 }
 
+TEST(Accessor, NeighboursCachedByALoadStillCopyOnWrite) {
+  System sys;
+  Process p = sys.spawn();
+  const uint64_t a = *p.mmap(0, 4 * 4096, kRw, kAnon, ~0ull, 0);
+  ASSERT_FALSE(p.fill(a, 1, 4 * 4096));
+  Process c = sys.process(*p.fork());
+  Accessor ca(c);
+  uint8_t b = 0;
+  ASSERT_FALSE(ca.read(a, &b, 1));  // caches pages 1-3 too, for loads only
+  const uint64_t misses = ca.misses();
+  ASSERT_FALSE(ca.read(a + 2 * 4096, &b, 1));
+  EXPECT_EQ(ca.misses(), misses);  // a hit
+  const uint8_t nine = 9;
+  ASSERT_FALSE(
+      ca.write(a + 2 * 4096, &nine, 1));  // copy-on-write, not a store into the shared page
+  ASSERT_FALSE(p.read(a + 2 * 4096, &b, 1));
+  EXPECT_EQ(b, 1);
+  ASSERT_FALSE(ca.read(a + 2 * 4096, &b, 1));
+  EXPECT_EQ(b, 9);
+}
+
 TEST(Accessor, Atomics) {
   System sys;
   Process p = sys.spawn();
