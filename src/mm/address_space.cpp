@@ -81,11 +81,10 @@ bool accessor_light_barrier() {
 namespace {
 // The writer's half of the barrier pair: every thread that announced an access with a plain
 // store has that store visible before the announcements are read.
+// Without membarrier the readers announce with seq_cst stores, and the seq_cst bump of
+// tlb_gen and loads of the announcements here order themselves.
 void heavy_barrier() {
-  if (accessor_light_barrier())
-    ::syscall(SYS_membarrier, kMembarrierPrivateExpedited, 0, 0);
-  else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (accessor_light_barrier()) ::syscall(SYS_membarrier, kMembarrierPrivateExpedited, 0, 0);
 }
 
 // Waits until no access of the registered Accessors is under way. An access that begins
