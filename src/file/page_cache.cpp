@@ -183,6 +183,9 @@ void PageCache::truncate(uint64_t size) {
   MutexLock g(mu_);
   const uint64_t ps = frames_.page_size();
   const uint64_t keep = (size + ps - 1) / ps;  // pages that still hold bytes of the file
+  // Mappings look again even when no cached page goes: their private copies of pages past
+  // the new end go too (drop_stale).
+  frames_.note_eviction();
   for (auto it = pages_.lower_bound(keep); it != pages_.end();) {
     frames_.put(it->second);
     frames_.note_eviction();

@@ -33,6 +33,10 @@ AddressSpace::AddressSpace(MmContext &s, uint64_t rlimit_stack)
       vmas(log2_of(s.cfg.page_size)),
       pt(&s.meter) {
   pt.keep_empty_tables();
+  vmas.boundary_owner = this;
+  vmas.on_boundary = [](void *owner, uint64_t addr) {
+    if (addr & (kHugeBytes - 1)) static_cast<AddressSpace *>(owner)->split_huge(addr);
+  };
   // Linux: arch/x86/mm/mmap.c arch_pick_mmap_layout / mmap_base, without randomisation.
   uint64_t gap = rlimit_stack;
   uint64_t pad = stack_guard_gap();

@@ -12,10 +12,10 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -362,8 +362,28 @@ class AddressSpace {
   void map_cached(Vma *v, PageCache *pc, uint64_t from, uint64_t to, uint64_t kind);
   uint8_t *page_for(Vma *v, uint64_t addr, bool write);
   // Drops the pages of [start, end) (munmap, MADV_DONTNEED, exit); guard markers too unless
-  // keep_guards (MADV_DONTNEED keeps them).
-  void zap(uint64_t start, uint64_t end, bool keep_guards = false);
+  // keep_guards (MADV_DONTNEED keeps them). A huge window cut by the range is split first;
+  // the page table of a huge window wholly inside goes with it, and with reclaim_tables
+  // (MADV_DONTNEED: CONFIG_PT_RECLAIM) so does every table left empty wholly inside.
+  void zap(uint64_t start, uint64_t end, bool keep_guards = false, bool reclaim_tables = false);
+
+  // ---- transparent huge pages (THP "madvise" mode, PMD size only; memory.cpp) ----
+  static constexpr uint64_t kHugeBytes = 2ull << 20;
+  // Linux: thp_vma_allowable_order for a fault plus pmd_none: anonymous memory with
+  // MADV_HUGEPAGE whose aligned 2 MiB window around addr lies in v and has no page table.
+  bool thp_fault_allowed(const Vma *v, uint64_t addr) const;
+  // Maps the window around addr by "PMD": a new huge page for a store, the huge zero page for
+  // a load (do_huge_pmd_anonymous_page). False when the pool has no room (fall back to 4K).
+  bool huge_fault(Vma *v, uint64_t addr, bool write);
+  // A store to a copy-on-write huge window (do_huge_pmd_wp_page): the huge zero page gets a
+  // huge page of its own, an exclusive huge page is reused; true when the window is
+  // writable now, false when it was split instead (the store then copies one page).
+  bool huge_write(uint64_t addr);
+  // Linux: split_huge_pmd: the window holding addr, when huge, is mapped page by page from
+  // now on (its pages stay).
+  void split_huge(uint64_t addr);
+  // MADV_COLLAPSE of the whole window at h (anonymous memory): the errno, or none.
+  Errno collapse_window(Vma *v, uint64_t h);
   // Drops entries of pages a page cache gave up since the last look (memory.cpp).
   void drop_stale();
   uint64_t seen_evictions_ = 0;

@@ -124,7 +124,7 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
       // DONTNEED drops the pages: anonymous memory reads zeros again, a private file mapping
       // the file. FREE lets the kernel drop them only under memory pressure, which vmspace
       // does not model: the contents stay until a store.
-      if (b != lx::madv_free) mm.zap(start, end, /*keep_guards=*/true);
+      if (b != lx::madv_free) mm.zap(start, end, /*keep_guards=*/true, /*reclaim_tables=*/true);
       return {};
     }
     case lx::madv_collapse: {
@@ -149,10 +149,18 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
       const uint64_t hstart = (start + pmd - 1) & ~(pmd - 1), hend = end & ~(pmd - 1);
       if (hstart > hend) return fail(Errno::inval);
       if (hstart == hend) return {};
-      // Collapsing real pages is the page layer's: without it no PMD holds
-      // pages (SCAN_PMD_NULL), which fails with EINVAL as Linux does for an
-      // empty PMD.
-      return fail(Errno::inval);
+      // Shared memory's pages are not collapsed by vmspace: as a PMD without
+      // pages (SCAN_PMD_NULL).
+      if (!anon) return fail(Errno::inval);
+      // Each window in turn; a window that fails leaves the others collapsed
+      // and the call fails with the last failure (madvise_collapse_errno).
+      Errno last = Errno::none;
+      for (uint64_t h = hstart; h < hend; h += pmd) {
+        const Errno e = mm.collapse_window(v, h);
+        if (e != Errno::none) last = e;
+      }
+      if (last != Errno::none) return fail(last);
+      return {};
     }
     case lx::madv_guard_install:
       if (f & (vm::special | vm::hugetlb | vm::locked)) return fail(Errno::inval);

@@ -70,8 +70,9 @@ static void install(AddressSpace &mm, uint64_t vpn, uint64_t e) {
 // fault_around_bytes (64 KiB) from the aligned address below, cut at the VMA and at the page
 // table's end, and at the file's end. Pages are mapped as the fault itself would map them
 // (young: x86 does not make prefaulted entries old). When the faulting page is not cached,
-// the file is read around it first (do_sync_mmap_readahead: ra_pages, 128 KiB, centred on
-// it; none with MADV_RANDOM, ahead with MADV_SEQUENTIAL) and only the faulting page is mapped.
+// the file is read around it (do_sync_mmap_readahead: ra_pages, 128 KiB, centred on it; only
+// that page with MADV_RANDOM, ahead with MADV_SEQUENTIAL) and the retried fault maps the
+// window as above.
 // What "cached" means for a host file: in vmspace's cache, or in the host kernel's (a file
 // written or read before vmspace looked at it is there).
 void AddressSpace::fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t kind) {
@@ -100,13 +101,16 @@ void AddressSpace::fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t k
     for (uint64_t i = 0; i < host.size(); i++)
       if (host[i] && pc->cached(first + i) == FramePool::kZero) (void)pc->page(first + i, fd, size);
   }
-  // do_fault_around maps what is cached; the faulting page, when it is not, is read then
-  // (with read-around into the cache) and mapped by the caller.
+  // do_fault_around maps what is cached. When the faulting page is not, filemap_fault reads
+  // it (around it, unless MADV_RANDOM) with mmap_lock dropped and the fault is retried: the
+  // retry's fault-around maps the window again, now with what was read.
   if (kAroundBytes > page_size) map_cached(v, pc, from, to, kind);
-  if (pc->cached(pgoff) == FramePool::kZero && !shmem && !(v->flags & vm::rand_read)) {
-    const uint64_t ra = kReadAroundBytes >> page_shift;
-    const uint64_t ra_from = (v->flags & vm::seq_read) ? pgoff : pgoff - std::min(pgoff, ra / 2);
+  if (pc->cached(pgoff) == FramePool::kZero && !shmem) {
+    const uint64_t ra = (v->flags & vm::rand_read) ? 1 : kReadAroundBytes >> page_shift;
+    const uint64_t ra_from =
+        (v->flags & (vm::seq_read | vm::rand_read)) ? pgoff : pgoff - std::min(pgoff, ra / 2);
     for (uint64_t p = ra_from; p < ra_from + ra && p < file_pages; p++) (void)pc->page(p, fd, size);
+    if (kAroundBytes > page_size) map_cached(v, pc, from, to, kind);
   }
 }
 
@@ -142,6 +146,15 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
   try {
     uint64_t *ep = pt.find(vpn);
     uint64_t e = ep ? *ep : 0;
+    // Transparent huge pages: a first touch of an empty window, a store to a shared one.
+    if (!ep && !pc && v->special == Special::none && thp_fault_allowed(v, addr) &&
+        huge_fault(v, addr, write)) {
+      ep = pt.find(vpn);
+      e = *ep;
+    } else if (write && (e & pte::huge) && (e & pte::cow)) {
+      (void)huge_write(addr);
+      e = *ep;
+    }
     if (e & pte::present) {
       const uint32_t f = pte::frame(e);
       // A page-cache page the file no longer holds (truncated away): fault it again.
@@ -165,16 +178,19 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
         if (c == FramePool::kZero) return nullptr;
         if (f != FramePool::kZero) std::memcpy(fp.data(c), fp.data(f), page_size);
         drop_entry(*this, e);
-        install(*this, vpn,
-                pte::make(c, pte::present | pte::anon | pte::dirty | pte::young | (kind & kNoRss)));
+        // A copy is anonymous memory in RssAnon, also of a special mapping ([vdso] made
+        // writable); only hugetlb pages stay out of the RSS counters.
+        const uint64_t rss = (v->flags & vm::hugetlb) ? kNoRss : 0;
+        install(*this, vpn, pte::make(c, pte::present | pte::anon | pte::dirty | pte::young | rss));
         return fp.data(c);
       }
     }
     // Not present.
     if (!pc) {
       if (v->special == Special::vdso) {
-        // The vDSO's pages are the kernel's one image, in RssFile of every mapper; a store
-        // (after mprotect made it writable) copies the page, as for a private file page.
+        // The vDSO's pages are the kernel's one image, in smaps' Rss but in no RSS counter
+        // (observed on 6.18); a store (after mprotect made it writable) copies the page into
+        // RssAnon, as for a private file page.
         const uint32_t f = ctx.vdso_frame((page - v->start) >> page_shift);
         if (f == FramePool::kZero) return nullptr;
         if (write) {
@@ -235,6 +251,121 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
   } catch (const std::bad_alloc &) {
     return nullptr;  // no host memory for a page table: as out of memory
   }
+}
+
+// ---- transparent huge pages ----
+
+namespace {
+// The frames of one huge page (Linux allocates one folio; vmspace takes 512 frames), all or
+// none: false when the pool cannot give them.
+bool alloc_huge(FramePool &fp, uint64_t n, std::vector<uint32_t> &got) {
+  got.clear();
+  got.reserve(n);
+  for (uint64_t i = 0; i < n; i++) {
+    const uint32_t f = fp.alloc();
+    if (f == FramePool::kZero) {
+      for (uint32_t g : got) fp.put(g);
+      got.clear();
+      return false;
+    }
+    got.push_back(f);
+  }
+  return true;
+}
+}  // namespace
+
+bool AddressSpace::thp_fault_allowed(const Vma *v, uint64_t addr) const {
+  if (!ctx.cfg.transparent_hugepage || page_shift != 12 || !v->is_anonymous()) return false;
+  if ((v->flags & (vm::hugetlb | vm::nohugepage | vm::special)) || !(v->flags & vm::hugepage))
+    return false;
+  const uint64_t h = addr & ~(kHugeBytes - 1);
+  if (h < v->start || h + kHugeBytes > v->end || h + kHugeBytes < h) return false;
+  return pt.find(h >> page_shift) == nullptr;  // pmd_none
+}
+
+bool AddressSpace::huge_fault(Vma *v, uint64_t addr, bool write) {
+  const uint64_t first = (addr & ~(kHugeBytes - 1)) >> page_shift, n = kHugeBytes >> page_shift;
+  // The anon_vma comes first, for a load too (unlike a 4 KiB page's zero-page load).
+  anon_vma_prepare(v);
+  pt.prepare(first);  // the deposited page table (may throw before anything changed)
+  if (!write) {
+    for (uint64_t i = 0; i < n; i++)
+      install(*this, first + i,
+              pte::make(FramePool::kZero, pte::present | pte::cow | pte::young | pte::huge));
+    return true;
+  }
+  std::vector<uint32_t> got;
+  // No huge page: a 4 KiB page as the fallback (thp_fault_fallback).
+  if (!alloc_huge(ctx.frames, n, got)) return false;
+  for (uint64_t i = 0; i < n; i++)
+    install(*this, first + i,
+            pte::make(got[i], pte::present | pte::anon | pte::dirty | pte::young | pte::huge));
+  return true;
+}
+
+bool AddressSpace::huge_write(uint64_t addr) {
+  const uint64_t first = (addr & ~(kHugeBytes - 1)) >> page_shift, n = kHugeBytes >> page_shift;
+  FramePool &fp = ctx.frames;
+  const uint64_t e0 = pt.get(first);
+  if (pte::frame(e0) == FramePool::kZero) {
+    // The huge zero page: a huge page of its own (do_huge_zero_wp_pmd), else split.
+    std::vector<uint32_t> got;
+    if (!alloc_huge(fp, n, got)) {
+      split_huge(addr);
+      return false;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+      drop_entry(*this, pt.get(first + i));
+      install(*this, first + i,
+              pte::make(got[i], pte::present | pte::anon | pte::dirty | pte::young | pte::huge));
+    }
+    return true;
+  }
+  // Shared after fork: reused when no one else maps any of its pages, else split (the store
+  // then copies one page, as Linux no longer copies a whole huge page on COW).
+  for (uint64_t i = 0; i < n; i++)
+    if (fp.refs(pte::frame(pt.get(first + i))) != 1) {
+      split_huge(addr);
+      return false;
+    }
+  pt.each(first, first + n - 1,
+          [](uint64_t, uint64_t &e) { e = (e & ~pte::cow) | pte::dirty | pte::young; });
+  return true;
+}
+
+void AddressSpace::split_huge(uint64_t addr) {
+  const uint64_t first = (addr & ~(kHugeBytes - 1)) >> page_shift;
+  if (!(pt.get(first) & pte::huge)) return;
+  pt.each(first, first + (kHugeBytes >> page_shift) - 1,
+          [](uint64_t, uint64_t &e) { e &= ~pte::huge; });
+}
+
+// Linux: madvise_collapse -> hpage_collapse_scan_pmd / collapse_huge_page for one window of
+// anonymous memory (max_ptes_none and max_ptes_shared do not apply to MADV_COLLAPSE).
+Errno AddressSpace::collapse_window(Vma *v, uint64_t h) {
+  const uint64_t first = h >> page_shift, n = kHugeBytes >> page_shift;
+  if (h < v->start || h + kHugeBytes > v->end) return Errno::inval;  // SCAN_VMA_CHECK
+  if (!pt.find(first)) return Errno::inval;                          // SCAN_PMD_NULL
+  const uint64_t e0 = pt.get(first);
+  if ((e0 & pte::huge) && pte::frame(e0) != FramePool::kZero) return Errno::none;  // mapped
+  bool marker = false;
+  pt.each(first, first + n - 1, [&](uint64_t, uint64_t &e) {
+    if (e & pte::guard) marker = true;
+  });
+  if (marker) return Errno::inval;  // SCAN_PTE_NON_PRESENT
+  FramePool &fp = ctx.frames;
+  std::vector<uint32_t> got;
+  if (!alloc_huge(fp, n, got)) return Errno::nomem;  // SCAN_ALLOC_HUGE_PAGE_FAIL
+  for (uint64_t i = 0; i < n; i++) {
+    const uint64_t e = pt.get(first + i);
+    if ((e & pte::present) && pte::frame(e) != FramePool::kZero)
+      std::memcpy(fp.data(got[i]), fp.data(pte::frame(e)), page_size);
+    drop_entry(*this, e);
+    const uint64_t w = (v->flags & vm::write) ? 0 : pte::cow;
+    install(*this, first + i,
+            pte::make(got[i], pte::present | pte::anon | pte::dirty | pte::young | pte::huge | w));
+  }
+  return Errno::none;
 }
 
 // ---- loads and stores ----
@@ -311,13 +442,28 @@ Fault AddressSpace::touch_mem(uint64_t addr, uint64_t len, bool write, bool exec
 
 // ---- page-table changes that follow the layout ----
 
-void AddressSpace::zap(uint64_t start, uint64_t end, bool keep_guards) {
+void AddressSpace::zap(uint64_t start, uint64_t end, bool keep_guards, bool reclaim_tables) {
   if (start >= end || pt.entries() == 0) return;
-  pt.each(start >> page_shift, (end - 1) >> page_shift, [&](uint64_t, uint64_t &e) {
+  // A huge window the range cuts is split (Linux: __split_huge_pmd in zap_pmd_range).
+  if (start & (kHugeBytes - 1)) split_huge(start);
+  if (end & (kHugeBytes - 1)) split_huge(end);
+  const uint64_t first = start >> page_shift, last = (end - 1) >> page_shift;
+  // The tables wholly inside the range that go when they empty: huge windows' (zap_huge_pmd
+  // frees the deposited table) and, with reclaim_tables, any (try_to_free_pte).
+  std::vector<uint64_t> tables;
+  const uint64_t span = kHugeBytes >> page_shift;
+  if (page_shift == 12) {
+    pt.each_table(first, last, [&](uint64_t t) {
+      if (t >= first && t + span - 1 <= last && (reclaim_tables || (pt.get(t) & pte::huge)))
+        tables.push_back(t);
+    });
+  }
+  pt.each(first, last, [&](uint64_t, uint64_t &e) {
     if (keep_guards && (e & pte::guard)) return;
     drop_entry(*this, e);
     e = 0;
   });
+  for (uint64_t t : tables) (void)pt.free_leaf(t);
 }
 
 // Linux: madvise_pageout without swap: anonymous pages cannot go anywhere and stay; file and
@@ -347,6 +493,8 @@ void AddressSpace::pageout(Vma *v, uint64_t start, uint64_t end) {
 // Linux: truncate_pagecache and hole punching unmap the pages they remove from every mapping
 // (unmap_mapping_range). vmspace's page caches do not know their mappings: each address space
 // drops its entries of pages its files' caches gave up when it next looks at its pages.
+// Truncation also takes private copies of pages wholly past the new end (even_cows); a hole
+// punched leaves them.
 void AddressSpace::drop_stale() {
   const uint64_t now = ctx.frames.evictions();
   if (now == seen_evictions_ || pt.entries() == 0) {
@@ -357,10 +505,17 @@ void AddressSpace::drop_stale() {
   for (Vma *v = vmas.tree.first(); v; v = VmaTree::next(v)) {
     PageCache *pc = cache_of(v);
     if (!pc) continue;
+    const Inode &in = *static_cast<const OpenFile *>(v->file.get())->inode();
+    const uint64_t file_pages = (in.size() + page_size - 1) >> page_shift;
+    const bool hugetlb = v->flags & vm::hugetlb;
     pt.each(v->start >> page_shift, (v->end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
-      if (!(e & pte::present) || (e & pte::anon) || pte::frame(e) == FramePool::kZero) return;
+      if (!(e & pte::present) || pte::frame(e) == FramePool::kZero) return;
       const uint64_t pgoff = v->pgoff + (((vpn << page_shift) - v->start) >> page_shift);
-      if (pc->cached(pgoff) == pte::frame(e)) return;
+      if (e & pte::anon) {
+        if (hugetlb || pgoff < file_pages) return;
+      } else if (pc->cached(pgoff) == pte::frame(e)) {
+        return;
+      }
       drop_entry(*this, e);
       e = 0;
     });
@@ -384,8 +539,17 @@ void AddressSpace::prepare_move(uint64_t from, uint64_t to, uint64_t len, PageMo
   m.from = from >> page_shift;
   m.to = to >> page_shift;
   if (!len || from == to || pt.entries() == 0) return;
+  // Linux: move_page_tables moves a huge PMD whole only where both sides are aligned and the
+  // move covers it; any other huge window the move touches is split.
+  if (from & (kHugeBytes - 1)) split_huge(from);
+  if ((from + len) & (kHugeBytes - 1)) split_huge(from + len);
   const uint64_t first = from >> page_shift, last = (from + len - 1) >> page_shift;
-  pt.each(first, last, [&](uint64_t vpn, uint64_t &e) { m.entries.emplace_back(vpn - first, e); });
+  const uint64_t span = kHugeBytes >> page_shift;
+  const bool aligned = ((m.to - m.from) & (span - 1)) == 0;
+  pt.each(first, last, [&](uint64_t vpn, uint64_t &e) {
+    if ((e & pte::huge) && !aligned) e &= ~pte::huge;
+    m.entries.emplace_back(vpn - first, e);
+  });
   for (const auto &[off, e] : m.entries) pt.prepare(m.to + off);
 }
 

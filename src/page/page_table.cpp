@@ -99,6 +99,20 @@ void PageTable::free_range(uint64_t first, uint64_t last, uint64_t floor, uint64
   free_empty(&root_, 0, 0, first, last, floor, ceiling);
 }
 
+bool PageTable::free_leaf(uint64_t vpn) {
+  Node *n = &root_;
+  for (int level = 0; level < kLevels - 2; level++) {
+    n = static_cast<Node *>(n->slot[idx(vpn, level)]);
+    if (!n) return false;
+  }
+  void *&slot = n->slot[idx(vpn, kLevels - 2)];
+  if (!slot || static_cast<Leaf *>(slot)->used != 0) return false;
+  free_node(slot, kLevels - 1);
+  slot = nullptr;
+  n->used--;
+  return true;
+}
+
 void PageTable::clear(uint64_t vpn) {
   each(vpn, vpn, [](uint64_t, uint64_t &e) { e = 0; });
 }

@@ -27,6 +27,9 @@ inline constexpr uint64_t guard = 32;     // MADV_GUARD_INSTALL marker (no frame
 inline constexpr uint64_t lazyfree = 64;  // MADV_FREE'd anonymous page
 inline constexpr uint64_t shmem = 128;    // counted in RssShmem (else RssFile, unless anon)
 inline constexpr uint64_t norss = 256;    // hugetlb and special pages: in no RSS counter
+// Part of a 2 MiB window the kernel would map with one PMD (a transparent huge page, or the
+// huge zero page): all 512 entries of the window carry it, or none does.
+inline constexpr uint64_t huge = 512;
 inline uint32_t frame(uint64_t e) { return static_cast<uint32_t>(e >> 32); }
 inline uint64_t make(uint32_t frame, uint64_t bits) {
   return (static_cast<uint64_t>(frame) << 32) | bits;
@@ -71,6 +74,10 @@ class PageTable {
   void free_range(uint64_t first, uint64_t last, uint64_t floor, uint64_t ceiling);
   // Clears an entry, freeing tables that become empty.
   void clear(uint64_t vpn);
+  // Frees the leaf table holding vpn when it has no entries, whatever holds say; the tables
+  // above it stay (Linux: the PTE table a zapped huge PMD deposited, or one MADV_DONTNEED
+  // emptied with CONFIG_PT_RECLAIM). True when a table was freed.
+  bool free_leaf(uint64_t vpn);
 
   // Calls f(vpn, entry&) for every non-empty entry with vpn in [first, last], in order. f may
   // change the entry but not set others; entries it zeroes are counted (tables are freed

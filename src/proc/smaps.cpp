@@ -21,7 +21,7 @@ constexpr unsigned kPssShift = 12;
 struct Totals {
   uint64_t resident = 0, pss = 0, pss_dirty = 0, shared_clean = 0, shared_dirty = 0,
            private_clean = 0, private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0,
-           shared_hugetlb = 0, private_hugetlb = 0, pss_locked = 0;
+           shared_hugetlb = 0, private_hugetlb = 0, pss_locked = 0, anon_huge = 0;
 };
 
 void field(std::string &out, const char *key, uint64_t kb) {
@@ -80,6 +80,7 @@ void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) 
         if (e & pte::young) t.referenced += size;
         if (e & pte::anon) {
           t.anonymous += size;
+          if (e & pte::huge) t.anon_huge += size;  // mapped by a PMD (the zero page is not)
           if ((e & pte::lazyfree) && !dirty) t.lazyfree += size;
         }
       });
@@ -98,7 +99,7 @@ void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) 
   field(out, "Anonymous:", t.anonymous >> 10);
   field(out, "KSM:", 0);
   field(out, "LazyFree:", t.lazyfree >> 10);
-  field(out, "AnonHugePages:", 0);
+  field(out, "AnonHugePages:", t.anon_huge >> 10);
   field(out, "ShmemPmdMapped:", 0);
   field(out, "FilePmdMapped:", 0);
   field(out, "Shared_Hugetlb:", t.shared_hugetlb >> 10);

@@ -34,6 +34,7 @@ void VmaSet::release(Vma *v) {
 }
 
 Vma *VmaSet::split(Vma *v, uint64_t addr, bool new_below) {
+  if (on_boundary) on_boundary(boundary_owner, addr);
   Vma *n = alloc(*v);
   uint64_t delta = (addr - v->start) >> page_shift_;
   Vma *news[2];
@@ -177,6 +178,7 @@ Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
       tree.replace(prev, 2, &prev, 1);
       release(middle);
     } else {
+      if (on_boundary) on_boundary(boundary_owner, p.end);
       middle->pgoff += pglen;
       middle->start = p.end;
       Vma *news[2] = {prev, middle};
@@ -192,6 +194,7 @@ Vma *VmaSet::merge_existing(const VmaProposal &p, Vma *middle) {
     tree.replace(middle, 2, &next, 1);
     release(middle);
   } else {
+    if (on_boundary) on_boundary(boundary_owner, p.start);
     middle->end = p.start;
     Vma *news[2] = {middle, next};
     tree.replace(middle, 2, news, 2);

@@ -50,6 +50,12 @@ class VmaSet {
 
   VmaTree tree;
 
+  // Told of every address where a VMA boundary appears inside what was one VMA (a split, or a
+  // merge that moves a boundary), before the change: the owner of the page tables splits a
+  // huge page mapping cut there (Linux: vma_adjust_trans_huge).
+  void (*on_boundary)(void *owner, uint64_t addr) = nullptr;
+  void *boundary_owner = nullptr;
+
   // Number of VMAs (Linux: mm->map_count).
   int map_count() const { return static_cast<int>(tree.size()); }
 
