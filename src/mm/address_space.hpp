@@ -367,6 +367,15 @@ class AddressSpace {
   // (MADV_DONTNEED: CONFIG_PT_RECLAIM) so does every table left empty wholly inside.
   void zap(uint64_t start, uint64_t end, bool keep_guards = false, bool reclaim_tables = false);
 
+  // MADV_FREE's effect on the pages of [start, end) (Linux: madvise_free_pte_range): private
+  // anonymous pages become clean and old and lazy-free, first in a batch of 31 that only
+  // lru_drain() (or the batch filling up) marks; the pages and contents stay (no reclaim).
+  void lazy_free(uint64_t start, uint64_t end);
+  // Linux: lru_add_drain on this CPU, as the next MADV_FREE, MADV_COLD/PAGEOUT, mlock and fork
+  // do: the batched MADV_FREE pages show as LazyFree.
+  void lru_drain();
+  std::vector<uint64_t> lazy_batch;  // virtual page numbers
+
   // ---- transparent huge pages (THP "madvise" mode, PMD size only; memory.cpp) ----
   static constexpr uint64_t kHugeBytes = 2ull << 20;
   // Linux: thp_vma_allowable_order for a fault plus pmd_none: anonymous memory with

@@ -105,6 +105,7 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
     case lx::madv_cold:
     case lx::madv_pageout:
       if (f & (vm::locked | vm::pfnmap | vm::hugetlb)) return fail(Errno::inval);
+      mm.lru_drain();
       if (b == lx::madv_pageout) mm.pageout(v, start, end);
       return {};
     case lx::madv_free:
@@ -122,9 +123,14 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
       }
       if (b == lx::madv_free && !v->is_anonymous()) return fail(Errno::inval);
       // DONTNEED drops the pages: anonymous memory reads zeros again, a private file mapping
-      // the file. FREE lets the kernel drop them only under memory pressure, which vmspace
-      // does not model: the contents stay until a store.
-      if (b != lx::madv_free) mm.zap(start, end, /*keep_guards=*/true, /*reclaim_tables=*/true);
+      // the file. FREE makes them clean, old and lazy-free: the kernel would drop them only
+      // under memory pressure, which vmspace does not model, so the contents stay.
+      if (b != lx::madv_free) {
+        mm.zap(start, end, /*keep_guards=*/true, /*reclaim_tables=*/true);
+      } else {
+        mm.lru_drain();
+        mm.lazy_free(start, end);
+      }
       return {};
     }
     case lx::madv_collapse: {

@@ -466,6 +466,34 @@ void AddressSpace::zap(uint64_t start, uint64_t end, bool keep_guards, bool recl
   for (uint64_t t : tables) (void)pt.free_leaf(t);
 }
 
+void AddressSpace::lazy_free(uint64_t start, uint64_t end) {
+  if (start >= end || pt.entries() == 0) return;
+  if (start & (kHugeBytes - 1)) split_huge(start);
+  if (end & (kHugeBytes - 1)) split_huge(end);
+  constexpr size_t kBatch = 31;  // PAGEVEC_SIZE
+  pt.each(start >> page_shift, (end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
+    // The zero page and page-cache pages are left alone; shared copies are marked too.
+    if (!(e & pte::present) || !(e & pte::anon) || pte::frame(e) == FramePool::kZero) return;
+    e &= ~(pte::dirty | pte::young);
+    if (e & (pte::lazyfree | pte::lazy_pending)) return;  // no longer swap-backed already
+    e |= pte::lazy_pending;
+    lazy_batch.push_back(vpn);
+  });
+  // A full batch is drained at once.
+  const size_t full = lazy_batch.size() / kBatch * kBatch;
+  for (size_t i = 0; i < full; i++)
+    if (uint64_t *ep = pt.find(lazy_batch[i]); ep && (*ep & pte::lazy_pending))
+      *ep = (*ep & ~pte::lazy_pending) | pte::lazyfree;
+  lazy_batch.erase(lazy_batch.begin(), lazy_batch.begin() + static_cast<std::ptrdiff_t>(full));
+}
+
+void AddressSpace::lru_drain() {
+  for (uint64_t vpn : lazy_batch)
+    if (uint64_t *ep = pt.find(vpn); ep && (*ep & pte::lazy_pending))
+      *ep = (*ep & ~pte::lazy_pending) | pte::lazyfree;
+  lazy_batch.clear();
+}
+
 // Linux: madvise_pageout without swap: anonymous pages cannot go anywhere and stay; file and
 // shmem pages mapped only here are unmapped (reclaim), and a clean page of a regular file
 // also leaves the page cache (a dirty one, and shmem, stay there).

@@ -95,6 +95,7 @@ Result<void> AddressSpace::mlock(uint64_t start, uint64_t len, uint64_t lock_fla
   }
   if (locked > lock_limit && !lim.cap_ipc_lock) return fail(Errno::nomem);
   VMS_TRY(apply_vma_lock_flags(start, len, lock_flags));
+  lru_drain();
   Result<void> r = populate_range(start, len, false);
   // Linux: __mlock_posix_error_return.
   if (r.error() == Errno::fault) return fail(Errno::nomem);
@@ -139,6 +140,7 @@ Result<void> AddressSpace::mlockall(uint64_t flags, const TaskLimits &lim) {
   if ((flags & kMclCurrent) && total_vm > lock_limit && !lim.cap_ipc_lock)
     return fail(Errno::nomem);
   apply_mlockall(*this, flags);
+  lru_drain();
   if (flags & kMclCurrent) populate(0, task_size);
   return {};
 }

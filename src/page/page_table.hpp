@@ -30,6 +30,9 @@ inline constexpr uint64_t norss = 256;    // hugetlb and special pages: in no RS
 // Part of a 2 MiB window the kernel would map with one PMD (a transparent huge page, or the
 // huge zero page): all 512 entries of the window carry it, or none does.
 inline constexpr uint64_t huge = 512;
+// MADV_FREE'd, still in the per-CPU batch that marks folios lazy-free (lru_lazyfree): not yet
+// counted as LazyFree.
+inline constexpr uint64_t lazy_pending = 1024;
 inline uint32_t frame(uint64_t e) { return static_cast<uint32_t>(e >> 32); }
 inline uint64_t make(uint32_t frame, uint64_t bits) {
   return (static_cast<uint64_t>(frame) << 32) | bits;
