@@ -1,6 +1,7 @@
 /* vmspace from C: cc embed.c $(pkg-config --cflags --libs vmspace). Exits 0 when every
  * answer is Linux's. */
 #include <stdio.h>
+#include <string.h>
 #include <vmspace/vmspace.h>
 
 static int changes;
@@ -15,7 +16,7 @@ int main(void) {
   vms_system *sys = vms_system_new(NULL);
   vms_process *p = vms_spawn(sys);
   int64_t a;
-  char maps[4096];
+  char maps[4096], rollup[2048];
   int ok = 1;
   vms_set_layout_callback(p, on_change, NULL);
   a = vms_mmap(p, 0, 8192, 3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|ANONYMOUS */, -1, 0);
@@ -24,6 +25,7 @@ int main(void) {
   ok = ok && vms_munmap(p, 1, 4096) == -22; /* EINVAL */
   ok = ok && vms_maps(p, maps, sizeof maps) > 0;
   ok = ok && changes == 2;
+  ok = ok && vms_smaps_rollup(p, rollup, sizeof rollup) > 0 && strstr(rollup, "[rollup]\nRss:");
   fputs(maps, stdout);
   vms_process_free(p);
   vms_system_free(sys);

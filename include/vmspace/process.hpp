@@ -203,6 +203,8 @@ class Process {
   std::string status() const;
   // The /proc/PID/smaps entry of the VMA that holds addr ("" when none does).
   std::string smaps(uint64_t addr) const;
+  // /proc/PID/smaps_rollup: every VMA's counters summed under a "[rollup]" header line.
+  std::string smaps_rollup() const;
   // The status counters of an imported layout (a @status block after @layout): RssAnon,
   // RssFile, RssShmem, VmHWM and VmPTE in kB as the kernel printed them; status() adds what
   // vmspace's pages change from there.

@@ -131,6 +131,10 @@ void vms_exit_group(vms_process *p, int status);
 int64_t vms_maps(vms_process *p, char *buf, size_t size);
 /* The memory lines of /proc/PID/status, likewise. */
 int64_t vms_status(vms_process *p, char *buf, size_t size);
+/* The /proc/PID/smaps entry of the VMA holding addr ("" when none does), likewise. */
+int64_t vms_smaps(vms_process *p, uint64_t addr, char *buf, size_t size);
+/* /proc/PID/smaps_rollup, likewise. */
+int64_t vms_smaps_rollup(vms_process *p, char *buf, size_t size);
 
 /* ---- layout changes ---- */
 /* What a layout change did to [start, end) (for an emulator's TLB and translation caches). */

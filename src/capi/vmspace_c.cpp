@@ -297,6 +297,18 @@ int64_t vms_status(vms_process *p, char *buf, size_t size) {
     return copy_out(q.status(), buf, size);
   });
 }
+int64_t vms_smaps(vms_process *p, uint64_t addr, char *buf, size_t size) {
+  return guarded(p, [&](vmspace::Process &q) {
+    if (!q.alive()) return err(Errno::srch);
+    return copy_out(q.smaps(addr), buf, size);
+  });
+}
+int64_t vms_smaps_rollup(vms_process *p, char *buf, size_t size) {
+  return guarded(p, [&](vmspace::Process &q) {
+    if (!q.alive()) return err(Errno::srch);
+    return copy_out(q.smaps_rollup(), buf, size);
+  });
+}
 
 int64_t vms_set_layout_callback(vms_process *p, vms_layout_callback cb, void *arg) {
   return guarded(p, [&](vmspace::Process &q) {

@@ -26,6 +26,9 @@ uint64_t vm_flag_from_mnemonic(std::string_view code);
 // The smaps entry of one VMA: its maps line, the counters of its pages and VmFlags (Linux:
 // show_smap). The caller holds mm.mmap_lock.
 void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out);
+// /proc/PID/smaps_rollup: the counters of every VMA summed, under a header line spanning them
+// (Linux: show_smaps_rollup). The caller holds mm.mmap_lock.
+void render_smaps_rollup(const AddressSpace &mm, std::string &out);
 
 // The memory lines of /proc/PID/status the VMA layer decides (VmPeak, VmSize, VmLck, VmPin,
 // VmData, VmStk, VmExe, VmLib), as Linux formats them. The caller holds mm.mmap_lock.

@@ -21,7 +21,8 @@ constexpr unsigned kPssShift = 12;
 struct Totals {
   uint64_t resident = 0, pss = 0, pss_dirty = 0, shared_clean = 0, shared_dirty = 0,
            private_clean = 0, private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0,
-           shared_hugetlb = 0, private_hugetlb = 0, pss_locked = 0, anon_huge = 0;
+           shared_hugetlb = 0, private_hugetlb = 0, pss_locked = 0, anon_huge = 0, pss_anon = 0,
+           pss_file = 0, pss_shmem = 0;
 };
 
 void field(std::string &out, const char *key, uint64_t kb) {
@@ -41,12 +42,10 @@ bool thp_eligible(const AddressSpace &mm, const Vma &v) {
   const uint64_t h = (v.end - kHuge) & ~(kHuge - 1);
   return h >= v.start;
 }
-}  // namespace
 
-void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) {
-  render_maps_line(mm, v, out);
+// Adds the pages of v to t (Linux: walk_page_vma with smaps_walk_ops).
+void account(const AddressSpace &mm, const Vma &v, Totals &t) {
   const FramePool &fp = mm.ctx.frames;
-  Totals t;
   const bool locked = v.flags & vm::locked;
   const bool hugetlb = v.flags & vm::hugetlb;
   const uint64_t huge = hugetlb && v.file ? v.file->split_granule() : 0;
@@ -72,6 +71,7 @@ void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) 
         t.resident += size;
         t.pss += pss;
         if (dirty) t.pss_dirty += pss;
+        ((e & pte::anon) ? t.pss_anon : (e & pte::shmem) ? t.pss_shmem : t.pss_file) += pss;
         if (locked) t.pss_locked += pss;
         if (mapcount >= 2)
           (dirty ? t.shared_dirty : t.shared_clean) += size;
@@ -84,13 +84,19 @@ void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) 
           if ((e & pte::lazyfree) && !dirty) t.lazyfree += size;
         }
       });
-  const uint64_t page_kb = (hugetlb && huge ? huge : mm.page_size) >> 10;
-  field(out, "Size:", (v.end - v.start) >> 10);
-  field(out, "KernelPageSize:", page_kb);
-  field(out, "MMUPageSize:", page_kb);
+}
+
+// The counters from Rss on, as show_smap and show_smaps_rollup print them (the rollup adds
+// the Pss split by kind).
+void render_counters(const Totals &t, bool rollup, std::string &out) {
   field(out, "Rss:", t.resident >> 10);
   field(out, "Pss:", t.pss >> (10 + kPssShift));
   field(out, "Pss_Dirty:", t.pss_dirty >> (10 + kPssShift));
+  if (rollup) {
+    field(out, "Pss_Anon:", t.pss_anon >> (10 + kPssShift));
+    field(out, "Pss_File:", t.pss_file >> (10 + kPssShift));
+    field(out, "Pss_Shmem:", t.pss_shmem >> (10 + kPssShift));
+  }
   field(out, "Shared_Clean:", t.shared_clean >> 10);
   field(out, "Shared_Dirty:", t.shared_dirty >> 10);
   field(out, "Private_Clean:", t.private_clean >> 10);
@@ -107,10 +113,41 @@ void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) 
   field(out, "Swap:", 0);
   field(out, "SwapPss:", 0);
   field(out, "Locked:", t.pss_locked >> (10 + kPssShift));
+}
+}  // namespace
+
+void render_smaps_entry(const AddressSpace &mm, const Vma &v, std::string &out) {
+  render_maps_line(mm, v, out);
+  Totals t;
+  account(mm, v, t);
+  const uint64_t huge = (v.flags & vm::hugetlb) && v.file ? v.file->split_granule() : 0;
+  const uint64_t page_kb = (huge ? huge : mm.page_size) >> 10;
+  field(out, "Size:", (v.end - v.start) >> 10);
+  field(out, "KernelPageSize:", page_kb);
+  field(out, "MMUPageSize:", page_kb);
+  render_counters(t, false, out);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%-16s%8d\n", "THPeligible:", thp_eligible(mm, v) ? 1 : 0);
   out += buf;
   out += "VmFlags: " + render_vm_flags(v.flags) + "\n";
+}
+
+void render_smaps_rollup(const AddressSpace &mm, std::string &out) {
+  Totals t;
+  const Vma *first = mm.vmas.tree.first();
+  uint64_t end = 0;
+  for (const Vma *v = first; v; v = VmaTree::next(v)) {
+    account(mm, *v, t);
+    end = v->end;
+  }
+  char buf[128];
+  int n = std::snprintf(buf, sizeof buf, "%08llx-%08llx ---p 00000000 00:00 0",
+                        static_cast<unsigned long long>(first ? first->start : 0),
+                        static_cast<unsigned long long>(end));
+  out += buf;
+  out += std::string(n < 73 ? 73 - n : 1, ' ');
+  out += "[rollup]\n";
+  render_counters(t, true, out);
 }
 
 }  // namespace vmspace

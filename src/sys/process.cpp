@@ -331,6 +331,11 @@ std::string Process::smaps(uint64_t addr) const {
   return t->smaps(addr);
 }
 
+std::string Process::smaps_rollup() const {
+  VMS_LIVE("");
+  return t->smaps_rollup();
+}
+
 void Process::set_status_base(const StatusBase &b) {
   VMS_LIVE();
   t->set_status_base(b);

@@ -92,6 +92,14 @@ std::string Task::smaps(uint64_t addr) const {
   return out;
 }
 
+std::string Task::smaps_rollup() const {
+  MmWriteLock lock(*mm_);
+  mm_->drop_stale();
+  std::string out;
+  render_smaps_rollup(*mm_, out);
+  return out;
+}
+
 void Task::set_status_base(const Process::StatusBase &b) {
   MmWriteLock lock(*mm_);
   AddressSpace &mm = *mm_;

@@ -35,6 +35,7 @@ class Task {
   int pid() const { return pid_; }
   uint64_t page_size() const { return mm_->page_size; }
   std::string smaps(uint64_t addr) const;
+  std::string smaps_rollup() const;
   void set_status_base(const Process::StatusBase &b);
 
   // ---- memory ----

@@ -585,15 +585,17 @@ class Runner {
       io.stats = o_.stats;
       return run_memory_directive(p, d, io);
     }
-    if (d.name == "smaps") {
-      // @smaps ADDR: the smaps entry of the VMA holding ADDR; with { ... }, expected.
-      uint64_t addr;
-      if (!word_value(d.words[0], &addr, st.loc)) return false;
+    if (d.name == "smaps" || d.name == "smaps_rollup") {
+      // @smaps ADDR: the smaps entry of the VMA holding ADDR; @smaps_rollup: every VMA's
+      // counters summed; with { ... }, expected.
+      const bool rollup = d.name == "smaps_rollup";
+      uint64_t addr = 0;
+      if (!rollup && !word_value(d.words[0], &addr, st.loc)) return false;
       Process p = proc(d.pid, st.loc);
       if (!p) return false;
-      const std::string actual = p.smaps(addr);
-      out("%s@smaps %s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "",
-          fmt_hex0x(addr).c_str(), actual.c_str());
+      const std::string actual = rollup ? p.smaps_rollup() : p.smaps(addr);
+      out("%s@%s%s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "", d.name.c_str(),
+          rollup ? "" : (" " + fmt_hex0x(addr)).c_str(), actual.c_str());
       if (d.has_block) {
         std::vector<std::string> want, got = split_lines(actual);
         std::vector<SrcLoc> locs;

@@ -315,6 +315,8 @@ class Reader {
     };
     if (d.name == "smaps") {
       need(d.words.size() == 1, "expected ADDR");
+    } else if (d.name == "smaps_rollup") {
+      need(d.words.empty(), "expected no operand");
     } else if (d.name == "maps" || d.name == "status" || d.name == "vmas") {
       need(d.words.size() <= 1, "expected at most a pid");
     } else if (d.name == "layout") {

@@ -318,6 +318,9 @@ std::string Oracle::maps(int slot) const {
 std::string Oracle::smaps(int slot) const {
   return slurp("/proc/" + std::to_string(slots_[slot].pid) + "/smaps");
 }
+std::string Oracle::smaps_rollup(int slot) const {
+  return slurp("/proc/" + std::to_string(slots_[slot].pid) + "/smaps_rollup");
+}
 std::string Oracle::status(int slot) const {
   return slurp("/proc/" + std::to_string(slots_[slot].pid) + "/status");
 }

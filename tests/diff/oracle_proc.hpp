@@ -63,6 +63,7 @@ class Oracle {
   void exit(int slot);
   std::string maps(int slot) const;
   std::string smaps(int slot) const;
+  std::string smaps_rollup(int slot) const;
   std::string status(int slot) const;
   std::string stat(int slot) const;
   bool alive(int slot) const { return slots_[slot].pid > 0 && !slots_[slot].dead; }

@@ -259,19 +259,24 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
             skip_to[st.loc.line] = d.block_locs.back().line + 1;
           else if (d.has_block)
             skip_to[st.loc.line] = st.loc.line + 1;
-        } else if (d.name == "smaps") {
-          std::string e;
-          vmspace::Script tmp;
-          vmspace::parse_script("munmap(" + d.words[0] + ", 0)\n", path, po, &tmp, &e);
-          const uint64_t addr = vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
+        } else if (d.name == "smaps" || d.name == "smaps_rollup") {
+          const bool rollup = d.name == "smaps_rollup";
+          uint64_t addr = 0;
+          if (!rollup) {
+            std::string e;
+            vmspace::Script tmp;
+            vmspace::parse_script("munmap(" + d.words[0] + ", 0)\n", path, po, &tmp, &e);
+            addr = vmspace::eval_expr(tmp.stmts[0].call.args[0], vars);
+          }
           int slot = slot_for(d.pid, loc);
           if (slot < 0) {
             problems++;
             continue;
           }
-          const std::string k = s.kernel_smaps(slot, addr), v = s.vmspace_smaps(slot, addr);
+          const std::string k = rollup ? s.kernel_smaps_rollup(slot) : s.kernel_smaps(slot, addr);
+          const std::string v = rollup ? s.vmspace_smaps_rollup(slot) : s.vmspace_smaps(slot, addr);
           if (k != v) {
-            problem(loc + ": vmspace's smaps entry differs from the kernel's:");
+            problem(loc + ": vmspace's " + d.name + " entry differs from the kernel's:");
             std::fprintf(stderr, "kernel:\n%svmspace:\n%s", k.c_str(), v.c_str());
           }
           if (d.has_block) {
@@ -286,12 +291,13 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
               for (std::string t; b >> t;) wb.push_back(t);
               same = i == 0 ? vmspace::maps_line_matches(want[i], got[i], "$ROOT") : wa == wb;
             }
-            if (!same) problem(loc + ": the @smaps block differs from the kernel's");
+            if (!same) problem(loc + ": the @" + d.name + " block differs from the kernel's");
             skip_to[st.loc.line] =
                 d.block_locs.empty() ? st.loc.line + 1 : d.block_locs.back().line + 1;
           }
-          annotated[st.loc.line] = (d.pid ? std::to_string(d.pid) + " " : std::string()) +
-                                   "@smaps " + d.words[0] + " {\n" + portable_maps(k.substr(0, k.find('\n') + 1)) +
+          annotated[st.loc.line] = (d.pid ? std::to_string(d.pid) + " " : std::string()) + "@" +
+                                   d.name + (rollup ? "" : " " + d.words[0]) + " {\n" +
+                                   portable_maps(k.substr(0, k.find('\n') + 1)) +
                                    k.substr(k.find('\n') + 1) + "}";
         } else if (d.name == "layout") {
           // Both sides start from the oracle's own layout, which is what a divergence

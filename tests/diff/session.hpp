@@ -86,6 +86,8 @@ class Session {
   // The smaps entry of the VMA holding addr (its maps line normalized as maps are).
   std::string kernel_smaps(int slot, uint64_t addr);
   std::string vmspace_smaps(int slot, uint64_t addr);
+  std::string kernel_smaps_rollup(int slot) { return oracle_.smaps_rollup(slot); }
+  std::string vmspace_smaps_rollup(int slot) { return procs_[slot].smaps_rollup(); }
   // Compares every live process: maps, the VmFlags of every VMA, the status lines of the VMA
   // layer, and vmspace's invariants. False with a description of the first difference.
   bool compare(std::string *what);
