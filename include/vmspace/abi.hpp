@@ -96,6 +96,14 @@ inline constexpr uint64_t at_symlink_nofollow = 0x100;
 inline constexpr uint64_t at_removedir = 0x200;
 inline constexpr uint64_t at_symlink_follow = 0x400;
 inline constexpr uint64_t at_empty_path = 0x1000;
+
+// Auxiliary vector keys (AT_*, <linux/auxvec.h>), in the order execve writes them on x86-64.
+inline constexpr uint64_t at_null = 0, at_phdr = 3, at_phent = 4, at_phnum = 5, at_pagesz = 6,
+                          at_base = 7, at_flags = 8, at_entry = 9, at_uid = 11, at_euid = 12,
+                          at_gid = 13, at_egid = 14, at_platform = 15, at_hwcap = 16,
+                          at_clktck = 17, at_secure = 23, at_random = 25, at_hwcap2 = 26,
+                          at_rseq_feature_size = 27, at_rseq_align = 28, at_execfn = 31,
+                          at_sysinfo_ehdr = 33, at_minsigstksz = 51;
 inline constexpr uint64_t rename_noreplace = 1;
 inline constexpr uint64_t rename_exchange = 2;
 inline constexpr uint64_t rename_whiteout = 4;

@@ -80,6 +80,12 @@ struct SystemConfig {
   // quarter of the host's RAM. When it is used up, a fault that needs a page fails as an
   // out-of-memory kill (SIGKILL). The frames are charged to max_memory too.
   uint64_t ram_limit = 0;
+
+  // What execve writes into the auxiliary vector about the CPU: AT_HWCAP, AT_HWCAP2 and
+  // AT_MINSIGSTKSZ; 0 takes the host's own values. AT_RANDOM's 16 bytes are not random: they
+  // come from at_random_seed and the number of execs the System did before.
+  uint64_t hwcap = 0, hwcap2 = 0, minsigstksz = 0;
+  uint64_t at_random_seed = 0;
 };
 
 struct SpawnOptions {
@@ -113,6 +119,9 @@ struct MmLayout {
   uint64_t start_brk = 0, brk = 0;
   uint64_t start_stack = 0;
   uint64_t mmap_base = 0;
+  // After execve: the first instruction (the interpreter's entry, or the program's); the
+  // stack pointer starts at start_stack, where argc is.
+  uint64_t start_ip = 0;
 };
 
 // What a change to an address space did to [start, end), for an embedder's TLB and translated

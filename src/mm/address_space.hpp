@@ -162,6 +162,7 @@ class AddressSpace {
   bool topdown = true;
   uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
   uint64_t start_brk = 0, brk = 0, start_stack = 0;
+  uint64_t start_ip = 0;  // where execve left the first instruction (the loader's entry)
   uint64_t def_flags = 0;  // VM_LOCKED etc. after mlockall(MCL_FUTURE)
   bool has_vsyscall = true;
 

@@ -13,6 +13,7 @@
 //      descriptors are closed.
 // A failure after the point of no return kills the process (Linux: SIGSEGV), as it does on
 // Linux.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,7 +156,10 @@ Result<uint64_t> elf_load(AddressSpace &mm, const TaskLimits &lim, const Ref<Ope
       if (page_offset(zero_start, P)) {
         Vma *v = mm.vmas.tree.find(zero_start);
         const bool ok = v && v->start <= zero_start && (v->flags & vm::write);
-        if (ok && !(v->flags & vm::shared)) mm.anon_vma_prepare(v);
+        if (ok) {
+          const std::vector<uint8_t> zeros(P - page_offset(zero_start, P), 0);
+          if (mm.write_mem(zero_start, zeros.data(), zeros.size(), lim)) return fail(Errno::fault);
+        }
         if (!ok && (prot & lx::prot_write)) return fail(Errno::fault);
       }
     }
@@ -174,7 +178,7 @@ Result<uint64_t> elf_load(AddressSpace &mm, const TaskLimits &lim, const Ref<Ope
 
 // Linux: load_elf_interp. The interpreter goes where mmap puts a mapping of its whole size
 // (below mmap_base), its later segments at their offsets from the first.
-Result<void> load_interp(AddressSpace &mm, const TaskLimits &lim, const Loaded &in) {
+Result<uint64_t> load_interp(AddressSpace &mm, const TaskLimits &lim, const Loaded &in) {
   const uint64_t P = mm.page_size;
   uint64_t total_size = total_mapping_size(in.elf, P);
   if (!total_size) return fail(Errno::inval);
@@ -193,7 +197,7 @@ Result<void> load_interp(AddressSpace &mm, const TaskLimits &lim, const Loaded &
       load_addr_set = true;
     }
   }
-  return {};
+  return load_addr;
 }
 
 // The "#!" line of a script (Linux: binfmt_script load_script, over the first 256 bytes).
@@ -244,8 +248,9 @@ Result<void> read_script_line(int fd, ScriptLine *out) {
 // Linux: create_elf_tables. The stack pointer the program starts with (mm->start_stack): below
 // the strings, 16-byte aligned, the platform string "x86_64", 16 random bytes, the auxiliary
 // vector (22 entries and AT_NULL on x86-64 6.18 with a vDSO), and argc, argv, envp.
+constexpr uint64_t kAuxvWords = 2 * 23;
+
 uint64_t initial_sp(uint64_t p, uint64_t argc, uint64_t envc) {
-  constexpr uint64_t kAuxvWords = 2 * 23;
   p &= ~0xfull;  // arch_align_stack without randomisation
   p -= sizeof("x86_64");
   p -= 16;  // AT_RANDOM bytes
@@ -254,10 +259,16 @@ uint64_t initial_sp(uint64_t p, uint64_t argc, uint64_t envc) {
   return (sp - items * 8) & ~0xfull;
 }
 
+// What the auxiliary vector tells about the loaded images.
+struct AuxInfo {
+  uint64_t phdr = 0, phnum = 0, entry = 0, base = 0;
+  uint64_t ip = 0;  // the first instruction: the interpreter's entry, else the program's
+};
+
 // Linux: load_elf_binary from begin_new_exec on, into the fresh mm.
 Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &exe,
                          const Loaded *interp, uint64_t p, uint64_t rlimit_stack, uint64_t argc,
-                         uint64_t envc) {
+                         uint64_t envc, AuxInfo *aux) {
   const uint64_t P = mm.page_size;
   // setup_arg_pages: the stack holds the strings down to p; it is made 128 KiB larger, or as
   // large as RLIMIT_STACK allows when that is less.
@@ -311,6 +322,9 @@ Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &
       first = false;
       if (exe.elf.type == elf::et_dyn) load_bias += *m - page_start(load_bias + vaddr, P);
     }
+    // The segment whose file bytes hold the program headers gives AT_PHDR.
+    if (s.offset <= exe.elf.phoff && exe.elf.phoff < s.offset + s.filesz)
+      aux->phdr = exe.elf.phoff - s.offset + s.vaddr;
     uint64_t k = s.vaddr;
     if ((s.flags & elf::pf_x) && k < start_code) start_code = k;
     if (start_data < k) start_data = k;
@@ -321,6 +335,9 @@ Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &
     if (k > elf_brk) elf_brk = k;
   }
   elf_brk += load_bias;
+  aux->phdr += load_bias;
+  aux->phnum = exe.elf.phnum;
+  aux->entry = aux->ip = exe.elf.entry + load_bias;
   mm.start_code = start_code + load_bias;
   mm.end_code = end_code + load_bias;
   mm.start_data = start_data + load_bias;
@@ -330,10 +347,131 @@ Result<void> load_binary(AddressSpace &mm, const TaskLimits &lim, const Loaded &
   if (exe.elf.type == elf::et_dyn && !interp) elf_brk = (mm.task_size / 3) * 2;
   mm.start_brk = mm.brk = page_align_up(elf_brk, P);
 
-  if (interp) VMS_TRY(load_interp(mm, lim, *interp));
+  if (interp) {
+    Result<uint64_t> base = load_interp(mm, lim, *interp);
+    if (!base) return fail(base.error());
+    aux->base = *base;
+    aux->ip = interp->elf.entry + *base;  // where the loader starts
+  }
   mm.install_vdso();
   mm.start_stack = initial_sp(p, argc, envc);
   return {};
+}
+
+// The CPU's part of the auxiliary vector and what else create_elf_tables takes from outside.
+struct StackInputs {
+  uint64_t hwcap = 0, hwcap2 = 0, minsigstksz = 0;
+  uint64_t uid = 0, gid = 0;
+  uint8_t random[16] = {};
+};
+
+// Linux: copy_strings (the argument and environment strings and the file name below the top
+// of the stack, argv[0] lowest) and create_elf_tables (the platform string, AT_RANDOM's bytes,
+// then argc, argv, envp and the auxiliary vector from mm->start_stack up). Written as the
+// kernel writes them, so the same stack pages become present.
+Result<void> write_initial_stack(AddressSpace &mm, const TaskLimits &lim, uint64_t p,
+                                 const std::vector<std::string> &args,
+                                 const std::vector<std::string> &envp, const std::string &filename,
+                                 const AuxInfo &aux, const StackInputs &in) {
+  auto put = [&](uint64_t at, const void *bytes, uint64_t n) {
+    return !mm.write_mem(at, static_cast<const uint8_t *>(bytes), n, lim);
+  };
+  std::vector<uint64_t> words;
+  words.push_back(args.size());
+  uint64_t at = p;
+  for (const std::string &a : args) {
+    if (!put(at, a.c_str(), a.size() + 1)) return fail(Errno::fault);
+    words.push_back(at);
+    at += a.size() + 1;
+  }
+  words.push_back(0);
+  for (const std::string &e : envp) {
+    if (!put(at, e.c_str(), e.size() + 1)) return fail(Errno::fault);
+    words.push_back(at);
+    at += e.size() + 1;
+  }
+  words.push_back(0);
+  const uint64_t execfn = at;
+  if (!put(at, filename.c_str(), filename.size() + 1)) return fail(Errno::fault);
+
+  uint64_t q = p & ~0xfull;  // arch_align_stack without randomisation
+  static constexpr char kPlatform[] = "x86_64";
+  q -= sizeof kPlatform;
+  const uint64_t platform = q;
+  if (!put(q, kPlatform, sizeof kPlatform)) return fail(Errno::fault);
+  q -= sizeof in.random;
+  const uint64_t random = q;
+  if (!put(q, in.random, sizeof in.random)) return fail(Errno::fault);
+
+  uint64_t vdso = 0;
+  for (const Vma *v = mm.vmas.tree.first(); v; v = VmaTree::next(v))
+    if (v->special == Special::vdso) vdso = v->start;
+  const std::pair<uint64_t, uint64_t> auxv[] = {
+      {lx::at_sysinfo_ehdr, vdso},
+      {lx::at_minsigstksz, in.minsigstksz},
+      {lx::at_hwcap, in.hwcap},
+      {lx::at_pagesz, mm.page_size},
+      {lx::at_clktck, 100},
+      {lx::at_phdr, aux.phdr},
+      {lx::at_phent, 56},
+      {lx::at_phnum, aux.phnum},
+      {lx::at_base, aux.base},
+      {lx::at_flags, 0},
+      {lx::at_entry, aux.entry},
+      {lx::at_uid, in.uid},
+      {lx::at_euid, in.uid},
+      {lx::at_gid, in.gid},
+      {lx::at_egid, in.gid},
+      {lx::at_secure, 0},
+      {lx::at_random, random},
+      {lx::at_hwcap2, in.hwcap2},
+      {lx::at_execfn, execfn},
+      {lx::at_platform, platform},
+      {lx::at_rseq_feature_size, 28},
+      {lx::at_rseq_align, 32},
+      {lx::at_null, 0},
+  };
+  static_assert(sizeof auxv / sizeof auxv[0] * 2 == kAuxvWords, "initial_sp's count");
+  for (const auto &[key, value] : auxv) {
+    words.push_back(key);
+    words.push_back(value);
+  }
+  const uint64_t sp = initial_sp(p, args.size(), envp.size());
+  if (!put(sp, words.data(), words.size() * 8)) return fail(Errno::fault);
+  return {};
+}
+
+// A value of the host kernel's auxiliary vector for this process, read from /proc/self/auxv
+// once (glibc's getauxval(AT_HWCAP) answers its own idea of the CPU on x86-64, not the
+// kernel's word); 0 when unknown.
+uint64_t host_auxv(uint64_t key) {
+  static const std::vector<uint64_t> words = [] {
+    std::vector<uint64_t> w(256, 0);
+    const int fd = ::open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      const ssize_t n = ::read(fd, w.data(), w.size() * 8);
+      w.resize(n > 0 ? static_cast<size_t>(n) / 8 : 0);
+      ::close(fd);
+    } else {
+      w.clear();
+    }
+    return w;
+  }();
+  for (size_t i = 0; i + 1 < words.size() && words[i]; i += 2)
+    if (words[i] == key) return words[i + 1];
+  return 0;
+}
+
+// AT_RANDOM's bytes: splitmix64 over the System's seed and how many execs came before.
+void random_bytes(uint64_t seed, uint64_t n, uint8_t out[16]) {
+  uint64_t x = seed ^ (n * 0x9e3779b97f4a7c15ull);
+  for (int i = 0; i < 2; i++) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    std::memcpy(out + 8 * i, &z, 8);
+  }
 }
 
 }  // namespace
@@ -448,8 +586,20 @@ Result<void> Task::execveat(uint64_t dirfd, std::string_view path,
   Result<void> r;
   {
     MmWriteLock lock(*mm);
-    r = load_binary(*mm, task_limits(*this), *exe, interp ? &*interp : nullptr, p, rlimit_stack,
-                    args.size(), envp.size());
+    AuxInfo aux;
+    const TaskLimits lim = task_limits(*this);
+    r = load_binary(*mm, lim, *exe, interp ? &*interp : nullptr, p, rlimit_stack, args.size(),
+                    envp.size(), &aux);
+    if (r) {
+      StackInputs in;
+      in.hwcap = s.config.hwcap ? s.config.hwcap : host_auxv(lx::at_hwcap);
+      in.hwcap2 = s.config.hwcap2 ? s.config.hwcap2 : host_auxv(lx::at_hwcap2);
+      in.minsigstksz = s.config.minsigstksz ? s.config.minsigstksz : host_auxv(lx::at_minsigstksz);
+      in.uid = in.gid = privileged_ ? 0 : 65534;
+      random_bytes(s.config.at_random_seed, s.execs.fetch_add(1), in.random);
+      r = write_initial_stack(*mm, lim, p, args, envp, filename, aux, in);
+    }
+    mm->start_ip = aux.ip;
   }
   if (!r) {
     // Past the point of no return the old image is gone: the process dies of SIGSEGV as

@@ -32,6 +32,7 @@ struct SystemState : MmContext {
   Mutex procs_mu;
   std::map<int, std::shared_ptr<Task>> procs VMS_GUARDED_BY(procs_mu);
   int next_pid VMS_GUARDED_BY(procs_mu) = 1;
+  std::atomic<uint64_t> execs{0};  // execve calls so far (AT_RANDOM's bytes)
   // fork, vfork, clone: a new task from `parent` (CLONE_* flags). Returns its pid.
   Result<int> clone_task(Task &parent, uint64_t flags);
   // Ends the thread group of pid (exit_group, a fatal signal).

@@ -58,6 +58,7 @@ MmLayout Task::layout() const {
   l.start_brk = mm_->start_brk;
   l.brk = mm_->brk;
   l.start_stack = mm_->start_stack;
+  l.start_ip = mm_->start_ip;
   l.mmap_base = mm_->mmap_base;
   return l;
 }

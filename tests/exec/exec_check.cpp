@@ -1,7 +1,9 @@
 // The exec check: real ELF binaries started by the host kernel (ASLR off, stopped by ptrace
 // right after execve) and by vmspace's execve; the initial /proc/PID/maps, the VmFlags of
-// every VMA, the /proc/PID/status memory lines and the mm fields of /proc/PID/stat
-// (start_code, end_code, start_data, end_data, start_brk, start_stack) must be identical. Failing
+// every VMA, the /proc/PID/status memory and RSS lines, the mm fields of /proc/PID/stat
+// (start_code, end_code, start_data, end_data, start_brk, start_stack) and the initial stack's
+// bytes from start_stack to its top (argc, argv, envp, the auxiliary vector, the strings; all
+// but AT_RANDOM's 16 bytes) must be identical. Failing
 // execs (ENOENT, EACCES, ENOEXEC, E2BIG, ...) must fail with the kernel's errno.
 //
 // Usage: vmspace-exec-check [-v] DIR   (DIR holds the test binaries the build made)
@@ -45,7 +47,61 @@ struct Case {
 struct Image {
   int err = 0;  // execve's errno, 0 on success
   std::string maps, vmflags, status, mm;
+  std::string rss;    // VmRSS, RssAnon, RssFile, RssShmem: the pages execve touched
+  std::string stack;  // the initial stack from start_stack to its top, as a hex dump
 };
+
+// The RSS lines of a status text.
+std::string rss_lines(const std::string &status) {
+  std::istringstream in(status);
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.compare(0, 6, "VmRSS:") == 0 || line.compare(0, 3, "Rss") == 0) out += line + "\n";
+  return out;
+}
+
+// The end of the [stack] VMA in a maps text.
+uint64_t stack_end(const std::string &maps) {
+  std::istringstream in(maps);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.size() > 7 && line.compare(line.size() - 7, 7, "[stack]") == 0)
+      return std::strtoull(line.c_str() + line.find('-') + 1, nullptr, 16);
+  return 0;
+}
+
+// The initial stack from sp up as hex lines; AT_RANDOM's 16 bytes (entropy on the kernel's
+// side, a seed's on vmspace's) become "..".
+std::string stack_dump(const std::vector<uint8_t> &b, uint64_t sp) {
+  std::vector<bool> mask(b.size(), false);
+  auto word = [&](size_t i) {
+    uint64_t w = 0;
+    if ((i + 1) * 8 <= b.size()) std::memcpy(&w, b.data() + i * 8, 8);
+    return w;
+  };
+  size_t i = 1 + word(0) + 1;               // argc, argv[], NULL
+  while (i * 8 < b.size() && word(i)) i++;  // envp[]
+  for (i++; (i + 1) * 8 <= b.size() && word(i); i += 2)
+    if (word(i) == 25 /* AT_RANDOM */ && word(i + 1) >= sp)
+      for (uint64_t k = word(i + 1) - sp; k < word(i + 1) - sp + 16 && k < b.size(); k++)
+        mask[k] = true;
+  std::string out;
+  char buf[32];
+  for (size_t at = 0; at < b.size(); at += 16) {
+    std::snprintf(buf, sizeof buf, "%06zx:", at);
+    out += buf;
+    for (size_t k = at; k < at + 16 && k < b.size(); k++) {
+      if (mask[k]) {
+        out += " ..";
+      } else {
+        std::snprintf(buf, sizeof buf, " %02x", b[k]);
+        out += buf;
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
 
 std::string slurp(const std::string &path) {
   std::ifstream f(path);
@@ -108,13 +164,25 @@ Image kernel_image(Case c) {
       else if (line.compare(0, 9, "VmFlags: ") == 0 && range.compare(0, 8, "ffffffff") != 0)
         im.vmflags += range + " " + line.substr(9) + "\n";
     }
-    im.status = vmspace::vm_status_lines(slurp(dir + "status"));
+    const std::string status = slurp(dir + "status");
+    im.status = vmspace::vm_status_lines(status);
+    im.rss = rss_lines(status);
     std::string stat = slurp(dir + "stat");
     std::istringstream fs(stat.substr(stat.rfind(')') + 2));
     std::vector<uint64_t> f(3, 0);  // fields 1-2 are pid and comm
     std::string w;
     while (fs >> w) f.push_back(std::strtoull(w.c_str(), nullptr, 10));
     if (f.size() > 47) im.mm = mm_line(f[26], f[27], f[45], f[46], f[47], f[28]);
+    // The stack through /proc/PID/mem (the tracer may read it).
+    const uint64_t sp = f.size() > 28 ? f[28] : 0, top = stack_end(im.maps);
+    if (sp && top > sp && top - sp < (1u << 20)) {
+      std::vector<uint8_t> bytes(top - sp);
+      const int fd = ::open((dir + "mem").c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0 && ::pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(sp)) ==
+                         static_cast<ssize_t>(bytes.size()))
+        im.stack = stack_dump(bytes, sp);
+      if (fd >= 0) ::close(fd);
+    }
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &st, 0);
   }
@@ -143,8 +211,16 @@ Image vmspace_image(const Case &c, const std::string &sandbox) {
                   static_cast<unsigned long long>(v.end));
     im.vmflags += buf + vmspace::render_vm_flags(v.flags) + "\n";
   }
-  im.status = vmspace::vm_status_lines(p.status());
+  const std::string status = p.status();
+  im.status = vmspace::vm_status_lines(status);
+  im.rss = rss_lines(status);
   const vmspace::MmLayout mm = p.layout();
+  const uint64_t top = stack_end(im.maps);
+  if (mm.start_stack && top > mm.start_stack && top - mm.start_stack < (1u << 20)) {
+    std::vector<uint8_t> bytes(top - mm.start_stack);
+    if (!p.read(mm.start_stack, bytes.data(), bytes.size()))
+      im.stack = stack_dump(bytes, mm.start_stack);
+  }
   im.mm =
       mm_line(mm.start_code, mm.end_code, mm.start_data, mm.end_data, mm.start_brk, mm.start_stack);
   std::string why;
@@ -292,6 +368,8 @@ int main(int argc, char **argv) {
         ok &= same("VmFlags", k.vmflags, v.vmflags, verbose);
         ok &= same("status", k.status, v.status, verbose);
         ok &= same("mm fields", k.mm, v.mm, verbose);
+        ok &= same("RSS", k.rss, v.rss, verbose);
+        ok &= same("initial stack", k.stack.empty() ? "(unread)\n" : k.stack, v.stack, verbose);
       }
     }
     compared++;
