@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,14 @@ class System {
   uint64_t memory_used() const;
   uint64_t memory_limit() const;
   bool memory_exhausted() const;
+
+  // Guest memory (SystemConfig::ram_limit) ran out in a fault: as Linux's OOM killer, the
+  // process with the most resident pages and page tables (the later one on a tie) was killed
+  // with SIGKILL, and the fault was retried (or, when the faulting process was the one
+  // chosen, it died). The listener is told each victim's pid, from the faulting thread.
+  void set_oom_listener(std::function<void(int pid)> listener);
+  // The victims so far, in order.
+  std::vector<int> oom_victims() const;
 
   struct Impl;
 

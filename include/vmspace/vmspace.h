@@ -65,6 +65,9 @@ vms_system *vms_system_new(const vms_config *cfg);
 void vms_system_free(vms_system *sys);
 /* Writes a vm sysctl ("vm.max_map_count", ...): 0 or -errno. */
 int64_t vms_set_sysctl(vms_system *sys, const char *name, uint64_t value);
+/* Called with each process the OOM killer ends when guest memory (ram_limit) runs out in a
+ * fault (the one with the most resident memory; see System::set_oom_listener). NULL: none. */
+void vms_set_oom_callback(vms_system *sys, void (*cb)(void *arg, int pid), void *arg);
 
 vms_process *vms_spawn(vms_system *sys);
 vms_process *vms_process_get(vms_system *sys, int pid);

@@ -106,6 +106,15 @@ vms_system *vms_system_new(const vms_config *in) {
 
 void vms_system_free(vms_system *sys) { delete sys; }
 
+void vms_set_oom_callback(vms_system *sys, void (*cb)(void *arg, int pid), void *arg) {
+  if (!sys) return;
+  if (!cb) {
+    sys->sys.set_oom_listener(nullptr);
+    return;
+  }
+  sys->sys.set_oom_listener([cb, arg](int pid) { cb(arg, pid); });
+}
+
 int64_t vms_set_sysctl(vms_system *sys, const char *name, uint64_t value) {
   if (!sys || !name) return -EINVAL;
   return of(sys->sys.set_sysctl(name, value));

@@ -162,7 +162,7 @@ class AddressSpace {
   bool topdown = true;
   uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
   uint64_t start_brk = 0, brk = 0, start_stack = 0;
-  uint64_t start_ip = 0;  // where execve left the first instruction (the loader's entry)
+  uint64_t start_ip = 0;   // where execve left the first instruction (the loader's entry)
   uint64_t def_flags = 0;  // VM_LOCKED etc. after mlockall(MCL_FUTURE)
   bool has_vsyscall = true;
 
@@ -376,6 +376,11 @@ class AddressSpace {
   // do: the batched MADV_FREE pages show as LazyFree.
   void lru_drain();
   std::vector<uint64_t> lazy_batch;  // virtual page numbers
+
+  // The code of the SIGKILL fault an access gets when guest memory is exhausted: the task
+  // layer then runs the OOM killer (SystemState::oom_kill) and retries or dies; callers see
+  // SI_KERNEL.
+  static constexpr int kOomFaultCode = -1;
 
   // ---- transparent huge pages (THP "madvise" mode, PMD size only; memory.cpp) ----
   static constexpr uint64_t kHugeBytes = 2ull << 20;

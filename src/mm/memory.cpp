@@ -373,9 +373,10 @@ Errno AddressSpace::collapse_window(Vma *v, uint64_t h) {
 namespace {
 // Guest memory is exhausted: what Linux's OOM killer does to the faulting process.
 Fault out_of_memory(uint64_t addr) {
+  constexpr int kOomFaultCode = AddressSpace::kOomFaultCode;
   Fault f;
   f.signal = lx::sigkill;
-  f.code = 0;
+  f.code = kOomFaultCode;
   f.addr = addr;
   return f;
 }

@@ -15,6 +15,7 @@
 
 #include "mm/address_space.hpp"
 #include "mm/mm_context.hpp"
+#include "sys/kernel.hpp"
 #include "sys/task.hpp"
 #include "vmspace/abi.hpp"
 
@@ -124,7 +125,8 @@ struct Accessor::Impl {
     Vma *v = mm.vmas.tree.find(addr);
     uint8_t *p = mm.page_for(v, addr, write);
     if (!p) {
-      f.signal = lx::sigkill;  // guest memory exhausted: the OOM killer's choice
+      f.signal = lx::sigkill;  // guest memory exhausted: slow_retry runs the OOM killer
+      f.code = AddressSpace::kOomFaultCode;
       f.addr = addr;
       return f;
     }
@@ -160,6 +162,20 @@ struct Accessor::Impl {
     return Fault{};
   }
 
+  // slow() until it does not run out of guest memory: each time, with no lock held, the OOM
+  // killer ends the process with the most memory; when that is this one, its SIGKILL.
+  template <class Op>
+  Fault slow_retry(uint64_t addr, int need, Op op) {
+    for (;;) {
+      Fault f = slow(addr, need, op);
+      if (!(f.signal == lx::sigkill && f.code == AddressSpace::kOomFaultCode)) return f;
+      if (!task->state_.oom_kill(task->pid())) {
+        f.code = lx::si_kernel;
+        return f;
+      }
+    }
+  }
+
   // Runs op(host, offset in the access, bytes) page by page in ascending order.
   template <class Op>
   Fault each_page(uint64_t addr, uint64_t len, int need, Op op) {
@@ -173,7 +189,7 @@ struct Accessor::Impl {
         op(p, done_bytes, n);
         done();
       } else {
-        Fault f = slow(a, need, [&](uint8_t *q) { op(q, done_bytes, n); });
+        Fault f = slow_retry(a, need, [&](uint8_t *q) { op(q, done_bytes, n); });
         if (f) return f;
       }
       done_bytes += n;
@@ -264,7 +280,8 @@ Fault Accessor::rmw(uint64_t addr, unsigned size, Rmw op, uint64_t expected, uin
       m.done();
       return Fault{};
     }
-    return m.slow(addr, kWrite, [&](uint8_t *p) { *old = rmw_sized(p, size, op, expected, value); });
+    return m.slow_retry(addr, kWrite,
+                        [&](uint8_t *p) { *old = rmw_sized(p, size, op, expected, value); });
   }
   // Unaligned (a split lock): byte by byte under the address space's lock, which keeps every
   // other access of it out meanwhile. First all bytes become writable (faults as a store).
@@ -304,7 +321,7 @@ Fault Accessor::translate(uint64_t addr, bool write, Translation *t) {
     host = p;
     impl_->done();
   } else {
-    Fault f = impl_->slow(addr, need, [&](uint8_t *p) { host = p; });
+    Fault f = impl_->slow_retry(addr, need, [&](uint8_t *p) { host = p; });
     if (f) return f;
   }
   const auto &e = impl_->tlb[(addr >> impl_->shift) % kEntries];

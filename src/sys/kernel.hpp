@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,6 +42,14 @@ struct SystemState : MmContext {
   void end_task(int pid);
   // Ends every task (the System goes away).
   void shutdown();
+  // Guest memory ran out in a fault of `requester` (Linux: out_of_memory, select_bad_process,
+  // oom_badness): the process with the most RSS and page-table pages dies of SIGKILL. True
+  // when it was another process (the fault may be retried); false when it was the requester
+  // itself, which is then dead too.
+  bool oom_kill(int requester);
+  Mutex oom_mu;
+  std::function<void(int)> oom_listener VMS_GUARDED_BY(oom_mu);
+  std::vector<int> oom_victims VMS_GUARDED_BY(oom_mu);
 };
 
 // An open file for what the file system opened (the host descriptor is taken over).

@@ -7,6 +7,7 @@
 #include <shared_mutex>
 #include <utility>
 
+#include "mm/address_space.hpp"
 #include "sys/kernel.hpp"
 #include "sys/task.hpp"
 #include "vmspace/process.hpp"
@@ -122,11 +123,6 @@ Result<void> Process::set_vma_anon_name(uint64_t addr, uint64_t len, const char 
   VMS_CALL(kGone, t->set_vma_anon_name(addr, len, name));
 }
 
-Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
-  VMS_LIVE(Fault{});
-  return t->access(addr, len, write, exec);
-}
-
 namespace {
 Fault gone_fault(uint64_t addr) {
   Fault f;
@@ -134,21 +130,44 @@ Fault gone_fault(uint64_t addr) {
   f.addr = addr;
   return f;
 }
+
+// A guest access (op runs it on the live task, with life_mu held); when guest memory ran out
+// the OOM killer runs with no lock of this task held, and the access is retried as long as
+// it killed another process (the bytes stored before are stored again, unchanged).
+template <class Op>
+Fault guest_access(const std::shared_ptr<Task> &task, Fault dead, Op op) {
+  for (;;) {
+    Fault f;
+    {
+      Task *t = task.get();
+      if (!t) return dead;
+      std::shared_lock<SharedLock> life(t->life_mu);
+      if (!t->alive) return dead;
+      f = op(t);
+    }
+    if (!(f.signal == lx::sigkill && f.code == AddressSpace::kOomFaultCode)) return f;
+    if (!task->state_.oom_kill(task->pid())) {
+      f.code = lx::si_kernel;  // this process was the one to go
+      return f;
+    }
+  }
+}
 }  // namespace
 
+Fault Process::access(uint64_t addr, uint64_t len, bool write, bool exec) {
+  return guest_access(t_, Fault{}, [&](Task *t) { return t->access(addr, len, write, exec); });
+}
+
 Fault Process::read(uint64_t addr, void *out, uint64_t len) {
-  VMS_LIVE(gone_fault(addr));
-  return t->read_mem(addr, out, len);
+  return guest_access(t_, gone_fault(addr), [&](Task *t) { return t->read_mem(addr, out, len); });
 }
 
 Fault Process::write(uint64_t addr, const void *in, uint64_t len) {
-  VMS_LIVE(gone_fault(addr));
-  return t->write_mem(addr, in, len);
+  return guest_access(t_, gone_fault(addr), [&](Task *t) { return t->write_mem(addr, in, len); });
 }
 
 Fault Process::fill(uint64_t addr, uint8_t byte, uint64_t len) {
-  VMS_LIVE(gone_fault(addr));
-  return t->fill_mem(addr, byte, len);
+  return guest_access(t_, gone_fault(addr), [&](Task *t) { return t->fill_mem(addr, byte, len); });
 }
 
 Process::Rss Process::rss() const {

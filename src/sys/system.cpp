@@ -162,6 +162,43 @@ void SystemState::end_group(int pid, int status, int signal) {
   }
 }
 
+bool SystemState::oom_kill(int requester) {
+  // The candidates under the process table's lock, their points under their own mm locks.
+  std::vector<std::shared_ptr<Task>> leaders;
+  std::shared_ptr<Task> self;
+  {
+    MutexLock g(procs_mu);
+    for (const auto &[pid, t] : procs) {
+      if (t->tgid() == pid) leaders.push_back(t);
+      if (pid == requester) self = t;
+    }
+  }
+  std::shared_ptr<Task> victim;
+  uint64_t best = 0, victim_mm = 0, self_mm = 0;
+  if (self) (void)self->oom_points(&self_mm);
+  for (const std::shared_ptr<Task> &t : leaders) {
+    uint64_t mm = 0;
+    const uint64_t points = t->oom_points(&mm);
+    if (!mm) continue;                // gone meanwhile
+    if (!victim || points >= best) {  // oom_evaluate_task: a later task wins a tie
+      victim = t;
+      best = points;
+      victim_mm = mm;
+    }
+  }
+  const bool other = victim && (!self || (victim->tgid() != self->tgid() && victim_mm != self_mm));
+  const int pid = other ? victim->pid() : (self ? self->tgid() : requester);
+  end_group(pid, 0, lx::sigkill);
+  std::function<void(int)> tell;
+  {
+    MutexLock g(oom_mu);
+    oom_victims.push_back(pid);
+    tell = oom_listener;
+  }
+  if (tell) tell(pid);
+  return other;
+}
+
 void SystemState::end_task(int pid) {
   std::shared_ptr<Task> gone;
   {
@@ -289,6 +326,16 @@ Result<uint64_t> System::sysctl(std::string_view name) const {
 uint64_t System::memory_used() const { return impl_->meter.used(); }
 uint64_t System::memory_limit() const { return impl_->meter.limit(); }
 bool System::memory_exhausted() const { return impl_->meter.exhausted(); }
+
+void System::set_oom_listener(std::function<void(int pid)> listener) {
+  MutexLock g(impl_->oom_mu);
+  impl_->oom_listener = std::move(listener);
+}
+
+std::vector<int> System::oom_victims() const {
+  MutexLock g(impl_->oom_mu);
+  return impl_->oom_victims;
+}
 
 std::string System::take_sandbox_violation() { return impl_->fs->take_violation(); }
 

@@ -78,6 +78,15 @@ Result<void> Task::set_rlimit(int r, uint64_t soft, uint64_t hard) {
 
 uint64_t Task::mm_id() const { return mm_->id; }
 
+uint64_t Task::oom_points(uint64_t *mm) const {
+  std::shared_lock<SharedLock> life(life_mu);
+  *mm = 0;
+  if (!alive) return 0;
+  *mm = mm_->id;
+  MmWriteLock lock(*mm_);
+  return mm_->rss() + mm_->pt.table_bytes() / mm_->page_size;
+}
+
 std::string Task::status() const {
   MmWriteLock lock(*mm_);
   mm_->drop_stale();

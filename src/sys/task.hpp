@@ -191,6 +191,9 @@ class Task {
   // The identity of this process's address space: equal for processes that share one
   // (threads, a vfork child until it execs), never reused for another.
   uint64_t mm_id() const;
+  // Linux: oom_badness without oom_score_adj: resident pages plus page-table pages.
+  // *mm gets the address space's id (0 for a dead task, which scores 0).
+  uint64_t oom_points(uint64_t *mm) const;
 
   // Checks every invariant of the address space (tree, counters, VMA sanity).
   bool validate(std::string *why) const;
