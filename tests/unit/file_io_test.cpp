@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "sandbox_fixture.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
@@ -20,37 +21,15 @@ namespace {
 constexpr uint64_t kAnon = lx::map_private | lx::map_anonymous;
 constexpr uint64_t kRw = lx::prot_read | lx::prot_write;
 
-class FileIo : public ::testing::Test {
+class FileIo : public ::testing::Test, public SandboxFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/vmspace-fileio-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::ofstream(dir_ + "/f") << "0123456789";
-    SystemConfig cfg;
-    cfg.root_dir = dir_;
-    sys_ = std::make_unique<System>(cfg);
-    p_ = sys_->spawn();
-  }
-  void TearDown() override {
-    p_ = Process();
-    sys_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::string host_file() {
-    std::ifstream in(dir_ + "/f");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  void SetUp() override { open(SystemConfig(), "0123456789"); }
+  void TearDown() override { close(); }
   std::string guest(uint64_t addr, uint64_t n) {
     std::string s(n, '\0');
     EXPECT_FALSE(p_.read(addr, s.data(), n));
     return s;
   }
-  std::string dir_;
-  std::unique_ptr<System> sys_;
-  Process p_;
 };
 
 TEST_F(FileIo, GuestBuffersAndThePageCache) {

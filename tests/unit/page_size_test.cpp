@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sandbox_fixture.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/accessor.hpp"
 #include "vmspace/process.hpp"
@@ -31,33 +32,17 @@ uint64_t field_kb(const std::string &smaps, const char *key) {
   return std::strtoull(smaps.c_str() + at + 1 + std::string(key).size(), nullptr, 10);
 }
 
-class PageSize : public ::testing::TestWithParam<uint64_t> {
+class PageSize : public ::testing::TestWithParam<uint64_t>, public SandboxFixture {
  protected:
   void SetUp() override {
     ps_ = GetParam();
-    char tmpl[] = "/tmp/vmspace-pagesize-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::ofstream f(dir_ + "/f");
-    for (uint64_t i = 0; i < 3 * ps_; i++) f << static_cast<char>('a' + i % 26);
-    f.close();
+    std::string contents;
+    for (uint64_t i = 0; i < 3 * ps_; i++) contents += static_cast<char>('a' + i % 26);
     SystemConfig cfg;
     cfg.page_size = ps_;
-    cfg.root_dir = dir_;
-    sys_ = std::make_unique<System>(cfg);
-    p_ = sys_->spawn();
+    open(cfg, contents);
   }
-  void TearDown() override {
-    p_ = Process();
-    sys_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::string host_file() {
-    std::ifstream in(dir_ + "/f");
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  void TearDown() override { close(); }
   uint8_t peek(Process &p, uint64_t a) {
     uint8_t b = 0xee;
     EXPECT_FALSE(p.read(a, &b, 1));
@@ -65,9 +50,6 @@ class PageSize : public ::testing::TestWithParam<uint64_t> {
   }
 
   uint64_t ps_ = 0;
-  std::string dir_;
-  std::unique_ptr<System> sys_;
-  Process p_;
 };
 
 TEST_P(PageSize, AnonymousPagesFaultAndCopyOnWriteAfterFork) {
