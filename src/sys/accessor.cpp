@@ -176,6 +176,17 @@ struct Accessor::Impl {
     }
   }
 
+  [[gnu::noinline]] Fault read_slow(uint64_t addr, uint8_t *o, uint64_t len) {
+    if (!task) return Fault{lx::sigkill, 0, addr};
+    return each_page(addr, len, kRead,
+                     [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(o + at, p, n); });
+  }
+  [[gnu::noinline]] Fault write_slow(uint64_t addr, const uint8_t *i, uint64_t len) {
+    if (!task) return Fault{lx::sigkill, 0, addr};
+    return each_page(addr, len, kWrite,
+                     [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(p, i + at, n); });
+  }
+
   // Runs op(host, offset in the access, bytes) page by page in ascending order.
   template <class Op>
   Fault each_page(uint64_t addr, uint64_t len, int need, Op op) {
@@ -202,19 +213,40 @@ Accessor::Accessor(const Process &p) : impl_(std::make_unique<Impl>()) { impl_->
 
 Accessor::~Accessor() = default;
 
+namespace {
+// A copy of a small access with the sizes emulators use as constants (no call to memcpy).
+inline void copy_small(uint8_t *to, const uint8_t *from, uint64_t len) {
+  switch (len) {
+    case 8:
+      std::memcpy(to, from, 8);
+      break;
+    case 4:
+      std::memcpy(to, from, 4);
+      break;
+    case 2:
+      std::memcpy(to, from, 2);
+      break;
+    case 1:
+      *to = *from;
+      break;
+    default:
+      std::memcpy(to, from, len);
+  }
+}
+}  // namespace
+
+// The fast paths stay small (one TLB lookup, a copy); everything else is out of line, so that
+// a hit does not pay for the slow path's stack frame.
 Fault Accessor::read(uint64_t addr, void *out, uint64_t len) {
-  if (!impl_->task) return Fault{lx::sigkill, 0, addr};
-  uint8_t *o = static_cast<uint8_t *>(out);
-  // A small load within one page (the common case of an emulator): one TLB lookup.
-  if (len <= 16 && ((addr & ((1ull << impl_->shift) - 1)) + len) <= (1ull << impl_->shift)) {
-    if (uint8_t *p = impl_->enter(addr, kRead)) {
-      std::memcpy(o, p, len);
-      impl_->done();
+  Impl &m = *impl_;
+  if (len <= 16 && ((addr & ((1ull << m.shift) - 1)) + len) <= (1ull << m.shift)) {
+    if (uint8_t *p = m.enter(addr, kRead)) {
+      copy_small(static_cast<uint8_t *>(out), p, len);
+      m.done();
       return Fault{};
     }
   }
-  return impl_->each_page(addr, len, kRead,
-                          [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(o + at, p, n); });
+  return m.read_slow(addr, static_cast<uint8_t *>(out), len);
 }
 
 Fault Accessor::fetch(uint64_t addr, void *out, uint64_t len) {
@@ -225,10 +257,15 @@ Fault Accessor::fetch(uint64_t addr, void *out, uint64_t len) {
 }
 
 Fault Accessor::write(uint64_t addr, const void *in, uint64_t len) {
-  if (!impl_->task) return Fault{lx::sigkill, 0, addr};
-  const uint8_t *i = static_cast<const uint8_t *>(in);
-  return impl_->each_page(addr, len, kWrite,
-                          [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(p, i + at, n); });
+  Impl &m = *impl_;
+  if (len <= 16 && ((addr & ((1ull << m.shift) - 1)) + len) <= (1ull << m.shift)) {
+    if (uint8_t *p = m.enter(addr, kWrite)) {
+      copy_small(p, static_cast<const uint8_t *>(in), len);
+      m.done();
+      return Fault{};
+    }
+  }
+  return m.write_slow(addr, static_cast<const uint8_t *>(in), len);
 }
 
 Fault Accessor::fill(uint64_t addr, uint8_t byte, uint64_t len) {
