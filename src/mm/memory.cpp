@@ -346,8 +346,8 @@ Errno AddressSpace::collapse_window(Vma *v, uint64_t h) {
   const uint64_t first = h >> page_shift, n = kHugeBytes >> page_shift;
   if (h < v->start || h + kHugeBytes > v->end) return Errno::inval;  // SCAN_VMA_CHECK
   if (!pt.find(first)) return Errno::inval;                          // SCAN_PMD_NULL
-  const uint64_t e0 = pt.get(first);
-  if ((e0 & pte::huge) && pte::frame(e0) != FramePool::kZero) return Errno::none;  // mapped
+  // A PMD mapping already, the huge zero page's too (SCAN_PMD_MAPPED: nothing to do).
+  if (pt.get(first) & pte::huge) return Errno::none;
   bool marker = false;
   pt.each(first, first + n - 1, [&](uint64_t, uint64_t &e) {
     if (e & pte::guard) marker = true;

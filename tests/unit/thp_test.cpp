@@ -177,6 +177,13 @@ TEST_F(Thp, CollapseFillsTheHolesWithZeros) {
   EXPECT_EQ(huge_kb(kBase), 2048u);
 }
 
+TEST_F(Thp, CollapseLeavesTheHugeZeroPageAlone) {
+  map_windows(1);
+  EXPECT_EQ(peek(kBase + 3), 0);
+  ASSERT_TRUE(p_.madvise(kBase, kHuge, lx::madv_collapse));  // already mapped by a PMD
+  EXPECT_EQ(rss_kb(kBase), 0u);
+}
+
 TEST_F(Thp, AccessorSeesStoresThroughAHugePage) {
   map_windows(1);
   Accessor acc(p_);
