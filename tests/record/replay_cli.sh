@@ -65,6 +65,19 @@ check unbound 2 'unbound.trace:2:.*\$x is used before it is bound' x "$W/unbound
 printf '1 munmap(0x1000, 4096) = 0\n1 <... mmap resumed>) = 0x1000\n' > "$W/resumed.trace"
 check resumed_alone 2 "resumed.trace:2:3: resumed call without an unfinished start" x \
   "$W/resumed.trace"
+# A thread killed inside a call by another thread's exit_group: strace ends the call with
+# "= ?" after the exit_group; the replay has nothing left to run it on and goes on.
+cat > "$W/killed.strace" <<'T'
+100 mmap(0x10000000, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED, -1, 0) = 0x10000000
+100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f15f5675990, parent_tid=0x7f15f5675990, exit_signal=0, stack=0x7f15f4e75000, stack_size=0x7fff80, tls=0x7f15f56756c0} => {parent_tid=[101]}, 88) = 101
+101 madvise(0x10000000, 8192, MADV_DONTNEED <unfinished ...>
+100 munmap(0x10000000, 4096) = 0
+100 exit_group(0) = ?
+101 <... madvise resumed>) = ?
+101 +++ exited with 0 +++
+100 +++ exited with 0 +++
+T
+check killed_in_call 0 "3/3 calls identical" x "$W/killed.strace"
 check missing 2 "nothing.trace:1:1: cannot read: No such file or directory" x "$W/nothing.trace"
 echo "replay-cli: $fail failed"
 [ "$fail" -eq 0 ]
