@@ -52,10 +52,7 @@ static void drop_entry(AddressSpace &mm, uint64_t e) {
   if (mm.rss() > mm.hiwater_rss) mm.hiwater_rss = mm.rss();
   if (counted(e)) rss_counter(mm, e)--;
   const uint32_t f = pte::frame(e);
-  if (f != FramePool::kZero) {
-    mm.ctx.frames.unmap(f);
-    mm.ctx.frames.put(f);
-  }
+  mm.ctx.frames.unmap_put(f);
 }
 
 // Sets entry e at vpn (its frame reference already taken by the caller).
@@ -595,18 +592,38 @@ void AddressSpace::fork_pages(AddressSpace &child, const Vma &v) {
   if ((!v.anon && !(v.flags & (vm::pfnmap | vm::mixedmap))) || (v.flags & vm::wipeonfork)) return;
   // The child gets a table wherever the parent has one in the range, entries or not.
   const uint64_t first = v.start >> page_shift, last = (v.end - 1) >> page_shift;
-  pt.each_table(first, last, [&](uint64_t t) { child.pt.prepare(std::max(t, first)); });
   const bool shared = v.flags & vm::shared;
-  pt.each(v.start >> page_shift, (v.end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
-    if (e & pte::guard) {
-      child.pt.set(vpn, e);  // guard markers are inherited
-      return;
+  const uint64_t keep = ~(pte::young | (shared ? pte::dirty : 0));
+  FramePool &fp = ctx.frames;
+  // Table by table (Linux: copy_pte_range): the entries of one leaf in a row.
+  pt.each_table(first, last, [&](uint64_t t) {
+    child.pt.prepare(std::max(t, first));
+    uint64_t *from = pt.leaf_entries(t);
+    uint64_t *to = child.pt.leaf_entries(t);
+    if (!from || !to) return;
+    const uint64_t lo = std::max(t, first) - t,
+                   hi = std::min(t + PageTable::kLeafSpan - 1, last) - t;
+    uint64_t added = 0, counts[3] = {0, 0, 0};  // rss_anon, rss_file, rss_shmem
+    for (uint64_t i = lo; i <= hi; i++) {
+      uint64_t &e = from[i];
+      if (!e) continue;
+      if (e & pte::guard) {
+        to[i] = e;  // guard markers are inherited
+        added++;
+        continue;
+      }
+      if (!(e & pte::present)) continue;
+      if (!shared) e |= pte::cow;  // both sides copy on their next store
+      // Linux: copy_present_pte makes the child's entry old, and clean for shared memory.
+      to[i] = e & keep;
+      added++;
+      fp.get_mapped(pte::frame(e));
+      if (counted(e)) counts[(e & pte::anon) ? 0 : (e & kShmem) ? 2 : 1]++;
     }
-    if (!(e & pte::present)) return;
-    if (!shared) e |= pte::cow;  // both sides copy on their next store
-    ctx.frames.get(pte::frame(e));
-    // Linux: copy_present_pte makes the child's entry old, and clean for shared memory.
-    install(child, vpn, e & ~(pte::young | (shared ? pte::dirty : 0)));
+    child.pt.note_set(t, added);
+    child.rss_anon += counts[0];
+    child.rss_file += counts[1];
+    child.rss_shmem += counts[2];
   });
 }
 

@@ -26,7 +26,7 @@ FramePool::FramePool(uint64_t page_size, uint64_t limit_bytes, MemoryMeter *mete
   chunks_ = std::make_unique<Chunk[]>(nchunks_max_ ? nchunks_max_ : 1);
   MutexLock g(mu_);
   if (!grow()) throw std::bad_alloc();
-  meta(kZero).refs.store(1);
+  meta(kZero).word.store(kRef);
 }
 
 FramePool::~FramePool() {
@@ -74,15 +74,13 @@ uint32_t FramePool::alloc() {
   }
   used_.fetch_add(1, std::memory_order_relaxed);
   std::memset(data(f), 0, page_size_);
-  meta(f).refs.store(1, std::memory_order_relaxed);
-  meta(f).maps.store(0, std::memory_order_relaxed);
-  meta(f).flags.store(0, std::memory_order_relaxed);
+  meta(f).word.store(kRef, std::memory_order_relaxed);
   return f;
 }
 
-void FramePool::put(uint32_t f) {
+void FramePool::release(uint32_t f, uint64_t what) {
   if (f == kZero) return;
-  if (meta(f).refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if ((meta(f).word.fetch_sub(what, std::memory_order_acq_rel) & kRefMask) != 1) return;
   used_.fetch_sub(1, std::memory_order_relaxed);
   MutexLock g(mu_);
   std::memcpy(data(f), &free_, sizeof free_);

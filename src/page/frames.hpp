@@ -7,11 +7,11 @@
 // System's RAM), so a guest can never make the host process grow past it: alloc() then fails
 // and the caller does what Linux's OOM killer would.
 //
-// Per frame the pool keeps 12 bytes: a dirty flag, a reference count (page tables, page caches and
-// anything else that holds the frame) and a map count (page-table entries that map it, which PSS
-// divides by). Both are atomics: frames are shared between address spaces with different
-// locks. data() needs no lock: chunks never move, and the chunk table is sized at
-// construction.
+// Per frame the pool keeps 8 bytes, one atomic word: a dirty flag, a reference count (page
+// tables, page caches and anything else that holds the frame) and a map count (page-table
+// entries that map it, which PSS divides by). It is atomic: frames are shared between address
+// spaces with different locks. data() needs no lock: chunks never move, and the chunk table is
+// sized at construction.
 #pragma once
 
 #include <atomic>
@@ -37,23 +37,35 @@ class FramePool {
   // host has no memory left).
   uint32_t alloc();
   void get(uint32_t f) {
-    if (f != kZero) meta(f).refs.fetch_add(1, std::memory_order_relaxed);
+    if (f != kZero) meta(f).word.fetch_add(kRef, std::memory_order_relaxed);
   }
   // Drops a reference; the frame is free again at zero.
-  void put(uint32_t f);
-  uint32_t refs(uint32_t f) const { return meta(f).refs.load(std::memory_order_acquire); }
+  void put(uint32_t f) { release(f, kRef); }
+  uint32_t refs(uint32_t f) const {
+    return static_cast<uint32_t>(meta(f).word.load(std::memory_order_acquire) & kRefMask);
+  }
   // Page-table entries that map the frame (Linux: folio_mapcount).
-  void map(uint32_t f) { meta(f).maps.fetch_add(1, std::memory_order_relaxed); }
-  void unmap(uint32_t f) { meta(f).maps.fetch_sub(1, std::memory_order_relaxed); }
-  uint32_t mapcount(uint32_t f) const { return meta(f).maps.load(std::memory_order_relaxed); }
+  void map(uint32_t f) { meta(f).word.fetch_add(kMap, std::memory_order_relaxed); }
+  void unmap(uint32_t f) { meta(f).word.fetch_sub(kMap, std::memory_order_relaxed); }
+  // A reference and a mapping at once (one atomic: fork's copy of an entry).
+  void get_mapped(uint32_t f) {
+    if (f != kZero) meta(f).word.fetch_add(kRef | kMap, std::memory_order_relaxed);
+  }
+  // A mapping and its reference given back at once.
+  void unmap_put(uint32_t f) {
+    if (f != kZero) release(f, kRef | kMap);
+  }
+  uint32_t mapcount(uint32_t f) const {
+    return static_cast<uint32_t>((meta(f).word.load(std::memory_order_relaxed) >> 32) & kMapMask);
+  }
   // Written since it was last cleaned (a page-cache page waiting for write-back).
   void set_dirty(uint32_t f) {
-    if (!(meta(f).flags.load(std::memory_order_relaxed) & 1))
-      meta(f).flags.fetch_or(1, std::memory_order_release);
+    if (!(meta(f).word.load(std::memory_order_relaxed) & kDirty))
+      meta(f).word.fetch_or(kDirty, std::memory_order_release);
   }
-  bool dirty(uint32_t f) const { return meta(f).flags.load(std::memory_order_acquire) & 1; }
+  bool dirty(uint32_t f) const { return meta(f).word.load(std::memory_order_acquire) & kDirty; }
   bool test_and_clean(uint32_t f) {
-    const bool was = meta(f).flags.fetch_and(~1u, std::memory_order_acq_rel) & 1;
+    const bool was = meta(f).word.fetch_and(~kDirty, std::memory_order_acq_rel) & kDirty;
     // A store an Accessor makes through a cached pointer must dirty the page again.
     if (was) cleans_.fetch_add(1, std::memory_order_seq_cst);
     return was;
@@ -73,11 +85,15 @@ class FramePool {
   uint64_t evictions() const { return evictions_.load(std::memory_order_acquire); }
 
  private:
+  // One word per frame: the reference count in the low 32 bits, the map count in the 31
+  // above, the dirty flag on top (8 bytes; the kernel's struct page takes 64).
+  static constexpr uint64_t kRef = 1, kRefMask = 0xffffffffull;
+  static constexpr uint64_t kMap = 1ull << 32, kMapMask = 0x7fffffffull;
+  static constexpr uint64_t kDirty = 1ull << 63;
   struct Meta {
-    std::atomic<uint32_t> refs{0};
-    std::atomic<uint32_t> maps{0};
-    std::atomic<uint32_t> flags{0};  // 1: dirty
+    std::atomic<uint64_t> word{0};
   };
+  void release(uint32_t f, uint64_t what);
   struct Chunk {
     uint8_t *data = nullptr;
     Meta *meta = nullptr;

@@ -92,7 +92,6 @@ class PageTable {
   // entries or not (fork copies tables, Linux: copy_pmd_range).
   template <class F>
   void each_table(uint64_t first, uint64_t last, F &&f) const {
-    constexpr uint64_t kLeafSpan = 1ull << kBits;
     constexpr uint64_t kTop = (1ull << (kBits * kLevels)) - 1;
     if (last > kTop) last = kTop;
     for (uint64_t t = first & ~(kLeafSpan - 1); t <= last; t += kLeafSpan) {
@@ -118,12 +117,28 @@ class PageTable {
       if (t + kLeafSpan < t) return;
     }
   }
+  // Pages one leaf table maps.
+  static constexpr uint64_t kLeafSpan = 512;
+  // The entries of the leaf table that holds vpn (kLeafSpan of them, from the table's first
+  // page), or null when there is none: for loops over a whole table (fork). Entries made
+  // non-empty through it are told with note_set.
+  uint64_t *leaf_entries(uint64_t vpn) const {
+    Leaf *l = leaf_of(vpn);
+    return l ? l->e : nullptr;
+  }
+  // n entries of vpn's leaf table went from empty to non-empty through leaf_entries.
+  void note_set(uint64_t vpn, uint64_t n) {
+    if (!n) return;
+    leaf_of(vpn)->used += static_cast<int>(n);
+    entries_ += n;
+  }
   // Bytes of page tables (Linux: mm_pgtables_bytes, VmPTE): the leaf and middle tables.
   uint64_t table_bytes() const { return tables_ * 4096; }
   uint64_t entries() const { return entries_; }
 
  private:
   static constexpr int kBits = 9, kFan = 1 << kBits, kLevels = 4;
+  static_assert(kLeafSpan == 1ull << kBits);
   struct Node {
     int used = 0;  // non-empty slots
     void *slot[kFan] = {};
