@@ -53,6 +53,11 @@ struct SystemConfig {
   // Kernel configuration options that change behaviour.
   bool transparent_hugepage = true;  // CONFIG_TRANSPARENT_HUGEPAGE: 2 MiB alignment of large maps
   bool anon_vma_name = false;        // CONFIG_ANON_VMA_NAME: prctl(PR_SET_VMA) naming
+  // Loads from untouched private anonymous memory map the shared zero page (4 KiB, and the
+  // huge zero page for THP). false: they allocate a page, mapped dirty where the mapping is
+  // writable, as on kernels that forbid the zero page (mm_forbids_zeropage; some
+  // paravirtualised guests boot with pvm_no_zero_page=1).
+  bool zero_page = true;
 
   // The capabilities a root process has. kHostCapabilities: those of the host process when
   // it runs as root (a container's root may lack some, e.g. CAP_SYS_RESOURCE), else all.

@@ -35,6 +35,9 @@ namespace {
 uint64_t &rss_counter(AddressSpace &mm, uint64_t e) {
   return (e & pte::anon) ? mm.rss_anon : (e & kShmem) ? mm.rss_shmem : mm.rss_file;
 }
+// Linux: the folios of a MAP_DROPPABLE mapping are not swap-backed from birth (as MADV_FREE
+// leaves a folio): LazyFree while clean, discarded by reclaim even when dirty.
+uint64_t droppable(const Vma *v) { return (v->flags & vm::droppable) ? pte::lazyfree : 0; }
 bool counted(uint64_t e) {
   return (e & pte::present) && pte::frame(e) != FramePool::kZero && !(e & kNoRss);
 }
@@ -178,7 +181,9 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
         // A copy is anonymous memory in RssAnon, also of a special mapping ([vdso] made
         // writable); only hugetlb pages stay out of the RSS counters.
         const uint64_t rss = (v->flags & vm::hugetlb) ? kNoRss : 0;
-        install(*this, vpn, pte::make(c, pte::present | pte::anon | pte::dirty | pte::young | rss));
+        install(
+            *this, vpn,
+            pte::make(c, pte::present | pte::anon | pte::dirty | pte::young | rss | droppable(v)));
         return fp.data(c);
       }
     }
@@ -203,13 +208,18 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
       }
       // Private anonymous memory (and the other special mappings, which read as zeros here
       // and are in no RSS counter).
-      if (!write || v->special != Special::none) {
+      if (v->special != Special::none || (!write && ctx.cfg.zero_page)) {
         install(*this, vpn, pte::make(FramePool::kZero, pte::present | pte::cow | pte::young));
         return fp.data(FramePool::kZero);
       }
+      // A store, or a load where the zero page is forbidden (Linux: do_anonymous_page
+      // prepares the anon_vma, and maps the new page dirty when the VMA is writable).
+      if (!write) anon_vma_prepare(v);
       const uint32_t c = fp.alloc();
       if (c == FramePool::kZero) return nullptr;
-      install(*this, vpn, pte::make(c, pte::present | pte::anon | pte::dirty | pte::young | kind));
+      const uint64_t dirty = (write || (v->flags & vm::write)) ? pte::dirty : 0;
+      install(*this, vpn,
+              pte::make(c, pte::present | pte::anon | dirty | pte::young | kind | droppable(v)));
       return fp.data(c);
     }
     const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
@@ -285,7 +295,7 @@ bool AddressSpace::huge_fault(Vma *v, uint64_t addr, bool write) {
   // The anon_vma comes first, for a load too (unlike a 4 KiB page's zero-page load).
   anon_vma_prepare(v);
   pt.prepare(first);  // the deposited page table (may throw before anything changed)
-  if (!write) {
+  if (!write && ctx.cfg.zero_page) {
     for (uint64_t i = 0; i < n; i++)
       install(*this, first + i,
               pte::make(FramePool::kZero, pte::present | pte::cow | pte::young | pte::huge));
@@ -492,9 +502,11 @@ void AddressSpace::lru_drain() {
   lazy_batch.clear();
 }
 
-// Linux: madvise_pageout without swap: anonymous pages cannot go anywhere and stay; file and
-// shmem pages mapped only here are unmapped (reclaim), and a clean page of a regular file
-// also leaves the page cache (a dirty one, and shmem, stay there).
+// Linux: madvise_pageout without swap: swap-backed anonymous pages cannot go anywhere and
+// stay; lazy-free ones mapped only here are discarded when clean (shrink_folio_list), or
+// whatever their state in a MAP_DROPPABLE mapping (try_to_unmap_one); file and shmem pages
+// mapped only here are unmapped (reclaim), and a clean page of a regular file also leaves
+// the page cache (a dirty one, and shmem, stay there).
 void AddressSpace::pageout(Vma *v, uint64_t start, uint64_t end) {
   if (start >= end || pt.entries() == 0) return;
   PageCache *pc = cache_of(v);
@@ -502,8 +514,15 @@ void AddressSpace::pageout(Vma *v, uint64_t start, uint64_t end) {
       pc && static_cast<const OpenFile *>(v->file.get())->inode()->kind() == InodeKind::shmem;
   FramePool &fp = ctx.frames;
   pt.each(start >> page_shift, (end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
-    if (!(e & pte::present) || (e & (pte::anon | pte::norss))) return;
+    if (!(e & pte::present) || (e & pte::norss)) return;
     const uint32_t f = pte::frame(e);
+    if (e & pte::anon) {
+      if (!(e & pte::lazyfree) || f == FramePool::kZero || fp.mapcount(f) != 1) return;
+      if (!(v->flags & vm::droppable) && ((e & pte::dirty) || fp.dirty(f))) return;
+      drop_entry(*this, e);
+      e = 0;
+      return;
+    }
     // Kernel pages ([vdso]) are not on an LRU list: nothing reclaims them.
     if (f == FramePool::kZero || fp.mapcount(f) != 1 || v->special != Special::none) return;
     const bool clean = !(e & pte::dirty) && !fp.dirty(f);

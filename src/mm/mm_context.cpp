@@ -42,6 +42,7 @@ MmSettings::MmSettings(const SystemConfig &c)
       transparent_hugepage(c.transparent_hugepage),
       gigantic_pages(c.gigantic_pages),
       anon_vma_name(c.anon_vma_name),
+      zero_page(c.zero_page),
       max_map_count(c.max_map_count),
       mmap_min_addr(c.mmap_min_addr),
       overcommit_memory(c.overcommit_memory),

@@ -29,6 +29,7 @@ struct MmSettings {
   const bool transparent_hugepage;
   const bool gigantic_pages;
   const bool anon_vma_name;
+  const bool zero_page;
 
   // sysctls (/proc/sys/vm/...).
   std::atomic<uint64_t> max_map_count;

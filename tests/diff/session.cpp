@@ -2,6 +2,7 @@
 #include "session.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -82,8 +84,18 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
     }
     if (prepare && !prepare_dir(d, error)) return false;
   }
+  // Each session runs its own copy of the oracle: the pages of a binary that another
+  // session's oracle runs at the same time (ctest -j) would be shared between the two, and
+  // smaps would count them so.
+  const std::string own = dir + "/oracle";
+  std::error_code ec;
+  std::filesystem::copy_file(oracle_path, own, ec);
+  if (ec || ::chmod(own.c_str(), 0755) != 0) {
+    *error = "cannot copy the oracle to " + own;
+    return false;
+  }
   OracleOptions o;
-  o.oracle_path = oracle_path;
+  o.oracle_path = own;
   o.dir = kdir_;
   o.privileged = privileged;
   if (!oracle_.start(o, error)) return false;
@@ -129,6 +141,8 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
 
   vmspace::SystemConfig cfg;
   cfg.root_dir = vdir_;
+  cfg.zero_page = host_kernel().zero_page;
+  cfg.gigantic_pages = host_kernel().gigantic_pages;
   sys_ = std::make_unique<vmspace::System>(cfg);
   vmspace::SpawnOptions so;
   so.kernel_mappings = false;
@@ -147,6 +161,43 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
     if (v.name == "[stack]" || v.start < 0x1000000) protected_.push_back({v.start, v.end});
   }
   return true;
+}
+
+std::string HostKernel::differences() const {
+  std::string d;
+  if (!zero_page) d += "no zero page";
+  if (!gigantic_pages) d += std::string(d.empty() ? "" : "; ") + "no 1 GiB huge pages";
+  return d;
+}
+
+namespace {
+uint64_t resident_pages() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident;
+}
+
+HostKernel probe_host() {
+  HostKernel h;
+  // Loads from 64 untouched pages: with the zero page RSS stays, without it grows by 64.
+  constexpr size_t kPages = 64, kPage = 4096;
+  void *m = ::mmap(nullptr, kPages * kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m != MAP_FAILED) {
+    const uint64_t before = resident_pages();
+    for (size_t i = 0; i < kPages; i++) (void)static_cast<volatile const char *>(m)[i * kPage];
+    h.zero_page = resident_pages() < before + kPages / 2;
+    ::munmap(m, kPages * kPage);
+  }
+  struct stat st;
+  h.gigantic_pages = ::stat("/sys/kernel/mm/hugepages/hugepages-1048576kB", &st) == 0;
+  return h;
+}
+}  // namespace
+
+const HostKernel &host_kernel() {
+  static const HostKernel h = probe_host();
+  return h;
 }
 
 namespace {

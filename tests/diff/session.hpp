@@ -47,6 +47,18 @@ struct Answer {
 
 bool operator==(const Answer &a, const Answer &b);
 
+// How the host kernel differs from the Linux defaults that vmspace models and the scripts
+// under examples/ were annotated with: each session configures vmspace alike, so that it is
+// compared with this kernel as it is.
+struct HostKernel {
+  bool zero_page = true;       // false: read faults allocate (mm_forbids_zeropage)
+  bool gigantic_pages = true;  // a 1 GiB huge page size exists (CPU flag pdpe1gb)
+  // What differs, for people ("no zero page; no 1 GiB huge pages"); empty when nothing does.
+  std::string differences() const;
+};
+// Probed once per program (a read of untouched anonymous memory, /sys/kernel/mm/hugepages).
+const HostKernel &host_kernel();
+
 // Files every session finds in its directory (name, size, mode); also a directory "dir"
 // and a FIFO "fifo".
 struct FileSpec {
