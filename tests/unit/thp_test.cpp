@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "smaps_field.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/accessor.hpp"
 #include "vmspace/process.hpp"
@@ -21,12 +22,6 @@ constexpr uint64_t kFixed = kAnon | lx::map_fixed;
 constexpr uint64_t kRw = lx::prot_read | lx::prot_write;
 constexpr uint64_t kHuge = 2ull << 20;
 constexpr uint64_t kBase = 0x40000000;
-
-uint64_t field_kb(const std::string &smaps, const char *key) {
-  const size_t at = smaps.find(std::string("\n") + key);
-  if (at == std::string::npos) return ~0ull;
-  return std::strtoull(smaps.c_str() + at + 1 + std::string(key).size(), nullptr, 10);
-}
 
 class Thp : public ::testing::Test {
  protected:

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "smaps_field.hpp"
 #include "vmspace/abi.hpp"
 #include "vmspace/process.hpp"
 #include "vmspace/system.hpp"
@@ -19,12 +20,6 @@ namespace {
 constexpr uint64_t kAnon = lx::map_private | lx::map_anonymous;
 constexpr uint64_t kRw = lx::prot_read | lx::prot_write;
 constexpr uint64_t kPage = 4096;
-
-uint64_t field_kb(const std::string &smaps, const char *key) {
-  const size_t at = smaps.find(std::string("\n") + key);
-  if (at == std::string::npos) return ~0ull;
-  return std::strtoull(smaps.c_str() + at + 1 + std::string(key).size(), nullptr, 10);
-}
 
 class ZeroPage : public ::testing::Test {
  protected:
