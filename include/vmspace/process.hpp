@@ -80,10 +80,10 @@ class Process {
   Result<void> mlockall(uint64_t flags);  // MCL_CURRENT 1, MCL_FUTURE 2, MCL_ONFAULT 4
   Result<void> munlockall();
   Result<void> madvise(uint64_t addr, uint64_t len, uint64_t advice);
-  // msync and mincore check their arguments and the VMAs of the range as Linux does; writing
-  // back and reporting residency come with the page layer (mincore writes zeros: not
-  // resident). mincore with a guest address writes the vector into guest memory (EFAULT
-  // where it cannot); with a host buffer (which may be null: no vector wanted), there.
+  // msync writes dirty pages back (MS_SYNC), invalidates (MS_INVALIDATE) or only checks
+  // (MS_ASYNC); mincore reports page-cache residency for file pages and present pages for
+  // anonymous memory. mincore with a guest address writes the vector into guest memory
+  // (EFAULT where it cannot); with a host buffer (which may be null: no vector wanted), there.
   Result<void> msync(uint64_t addr, uint64_t len, uint64_t flags);
   Result<void> mincore(uint64_t addr, uint64_t len, uint64_t vec);
   Result<void> mincore(uint64_t addr, uint64_t len, uint8_t *host_vec);

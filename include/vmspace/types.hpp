@@ -49,6 +49,10 @@ struct SystemConfig {
   uint64_t hugepages_2m = 0;  // free huge pages in the pool (vm.nr_hugepages)
   uint64_t hugepages_1g = 0;
   bool gigantic_pages = true;  // a 1 GiB hstate exists (CPU flag pdpe1gb)
+  // read_ahead_kb of the device the files live on (/sys/class/bdi/MAJ:MIN/read_ahead_kb):
+  // how much a read fault on an uncached file page reads around it. Linux's default is 128;
+  // some virtual disks set more (8192 reads a whole 8 MiB around the page).
+  uint64_t read_ahead_kb = 128;
 
   // Kernel configuration options that change behaviour.
   bool transparent_hugepage = true;  // CONFIG_TRANSPARENT_HUGEPAGE: 2 MiB alignment of large maps

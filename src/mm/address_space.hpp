@@ -357,6 +357,16 @@ class AddressSpace {
   // The page holding addr in host memory, made present for a load or a store after fault()
   // allowed it (Linux: handle_mm_fault below the VMA checks: the zero page, a new anonymous
   // page, the page cache, copy-on-write). Null when guest memory is exhausted.
+  // The file pages a read fault on an uncached page reads (do_sync_mmap_readahead).
+  struct ReadAround {
+    uint64_t from, pages;
+  };
+  ReadAround read_around(const Vma *v, uint64_t pgoff) const;
+  // A load that SIGBUSes past the file's end: the cached pages of its window are mapped
+  // first, as do_read_fault's fault-around does before filemap_fault fails.
+  void fault_around_past_eof(Vma *v, uint64_t addr);
+  // Reads those pages into the page cache (pgoff itself is not cached).
+  void read_pages(const Vma *v, PageCache *pc, uint64_t pgoff);
   // A load's fault-around and read-around on a file page (memory.cpp).
   void fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t kind);
   // Maps the cached pages of [from, to) in v that are not mapped yet (filemap_map_pages).

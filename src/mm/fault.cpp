@@ -80,6 +80,7 @@ Fault AddressSpace::fault(uint64_t addr, bool write, bool exec, const TaskLimits
   const bool copied =
       (pt.get(addr >> page_shift) & (pte::present | pte::anon)) == (pte::present | pte::anon);
   if (!copied && !backed(v, addr & ~(page_size - 1), (addr & ~(page_size - 1)) + page_size)) {
+    if (!write) fault_around_past_eof(v, addr);
     f.signal = kSigbus;
     f.code = kBusAdrerr;
     return f;

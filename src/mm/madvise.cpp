@@ -90,6 +90,13 @@ static Result<void> visit(AddressSpace &mm, Vma *v, uint64_t start, uint64_t end
       if (!v->file || v->special != Special::none) return fail(Errno::inval);
       if ((f & (vm::shared | vm::maywrite)) != (vm::shared | vm::maywrite))
         return fail(Errno::acces);
+      // vfs_fallocate(PUNCH_HOLE | KEEP_SIZE) at the file offset, a loff_t: negative is
+      // EINVAL, an end past the file system's s_maxbytes EFBIG (ext4: 16 TiB - 4 KiB).
+      const uint64_t off = (v->pgoff << mm.page_shift) + (start - v->start);
+      const Inode *in = inode_of(*v);
+      const uint64_t max = in ? static_cast<uint64_t>(in->max_bytes()) : INT64_MAX;
+      if (off >> 63) return fail(Errno::inval);
+      if (off + (end - start) > max) return fail(Errno::fbig);
       // Punch the hole: the file's pages there become zeros for every mapping.
       mm.zap(start, end);
       if (v->vm_ops) {

@@ -1,6 +1,7 @@
 // The machine as the mm core sees it. See mm_context.hpp.
 #include "mm/mm_context.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace vmspace {
@@ -43,6 +44,7 @@ MmSettings::MmSettings(const SystemConfig &c)
       gigantic_pages(c.gigantic_pages),
       anon_vma_name(c.anon_vma_name),
       zero_page(c.zero_page),
+      read_ahead_pages(std::min<uint64_t>(c.read_ahead_kb, 1 << 20) * 1024 / c.page_size),
       max_map_count(c.max_map_count),
       mmap_min_addr(c.mmap_min_addr),
       overcommit_memory(c.overcommit_memory),

@@ -30,6 +30,7 @@ struct MmSettings {
   const bool gigantic_pages;
   const bool anon_vma_name;
   const bool zero_page;
+  const uint64_t read_ahead_pages;  // the backing device's ra_pages
 
   // sysctls (/proc/sys/vm/...).
   std::atomic<uint64_t> max_map_count;

@@ -78,7 +78,10 @@ Result<void> AddressSpace::populate_pages(Vma *v, uint64_t start, uint64_t end, 
     // A private copy is there to stay; a file page may have been truncated away.
     const bool present = e & pte::present;
     const bool copy = present && (e & pte::anon);
-    if (!copy && !backed(v, a, a + page_size)) return fail(Errno::fault);
+    if (!copy && !backed(v, a, a + page_size)) {
+      if (!write) fault_around_past_eof(v, a);
+      return fail(Errno::fault);
+    }
     if (present && (!write || !(e & pte::cow))) continue;
     if (!page_for(v, a, write)) return fail(Errno::nomem);
   }

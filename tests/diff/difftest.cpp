@@ -265,7 +265,10 @@ int run_random(const Config &c) {
           // Fill the address space up to vm.max_map_count (give or take a few).
           op.kind = Op::Fill;
           op.addr = 0x200000000ull;
-          int count = s.proc().map_count();
+          // By a process that can run (after a vfork the parent waits for its child).
+          for (int k = Session::kSlots - 1; k >= 0; k--)
+            if (s.alive(k) && !s.blocked(k)) op.slot = k;
+          int count = s.proc(op.slot).map_count();
           int64_t want = 65530 - count - 1 + static_cast<int64_t>(g.pick(5)) - 2;
           op.len = static_cast<uint64_t>(want < 2 ? 2 : want);
           n = std::min(n, i + 40);  // every later step compares 65k maps lines

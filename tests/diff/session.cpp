@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <algorithm>
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +145,7 @@ bool Session::start(const std::string &oracle_path, const std::string &dir, bool
   cfg.root_dir = vdir_;
   cfg.zero_page = host_kernel().zero_page;
   cfg.gigantic_pages = host_kernel().gigantic_pages;
+  cfg.read_ahead_kb = host_kernel().read_ahead_kb;
   sys_ = std::make_unique<vmspace::System>(cfg);
   vmspace::SpawnOptions so;
   so.kernel_mappings = false;
@@ -167,6 +170,9 @@ std::string HostKernel::differences() const {
   std::string d;
   if (!zero_page) d += "no zero page";
   if (!gigantic_pages) d += std::string(d.empty() ? "" : "; ") + "no 1 GiB huge pages";
+  if (read_ahead_kb != 128)
+    d += std::string(d.empty() ? "" : "; ") + "files read ahead by " +
+         std::to_string(read_ahead_kb) + " KiB";
   return d;
 }
 
@@ -191,6 +197,15 @@ HostKernel probe_host() {
   }
   struct stat st;
   h.gigantic_pages = ::stat("/sys/kernel/mm/hugepages/hugepages-1048576kB", &st) == 0;
+  // The sessions' files live in $TMPDIR: their device's readahead is what the kernel's read
+  // faults use (a file system without a device of its own keeps the default).
+  const char *t = std::getenv("TMPDIR");
+  if (::stat(t && *t ? t : "/tmp", &st) == 0) {
+    std::ifstream ra("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                     std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
+    uint64_t kb;
+    if (ra >> kb) h.read_ahead_kb = kb;
+  }
   return h;
 }
 }  // namespace

@@ -51,12 +51,14 @@ bool operator==(const Answer &a, const Answer &b);
 // under examples/ were annotated with: each session configures vmspace alike, so that it is
 // compared with this kernel as it is.
 struct HostKernel {
-  bool zero_page = true;       // false: read faults allocate (mm_forbids_zeropage)
-  bool gigantic_pages = true;  // a 1 GiB huge page size exists (CPU flag pdpe1gb)
+  bool zero_page = true;         // false: read faults allocate (mm_forbids_zeropage)
+  bool gigantic_pages = true;    // a 1 GiB huge page size exists (CPU flag pdpe1gb)
+  uint64_t read_ahead_kb = 128;  // of the device holding the sessions' files ($TMPDIR)
   // What differs, for people ("no zero page; no 1 GiB huge pages"); empty when nothing does.
   std::string differences() const;
 };
-// Probed once per program (a read of untouched anonymous memory, /sys/kernel/mm/hugepages).
+// Probed once per program (a read of untouched anonymous memory, /sys/kernel/mm/hugepages,
+// /sys/class/bdi/MAJ:MIN/read_ahead_kb of $TMPDIR's device).
 const HostKernel &host_kernel();
 
 // Files every session finds in its directory (name, size, mode); also a directory "dir"
