@@ -219,6 +219,7 @@ std::string repro_script(uint64_t seed, const std::vector<Op> &ops, const std::v
   std::string line;
   while (std::getline(w, line)) s += "# " + line + "\n";
   s += "@layout {\n" + layout + "}\n";
+  s += std::string(kSessionFilesLine) + "\n";
   for (const FileSpec &f : session_files()) {
     char mode[16];
     std::snprintf(mode, sizeof mode, "0%o", f.mode);

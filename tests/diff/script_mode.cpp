@@ -78,6 +78,8 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
   }
   std::stringstream ss;
   ss << in.rdbuf();
+  const bool session_files_line =
+      ("\n" + ss.str()).find("\n" + std::string(kSessionFilesLine) + "\n") != std::string::npos;
   vmspace::Script script;
   std::string err;
   vmspace::ParseOptions po;
@@ -166,7 +168,16 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
       if (st.kind == vmspace::Stmt::Dir) {
         const vmspace::Directive &d = st.dir;
         if (d.name == "file") {
+          const FileSpec *session_file = nullptr;
+          for (const FileSpec &f : session_files())
+            if (session_files_line && d.words[0] == f.name && !d.quoted[1]) session_file = &f;
           for (const std::string &side : {s.kernel_dir(), s.vmspace_dir()}) {
+            if (session_file) {
+              std::string e;
+              if (!make_session_file(side + "/" + d.words[0], *session_file, &e))
+                problem(loc + ": " + e);
+              continue;
+            }
             std::string p = side + "/" + d.words[0];
             int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
             uint64_t mode = 0666, size = 0;

@@ -40,34 +40,37 @@ const std::vector<FileSpec> &session_files() {
   return files;
 }
 
-bool prepare_dir(const std::string &dir, std::string *error) {
-  ::chmod(dir.c_str(), 0777);
-  for (const FileSpec &f : session_files()) {
-    std::string p = dir + "/" + f.name;
-    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(f.size)) != 0) {
-      *error = "cannot create " + p;
-      if (fd >= 0) ::close(fd);
+bool make_session_file(const std::string &p, const FileSpec &f, std::string *error) {
+  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(f.size)) != 0) {
+    *error = "cannot create " + p;
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  // Contents the loads can tell apart: a pattern that differs per file and per page.
+  std::string bytes(f.size < 65536 ? f.size : 65536, '\0');
+  for (size_t i = 0; i < bytes.size(); i++)
+    bytes[i] = static_cast<char>((i * 131 + (i >> 12) * 7 + f.name[2]) & 0xff);
+  // Page by page: the kernel's page cache then holds 4 KiB folios, as vmspace models it (a
+  // single large write makes a large folio, whose truncation and fault-around differ:
+  // docs/linux-facts.md, "Large folios").
+  for (size_t at = 0; at < bytes.size(); at += 4096) {
+    const size_t n = std::min<size_t>(4096, bytes.size() - at);
+    if (::pwrite(fd, bytes.data() + at, n, static_cast<off_t>(at)) < 0) {
+      *error = "cannot write " + p;
+      ::close(fd);
       return false;
     }
-    // Contents the loads can tell apart: a pattern that differs per file and per page.
-    std::string bytes(f.size < 65536 ? f.size : 65536, '\0');
-    for (size_t i = 0; i < bytes.size(); i++)
-      bytes[i] = static_cast<char>((i * 131 + (i >> 12) * 7 + f.name[2]) & 0xff);
-    // Page by page: the kernel's page cache then holds 4 KiB folios, as vmspace models it (a
-    // single large write makes a large folio, whose truncation and fault-around differ:
-    // docs/linux-facts.md, "Large folios").
-    for (size_t at = 0; at < bytes.size(); at += 4096) {
-      const size_t n = std::min<size_t>(4096, bytes.size() - at);
-      if (::pwrite(fd, bytes.data() + at, n, static_cast<off_t>(at)) < 0) {
-        *error = "cannot write " + p;
-        ::close(fd);
-        return false;
-      }
-    }
-    ::fchmod(fd, f.mode);
-    ::close(fd);
   }
+  ::fchmod(fd, f.mode);
+  ::close(fd);
+  return true;
+}
+
+bool prepare_dir(const std::string &dir, std::string *error) {
+  ::chmod(dir.c_str(), 0777);
+  for (const FileSpec &f : session_files())
+    if (!make_session_file(dir + "/" + f.name, f, error)) return false;
   ::mkdir((dir + "/dir").c_str(), 0777);
   ::mkfifo((dir + "/fifo").c_str(), 0666);
   return true;

@@ -142,5 +142,13 @@ std::string normalize_maps(const std::string &maps, const std::string &dir);
 std::string op_to_script(const Op &op, const Answer &kernel, int pid = 1, int child_pid = 0);
 // Preparation of the directory: creates the session files.
 bool prepare_dir(const std::string &dir, std::string *error);
+// One of session_files() at path p, with its contents (a per-page pattern in the first 64 KiB,
+// written page by page, the rest a hole) and mode.
+bool make_session_file(const std::string &p, const FileSpec &f, std::string *error);
+// A divergence script's line saying that its @file directives name session files: the
+// script mode makes them as the random test did (`@file NAME SIZE MODE` alone would give
+// zeros that no page cache holds).
+inline constexpr const char *kSessionFilesLine =
+    "# difftest: @file of a session file = its pattern";
 
 }  // namespace difftest
