@@ -129,6 +129,21 @@ uint32_t PageCache::cached(uint64_t pgoff) {
   return it == pages_.end() ? FramePool::kZero : it->second;
 }
 
+void PageCache::set_readahead_mark(uint64_t pgoff) {
+  MutexLock g(mu_);
+  if (pages_.count(pgoff)) marks_.insert(pgoff);
+}
+
+bool PageCache::readahead_marked(uint64_t pgoff) {
+  MutexLock g(mu_);
+  return !marks_.empty() && marks_.count(pgoff) != 0;
+}
+
+bool PageCache::clear_readahead_mark(uint64_t pgoff) {
+  MutexLock g(mu_);
+  return marks_.erase(pgoff) != 0;
+}
+
 void PageCache::set_writer(int fd) {
   MutexLock g(mu_);
   if (writer_ >= 0 || fd < 0) return;
@@ -186,6 +201,7 @@ void PageCache::truncate(uint64_t size) {
   // Mappings look again even when no cached page goes: their private copies of pages past
   // the new end go too (drop_stale).
   frames_.note_eviction();
+  marks_.erase(marks_.lower_bound(keep), marks_.end());
   for (auto it = pages_.lower_bound(keep); it != pages_.end();) {
     frames_.put(it->second);
     frames_.note_eviction();
@@ -199,6 +215,7 @@ void PageCache::truncate(uint64_t size) {
 
 void PageCache::drop(uint64_t first, uint64_t last) {
   MutexLock g(mu_);
+  marks_.erase(marks_.lower_bound(first), marks_.upper_bound(last));
   for (auto it = pages_.lower_bound(first); it != pages_.end() && it->first <= last;) {
     frames_.put(it->second);
     frames_.note_eviction();

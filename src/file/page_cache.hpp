@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "base/mutex.hpp"
@@ -62,6 +63,11 @@ class PageCache {
   void drop(uint64_t first, uint64_t last);
   // Pages of [first, last] in the cache (mincore of a file mapping).
   bool resident(uint64_t pgoff);
+  // PG_readahead: the page a readahead marked, where the next one would start. Fault-around
+  // does not map a marked page (next_uptodate_folio skips it); the fault on it clears the mark.
+  void set_readahead_mark(uint64_t pgoff);
+  bool readahead_marked(uint64_t pgoff);
+  bool clear_readahead_mark(uint64_t pgoff);  // whether it was marked
   // The first cached page at or after pgoff, or ~0.
   uint64_t next_resident(uint64_t pgoff);
   uint64_t pages();
@@ -70,7 +76,8 @@ class PageCache {
   FramePool &frames_;
   Mutex mu_;
   std::map<uint64_t, uint32_t> pages_
-      VMS_GUARDED_BY(mu_);  // page -> frame (dirty: the frame's flag)
+      VMS_GUARDED_BY(mu_);                        // page -> frame (dirty: the frame's flag)
+  std::set<uint64_t> marks_ VMS_GUARDED_BY(mu_);  // cached pages with PG_readahead
   int writer_ VMS_GUARDED_BY(mu_) = -1;
   int wb_err_ VMS_GUARDED_BY(mu_) = 0;
 };

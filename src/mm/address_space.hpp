@@ -360,6 +360,7 @@ class AddressSpace {
   // The file pages a read fault on an uncached page reads (do_sync_mmap_readahead).
   struct ReadAround {
     uint64_t from, pages;
+    uint64_t async = 0;  // the last pages, whose first gets PG_readahead (0: none)
   };
   ReadAround read_around(const Vma *v, uint64_t pgoff) const;
   // A load that SIGBUSes past the file's end: the cached pages of its window are mapped

@@ -94,13 +94,15 @@ AddressSpace::ReadAround AddressSpace::read_around(const Vma *v, uint64_t pgoff)
     return {pgoff & ~(pmd - 1), (f & vm::rand_read) ? pmd : 2 * pmd};
   }
   if ((f & (vm::rand_read | vm::exec)) == vm::rand_read || ra == 0) return {pgoff, 1};
-  if (f & vm::seq_read) return {pgoff, ra};
+  // page_cache_sync_ra: at the file's start a full window whose second half is marked; else
+  // (no read history) a standalone read, unmarked.
+  if (f & vm::seq_read) return {pgoff, ra, pgoff == 0 ? ra / 2 : 0};
   if (f & vm::exec) {
     const uint64_t vma_end = v->pgoff + ((v->end - v->start) >> page_shift);
     const uint64_t from = std::max(pgoff, v->pgoff);
     return {from, std::min(from + ra, vma_end) - from};
   }
-  return {pgoff - std::min(pgoff, ra / 2), ra};
+  return {pgoff - std::min(pgoff, ra / 2), ra, ra / 4};
 }
 
 void AddressSpace::fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t kind) {
@@ -170,8 +172,35 @@ void AddressSpace::read_pages(const Vma *v, PageCache *pc, uint64_t pgoff) {
   const uint64_t size = of->inode()->size();
   const uint64_t file_pages = (size + page_size - 1) >> page_shift;
   const ReadAround ra = read_around(v, pgoff);
-  for (uint64_t p = ra.from; p < ra.from + ra.pages && p < file_pages; p++)
+  const uint64_t end = std::min(ra.from + ra.pages, file_pages);
+  if (end <= ra.from) return;
+  // Which pages were there already (in vmspace's cache or the host's): readahead skips them.
+  std::vector<uint8_t> had(end - ra.from, 0);
+  if (ra.async && of->read_fd() >= 0)
+    had = host_residency(of->read_fd(), ra.from, end - ra.from, page_size);
+  for (uint64_t p = ra.from; p < end; p++) {
+    if (pc->cached(p) != FramePool::kZero) had[p - ra.from] = 1;
     (void)pc->page(p, of->read_fd(), size);
+  }
+  if (!ra.async) return;
+  // The PG_readahead mark (page_cache_ra_order, 4 KiB folios): async pages before the
+  // window's end. When a page was there already, allocation stops at it and the rest is read
+  // by do_page_cache_ra, which cuts the window at EOF first and marks relative to that.
+  uint64_t mark = ~uint64_t{0};
+  uint64_t first_had = end;
+  for (uint64_t p = ra.from; p < end; p++)
+    if (had[p - ra.from]) {
+      first_had = p;
+      break;
+    }
+  if (ra.pages < 4) first_had = ra.from;  // too small for the folio path: do_page_cache_ra
+  if (first_had == end) {
+    if (ra.from + ra.pages - ra.async < end) mark = ra.from + ra.pages - ra.async;
+  } else {
+    const uint64_t nr = std::min(ra.pages - (first_had - ra.from), file_pages - first_had);
+    if (ra.async <= nr) mark = first_had + nr - ra.async;
+  }
+  if (mark < end && !had[mark - ra.from]) pc->set_readahead_mark(mark);
 }
 
 void AddressSpace::map_cached(Vma *v, PageCache *pc, uint64_t from, uint64_t to, uint64_t kind) {
@@ -185,7 +214,7 @@ void AddressSpace::map_cached(Vma *v, PageCache *pc, uint64_t from, uint64_t to,
     const uint64_t vpn = a >> page_shift;
     if (pt.get(vpn) != 0) continue;  // present, or a guard marker
     const uint32_t f = pc->cached(p);
-    if (f == FramePool::kZero) continue;
+    if (f == FramePool::kZero || pc->readahead_marked(p)) continue;
     fp.get(f);
     install(*this, vpn, pte::make(f, pte::present | pte::young | kind | (shared ? 0 : pte::cow)));
   }
@@ -294,6 +323,9 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
         pgoff < ((in->size() + page_size - 1) >> page_shift) &&
         (of->read_fd() < 0 || !host_residency(of->read_fd(), pgoff, 1, page_size)[0]))
       read_pages(v, pc, pgoff);
+    // filemap_fault finds a marked page: do_async_mmap_readahead clears the mark (the
+    // asynchronous readahead it starts is not modelled).
+    (void)pc->clear_readahead_mark(pgoff);
     const uint32_t f = pc->page(pgoff, of->read_fd(), in->size());
     if (f == FramePool::kZero) return nullptr;
     if (shared) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sandbox_fixture.hpp"
+#include "smaps_field.hpp"
 #include "vmspace/abi.hpp"
 
 namespace vmspace {
@@ -32,8 +33,9 @@ class ReadAhead : public ::testing::Test, public SandboxFixture {
     ASSERT_TRUE(p_.ftruncate(fd_, kFilePages * kPage));
   }
   // Maps pages [first, first + n) of the file.
-  uint64_t map(uint64_t first, uint64_t n, uint64_t prot, uint64_t flags = lx::map_private) {
-    auto a = p_.mmap(0, n * kPage, prot, flags, fd_, first * kPage);
+  uint64_t map(uint64_t first, uint64_t n, uint64_t prot, uint64_t flags = lx::map_private,
+               uint64_t hint = 0) {
+    auto a = p_.mmap(hint, n * kPage, prot, flags, fd_, first * kPage);
     EXPECT_TRUE(a);
     return a ? *a : 0;
   }
@@ -111,6 +113,21 @@ TEST_F(ReadAhead, AdviceChangesTheWindow) {
   EXPECT_EQ(cached(), (Runs{{0, 0}, {0x1234, 0x1234}, {0x2234, 0x2a33}, {0x3200, 0x35ff}}));
 }
 
+// The read-around marks the page a quarter of the window before its end (PG_readahead);
+// fault-around leaves it out (observed with read_ahead_kb 128: Rss 60 kB, not 64), and the
+// load of that page maps it and clears the mark.
+TEST_F(ReadAhead, TheMarkedPageWaitsForItsOwnFault) {
+  start(128);
+  // At an address whose 64 KiB windows match the file's 16-page blocks.
+  const uint64_t a = map(0x1200, 0x100, lx::prot_read, lx::map_private, 0x10000000);
+  ASSERT_EQ(a, 0x10000000u);
+  load(a + 0x34 * kPage);
+  EXPECT_EQ(cached(), (Runs{{0, 0}, {0x1224, 0x1243}}));
+  EXPECT_EQ(field_kb(p_.smaps(a), "Rss:"), 60u);
+  load(a + 0x3c * kPage);
+  EXPECT_EQ(field_kb(p_.smaps(a), "Rss:"), 64u);
+}
+
 TEST_F(ReadAhead, AStoreReadsAroundAsALoadDoes) {
   start(8192);
   const uint64_t a = map(0x1200, 0x100, lx::prot_read | lx::prot_write);
@@ -118,7 +135,7 @@ TEST_F(ReadAhead, AStoreReadsAroundAsALoadDoes) {
   ASSERT_FALSE(p_.write(a + 0x34 * kPage, &b, 1));
   EXPECT_EQ(cached(), (Runs{{0, 0}, {0xe34, 0x1633}}));
   // Only the page itself became private: the others are the file's, read but not mapped.
-  EXPECT_EQ(p_.smaps(a).find("Rss:                   4 kB") != std::string::npos, true);
+  EXPECT_EQ(field_kb(p_.smaps(a), "Rss:"), 4u);
 }
 
 }  // namespace
