@@ -65,15 +65,6 @@ static void install(AddressSpace &mm, uint64_t vpn, uint64_t e) {
   if (counted(e)) rss_counter(mm, e)++;
 }
 
-// Linux: do_read_fault's do_fault_around -> filemap_map_pages. A load from a file page that
-// is not mapped first maps the pages around it that the page cache holds: a window of
-// fault_around_bytes (64 KiB) from the aligned address below, cut at the VMA and at the page
-// table's end, and at the file's end. Pages are mapped as the fault itself would map them
-// (young: x86 does not make prefaulted entries old). When the faulting page is not cached,
-// the file is read around it (read_around below) and the retried fault maps the window as
-// above.
-// What "cached" means for a host file: in vmspace's cache, or in the host kernel's (a file
-// written or read before vmspace looked at it is there).
 // Linux 6.18: do_sync_mmap_readahead, the pages a read fault on an uncached file page reads
 // (the file's end cuts them). ra_pages is the backing device's read_ahead_kb (128 KiB unless
 // the machine sets it otherwise: SystemConfig::read_ahead_kb).
@@ -84,8 +75,9 @@ static void install(AddressSpace &mm, uint64_t vpn, uint64_t e) {
 //  - VM_EXEC: ra_pages from the page on, cut at the VMA's end (instruction fetch is random;
 //    x86's exec_folio_order is 0);
 //  - otherwise read-around: ra_pages centred on the page.
-// Not modelled: mmap_miss (after 100 more misses than hits on one open file the kernel stops
-// reading around) and asynchronous readahead when a later fault hits the PG_readahead mark.
+// The read marks one page PG_readahead (read_pages). Not modelled: mmap_miss (after 100 more
+// misses than hits on one open file the kernel stops reading around) and the asynchronous
+// readahead a later fault on the marked page starts.
 AddressSpace::ReadAround AddressSpace::read_around(const Vma *v, uint64_t pgoff) const {
   const uint64_t ra = ctx.cfg.read_ahead_pages;
   const uint64_t f = v->flags;
@@ -105,6 +97,15 @@ AddressSpace::ReadAround AddressSpace::read_around(const Vma *v, uint64_t pgoff)
   return {pgoff - std::min(pgoff, ra / 2), ra, ra / 4};
 }
 
+// Linux: do_read_fault's do_fault_around -> filemap_map_pages. A load from a file page that
+// is not mapped first maps the pages around it that the page cache holds: a window of
+// fault_around_bytes (64 KiB) from the aligned address below, cut at the VMA and at the page
+// table's end, and at the file's end. Pages are mapped as the fault itself would map them
+// (young: x86 does not make prefaulted entries old). When the faulting page is not cached,
+// the file is read around it (read_around below) and the retried fault maps the window as
+// above.
+// What "cached" means for a host file: in vmspace's cache, or in the host kernel's (a file
+// written or read before vmspace looked at it is there).
 void AddressSpace::fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t kind) {
   constexpr uint64_t kAroundBytes = 64 * 1024;
   const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
@@ -140,8 +141,10 @@ void AddressSpace::fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t k
   // folios: docs/probes/eof_around.c; vmspace's folios are pages).
   if (past_eof && !table) {
     uint64_t n = 0;
-    for (uint64_t a = from; n < 2 && a < to; a += page_size)
-      n += pc->cached(v->pgoff + ((a - v->start) >> page_shift)) != FramePool::kZero;
+    for (uint64_t a = from; n < 2 && a < to; a += page_size) {
+      const uint64_t p = v->pgoff + ((a - v->start) >> page_shift);
+      n += pc->cached(p) != FramePool::kZero && !pc->readahead_marked(p);
+    }
     if (n < 2) return;
   }
   // do_fault_around maps what is cached. When the faulting page is not, filemap_fault reads
