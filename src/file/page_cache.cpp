@@ -129,6 +129,37 @@ uint32_t PageCache::cached(uint64_t pgoff) {
   return it == pages_.end() ? FramePool::kZero : it->second;
 }
 
+void PageCache::readahead(uint64_t start, uint64_t n, uint64_t async, int read_fd,
+                          uint64_t file_size) {
+  const uint64_t ps = frames_.page_size();
+  const uint64_t file_pages = (file_size + ps - 1) / ps;
+  const uint64_t end = std::min(start + n, file_pages);
+  if (end <= start) return;
+  // Which pages were there already (here or in the host's cache): readahead skips them.
+  std::vector<uint8_t> had(end - start, 0);
+  if (async && read_fd >= 0) had = host_residency(read_fd, start, end - start, ps);
+  for (uint64_t p = start; p < end; p++) {
+    if (cached(p) != FramePool::kZero) had[p - start] = 1;
+    (void)page(p, read_fd, file_size);
+  }
+  if (!async) return;
+  // The mark: async pages before the window's end. When a page was there already, folio
+  // allocation stops at it and do_page_cache_ra reads the rest, cutting the window at EOF
+  // first and counting the mark from there; a window under 4 pages goes there at once.
+  uint64_t first_had = end;
+  for (uint64_t p = start; p < end && first_had == end; p++)
+    if (had[p - start]) first_had = p;
+  if (n < 4) first_had = start;
+  uint64_t mark = ~uint64_t{0};
+  if (first_had == end) {
+    if (start + n - async < end) mark = start + n - async;
+  } else {
+    const uint64_t nr = std::min(n - (first_had - start), file_pages - first_had);
+    if (async <= nr) mark = first_had + nr - async;
+  }
+  if (mark < end && !had[mark - start]) set_readahead_mark(mark);
+}
+
 void PageCache::set_readahead_mark(uint64_t pgoff) {
   MutexLock g(mu_);
   if (pages_.count(pgoff)) marks_.insert(pgoff);

@@ -63,6 +63,10 @@ class PageCache {
   void drop(uint64_t first, uint64_t last);
   // Pages of [first, last] in the cache (mincore of a file mapping).
   bool resident(uint64_t pgoff);
+  // Readahead (Linux: page_cache_ra_order with 4 KiB folios, do_page_cache_ra): reads the
+  // pages of [start, start + n) below the file's end that are not cached (in this cache or
+  // the host's), and marks PG_readahead the page async pages before the window's end.
+  void readahead(uint64_t start, uint64_t n, uint64_t async, int read_fd, uint64_t file_size);
   // PG_readahead: the page a readahead marked, where the next one would start. Fault-around
   // does not map a marked page (next_uptodate_folio skips it); the fault on it clears the mark.
   void set_readahead_mark(uint64_t pgoff);

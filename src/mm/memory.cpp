@@ -172,38 +172,8 @@ void AddressSpace::fault_around_past_eof(Vma *v, uint64_t addr) {
 
 void AddressSpace::read_pages(const Vma *v, PageCache *pc, uint64_t pgoff) {
   const OpenFile *of = static_cast<const OpenFile *>(v->file.get());
-  const uint64_t size = of->inode()->size();
-  const uint64_t file_pages = (size + page_size - 1) >> page_shift;
   const ReadAround ra = read_around(v, pgoff);
-  const uint64_t end = std::min(ra.from + ra.pages, file_pages);
-  if (end <= ra.from) return;
-  // Which pages were there already (in vmspace's cache or the host's): readahead skips them.
-  std::vector<uint8_t> had(end - ra.from, 0);
-  if (ra.async && of->read_fd() >= 0)
-    had = host_residency(of->read_fd(), ra.from, end - ra.from, page_size);
-  for (uint64_t p = ra.from; p < end; p++) {
-    if (pc->cached(p) != FramePool::kZero) had[p - ra.from] = 1;
-    (void)pc->page(p, of->read_fd(), size);
-  }
-  if (!ra.async) return;
-  // The PG_readahead mark (page_cache_ra_order, 4 KiB folios): async pages before the
-  // window's end. When a page was there already, allocation stops at it and the rest is read
-  // by do_page_cache_ra, which cuts the window at EOF first and marks relative to that.
-  uint64_t mark = ~uint64_t{0};
-  uint64_t first_had = end;
-  for (uint64_t p = ra.from; p < end; p++)
-    if (had[p - ra.from]) {
-      first_had = p;
-      break;
-    }
-  if (ra.pages < 4) first_had = ra.from;  // too small for the folio path: do_page_cache_ra
-  if (first_had == end) {
-    if (ra.from + ra.pages - ra.async < end) mark = ra.from + ra.pages - ra.async;
-  } else {
-    const uint64_t nr = std::min(ra.pages - (first_had - ra.from), file_pages - first_had);
-    if (ra.async <= nr) mark = first_had + nr - ra.async;
-  }
-  if (mark < end && !had[mark - ra.from]) pc->set_readahead_mark(mark);
+  pc->readahead(ra.from, ra.pages, ra.async, of->read_fd(), of->inode()->size());
 }
 
 void AddressSpace::map_cached(Vma *v, PageCache *pc, uint64_t from, uint64_t to, uint64_t kind) {

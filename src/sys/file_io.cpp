@@ -57,6 +57,29 @@ bool has_cache(const Inode &in) {
 }
 }  // namespace
 
+// Linux 6.18 filemap_get_pages -> page_cache_sync_ra, for a read whose first page neither
+// cache holds: at the file's start, or for a read larger than the window, the initial window
+// (get_init_ra_size: the request rounded up to a power of two, x4 while small, x2 while
+// middling, else ra_pages) with its PG_readahead mark; otherwise, with no read history, the
+// request alone. A read that meets a marked page clears the mark (the asynchronous
+// readahead the kernel then starts, the read history, prev_pos, and the windows it ramps up
+// are not modelled).
+void Task::read_ahead(const OpenFile &f, PageCache &pc, uint64_t pos, uint64_t count,
+                      uint64_t size) {
+  if (f.inode()->kind() != InodeKind::regular) return;
+  const uint64_t ps = page_size();
+  const uint64_t index = pos / ps, last = (pos + count + ps - 1) / ps;
+  for (uint64_t p = index; p < last && p * ps < size; p++) (void)pc.clear_readahead_mark(p);
+  const uint64_t ra = mm().ctx.cfg.read_ahead_pages, req = last - index;
+  if (ra == 0 || pc.cached(index) != FramePool::kZero) return;
+  if (f.read_fd() >= 0 && host_residency(f.read_fd(), index, 1, ps)[0]) return;
+  if (index != 0 && req <= ra) return;
+  uint64_t n = 1;
+  while (n < req) n <<= 1;
+  n = n <= ra / 32 ? 4 * n : n <= ra / 4 ? 2 * n : ra;
+  pc.readahead(index, n, n > req ? n - req : n / 2, f.read_fd(), size);
+}
+
 // Linux: ksys_read/ksys_pread64 -> vfs_read; ksys_write/ksys_pwrite64 -> vfs_write.
 Result<uint64_t> Task::file_io(uint64_t fd, uint64_t buf, uint8_t *host, uint64_t count, bool write,
                                bool positional, uint64_t pos_arg) {
@@ -115,6 +138,7 @@ Result<uint64_t> Task::file_io(uint64_t fd, uint64_t buf, uint8_t *host, uint64_
   uint64_t done = 0;
   if (!write) {
     if (count == 0 || pos >= size) return 0;
+    read_ahead(*f, *pc, pos, count, size);
     std::vector<uint8_t> chunk(host ? 0 : std::min(count, kChunk));
     while (done < count && pos + done < size) {
       const uint64_t k = std::min<uint64_t>(count - done, host ? count : chunk.size());

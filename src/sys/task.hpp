@@ -22,6 +22,8 @@
 namespace vmspace {
 
 class FdTable;
+class OpenFile;
+class PageCache;
 class System;
 struct SystemState;
 
@@ -97,6 +99,8 @@ class Task {
   // host is not null (file_io.cpp).
   Result<uint64_t> file_io(uint64_t fd, uint64_t buf, uint8_t *host, uint64_t count, bool write,
                            bool positional, uint64_t pos);
+  // read(2)'s readahead before a read of count bytes at pos (file_io.cpp).
+  void read_ahead(const OpenFile &f, PageCache &pc, uint64_t pos, uint64_t count, uint64_t size);
   Result<uint64_t> lseek(uint64_t fd, uint64_t offset, uint64_t whence);
   // fcntl: F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL (others: ENOSYS, not modelled).
   Result<int> fcntl(uint64_t fd, uint64_t cmd, uint64_t arg);
