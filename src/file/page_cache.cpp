@@ -175,6 +175,11 @@ bool PageCache::clear_readahead_mark(uint64_t pgoff) {
   return marks_.erase(pgoff) != 0;
 }
 
+void PageCache::clear_readahead_marks(uint64_t first, uint64_t last) {
+  MutexLock g(mu_);
+  if (!marks_.empty()) marks_.erase(marks_.lower_bound(first), marks_.upper_bound(last));
+}
+
 void PageCache::set_writer(int fd) {
   MutexLock g(mu_);
   if (writer_ >= 0 || fd < 0) return;

@@ -71,7 +71,8 @@ class PageCache {
   // does not map a marked page (next_uptodate_folio skips it); the fault on it clears the mark.
   void set_readahead_mark(uint64_t pgoff);
   bool readahead_marked(uint64_t pgoff);
-  bool clear_readahead_mark(uint64_t pgoff);  // whether it was marked
+  bool clear_readahead_mark(uint64_t pgoff);                  // whether it was marked
+  void clear_readahead_marks(uint64_t first, uint64_t last);  // of pages [first, last]
   // The first cached page at or after pgoff, or ~0.
   uint64_t next_resident(uint64_t pgoff);
   uint64_t pages();

@@ -69,11 +69,10 @@ void Task::read_ahead(const OpenFile &f, PageCache &pc, uint64_t pos, uint64_t c
   if (f.inode()->kind() != InodeKind::regular) return;
   const uint64_t ps = page_size();
   const uint64_t index = pos / ps, last = (pos + count + ps - 1) / ps;
-  for (uint64_t p = index; p < last && p * ps < size; p++) (void)pc.clear_readahead_mark(p);
+  pc.clear_readahead_marks(index, last - 1);
   const uint64_t ra = mm().ctx.cfg.read_ahead_pages, req = last - index;
-  if (ra == 0 || pc.cached(index) != FramePool::kZero) return;
+  if (ra == 0 || (index != 0 && req <= ra) || pc.cached(index) != FramePool::kZero) return;
   if (f.read_fd() >= 0 && host_residency(f.read_fd(), index, 1, ps)[0]) return;
-  if (index != 0 && req <= ra) return;
   uint64_t n = 1;
   while (n < req) n <<= 1;
   n = n <= ra / 32 ? 4 * n : n <= ra / 4 ? 2 * n : ra;
