@@ -13,7 +13,7 @@
 // in as Process::read/write do (demand zero, page cache, copy-on-write), a forbidden access
 // returns the Fault Linux would deliver (never an exception), and bytes before a fault are
 // done. After the first access a page is reached through a small software TLB (256 entries,
-// direct-mapped) without any lock.
+// direct-mapped) without any lock or call: the hit path of read and write is inline here.
 //
 // Thread safety: one Accessor per guest thread (an Accessor itself is not shared); any number
 // of Accessors and Process calls on the same address space may run at once. Every layout or
@@ -24,7 +24,9 @@
 // space's lock (a split lock).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 
@@ -33,6 +35,28 @@
 
 namespace vmspace {
 
+namespace detail {
+// The TLB an Accessor keeps; internal (the layout may change between versions).
+struct TlbEntry {
+  uint64_t tag = ~0ull;  // page number << 3 | what it allows: 1 load, 2 store, 4 fetch
+  uint8_t *page = nullptr;
+  uint64_t epoch = 0;       // the Accessor's epoch when cached
+  uint64_t pool_epoch = 0;  // the frame pool's epoch when cached
+};
+inline constexpr unsigned kTlbEntries = 256;
+struct AccessorState {
+  // Non-zero while an access through a cached pointer is under way.
+  std::atomic<uint64_t> active{0};
+  // Bumped by every change of the address space's page tables (and when it goes).
+  std::atomic<uint64_t> epoch{1};
+  // Bumped when any page is cleaned for write-back or leaves a page cache.
+  const std::atomic<uint64_t> *pool_epoch = nullptr;
+  unsigned shift = 12;
+  bool light = false;  // announcements need only a compiler barrier (membarrier on the writer)
+  TlbEntry tlb[kTlbEntries];
+};
+}  // namespace detail
+
 class Accessor {
  public:
   explicit Accessor(const Process &p);
@@ -40,8 +64,22 @@ class Accessor {
   Accessor(const Accessor &) = delete;
   Accessor &operator=(const Accessor &) = delete;
 
-  Fault read(uint64_t addr, void *out, uint64_t len);
-  Fault write(uint64_t addr, const void *in, uint64_t len);
+  Fault read(uint64_t addr, void *out, uint64_t len) {
+    if (uint8_t *p = enter(addr, len, kLoad)) {
+      copy_small(static_cast<uint8_t *>(out), p, len);
+      leave();
+      return Fault{};
+    }
+    return read_slow(addr, out, len);
+  }
+  Fault write(uint64_t addr, const void *in, uint64_t len) {
+    if (uint8_t *p = enter(addr, len, kStore)) {
+      copy_small(p, static_cast<const uint8_t *>(in), len);
+      leave();
+      return Fault{};
+    }
+    return write_slow(addr, in, len);
+  }
   Fault fill(uint64_t addr, uint8_t byte, uint64_t len);
   // An instruction fetch: the pages need VM_EXEC.
   Fault fetch(uint64_t addr, void *out, uint64_t len);
@@ -86,20 +124,65 @@ class Accessor {
 
   // Forgets every cached page (never needed for correctness).
   void flush();
-  // TLB hits and misses so far (for benchmarks and tests).
-  uint64_t hits() const;
+  // Accesses that missed the TLB so far (for benchmarks and tests; hits are not counted,
+  // which would cost the hit path a store).
   uint64_t misses() const;
 
  private:
+  static constexpr uint64_t kLoad = 1, kStore = 2;
+  // The hit path: the host address of an access of at most 16 bytes within one page that the
+  // TLB allows, with the access announced (leave() ends it); null otherwise. Announce, then
+  // look: a Dekker pair with the writer, which bumps the epoch and then waits for `active`.
+  uint8_t *enter(uint64_t addr, uint64_t len, uint64_t need) {
+    const unsigned shift = s_.shift;
+    const uint64_t off = addr & ((uint64_t{1} << shift) - 1);
+    if (len > 16 || off + len > (uint64_t{1} << shift)) return nullptr;
+    if (s_.light) {
+      s_.active.store(1, std::memory_order_relaxed);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      s_.active.store(1, std::memory_order_seq_cst);
+    }
+    const uint64_t vpn = addr >> shift;
+    const detail::TlbEntry &e = s_.tlb[vpn % detail::kTlbEntries];
+    if ((e.tag & ~(7 ^ need)) == ((vpn << 3) | need) &&
+        e.epoch == s_.epoch.load(std::memory_order_seq_cst) &&
+        e.pool_epoch == s_.pool_epoch->load(std::memory_order_acquire))
+      return e.page + off;
+    s_.active.store(0, std::memory_order_release);
+    return nullptr;
+  }
+  void leave() { s_.active.store(0, std::memory_order_release); }
+  // A copy with the sizes emulators use as constants (no call to memcpy).
+  static void copy_small(uint8_t *to, const uint8_t *from, uint64_t len) {
+    switch (len) {
+      case 8:
+        std::memcpy(to, from, 8);
+        break;
+      case 4:
+        std::memcpy(to, from, 4);
+        break;
+      case 2:
+        std::memcpy(to, from, 2);
+        break;
+      case 1:
+        *to = *from;
+        break;
+      default:
+        std::memcpy(to, from, len);
+    }
+  }
+  Fault read_slow(uint64_t addr, void *out, uint64_t len);
+  Fault write_slow(uint64_t addr, const void *in, uint64_t len);
   enum Rmw : int { kCas, kAdd, kXchg };
   template <class T>
   static constexpr void check() {
-    static_assert(std::is_unsigned_v<T> && (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 ||
-                                            sizeof(T) == 8),
+    static_assert(std::is_unsigned_v<T> &&
+                      (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8),
                   "Accessor atomics take uint8_t, uint16_t, uint32_t or uint64_t");
   }
-  Fault rmw(uint64_t addr, unsigned size, Rmw op, uint64_t expected, uint64_t value,
-            uint64_t *old);
+  Fault rmw(uint64_t addr, unsigned size, Rmw op, uint64_t expected, uint64_t value, uint64_t *old);
+  detail::AccessorState s_;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -85,8 +85,8 @@ bool accessor_light_barrier() {
 namespace {
 // The writer's half of the barrier pair: every thread that announced an access with a plain
 // store has that store visible before the announcements are read.
-// Without membarrier the readers announce with seq_cst stores, and the seq_cst bump of
-// tlb_gen and loads of the announcements here order themselves.
+// Without membarrier the readers announce with seq_cst stores, and the seq_cst bumps of
+// the epochs and loads of the announcements here order themselves.
 void heavy_barrier() {
   if (accessor_light_barrier()) ::syscall(SYS_membarrier, kMembarrierPrivateExpedited, 0, 0);
 }
@@ -98,7 +98,7 @@ void wait_for_accesses(const std::vector<AccessorSlot *> &slots) {
   if (slots.empty()) return;
   heavy_barrier();
   for (AccessorSlot *a : slots)
-    while (a->active.load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
+    while (a->active->load(std::memory_order_seq_cst) != 0) std::this_thread::yield();
 }
 }  // namespace
 
@@ -106,7 +106,10 @@ AddressSpace::~AddressSpace() {
   {
     // Accessors forget this address space before anything of it goes.
     std::lock_guard<std::mutex> g(accessor_registry_mu());
-    for (AccessorSlot *a : accessors) a->mm.store(nullptr, std::memory_order_seq_cst);
+    for (AccessorSlot *a : accessors) {
+      a->mm.store(nullptr, std::memory_order_seq_cst);
+      a->epoch->fetch_add(1, std::memory_order_seq_cst);
+    }
     wait_for_accesses(accessors);
     accessors.clear();
   }
@@ -263,8 +266,8 @@ bool AddressSpace::validate(std::string *why) const {
 }
 
 void AddressSpace::invalidate_accessors() {
-  tlb_gen.fetch_add(1, std::memory_order_seq_cst);
   std::lock_guard<std::mutex> g(accessor_registry_mu());
+  for (AccessorSlot *a : accessors) a->epoch->fetch_add(1, std::memory_order_seq_cst);
   wait_for_accesses(accessors);
 }
 

@@ -38,9 +38,12 @@ struct MmContext;
 class AddressSpace;
 
 // What an Accessor shares with the address space it caches pages of: `active` is non-zero
-// while one of its accesses is under way; `mm` is the address space (null once it is gone).
+// while one of its accesses is under way; its cached entries hold if they carry `epoch`,
+// which every change of the page tables bumps; `mm` is the address space (null once it is
+// gone). `active` and `epoch` live in the Accessor (its inline hit path reads them).
 struct AccessorSlot {
-  std::atomic<uint64_t> active{0};
+  std::atomic<uint64_t> *active = nullptr;
+  std::atomic<uint64_t> *epoch = nullptr;
   std::atomic<AddressSpace *> mm{nullptr};
 };
 // Guards every AddressSpace::accessors list and every AccessorSlot::mm change.
@@ -50,7 +53,7 @@ std::mutex &accessor_registry_mu();
 // ThreadSanitizer builds, which do not know membarrier, and where the host refuses it.
 bool accessor_light_barrier();
 
-// mmap_lock held exclusively, with the Accessors' caches invalidated (see tlb_gen).
+// mmap_lock held exclusively, with the Accessors' caches invalidated (see accessors).
 class MmWriteLock {
  public:
   explicit MmWriteLock(AddressSpace &mm);
@@ -143,16 +146,15 @@ class AddressSpace {
   VmaSet vmas;
   mutable std::shared_mutex mmap_lock;
   // Accessors (vmspace/accessor.hpp) load and store through host pointers they cached without
-  // taking mmap_lock. Their entries carry tlb_gen; every section that holds mmap_lock
-  // exclusively (MmWriteLock) bumps it and waits until no access that began under an older
-  // generation is still under way, so nothing it frees or changes is touched behind it.
-  std::atomic<uint64_t> tlb_gen{1};
+  // taking mmap_lock. Their entries carry their slot's epoch; every section that holds
+  // mmap_lock exclusively (MmWriteLock) bumps the epochs and waits until no access that began
+  // under an older one is still under way, so nothing it frees or changes is touched behind it.
   std::vector<AccessorSlot *> accessors;  // guarded by accessor_registry_mu()
   std::atomic<int> accessor_count{0};     // accessors.size(), read without the mutex
   // Under MmFaultLock (faults only add entries): false until a page-table entry is about to
   // be dropped or replaced, which invalidates the Accessors first (drop_entry).
   bool accessors_invalidated = true;
-  // Bumps tlb_gen and waits for the accesses under way (the caller holds mmap_lock
+  // Bumps the Accessors' epochs and waits for the accesses under way (the caller holds mmap_lock
   // exclusively).
   void invalidate_accessors();
 

@@ -67,10 +67,12 @@ class FramePool {
   bool test_and_clean(uint32_t f) {
     const bool was = meta(f).word.fetch_and(~kDirty, std::memory_order_acq_rel) & kDirty;
     // A store an Accessor makes through a cached pointer must dirty the page again.
-    if (was) cleans_.fetch_add(1, std::memory_order_seq_cst);
+    if (was) tlb_epoch_.fetch_add(1, std::memory_order_seq_cst);
     return was;
   }
-  uint64_t cleans() const { return cleans_.load(std::memory_order_acquire); }
+  // Bumped by every clean and eviction: an Accessor's cached pointer holds while it is the
+  // value the entry was made under.
+  const std::atomic<uint64_t> &tlb_epoch() const { return tlb_epoch_; }
 
   uint8_t *data(uint32_t f) const {
     return chunks_[f >> chunk_shift_].data +
@@ -81,7 +83,10 @@ class FramePool {
   uint64_t used_frames() const { return used_.load(std::memory_order_relaxed); }
   // Counts pages a page cache gave up (truncation, holes): mappings elsewhere may still map
   // them and drop those entries when they next look (AddressSpace::drop_stale).
-  void note_eviction() { evictions_.fetch_add(1, std::memory_order_release); }
+  void note_eviction() {
+    evictions_.fetch_add(1, std::memory_order_release);
+    tlb_epoch_.fetch_add(1, std::memory_order_seq_cst);
+  }
   uint64_t evictions() const { return evictions_.load(std::memory_order_acquire); }
 
  private:
@@ -102,7 +107,7 @@ class FramePool {
   bool grow() VMS_REQUIRES(mu_);  // maps one more chunk
 
   std::atomic<uint64_t> evictions_{0};
-  std::atomic<uint64_t> cleans_{0};
+  std::atomic<uint64_t> tlb_epoch_{0};
   const uint64_t page_size_;
   const unsigned page_shift_;
   unsigned chunk_shift_ = 0;  // log2(frames per chunk)

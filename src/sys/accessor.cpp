@@ -1,12 +1,13 @@
 // Accessor: a software TLB over an address space's page tables. See vmspace/accessor.hpp.
 //
-// The fast path announces itself in its AccessorSlot (active != 0), then checks that the
-// cached entry was made under the address space's current tlb_gen (and that no page was
-// cleaned for write-back or left a page cache since, for stores); only then does it touch
-// the host pointer, and it withdraws the announcement afterwards. Everything that changes
-// page tables holds mmap_lock through MmWriteLock, which bumps tlb_gen and waits until no
+// The hit path (inline in the header) announces itself in `active`, then checks that the
+// cached entry was made under the Accessor's current epoch and the frame pool's current
+// epoch (no page cleaned for write-back or given up by a page cache since); only then does it
+// touch the host pointer, and it withdraws the announcement afterwards. Everything that
+// changes page tables holds mmap_lock through MmWriteLock (or drops an entry under the fault
+// lock), which bumps the epoch of every Accessor of the address space and waits until no
 // announced access is under way: an access either finished before the change or sees the new
-// generation and takes the slow path, which faults the page in under the lock.
+// epoch and takes the slow path, which faults the page in under the lock.
 #include "vmspace/accessor.hpp"
 
 #include <cstring>
@@ -23,23 +24,20 @@ namespace vmspace {
 
 namespace {
 constexpr int kRead = 1, kWrite = 2, kExec = 4;
-constexpr unsigned kEntries = 256;
 }  // namespace
 
 struct Accessor::Impl {
+  explicit Impl(detail::AccessorState &st) : s(st) {
+    s.light = accessor_light_barrier();
+    slot.active = &s.active;
+    slot.epoch = &s.epoch;
+    flush();
+  }
   std::shared_ptr<Task> task;
+  detail::AccessorState &s;
   AccessorSlot slot;
-  struct Entry {
-    uint64_t vpn = ~0ull;
-    uint8_t *page = nullptr;
-    uint64_t gen = 0, cleans = 0, evictions = 0;
-    int perms = 0;
-  };
-  Entry tlb[kEntries];
-  uint64_t hits = 0, misses = 0;
+  uint64_t misses = 0;
   FramePool *frames = nullptr;  // of the registered address space (valid while it lives)
-  unsigned shift = 12;
-  const bool light = accessor_light_barrier();
 
   ~Impl() {
     std::lock_guard<std::mutex> g(accessor_registry_mu());
@@ -57,37 +55,37 @@ struct Accessor::Impl {
         break;
       }
     slot.mm.store(nullptr, std::memory_order_seq_cst);
+    s.epoch.fetch_add(1, std::memory_order_seq_cst);
   }
   void flush() {
-    for (Entry &e : tlb) e.vpn = ~0ull;
+    for (detail::TlbEntry &e : s.tlb) e.tag = ~0ull;
   }
-
-  // The fast path: the host address of addr when the TLB allows `need`, with the access
-  // announced (the caller ends it with done()); null otherwise.
+  void set(uint64_t vpn, uint8_t *page, int perms, uint64_t epoch, uint64_t pool_epoch) {
+    detail::TlbEntry &e = s.tlb[vpn % detail::kTlbEntries];
+    e.tag = (vpn << 3) | static_cast<uint64_t>(perms);
+    e.page = page;
+    e.epoch = epoch;
+    e.pool_epoch = pool_epoch;
+  }
   uint8_t *enter(uint64_t addr, int need) {
-    // Announce, then look (a Dekker pair with wait_for_accesses: with membarrier on the
-    // writer's side a plain store and a compiler barrier do here).
-    if (light) {
-      slot.active.store(1, std::memory_order_relaxed);
+    // Pages only (not the header's 16-byte limit): a whole page's part of a longer access.
+    if (s.light) {
+      s.active.store(1, std::memory_order_relaxed);
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
-      slot.active.store(1, std::memory_order_seq_cst);
+      s.active.store(1, std::memory_order_seq_cst);
     }
-    AddressSpace *m = slot.mm.load(std::memory_order_acquire);
-    if (m) {
-      const uint64_t vpn = addr >> shift;
-      const Entry &e = tlb[vpn % kEntries];
-      if (e.vpn == vpn && e.gen == m->tlb_gen.load(std::memory_order_acquire) &&
-          (e.perms & need) == need && e.evictions == frames->evictions() &&
-          (!(need & kWrite) || e.cleans == frames->cleans())) {
-        hits++;
-        return e.page + (addr & ((1ull << shift) - 1));
-      }
-    }
-    slot.active.store(0, std::memory_order_release);
+    const uint64_t vpn = addr >> s.shift;
+    const uint64_t mask = ~static_cast<uint64_t>(7 ^ need);
+    const detail::TlbEntry &e = s.tlb[vpn % detail::kTlbEntries];
+    if ((e.tag & mask) == ((vpn << 3) | static_cast<uint64_t>(need)) &&
+        e.epoch == s.epoch.load(std::memory_order_seq_cst) &&
+        e.pool_epoch == s.pool_epoch->load(std::memory_order_acquire))
+      return e.page + (addr & ((1ull << s.shift) - 1));
+    s.active.store(0, std::memory_order_release);
     return nullptr;
   }
-  void done() { slot.active.store(0, std::memory_order_release); }
+  void done() { s.active.store(0, std::memory_order_release); }
 
   // The slow path: under the address space's lock, the page is faulted in as the guest's
   // access would, cached, and op(host address) runs before the lock is dropped.
@@ -112,9 +110,13 @@ struct Accessor::Impl {
       mm.accessor_count.fetch_add(1, std::memory_order_release);
       slot.mm.store(&mm, std::memory_order_seq_cst);
       frames = &mm.ctx.frames;
-      shift = mm.page_shift;
+      s.pool_epoch = &frames->tlb_epoch();
+      s.shift = mm.page_shift;
       flush();
     }
+    // Read before the fault: a clean or eviction after it leaves the entry stale, never the
+    // other way round.
+    const uint64_t pool_epoch = frames->tlb_epoch().load(std::memory_order_seq_cst);
     mm.drop_stale();
     const bool write = need & kWrite, exec = need & kExec;
     Fault f = mm.fault(addr, write, exec, task_limits(*t));
@@ -130,17 +132,14 @@ struct Accessor::Impl {
       f.addr = addr;
       return f;
     }
-    // page_for gives the page's start.
+    // page_for gives the page's start. The epoch changes only under the locks held here
+    // (by this fault too, when it replaced an entry): read after the fault.
+    const unsigned shift = s.shift;
     const uint64_t vpn = addr >> shift;
-    Entry &e = tlb[vpn % kEntries];
-    e.vpn = vpn;
-    e.page = p;
-    e.gen = mm.tlb_gen.load(std::memory_order_relaxed);
-    e.cleans = frames->cleans();
-    e.evictions = frames->evictions();
+    const uint64_t epoch = s.epoch.load(std::memory_order_relaxed);
     // A load may have mapped a page shared copy-on-write: only a store fault makes it
     // writable. Any allowed access implies that loads work (x86).
-    e.perms = need | kRead;
+    set(vpn, p, need | kRead, epoch, pool_epoch);
     // The pages after it that are mapped already (fault-around, earlier faults) are cached
     // too, for loads (and stores where the entry already allows them without a fault).
     const int exec_bit = (v->flags & vm::exec) ? kExec : 0;
@@ -148,15 +147,10 @@ struct Accessor::Impl {
     for (uint64_t n = vpn + 1; readable && n < vpn + 16 && (n << shift) < v->end; n++) {
       const uint64_t pe = mm.pt.get(n);
       if (!(pe & pte::present)) continue;
-      Entry &x = tlb[n % kEntries];
-      x.vpn = n;
-      x.page = frames->data(pte::frame(pe));
-      x.gen = e.gen;
-      x.cleans = e.cleans;
-      x.evictions = e.evictions;
       const bool writable = (v->flags & vm::write) && !(pe & pte::cow) && (pe & pte::dirty) &&
                             ((pe & pte::anon) || frames->dirty(pte::frame(pe)));
-      x.perms = kRead | exec_bit | (writable ? kWrite : 0);
+      set(n, frames->data(pte::frame(pe)), kRead | exec_bit | (writable ? kWrite : 0), epoch,
+          pool_epoch);
     }
     op(p + (addr & ((1ull << shift) - 1)));
     return Fault{};
@@ -176,22 +170,11 @@ struct Accessor::Impl {
     }
   }
 
-  [[gnu::noinline]] Fault read_slow(uint64_t addr, uint8_t *o, uint64_t len) {
-    if (!task) return Fault{lx::sigkill, 0, addr};
-    return each_page(addr, len, kRead,
-                     [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(o + at, p, n); });
-  }
-  [[gnu::noinline]] Fault write_slow(uint64_t addr, const uint8_t *i, uint64_t len) {
-    if (!task) return Fault{lx::sigkill, 0, addr};
-    return each_page(addr, len, kWrite,
-                     [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(p, i + at, n); });
-  }
-
   // Runs op(host, offset in the access, bytes) page by page in ascending order.
   template <class Op>
   Fault each_page(uint64_t addr, uint64_t len, int need, Op op) {
     uint64_t done_bytes = 0;
-    const uint64_t ps = 1ull << shift;
+    const uint64_t ps = 1ull << s.shift;
     while (done_bytes < len) {
       const uint64_t a = addr + done_bytes;
       if (a < addr) break;
@@ -209,44 +192,22 @@ struct Accessor::Impl {
   }
 };
 
-Accessor::Accessor(const Process &p) : impl_(std::make_unique<Impl>()) { impl_->task = p.t_; }
+Accessor::Accessor(const Process &p) : impl_(std::make_unique<Impl>(s_)) { impl_->task = p.t_; }
 
 Accessor::~Accessor() = default;
 
-namespace {
-// A copy of a small access with the sizes emulators use as constants (no call to memcpy).
-inline void copy_small(uint8_t *to, const uint8_t *from, uint64_t len) {
-  switch (len) {
-    case 8:
-      std::memcpy(to, from, 8);
-      break;
-    case 4:
-      std::memcpy(to, from, 4);
-      break;
-    case 2:
-      std::memcpy(to, from, 2);
-      break;
-    case 1:
-      *to = *from;
-      break;
-    default:
-      std::memcpy(to, from, len);
-  }
+Fault Accessor::read_slow(uint64_t addr, void *out, uint64_t len) {
+  if (!impl_->task) return Fault{lx::sigkill, 0, addr};
+  uint8_t *o = static_cast<uint8_t *>(out);
+  return impl_->each_page(addr, len, kRead,
+                          [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(o + at, p, n); });
 }
-}  // namespace
 
-// The fast paths stay small (one TLB lookup, a copy); everything else is out of line, so that
-// a hit does not pay for the slow path's stack frame.
-Fault Accessor::read(uint64_t addr, void *out, uint64_t len) {
-  Impl &m = *impl_;
-  if (len <= 16 && ((addr & ((1ull << m.shift) - 1)) + len) <= (1ull << m.shift)) {
-    if (uint8_t *p = m.enter(addr, kRead)) {
-      copy_small(static_cast<uint8_t *>(out), p, len);
-      m.done();
-      return Fault{};
-    }
-  }
-  return m.read_slow(addr, static_cast<uint8_t *>(out), len);
+Fault Accessor::write_slow(uint64_t addr, const void *in, uint64_t len) {
+  if (!impl_->task) return Fault{lx::sigkill, 0, addr};
+  const uint8_t *i = static_cast<const uint8_t *>(in);
+  return impl_->each_page(addr, len, kWrite,
+                          [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(p, i + at, n); });
 }
 
 Fault Accessor::fetch(uint64_t addr, void *out, uint64_t len) {
@@ -254,18 +215,6 @@ Fault Accessor::fetch(uint64_t addr, void *out, uint64_t len) {
   uint8_t *o = static_cast<uint8_t *>(out);
   return impl_->each_page(addr, len, kExec,
                           [&](uint8_t *p, uint64_t at, uint64_t n) { std::memcpy(o + at, p, n); });
-}
-
-Fault Accessor::write(uint64_t addr, const void *in, uint64_t len) {
-  Impl &m = *impl_;
-  if (len <= 16 && ((addr & ((1ull << m.shift) - 1)) + len) <= (1ull << m.shift)) {
-    if (uint8_t *p = m.enter(addr, kWrite)) {
-      copy_small(p, static_cast<const uint8_t *>(in), len);
-      m.done();
-      return Fault{};
-    }
-  }
-  return m.write_slow(addr, static_cast<const uint8_t *>(in), len);
 }
 
 Fault Accessor::fill(uint64_t addr, uint8_t byte, uint64_t len) {
@@ -361,16 +310,15 @@ Fault Accessor::translate(uint64_t addr, bool write, Translation *t) {
     Fault f = impl_->slow_retry(addr, need, [&](uint8_t *p) { host = p; });
     if (f) return f;
   }
-  const auto &e = impl_->tlb[(addr >> impl_->shift) % kEntries];
+  const uint64_t perms = s_.tlb[(addr >> s_.shift) % detail::kTlbEntries].tag & 7;
   t->host = host;
   t->read = true;
-  t->write = e.perms & kWrite;
-  t->exec = e.perms & kExec;
+  t->write = perms & kWrite;
+  t->exec = perms & kExec;
   return Fault{};
 }
 
 void Accessor::flush() { impl_->flush(); }
-uint64_t Accessor::hits() const { return impl_->hits; }
 uint64_t Accessor::misses() const { return impl_->misses; }
 
 }  // namespace vmspace
