@@ -31,7 +31,7 @@ AddressSpace::AddressSpace(MmContext &s, uint64_t rlimit_stack)
       page_shift(log2_of(s.cfg.page_size)),
       task_size((1ull << 47) - s.cfg.page_size),
       vmas(log2_of(s.cfg.page_size)),
-      pt(&s.meter) {
+      pt(&s.meter, &s.frames, &s.leaf_shares) {
   pt.keep_empty_tables();
   vmas.boundary_owner = this;
   vmas.on_boundary = [](void *owner, uint64_t addr) {

@@ -116,7 +116,7 @@ void AddressSpace::fault_around(Vma *v, uint64_t addr, PageCache *pc, uint64_t k
   // A load past EOF still maps the window's cached pages before filemap_fault answers
   // SIGBUS (do_read_fault faults around first); nothing is read for it.
   const bool past_eof = pgoff >= file_pages;
-  const bool table = pt.find(addr >> page_shift) != nullptr;
+  const bool table = pt.has_table(addr >> page_shift);
   const bool shmem = in->kind() == InodeKind::shmem;
   const int fd = of->read_fd();
   // The window: from the aligned address below, cut at the VMA and the page table's end.
@@ -206,6 +206,13 @@ uint8_t *AddressSpace::page_for(Vma *v, uint64_t addr, bool write) {
   else if (pc && static_cast<const OpenFile *>(v->file.get())->inode()->kind() == InodeKind::shmem)
     kind = kShmem;
   try {
+    // A load from a present page that is young already changes nothing (and leaves a leaf
+    // table shared since fork shared).
+    if (const uint64_t e0 = pt.get(vpn);
+        !write && (e0 & (pte::present | pte::young)) == (pte::present | pte::young) &&
+        ((e0 & pte::anon) || !pc || pte::frame(e0) == FramePool::kZero ||
+         pc->cached(pgoff) == pte::frame(e0)))
+      return fp.data(pte::frame(e0));
     uint64_t *ep = pt.find(vpn);
     uint64_t e = ep ? *ep : 0;
     // Transparent huge pages: a first touch of an empty window, a store to a shared one.
@@ -358,7 +365,7 @@ bool AddressSpace::thp_fault_allowed(const Vma *v, uint64_t addr) const {
     return false;
   const uint64_t h = addr & ~(kHugeBytes - 1);
   if (h < v->start || h + kHugeBytes > v->end || h + kHugeBytes < h) return false;
-  return pt.find(h >> page_shift) == nullptr;  // pmd_none
+  return !pt.has_table(h >> page_shift);  // pmd_none
 }
 
 bool AddressSpace::huge_fault(Vma *v, uint64_t addr, bool write) {
@@ -400,7 +407,9 @@ bool AddressSpace::huge_write(uint64_t addr) {
     return true;
   }
   // Shared after fork: reused when no one else maps any of its pages, else split (the store
-  // then copies one page, as Linux no longer copies a whole huge page on COW).
+  // then copies one page, as Linux no longer copies a whole huge page on COW). The counts
+  // decide only once the table is this address space's own.
+  pt.own(first);
   for (uint64_t i = 0; i < n; i++)
     if (fp.refs(pte::frame(pt.get(first + i))) != 1) {
       split_huge(addr);
@@ -423,11 +432,11 @@ void AddressSpace::split_huge(uint64_t addr) {
 Errno AddressSpace::collapse_window(Vma *v, uint64_t h) {
   const uint64_t first = h >> page_shift, n = kHugeBytes >> page_shift;
   if (h < v->start || h + kHugeBytes > v->end) return Errno::inval;  // SCAN_VMA_CHECK
-  if (!pt.find(first)) return Errno::inval;                          // SCAN_PMD_NULL
+  if (!pt.has_table(first)) return Errno::inval;                     // SCAN_PMD_NULL
   // A PMD mapping already, the huge zero page's too (SCAN_PMD_MAPPED: nothing to do).
   if (pt.get(first) & pte::huge) return Errno::none;
   bool marker = false;
-  pt.each(first, first + n - 1, [&](uint64_t, uint64_t &e) {
+  pt.each_read(first, first + n - 1, [&](uint64_t, uint64_t e) {
     if (e & pte::guard) marker = true;
   });
   if (marker) return Errno::inval;  // SCAN_PTE_NON_PRESENT
@@ -537,6 +546,29 @@ void AddressSpace::zap(uint64_t start, uint64_t end, bool keep_guards, bool recl
         tables.push_back(t);
     });
   }
+  // A leaf table shared since fork that the range covers is let go of whole: its frames stay
+  // with the tables that still hold it, this address space only counts its pages out.
+  if (!keep_guards) {
+    std::vector<uint64_t> shared;
+    pt.each_table(first, last, [&](uint64_t t) {
+      if (t >= first && t + PageTable::kLeafSpan - 1 <= last && pt.leaf_shared(t))
+        shared.push_back(t);
+    });
+    for (uint64_t t : shared) {
+      bool present = false;
+      if (rss() > hiwater_rss) hiwater_rss = rss();  // as drop_entry does
+      pt.each_read(t, t + PageTable::kLeafSpan - 1, [&](uint64_t, uint64_t e) {
+        if (!(e & pte::present)) return;
+        present = true;
+        if (counted(e)) rss_counter(*this, e)--;
+      });
+      if (present && !accessors_invalidated && accessor_count.load(std::memory_order_acquire) > 0) {
+        invalidate_accessors();
+        accessors_invalidated = true;
+      }
+      pt.leave_shared(t, std::find(tables.begin(), tables.end(), t) != tables.end());
+    }
+  }
   pt.each(first, last, [&](uint64_t, uint64_t &e) {
     if (keep_guards && (e & pte::guard)) return;
     drop_entry(*this, e);
@@ -624,7 +656,9 @@ void AddressSpace::drop_stale() {
     const Inode &in = *static_cast<const OpenFile *>(v->file.get())->inode();
     const uint64_t file_pages = (in.size() + page_size - 1) >> page_shift;
     const bool hugetlb = v->flags & vm::hugetlb;
-    pt.each(v->start >> page_shift, (v->end - 1) >> page_shift, [&](uint64_t vpn, uint64_t &e) {
+    // Read first (a leaf shared since fork stays shared unless it holds a stale entry).
+    std::vector<uint64_t> stale;
+    pt.each_read(v->start >> page_shift, (v->end - 1) >> page_shift, [&](uint64_t vpn, uint64_t e) {
       if (!(e & pte::present) || pte::frame(e) == FramePool::kZero) return;
       const uint64_t pgoff = v->pgoff + (((vpn << page_shift) - v->start) >> page_shift);
       if (e & pte::anon) {
@@ -632,9 +666,12 @@ void AddressSpace::drop_stale() {
       } else if (pc->cached(pgoff) == pte::frame(e)) {
         return;
       }
-      drop_entry(*this, e);
-      e = 0;
+      stale.push_back(vpn);
     });
+    for (uint64_t vpn : stale) {
+      drop_entry(*this, *pt.find(vpn));
+      pt.clear(vpn);
+    }
   }
 }
 
@@ -685,14 +722,42 @@ void AddressSpace::fork_pages(AddressSpace &child, const Vma &v) {
   const bool shared = v.flags & vm::shared;
   const uint64_t keep = ~(pte::young | (shared ? pte::dirty : 0));
   FramePool &fp = ctx.frames;
+  constexpr uint64_t kSpan = PageTable::kLeafSpan;
   // Table by table (Linux: copy_pte_range): the entries of one leaf in a row.
   pt.each_table(first, last, [&](uint64_t t) {
+    // A leaf wholly inside a private VMA that maps anonymous pages only (and guard markers)
+    // is shared with the child instead of copied: the frames' counts then change only when
+    // either side changes an entry of it (PageTable's lazily copied leaves). Both sides see
+    // every page copy-on-write, the child sees them old, as after Linux's copy.
+    if (!shared && t >= first && t + kSpan - 1 <= last && pt.leaf_used(t) > 0) {
+      uint64_t anon = 0;
+      bool only_anon = true;
+      pt.each_read(t, t + kSpan - 1, [&](uint64_t, uint64_t e) {
+        if (e & pte::guard) return;
+        if (!(e & pte::present) || (e & pte::norss) ||
+            (!(e & pte::anon) && pte::frame(e) != FramePool::kZero))
+          only_anon = false;
+        else if (counted(e))
+          anon++;
+      });
+      if (only_anon) {
+        if (!pt.leaf_shared(t)) {
+          // Entries of a shared leaf are copy-on-write already (nobody changes it).
+          uint64_t *e = pt.leaf_entries(t);
+          for (uint64_t i = 0; i < kSpan; i++)
+            if (e[i] & pte::present) e[i] |= pte::cow;
+        }
+        if (child.pt.share_leaf(pt, t)) {
+          child.rss_anon += anon;
+          return;
+        }
+      }
+    }
     child.pt.prepare(std::max(t, first));
     uint64_t *from = pt.leaf_entries(t);
     uint64_t *to = child.pt.leaf_entries(t);
     if (!from || !to) return;
-    const uint64_t lo = std::max(t, first) - t,
-                   hi = std::min(t + PageTable::kLeafSpan - 1, last) - t;
+    const uint64_t lo = std::max(t, first) - t, hi = std::min(t + kSpan - 1, last) - t;
     uint64_t added = 0, counts[3] = {0, 0, 0};  // rss_anon, rss_file, rss_shmem
     for (uint64_t i = lo; i <= hi; i++) {
       uint64_t &e = from[i];

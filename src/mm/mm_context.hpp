@@ -11,6 +11,7 @@
 #include "base/meter.hpp"
 #include "file/inode.hpp"
 #include "page/frames.hpp"
+#include "page/page_table.hpp"
 #include "vmspace/result.hpp"
 #include "vmspace/types.hpp"
 
@@ -50,6 +51,7 @@ struct MmContext {
   MmSettings cfg;
   MemoryMeter meter;                        // declared before anything that charges it
   FramePool frames;                         // before the inodes, whose page caches use it
+  LeafShares leaf_shares;                   // the page-table leaves forks share
   InodeCache inodes;                        // declared before anything that holds inodes
   std::atomic<int64_t> committed_pages{0};  // vm_committed_as
   uint64_t total_ram_pages = 0;

@@ -80,7 +80,7 @@ void AddressSpace::mincore_fill(uint64_t start, uint64_t n, uint8_t *out, bool p
   const OpenFile *file =
       v && v->file && v->vm_ops ? static_cast<const OpenFile *>(v->file.get()) : nullptr;
   PageCache *cache = file ? file->inode()->pages() : nullptr;
-  const_cast<PageTable &>(pt).each(first, first + n - 1, [&](uint64_t vpn, uint64_t &e) {
+  pt.each_read(first, first + n - 1, [&](uint64_t vpn, uint64_t e) {
     if (!(e & pte::present)) return;
     // An entry of a page its file's cache gave up (truncated) is as good as gone.
     if (cache && !(e & pte::anon) && pte::frame(e) != FramePool::kZero &&

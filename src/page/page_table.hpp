@@ -8,10 +8,25 @@
 // Entries point at frames of the FramePool; the table does not count references: the
 // address space that sets and clears entries does (it knows which frames are anonymous and
 // which belong to a page cache).
+//
+// Leaf tables copied lazily: fork may give the child the parent's leaf table itself (share)
+// instead of a copy whose frames each take a reference. A shared leaf holds one reference
+// and one mapping per entry for all the tables that hold it, and nobody changes it: the first
+// table that changes an entry of it takes a copy of its own (taking a reference and a mapping
+// for each present entry then), the last one left keeps it. The child sees the entries old
+// (Linux's copy_present_pte clears the accessed bit in the child's copy), through a tag on
+// its pointer to the leaf. What changes nothing (get, each_read, each_table, has_table) reads
+// a shared leaf; everything else (find, set, clear, each, prepare, leaf_entries) copies it
+// first. Map counts of frames in shared leaves miss the sharers beyond the first: callers
+// that need the kernel's count (smaps' PSS) add LeafShares::extra_maps.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "base/meter.hpp"
 
@@ -39,20 +54,35 @@ inline uint64_t make(uint32_t frame, uint64_t bits) {
 }
 }  // namespace pte
 
+class FramePool;
+class LeafShares;
+
 class PageTable {
  public:
-  explicit PageTable(MemoryMeter *meter = nullptr) : meter_(meter) {}
+  // With frames and shares, leaves can be shared (share_leaf); without, they never are.
+  explicit PageTable(MemoryMeter *meter = nullptr, FramePool *frames = nullptr,
+                     LeafShares *shares = nullptr)
+      : meter_(meter), frames_(frames), shares_(shares) {}
   ~PageTable();
   PageTable(const PageTable &) = delete;
   PageTable &operator=(const PageTable &) = delete;
 
   // The entry of virtual page vpn, or 0.
   uint64_t get(uint64_t vpn) const {
-    const uint64_t *e = find(vpn);
-    return e ? *e : 0;
+    const void *slot = leaf_slot(vpn);
+    if (!slot) return 0;
+    const uint64_t e = leaf_ptr(slot)->e[vpn & (kFan - 1)];
+    return old_view(slot) ? e & ~kYoung : e;
   }
-  // A pointer to the entry (null when no table holds it yet).
-  uint64_t *find(uint64_t vpn) const;
+  // Whether a leaf table holds vpn's entry (Linux: !pmd_none).
+  bool has_table(uint64_t vpn) const { return leaf_slot(vpn) != nullptr; }
+  // A pointer to the entry, to change it (null when no table holds it yet). A shared leaf is
+  // copied first.
+  uint64_t *find(uint64_t vpn);
+  // Makes the leaf table holding vpn this table's own (copies a shared one; no-op without a
+  // table): afterwards the frames' reference and map counts of its entries are exact as far
+  // as they decide whether this table is a frame's only user.
+  void own(uint64_t vpn) { (void)find(vpn); }
   // Sets an entry (allocating tables; throws std::bad_alloc when the host has no memory or the
   // meter no room).
   void set(uint64_t vpn, uint64_t e);
@@ -84,9 +114,25 @@ class PageTable {
 
   // Calls f(vpn, entry&) for every non-empty entry with vpn in [first, last], in order. f may
   // change the entry but not set others; entries it zeroes are counted (tables are freed
-  // afterwards when they empty).
+  // afterwards when they empty). Shared leaves in the range are copied first.
   template <class F>
   void each(uint64_t first, uint64_t last, F &&f);
+  // Calls f(vpn, entry) for every non-empty entry with vpn in [first, last], in order,
+  // changing nothing (shared leaves are read where they are).
+  template <class F>
+  void each_read(uint64_t first, uint64_t last, F &&f) const;
+
+  // ---- lazily copied leaves (fork) ----
+  // Whether the leaf table holding vpn is shared with another page table.
+  bool leaf_shared(uint64_t vpn) const;
+  // Gives this table the leaf of `from` that holds vpn (from's table; this one has none
+  // there yet), seen old. Entries and tables count as this table's; the frames' counts do
+  // not change. False when leaves cannot be shared (no FramePool or LeafShares).
+  bool share_leaf(PageTable &from, uint64_t vpn);
+  // Lets go of the shared leaf holding vpn without touching its entries' frames (the other
+  // tables keep them): an empty table of its own takes its place, or none with `drop_table`.
+  // The caller accounts the entries it loses (RSS counters).
+  void leave_shared(uint64_t vpn, bool drop_table);
 
   // Calls f(first vpn of the table) for every leaf table that holds a page of [first, last],
   // entries or not (fork copies tables, Linux: copy_pmd_range).
@@ -122,7 +168,7 @@ class PageTable {
   // The entries of the leaf table that holds vpn (kLeafSpan of them, from the table's first
   // page), or null when there is none: for loops over a whole table (fork). Entries made
   // non-empty through it are told with note_set.
-  uint64_t *leaf_entries(uint64_t vpn) const {
+  uint64_t *leaf_entries(uint64_t vpn) {
     Leaf *l = leaf_of(vpn);
     return l ? l->e : nullptr;
   }
@@ -132,21 +178,47 @@ class PageTable {
     leaf_of(vpn)->used += static_cast<int>(n);
     entries_ += n;
   }
+  // Entries of the leaf table holding vpn (0 without one).
+  int leaf_used(uint64_t vpn) const {
+    const void *slot = leaf_slot(vpn);
+    return slot ? leaf_ptr(slot)->used : 0;
+  }
   // Bytes of page tables (Linux: mm_pgtables_bytes, VmPTE): the leaf and middle tables.
   uint64_t table_bytes() const { return tables_ * 4096; }
   uint64_t entries() const { return entries_; }
 
  private:
+  friend class LeafShares;
   static constexpr int kBits = 9, kFan = 1 << kBits, kLevels = 4;
   static_assert(kLeafSpan == 1ull << kBits);
+  static constexpr uint64_t kYoung = 8;  // pte::young (the child's view of a shared leaf)
   struct Node {
     int used = 0;  // non-empty slots
     void *slot[kFan] = {};
   };
   struct Leaf {
     int used = 0;
+    // The page tables that hold it; it changes only while it is 1. Atomic: tables of other
+    // address spaces (under their own locks) let go of it.
+    std::atomic<int> sharers{1};
     uint64_t e[kFan] = {};
   };
+  // A slot that points at a leaf seen old carries this tag.
+  static constexpr uintptr_t kOldTag = 1;
+  static Leaf *leaf_ptr(const void *slot) {
+    return reinterpret_cast<Leaf *>(reinterpret_cast<uintptr_t>(slot) & ~kOldTag);
+  }
+  static bool old_view(const void *slot) { return reinterpret_cast<uintptr_t>(slot) & kOldTag; }
+  // The slot of the node above the leaf holding vpn (null when there is no such node), and
+  // the leaf's tagged pointer (null when there is no leaf).
+  void **leaf_slot_ref(uint64_t vpn) const;
+  const void *leaf_slot(uint64_t vpn) const {
+    void **r = leaf_slot_ref(vpn);
+    return r ? *r : nullptr;
+  }
+  // The leaf in `slot`, made this table's own (copied when shared, its old view applied).
+  Leaf *own_leaf(void *&slot);
+  void release_leaf(void *slot);  // frees it, or lets go of it when shared
   static unsigned idx(uint64_t vpn, int level) {
     return static_cast<unsigned>(vpn >> (kBits * (kLevels - 1 - level))) & (kFan - 1);
   }
@@ -154,11 +226,13 @@ class PageTable {
   // free_range below node n (covering from base at level); true when n is now empty.
   bool free_empty(void *n, int level, uint64_t base, uint64_t first, uint64_t last, uint64_t floor,
                   uint64_t ceiling);
-  Leaf *leaf_of(uint64_t vpn) const;
+  Leaf *leaf_of(uint64_t vpn);  // made this table's own
   template <class F>
   bool walk(void *n, int level, uint64_t base, uint64_t first, uint64_t last, F &f);
 
   MemoryMeter *meter_;
+  FramePool *frames_;
+  LeafShares *shares_;
   Node root_;
   int holds_ = 0;
   uint64_t tables_ = 0;   // tables below the root
@@ -188,7 +262,8 @@ bool PageTable::walk(void *n, int level, uint64_t base, uint64_t first, uint64_t
   for (int i = lo_i; i <= hi_i; i++) {
     if (!node->slot[i]) continue;
     const uint64_t lo = base + (static_cast<uint64_t>(i) << shift);
-    if (walk(node->slot[i], level + 1, lo, first, last, f) && holds_ == 0) {
+    void *below = level + 1 == kLevels - 1 ? own_leaf(node->slot[i]) : node->slot[i];
+    if (walk(below, level + 1, lo, first, last, f) && holds_ == 0) {
       free_node(node->slot[i], level + 1);
       node->slot[i] = nullptr;
       node->used--;
@@ -204,5 +279,44 @@ void PageTable::each(uint64_t first, uint64_t last, F &&f) {
   if (last > kTop) last = kTop;
   walk(&root_, 0, 0, first, last, f);
 }
+
+template <class F>
+void PageTable::each_read(uint64_t first, uint64_t last, F &&f) const {
+  constexpr uint64_t kTop = (1ull << (kBits * kLevels)) - 1;
+  if (first > last || first > kTop) return;
+  if (last > kTop) last = kTop;
+  each_table(first, last, [&](uint64_t t) {
+    const void *slot = leaf_slot(t);
+    const Leaf *l = leaf_ptr(slot);
+    const uint64_t mask = old_view(slot) ? ~kYoung : ~0ull;
+    const uint64_t lo = first > t ? first - t : 0;
+    const uint64_t hi = last - t >= kLeafSpan - 1 ? kLeafSpan - 1 : last - t;
+    for (uint64_t i = lo; i <= hi; i++)
+      if (const uint64_t e = l->e[i]) f(t + i, e & mask);
+  });
+}
+
+// The leaves shared between page tables (fork's lazy copies), for the map counts smaps needs:
+// one registry per FramePool's System. A leaf is registered while two or more tables hold
+// it; nobody changes a registered leaf.
+class LeafShares {
+ public:
+  // Whether any leaf is shared now.
+  bool any() const { return count_.load(std::memory_order_acquire) != 0; }
+  // For every frame mapped by a shared leaf, the mappings its map count does not show (a
+  // shared leaf counts once, its tables map the frame once each); frames of `want` only when
+  // that is not null.
+  void extra_maps(std::unordered_map<uint32_t, uint32_t> &out,
+                  const std::unordered_set<uint32_t> *want = nullptr) const;
+
+ private:
+  friend class PageTable;
+  void add_sharer(PageTable::Leaf *l);
+  // One table less holds l; true when it was the last (l is then the caller's to free).
+  bool drop_sharer(PageTable::Leaf *l);
+  mutable std::mutex mu_;
+  std::unordered_set<PageTable::Leaf *> leaves_;
+  std::atomic<size_t> count_{0};
+};
 
 }  // namespace vmspace

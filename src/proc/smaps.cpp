@@ -8,6 +8,8 @@
 // the entry is young. Hugetlb pages are in no Rss: they count as Shared_Hugetlb or
 // Private_Hugetlb, one huge page per huge-page-sized range with a page present.
 #include <cstdio>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "mm/address_space.hpp"
 #include "proc/maps.hpp"
@@ -50,40 +52,55 @@ void account(const AddressSpace &mm, const Vma &v, Totals &t) {
   const bool hugetlb = v.flags & vm::hugetlb;
   const uint64_t huge = hugetlb && v.file ? v.file->split_granule() : 0;
   uint64_t last_huge = ~0ull;
-  const_cast<PageTable &>(mm.pt).each(
-      v.start >> mm.page_shift, (v.end - 1) >> mm.page_shift, [&](uint64_t vpn, uint64_t &e) {
-        if (!(e & pte::present)) return;
-        const uint32_t f = pte::frame(e);
-        if (hugetlb) {
-          const uint64_t h = huge ? (vpn << mm.page_shift) / huge : vpn;
-          if (h == last_huge) return;
-          last_huge = h;
-          (fp.mapcount(f) >= 2 ? t.shared_hugetlb : t.private_hugetlb) +=
-              huge ? huge : mm.page_size;
-          return;
-        }
-        if (f == FramePool::kZero || (e & pte::norss)) return;  // not a normal page
-        const uint64_t size = mm.page_size;
-        const uint32_t mapcount = fp.mapcount(f);
-        const bool dirty = (e & pte::dirty) || fp.dirty(f);
-        uint64_t pss = size << kPssShift;
-        if (mapcount >= 2) pss /= mapcount;
-        t.resident += size;
-        t.pss += pss;
-        if (dirty) t.pss_dirty += pss;
-        ((e & pte::anon) ? t.pss_anon : (e & pte::shmem) ? t.pss_shmem : t.pss_file) += pss;
-        if (locked) t.pss_locked += pss;
-        if (mapcount >= 2)
-          (dirty ? t.shared_dirty : t.shared_clean) += size;
-        else
-          (dirty ? t.private_dirty : t.private_clean) += size;
-        if (e & pte::young) t.referenced += size;
-        if (e & pte::anon) {
-          t.anonymous += size;
-          if (e & pte::huge) t.anon_huge += size;  // mapped by a PMD (the zero page is not)
-          if ((e & pte::lazyfree) && !dirty) t.lazyfree += size;
-        }
-      });
+  const uint64_t first = v.start >> mm.page_shift, last = (v.end - 1) >> mm.page_shift;
+  // Page-table leaves that forks share count each of their frames once for all the address
+  // spaces that hold them: the mappings they stand for besides are added here.
+  std::unordered_map<uint32_t, uint32_t> extra;
+  if (mm.ctx.leaf_shares.any()) {
+    std::unordered_set<uint32_t> want;
+    mm.pt.each_read(first, last, [&](uint64_t, uint64_t e) {
+      if (e & pte::present) want.insert(pte::frame(e));
+    });
+    mm.ctx.leaf_shares.extra_maps(extra, &want);
+  }
+  auto mapcount_of = [&](uint32_t f) {
+    const uint32_t n = fp.mapcount(f);
+    if (extra.empty()) return n;
+    const auto it = extra.find(f);
+    return it == extra.end() ? n : n + it->second;
+  };
+  mm.pt.each_read(first, last, [&](uint64_t vpn, uint64_t e) {
+    if (!(e & pte::present)) return;
+    const uint32_t f = pte::frame(e);
+    if (hugetlb) {
+      const uint64_t h = huge ? (vpn << mm.page_shift) / huge : vpn;
+      if (h == last_huge) return;
+      last_huge = h;
+      (mapcount_of(f) >= 2 ? t.shared_hugetlb : t.private_hugetlb) += huge ? huge : mm.page_size;
+      return;
+    }
+    if (f == FramePool::kZero || (e & pte::norss)) return;  // not a normal page
+    const uint64_t size = mm.page_size;
+    const uint32_t mapcount = mapcount_of(f);
+    const bool dirty = (e & pte::dirty) || fp.dirty(f);
+    uint64_t pss = size << kPssShift;
+    if (mapcount >= 2) pss /= mapcount;
+    t.resident += size;
+    t.pss += pss;
+    if (dirty) t.pss_dirty += pss;
+    ((e & pte::anon) ? t.pss_anon : (e & pte::shmem) ? t.pss_shmem : t.pss_file) += pss;
+    if (locked) t.pss_locked += pss;
+    if (mapcount >= 2)
+      (dirty ? t.shared_dirty : t.shared_clean) += size;
+    else
+      (dirty ? t.private_dirty : t.private_clean) += size;
+    if (e & pte::young) t.referenced += size;
+    if (e & pte::anon) {
+      t.anonymous += size;
+      if (e & pte::huge) t.anon_huge += size;  // mapped by a PMD (the zero page is not)
+      if ((e & pte::lazyfree) && !dirty) t.lazyfree += size;
+    }
+  });
 }
 
 // The counters from Rss on, as show_smap and show_smaps_rollup print them (the rollup adds
