@@ -11,12 +11,16 @@ PageTable::~PageTable() {
     if (root_.slot[i]) free_node(root_.slot[i], 1);
 }
 
+bool PageTable::still_shared(const void *slot) const {
+  return shared_tag(slot) && shares_->holders(leaf_ptr(slot)) > 1;
+}
+
 void PageTable::release_leaf(void *slot) {
   Leaf *l = leaf_ptr(slot);
-  if (l->sharers.load(std::memory_order_acquire) != 1 && !shares_->drop_sharer(l)) return;
+  if (shared_tag(slot) && !shares_->drop_sharer(l)) return;
   // The last table that holds it: its entries' frame references are this table's to give
   // back (an address space zaps its entries first, so there are none as a rule).
-  if (l->used && frames_)
+  if (frames_)
     for (uint64_t x : l->e)
       if (x & pte::present) frames_->unmap_put(pte::frame(x));
   delete l;
@@ -33,34 +37,31 @@ void PageTable::free_node(void *n, int level) {
   for (int i = 0; i < kFan; i++)
     if (node->slot[i]) free_node(node->slot[i], level + 1);
   delete node;
-  if (meter_) meter_->charge(-static_cast<int64_t>(sizeof(Leaf)));
+  if (meter_) meter_->charge(-kNodeBytes);
 }
 
-void **PageTable::leaf_slot_ref(uint64_t vpn) const {
+PageTable::Node *PageTable::leaf_parent(uint64_t vpn) const {
   const Node *n = &root_;
-  for (int level = 0; level < kLevels - 2; level++) {
+  for (int level = 0; level < kLevels - 2 && n; level++)
     n = static_cast<const Node *>(n->slot[idx(vpn, level)]);
-    if (!n) return nullptr;
-  }
-  return const_cast<void **>(&n->slot[idx(vpn, kLevels - 2)]);
+  return const_cast<Node *>(n);
 }
 
 PageTable::Leaf *PageTable::own_leaf(void *&slot) {
   Leaf *l = leaf_ptr(slot);
+  if (!(reinterpret_cast<uintptr_t>(slot) & kTags)) return l;  // the common case
   const bool old = old_view(slot);
-  if (l->sharers.load(std::memory_order_acquire) == 1) {
-    if (old) {
-      // The other tables let go of it: this one's view becomes the entries themselves.
+  if (!still_shared(slot)) {
+    // The other tables let go of it: this one's view becomes the entries themselves.
+    if (old)
       for (uint64_t &x : l->e) x &= ~kYoung;
-      slot = l;
-    }
+    slot = l;
     return l;
   }
   // A copy of its own: no refusal by the meter (the fork that shared the leaf would have
   // needed the table anyway).
   Leaf *c = new Leaf;
   if (meter_) meter_->charge(sizeof(Leaf));
-  c->used = l->used;
   for (int i = 0; i < kFan; i++) {
     uint64_t x = l->e[i];
     if (!x) continue;
@@ -80,20 +81,23 @@ PageTable::Leaf *PageTable::own_leaf(void *&slot) {
 }
 
 uint64_t *PageTable::find(uint64_t vpn) {
-  void **r = leaf_slot_ref(vpn);
-  if (!r || !*r) return nullptr;
-  return &own_leaf(*r)->e[idx(vpn, kLevels - 1)];
+  Node *n = leaf_parent(vpn);
+  if (!n) return nullptr;
+  void *&slot = n->slot[idx(vpn, kLevels - 2)];
+  if (!slot) return nullptr;
+  return &own_leaf(slot)->e[idx(vpn, kLevels - 1)];
 }
 
 PageTable::Leaf *PageTable::leaf_of(uint64_t vpn) {
-  void **r = leaf_slot_ref(vpn);
-  if (!r || !*r) return nullptr;
-  return own_leaf(*r);
+  Node *n = leaf_parent(vpn);
+  if (!n) return nullptr;
+  void *&slot = n->slot[idx(vpn, kLevels - 2)];
+  return slot ? own_leaf(slot) : nullptr;
 }
 
 bool PageTable::leaf_shared(uint64_t vpn) const {
   const void *slot = leaf_slot(vpn);
-  return slot && leaf_ptr(slot)->sharers.load(std::memory_order_acquire) != 1;
+  return slot && still_shared(slot);
 }
 
 void PageTable::set(uint64_t vpn, uint64_t e) {
@@ -103,22 +107,24 @@ void PageTable::set(uint64_t vpn, uint64_t e) {
   }
   Node *n = &root_;
   for (int level = 0; level < kLevels - 1; level++) {
-    void *&slot = n->slot[idx(vpn, level)];
+    const unsigned i = idx(vpn, level);
+    void *&slot = n->slot[i];
     if (!slot) {
-      if (meter_ && meter_->refuse(sizeof(Leaf))) throw std::bad_alloc();
-      if (level == kLevels - 2)
+      const bool leaf = level == kLevels - 2;
+      const int64_t bytes = leaf ? static_cast<int64_t>(sizeof(Leaf)) : kNodeBytes;
+      if (meter_ && meter_->refuse(static_cast<uint64_t>(bytes))) throw std::bad_alloc();
+      if (leaf)
         slot = new Leaf;
       else
         slot = new Node;
       n->used++;
       tables_++;
-      if (meter_) meter_->charge(sizeof(Leaf));
+      if (meter_) meter_->charge(bytes);
     }
     if (level == kLevels - 2) {
-      Leaf *l = own_leaf(slot);
-      uint64_t &x = l->e[idx(vpn, kLevels - 1)];
+      uint64_t &x = own_leaf(slot)->e[idx(vpn, kLevels - 1)];
       if (!x) {
-        l->used++;
+        n->leaf_used[i]++;
         entries_++;
       }
       x = e;
@@ -130,71 +136,67 @@ void PageTable::set(uint64_t vpn, uint64_t e) {
 
 bool PageTable::share_leaf(PageTable &from, uint64_t vpn) {
   if (!frames_ || !shares_ || from.shares_ != shares_) return false;
-  void **fs = from.leaf_slot_ref(vpn);
-  if (!fs || !*fs) return false;
-  Leaf *l = leaf_ptr(*fs);
+  Node *fn = from.leaf_parent(vpn);
+  const unsigned i = idx(vpn, kLevels - 2);
+  if (!fn || !fn->slot[i]) return false;
   Node *n = &root_;
   for (int level = 0; level < kLevels - 2; level++) {
     void *&slot = n->slot[idx(vpn, level)];
     if (!slot) {
-      if (meter_ && meter_->refuse(sizeof(Leaf))) throw std::bad_alloc();
+      if (meter_ && meter_->refuse(kNodeBytes)) throw std::bad_alloc();
       slot = new Node;
       n->used++;
       tables_++;
-      if (meter_) meter_->charge(sizeof(Leaf));
+      if (meter_) meter_->charge(kNodeBytes);
     }
     n = static_cast<Node *>(slot);
   }
-  void *&slot = n->slot[idx(vpn, kLevels - 2)];
-  if (slot) return false;  // a table here already: the caller copies entries
+  if (n->slot[i]) return false;  // a table here already: the caller copies entries
+  Leaf *l = leaf_ptr(fn->slot[i]);
   shares_->add_sharer(l);
-  slot = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(l) | kOldTag);
+  fn->slot[i] = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(fn->slot[i]) | kSharedTag);
+  n->slot[i] = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(l) | kSharedTag | kOldTag);
+  n->leaf_used[i] = fn->leaf_used[i];
   n->used++;
   tables_++;
-  entries_ += static_cast<uint64_t>(l->used);
+  entries_ += n->leaf_used[i];
   return true;
 }
 
 void PageTable::leave_shared(uint64_t vpn, bool drop_table) {
-  Node *n = &root_;
-  for (int level = 0; level < kLevels - 2 && n; level++)
-    n = static_cast<Node *>(n->slot[idx(vpn, level)]);
-  if (!n) return;
-  void *&slot = n->slot[idx(vpn, kLevels - 2)];
-  if (!slot) return;
-  Leaf *l = leaf_ptr(slot);
-  entries_ -= static_cast<uint64_t>(l->used);
+  Node *n = leaf_parent(vpn);
+  const unsigned i = idx(vpn, kLevels - 2);
+  if (!n || !n->slot[i]) return;
+  void *const was = n->slot[i];
+  entries_ -= n->leaf_used[i];
+  n->leaf_used[i] = 0;
   if (drop_table) {
-    slot = nullptr;
+    n->slot[i] = nullptr;
     n->used--;
     tables_--;
   } else {
-    slot = new Leaf;
+    n->slot[i] = new Leaf;
     if (meter_) meter_->charge(sizeof(Leaf));
   }
-  if (l->sharers.load(std::memory_order_acquire) == 1 || shares_->drop_sharer(l)) {
-    // Nobody else holds it (any more): its references go now.
-    for (uint64_t x : l->e)
-      if (x & pte::present) frames_->unmap_put(pte::frame(x));
-    delete l;
-    if (meter_) meter_->charge(-static_cast<int64_t>(sizeof(Leaf)));
-  }
+  release_leaf(was);  // frees it when nobody else holds it (any more), with its references
 }
 
-bool PageTable::free_empty(void *n, int level, uint64_t base, uint64_t first, uint64_t last,
+bool PageTable::free_empty(Node *node, int level, uint64_t base, uint64_t first, uint64_t last,
                            uint64_t floor, uint64_t ceiling) {
-  if (level == kLevels - 1) return leaf_ptr(n)->used == 0;
-  Node *node = static_cast<Node *>(n);
-  const int shift = kBits * (kLevels - 2 - level);  // what one slot of this node covers
+  const int shift = kBits * (kLevels - 1 - level);  // what one slot of this node covers
   const uint64_t span = 1ull << shift;
   for (int i = 0; i < kFan; i++) {
     if (!node->slot[i]) continue;
     const uint64_t lo = base + (static_cast<uint64_t>(i) << shift), hi = lo + span;  // [lo, hi)
     if (hi <= first || lo > last) continue;
-    const bool empty = free_empty(node->slot[i], level + 1, lo, first, last, floor, ceiling);
+    const bool empty = level == kLevels - 2
+                           ? node->leaf_used[i] == 0
+                           : free_empty(static_cast<Node *>(node->slot[i]), level + 1, lo, first,
+                                        last, floor, ceiling);
     if (empty && lo >= floor && (ceiling == 0 || hi <= ceiling)) {
       free_node(node->slot[i], level + 1);
       node->slot[i] = nullptr;
+      node->leaf_used[i] = 0;
       node->used--;
     }
   }
@@ -207,15 +209,11 @@ void PageTable::free_range(uint64_t first, uint64_t last, uint64_t floor, uint64
 }
 
 bool PageTable::free_leaf(uint64_t vpn) {
-  Node *n = &root_;
-  for (int level = 0; level < kLevels - 2; level++) {
-    n = static_cast<Node *>(n->slot[idx(vpn, level)]);
-    if (!n) return false;
-  }
-  void *&slot = n->slot[idx(vpn, kLevels - 2)];
-  if (!slot || leaf_ptr(slot)->used != 0) return false;
-  free_node(slot, kLevels - 1);
-  slot = nullptr;
+  Node *n = leaf_parent(vpn);
+  const unsigned i = idx(vpn, kLevels - 2);
+  if (!n || !n->slot[i] || n->leaf_used[i] != 0) return false;
+  free_node(n->slot[i], kLevels - 1);
+  n->slot[i] = nullptr;
   n->used--;
   return true;
 }
@@ -224,30 +222,36 @@ void PageTable::clear(uint64_t vpn) {
   each(vpn, vpn, [](uint64_t, uint64_t &e) { e = 0; });
 }
 
-void LeafShares::add_sharer(PageTable::Leaf *l) {
+void LeafShares::add_sharer(const void *l) {
   std::lock_guard<std::mutex> g(mu_);
-  if (l->sharers.fetch_add(1, std::memory_order_acq_rel) == 1) {
-    leaves_.insert(l);
-    count_.store(leaves_.size(), std::memory_order_release);
-  }
+  int &n = holders_[l];
+  n = n ? n + 1 : 2;
+  count_.store(holders_.size(), std::memory_order_release);
 }
 
-bool LeafShares::drop_sharer(PageTable::Leaf *l) {
+bool LeafShares::drop_sharer(const void *l) {
   std::lock_guard<std::mutex> g(mu_);
-  const int left = l->sharers.fetch_sub(1, std::memory_order_acq_rel) - 1;
-  if (left == 1) {
-    leaves_.erase(l);
-    count_.store(leaves_.size(), std::memory_order_release);
+  const auto it = holders_.find(l);
+  if (it == holders_.end()) return true;  // the others went: it was the caller's alone
+  if (--it->second <= 1) {
+    holders_.erase(it);
+    count_.store(holders_.size(), std::memory_order_release);
   }
-  return left == 0;
+  return false;
+}
+
+int LeafShares::holders(const void *l) const {
+  std::lock_guard<std::mutex> g(mu_);
+  const auto it = holders_.find(l);
+  return it == holders_.end() ? 1 : it->second;
 }
 
 void LeafShares::extra_maps(std::unordered_map<uint32_t, uint32_t> &out,
                             const std::unordered_set<uint32_t> *want) const {
   std::lock_guard<std::mutex> g(mu_);
-  for (const PageTable::Leaf *l : leaves_) {
-    const uint32_t more = static_cast<uint32_t>(l->sharers.load(std::memory_order_acquire) - 1);
-    for (uint64_t x : l->e) {
+  for (const auto &[leaf, n] : holders_) {
+    const uint32_t more = static_cast<uint32_t>(n - 1);
+    for (uint64_t x : static_cast<const PageTable::Leaf *>(leaf)->e) {
       if (!(x & pte::present)) continue;
       const uint32_t f = pte::frame(x);
       if (!want || want->count(f)) out[f] += more;

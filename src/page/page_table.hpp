@@ -9,13 +9,17 @@
 // address space that sets and clears entries does (it knows which frames are anonymous and
 // which belong to a page cache).
 //
+// A leaf table is its 512 entries and nothing else (4 KiB, as the kernel's PTE page); its
+// count of non-empty entries lives in the middle table above it.
+//
 // Leaf tables copied lazily: fork may give the child the parent's leaf table itself (share)
 // instead of a copy whose frames each take a reference. A shared leaf holds one reference
 // and one mapping per entry for all the tables that hold it, and nobody changes it: the first
 // table that changes an entry of it takes a copy of its own (taking a reference and a mapping
-// for each present entry then), the last one left keeps it. The child sees the entries old
-// (Linux's copy_present_pte clears the accessed bit in the child's copy), through a tag on
-// its pointer to the leaf. What changes nothing (get, each_read, each_table, has_table) reads
+// for each present entry then), the last one left keeps it. Pointers to a shared leaf carry a
+// tag (the number of tables that hold it is in LeafShares); the child sees the entries old
+// (Linux's copy_present_pte clears the accessed bit in the child's copy), through a second
+// tag on its pointer. What changes nothing (get, each_read, each_table, has_table) reads
 // a shared leaf; everything else (find, set, clear, each, prepare, leaf_entries) copies it
 // first. Map counts of frames in shared leaves miss the sharers beyond the first: callers
 // that need the kernel's count (smaps' PSS) add LeafShares::extra_maps.
@@ -91,9 +95,8 @@ class PageTable {
   void prepare(uint64_t vpn) {
     if (!find(vpn)) {
       set(vpn, pte::guard);  // any non-empty value builds the path
-      uint64_t *e = find(vpn);
-      *e = 0;
-      leaf_of(vpn)->used--;
+      *find(vpn) = 0;
+      leaf_parent(vpn)->leaf_used[idx(vpn, kLevels - 2)]--;
       entries_--;
     }
   }
@@ -175,13 +178,13 @@ class PageTable {
   // n entries of vpn's leaf table went from empty to non-empty through leaf_entries.
   void note_set(uint64_t vpn, uint64_t n) {
     if (!n) return;
-    leaf_of(vpn)->used += static_cast<int>(n);
+    leaf_parent(vpn)->leaf_used[idx(vpn, kLevels - 2)] += static_cast<uint16_t>(n);
     entries_ += n;
   }
   // Entries of the leaf table holding vpn (0 without one).
   int leaf_used(uint64_t vpn) const {
-    const void *slot = leaf_slot(vpn);
-    return slot ? leaf_ptr(slot)->used : 0;
+    const Node *n = leaf_parent(vpn);
+    return n && n->slot[idx(vpn, kLevels - 2)] ? n->leaf_used[idx(vpn, kLevels - 2)] : 0;
   }
   // Bytes of page tables (Linux: mm_pgtables_bytes, VmPTE): the leaf and middle tables.
   uint64_t table_bytes() const { return tables_ * 4096; }
@@ -195,40 +198,45 @@ class PageTable {
   struct Node {
     int used = 0;  // non-empty slots
     void *slot[kFan] = {};
+    // In the middle tables right above the leaves: each leaf's non-empty entries (as this
+    // table sees it).
+    uint16_t leaf_used[kFan] = {};
   };
   struct Leaf {
-    int used = 0;
-    // The page tables that hold it; it changes only while it is 1. Atomic: tables of other
-    // address spaces (under their own locks) let go of it.
-    std::atomic<int> sharers{1};
     uint64_t e[kFan] = {};
   };
-  // A slot that points at a leaf seen old carries this tag.
-  static constexpr uintptr_t kOldTag = 1;
+  static_assert(sizeof(Leaf) == 4096);
+  static constexpr int64_t kNodeBytes = sizeof(Node);  // what the meter is charged for one
+  // Tags of a pointer to a leaf: seen old; shared (or was: LeafShares knows how many hold it).
+  static constexpr uintptr_t kOldTag = 1, kSharedTag = 2, kTags = 3;
   static Leaf *leaf_ptr(const void *slot) {
-    return reinterpret_cast<Leaf *>(reinterpret_cast<uintptr_t>(slot) & ~kOldTag);
+    return reinterpret_cast<Leaf *>(reinterpret_cast<uintptr_t>(slot) & ~kTags);
   }
   static bool old_view(const void *slot) { return reinterpret_cast<uintptr_t>(slot) & kOldTag; }
-  // The slot of the node above the leaf holding vpn (null when there is no such node), and
-  // the leaf's tagged pointer (null when there is no leaf).
-  void **leaf_slot_ref(uint64_t vpn) const;
+  static bool shared_tag(const void *slot) {
+    return reinterpret_cast<uintptr_t>(slot) & kSharedTag;
+  }
+  // The middle table whose slots hold vpn's leaf (null when there is none).
+  Node *leaf_parent(uint64_t vpn) const;
   const void *leaf_slot(uint64_t vpn) const {
-    void **r = leaf_slot_ref(vpn);
-    return r ? *r : nullptr;
+    const Node *n = leaf_parent(vpn);
+    return n ? n->slot[idx(vpn, kLevels - 2)] : nullptr;
   }
   // The leaf in `slot`, made this table's own (copied when shared, its old view applied).
   Leaf *own_leaf(void *&slot);
   void release_leaf(void *slot);  // frees it, or lets go of it when shared
+  // Whether a leaf pointer tagged shared is still held by another table.
+  bool still_shared(const void *slot) const;
   static unsigned idx(uint64_t vpn, int level) {
     return static_cast<unsigned>(vpn >> (kBits * (kLevels - 1 - level))) & (kFan - 1);
   }
   void free_node(void *n, int level);
   // free_range below node n (covering from base at level); true when n is now empty.
-  bool free_empty(void *n, int level, uint64_t base, uint64_t first, uint64_t last, uint64_t floor,
+  bool free_empty(Node *n, int level, uint64_t base, uint64_t first, uint64_t last, uint64_t floor,
                   uint64_t ceiling);
   Leaf *leaf_of(uint64_t vpn);  // made this table's own
   template <class F>
-  bool walk(void *n, int level, uint64_t base, uint64_t first, uint64_t last, F &f);
+  bool walk(Node *n, int level, uint64_t base, uint64_t first, uint64_t last, F &f);
 
   MemoryMeter *meter_;
   FramePool *frames_;
@@ -240,32 +248,37 @@ class PageTable {
 };
 
 template <class F>
-bool PageTable::walk(void *n, int level, uint64_t base, uint64_t first, uint64_t last, F &f) {
-  const int shift = kBits * (kLevels - 1 - level);
+bool PageTable::walk(Node *node, int level, uint64_t base, uint64_t first, uint64_t last, F &f) {
+  const int shift = kBits * (kLevels - 1 - level);  // pages one slot of this node covers
   // Only the slots that [first, last] reaches.
   const uint64_t span = static_cast<uint64_t>(kFan) << shift;  // what this node covers
   const int lo_i = first > base ? static_cast<int>((first - base) >> shift) : 0;
   const int hi_i = last - base >= span - 1 ? kFan - 1 : static_cast<int>((last - base) >> shift);
-  if (level == kLevels - 1) {
-    Leaf *l = static_cast<Leaf *>(n);
-    for (int i = lo_i; i <= hi_i; i++) {
-      if (!l->e[i]) continue;
-      f(base + static_cast<uint64_t>(i), l->e[i]);
-      if (!l->e[i]) {
-        l->used--;
-        entries_--;
-      }
-    }
-    return l->used == 0;
-  }
-  Node *node = static_cast<Node *>(n);
   for (int i = lo_i; i <= hi_i; i++) {
     if (!node->slot[i]) continue;
     const uint64_t lo = base + (static_cast<uint64_t>(i) << shift);
-    void *below = level + 1 == kLevels - 1 ? own_leaf(node->slot[i]) : node->slot[i];
-    if (walk(below, level + 1, lo, first, last, f) && holds_ == 0) {
+    bool empty;
+    if (level == kLevels - 2) {
+      // The slot holds a leaf: its entries, counted here.
+      Leaf *l = own_leaf(node->slot[i]);
+      const int a = first > lo ? static_cast<int>(first - lo) : 0;
+      const int b = last - lo >= kFan - 1 ? kFan - 1 : static_cast<int>(last - lo);
+      for (int j = a; j <= b; j++) {
+        if (!l->e[j]) continue;
+        f(lo + static_cast<uint64_t>(j), l->e[j]);
+        if (!l->e[j]) {
+          node->leaf_used[i]--;
+          entries_--;
+        }
+      }
+      empty = node->leaf_used[i] == 0;
+    } else {
+      empty = walk(static_cast<Node *>(node->slot[i]), level + 1, lo, first, last, f);
+    }
+    if (empty && holds_ == 0) {
       free_node(node->slot[i], level + 1);
       node->slot[i] = nullptr;
+      node->leaf_used[i] = 0;
       node->used--;
     }
   }
@@ -296,9 +309,9 @@ void PageTable::each_read(uint64_t first, uint64_t last, F &&f) const {
   });
 }
 
-// The leaves shared between page tables (fork's lazy copies), for the map counts smaps needs:
-// one registry per FramePool's System. A leaf is registered while two or more tables hold
-// it; nobody changes a registered leaf.
+// The leaves shared between page tables (fork's lazy copies): how many tables hold each, and
+// for the map counts smaps needs, what they map. One registry per System. A leaf is listed
+// while two or more tables hold it; nobody changes a listed leaf.
 class LeafShares {
  public:
   // Whether any leaf is shared now.
@@ -311,11 +324,14 @@ class LeafShares {
 
  private:
   friend class PageTable;
-  void add_sharer(PageTable::Leaf *l);
+  // One table more holds l (a table that holds it already shares it).
+  void add_sharer(const void *l);
   // One table less holds l; true when it was the last (l is then the caller's to free).
-  bool drop_sharer(PageTable::Leaf *l);
+  bool drop_sharer(const void *l);
+  // The tables that hold l (1 when it is not listed).
+  int holders(const void *l) const;
   mutable std::mutex mu_;
-  std::unordered_set<PageTable::Leaf *> leaves_;
+  std::unordered_map<const void *, int> holders_;
   std::atomic<size_t> count_{0};
 };
 
