@@ -113,7 +113,7 @@ AddressSpace::~AddressSpace() {
     wait_for_accesses(accessors);
     accessors.clear();
   }
-  clear();
+  clear(true);
   ctx.meter.charge(-kFixedBytes);
 }
 
@@ -209,9 +209,9 @@ Vma *AddressSpace::insert_vma(const Vma &proto) {
   return v;
 }
 
-void AddressSpace::clear() {
+void AddressSpace::clear(bool dying) {
   while (Vma *v = vmas.tree.first()) {
-    zap(v->start, v->end);
+    zap(v->start, v->end, false, dying);
     if (v->flags & vm::account) vm_unacct_memory(pages(v->size()));
     vmas.remove(v);
   }

@@ -332,8 +332,9 @@ class AddressSpace {
   void install_stack(uint64_t start, uint64_t extra_flags);
   // Inserts a fully described VMA (import and exec); accounts it.
   Vma *insert_vma(const Vma &proto);
-  // Removes every VMA (exit, import).
-  void clear();
+  // Removes every VMA (exit, import). `dying`: the address space goes next, so its page
+  // tables go as they empty (a leaf shared since fork is let go of, not replaced).
+  void clear(bool dying = false);
 
   // ---- guest memory (memory.cpp) ----
   // Page-table entries of this address space (the frames are ctx.frames').

@@ -730,19 +730,23 @@ void AddressSpace::fork_pages(AddressSpace &child, const Vma &v) {
     // either side changes an entry of it (PageTable's lazily copied leaves). Both sides see
     // every page copy-on-write, the child sees them old, as after Linux's copy.
     if (!shared && t >= first && t + kSpan - 1 <= last && pt.leaf_used(t) > 0) {
-      uint64_t anon = 0;
-      bool only_anon = true;
-      pt.each_read(t, t + kSpan - 1, [&](uint64_t, uint64_t e) {
-        if (e & pte::guard) return;
-        if (!(e & pte::present) || (e & pte::norss) ||
-            (!(e & pte::anon) && pte::frame(e) != FramePool::kZero))
-          only_anon = false;
-        else if (counted(e))
-          anon++;
-      });
-      if (only_anon) {
-        if (!pt.leaf_shared(t)) {
-          // Entries of a shared leaf are copy-on-write already (nobody changes it).
+      const uint64_t *r = pt.leaf_entries_read(t);
+      uint64_t anon = 0, not_cow = 0, other = 0;
+      for (uint64_t i = 0; i < kSpan; i++) {
+        const uint64_t e = r[i];
+        const bool present = e & pte::present;
+        // Present anonymous pages (or the zero page) and guard markers only; counted() but
+        // cheaper.
+        other |= (e && !(e & pte::guard) &&
+                  (!present || (e & pte::norss) ||
+                   (!(e & pte::anon) && pte::frame(e) != FramePool::kZero)));
+        anon += present && (e & pte::anon) && pte::frame(e) != FramePool::kZero;
+        not_cow += present && !(e & pte::cow);
+      }
+      if (!other) {
+        if (not_cow) {
+          // Both sides copy on their next store (entries of a shared leaf are copy-on-write
+          // already: nobody changes it).
           uint64_t *e = pt.leaf_entries(t);
           for (uint64_t i = 0; i < kSpan; i++)
             if (e[i] & pte::present) e[i] |= pte::cow;

@@ -17,12 +17,13 @@ bool PageTable::still_shared(const void *slot) const {
 
 void PageTable::release_leaf(void *slot) {
   Leaf *l = leaf_ptr(slot);
-  if (shared_tag(slot) && !shares_->drop_sharer(l)) return;
-  // The last table that holds it: its entries' frame references are this table's to give
-  // back (an address space zaps its entries first, so there are none as a rule).
-  if (frames_)
+  if (shared_tag(slot)) {
+    if (!shares_->drop_sharer(l)) return;
+    // The last table that holds a leaf once shared: its entries' frame references are this
+    // table's to give back (its address space did not zap them, counting on the others).
     for (uint64_t x : l->e)
       if (x & pte::present) frames_->unmap_put(pte::frame(x));
+  }
   delete l;
   if (meter_) meter_->charge(-static_cast<int64_t>(sizeof(Leaf)));
 }

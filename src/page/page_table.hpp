@@ -175,6 +175,12 @@ class PageTable {
     Leaf *l = leaf_of(vpn);
     return l ? l->e : nullptr;
   }
+  // The same entries to read only, as stored (a shared leaf's accessed bits are the first
+  // holder's: get() and each_read() show a child's view), or null.
+  const uint64_t *leaf_entries_read(uint64_t vpn) const {
+    const void *slot = leaf_slot(vpn);
+    return slot ? leaf_ptr(slot)->e : nullptr;
+  }
   // n entries of vpn's leaf table went from empty to non-empty through leaf_entries.
   void note_set(uint64_t vpn, uint64_t n) {
     if (!n) return;
