@@ -125,4 +125,31 @@ bool tracked(long nr) {
          nr == nr_exit_group;
 }
 
+const char *changes_namespace(long nr) {
+  switch (nr) {
+    case nr_mount:
+      return "mount";
+    case nr_umount2:
+      return "umount2";
+    case nr_pivot_root:
+      return "pivot_root";
+    case nr_chroot:
+      return "chroot";
+    case nr_unshare:
+      return "unshare";
+    case nr_setns:
+      return "setns";
+    case nr_open_tree:
+      return "open_tree";
+    case nr_move_mount:
+      return "move_mount";
+    case nr_fsmount:
+      return "fsmount";
+    case nr_mount_setattr:
+      return "mount_setattr";
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace vmspace::rec

@@ -83,6 +83,16 @@ enum : long {
   nr_memfd_secret = 447,
   nr_mseal = 462,
   nr_close_range = 436,
+  nr_pivot_root = 155,
+  nr_chroot = 161,
+  nr_mount = 165,
+  nr_umount2 = 166,
+  nr_unshare = 272,
+  nr_setns = 308,
+  nr_open_tree = 428,
+  nr_move_mount = 429,
+  nr_fsmount = 432,
+  nr_mount_setattr = 442,
 };
 
 constexpr uint64_t kPrSetVma = lx::pr_set_vma;
@@ -101,6 +111,9 @@ bool makes_unmodelled_fd(long nr);
 bool name_call(long nr);
 // A fork (not vfork, not a thread): it copies the descriptor table.
 bool copies_files(long nr, pid_t t, const user_regs_struct &r);
+// Calls that change what paths mean (mounts, the root, namespaces), which vmspace does not
+// model: the name recorded in an unsupported marker when they succeed, else null.
+const char *changes_namespace(long nr);
 // Calls before which writes since the last call are looked for (@touch lines).
 bool tracked(long nr);
 

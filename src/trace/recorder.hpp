@@ -16,6 +16,7 @@
 //     the end (end).
 #pragma once
 
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ struct RecordOptions {
   // but those of kHarmlessEnv (and LC_*) becomes as many 'x' bytes: a trace is made to be
   // shared, and tokens, keys and passwords live in environment variables.
   bool keep_env = false;
+  // Set (to the signal's number) by the caller's signal handler to end the recording early:
+  // the recorder kills the program and the trace ends with "# truncated: SIGNAME". The
+  // recorder stores the program's pid in `leader` once it runs, so that the handler can kill
+  // it at once (a recorder blocked waiting for the program would not notice otherwise).
+  const volatile std::sig_atomic_t *stop = nullptr;
+  volatile std::sig_atomic_t *leader = nullptr;
 };
 
 // Environment variables whose values a trace keeps (they locate things, they hold no
@@ -48,6 +55,7 @@ struct RecordResult {
   long checkpoints = 0;   // maps checkpoints written
   long unsupported = 0;   // unsupported markers written
   bool executed = false;  // the command's execve succeeded
+  int truncated_by = 0;   // the signal that ended the recording early (0: it ran to its end)
   std::string error;      // why recording failed (empty on success)
 };
 

@@ -132,6 +132,48 @@ else
   echo "FAIL  environment values redacted: $(cat "$W/env.err"; head -5 "$W/env.replay" 2>/dev/null)"
   fail=$((fail + 1))
 fi
+# Mounts, namespaces and chroot are not modelled: every one that succeeded is marked
+# unsupported in the trace, and the replay says so (and fails) instead of diverging later.
+n=$((n + 1))
+"$CC" -O2 -o "$W/namespaces" "$SRC/namespaces.c" || exit 2
+if "$V" record -o "$W/ns.trace" -- "$W/namespaces" "$W/mnt" > "$W/ns.out" 2> "$W/ns.err"; then
+  ok=$(tr ' ,=' '\n\n\n' < "$W/ns.out" | grep -c '^0$')
+  marked=$(grep -c '# unsupported: \(unshare\|mount\|umount2\|chroot\) = 0' "$W/ns.trace")
+  "$V" replay "$W/ns.trace" > "$W/ns.replay" 2>&1
+  rc=$?
+  # As root (CI) chroot at least succeeds; unprivileged, nothing may, and nothing is marked.
+  if [ "$ok" -eq "$marked" ] &&
+     { { [ "$ok" -gt 0 ] && [ "$rc" -ne 0 ] &&
+         grep -q "^$ok calls in the trace are marked unsupported" "$W/ns.replay"; } ||
+       { [ "$ok" -eq 0 ] && [ "$(id -u)" -ne 0 ] && [ "$rc" -eq 0 ]; }; }; then
+    echo "ok    namespaces: $(cat "$W/ns.out"), $marked marked unsupported, replay says so"
+  else
+    echo "FAIL  namespaces: $ok succeeded, $marked marked, replay exit $rc: $(head -3 "$W/ns.replay")"
+    fail=$((fail + 1))
+  fi
+else
+  echo "FAIL  namespaces: record failed: $(cat "$W/ns.err")"
+  fail=$((fail + 1))
+fi
+# A recording stopped by a signal (here a timeout's SIGTERM, as Ctrl-C's SIGINT) still leaves
+# a replayable trace, ending with "# truncated: SIGTERM"; the replay says it is truncated.
+n=$((n + 1))
+timeout -s TERM 3 "$V" record -o "$W/killed.trace" -- python3 -c '
+import mmap, time
+bufs = []
+for i in range(10**9):
+    m = mmap.mmap(-1, 4096 * (1 + i % 7)); m[0] = 1; bufs.append(m)
+    if len(bufs) > 20: bufs.pop(0).close()
+    time.sleep(0.002)' > /dev/null 2> "$W/killed.err"
+rc=$?
+if [ "$rc" -eq 124 ] && [ "$(tail -1 "$W/killed.trace")" = "# truncated: SIGTERM" ] &&
+   "$V" replay "$W/killed.trace" > "$W/killed.replay" 2>&1 &&
+   grep -q "^the trace is truncated: its recording was stopped by SIGTERM" "$W/killed.replay"; then
+  echo "ok    killed recording: $(head -1 "$W/killed.replay"), truncated"
+else
+  echo "FAIL  killed recording (timeout exit $rc): $(cat "$W/killed.err"; tail -2 "$W/killed.trace" 2>/dev/null; head -5 "$W/killed.replay" 2>/dev/null)"
+  fail=$((fail + 1))
+fi
 # A multiprocessing pool and a manager: forked workers, threads accepting connections,
 # descriptors passed between processes. (No strace log: it would name temporary directories
 # the program deletes.)

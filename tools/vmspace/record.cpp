@@ -1,9 +1,12 @@
 // vmspace record and vmspace replay.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -81,6 +84,18 @@ std::string json_escape(std::string_view s) {
 }
 }  // namespace
 
+namespace {
+// A recording stopped by a signal (Ctrl-C, a timeout's SIGTERM, a closed terminal) still
+// leaves its trace: the handler tells the recorder, and kills the program so that the
+// recorder, maybe waiting for it, wakes up.
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_leader = 0;
+extern "C" void on_stop_signal(int sig) {
+  if (!g_stop) g_stop = sig;
+  if (g_leader > 0) ::kill(static_cast<pid_t>(g_leader), SIGKILL);
+}
+}  // namespace
+
 int cmd_record(const std::vector<std::string> &args) {
   vmspace::RecordOptions o;
   std::string out_path;
@@ -118,7 +133,16 @@ int cmd_record(const std::vector<std::string> &args) {
     return 2;
   }
   o.out = f;
+  o.stop = &g_stop;
+  o.leader = &g_leader;
+  struct sigaction sa = {}, old_sa[3];
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);  // no SA_RESTART: a wait for the program returns EINTR
+  const int stop_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+  for (int k = 0; k < 3; k++) ::sigaction(stop_signals[k], &sa, &old_sa[k]);
   vmspace::RecordResult r = vmspace::record_program(o);
+  for (int k = 0; k < 3; k++) ::sigaction(stop_signals[k], &old_sa[k], nullptr);
+  g_leader = 0;
   const bool write_ok = std::fflush(f) == 0 && std::fclose(f) == 0;
   if (!r.error.empty() || !write_ok) {
     std::remove(tmp.c_str());
@@ -126,7 +150,7 @@ int cmd_record(const std::vector<std::string> &args) {
                  r.error.empty() ? "cannot write the trace" : r.error.c_str());
     return 2;
   }
-  if (!r.executed) {
+  if (!r.executed && !r.truncated_by) {
     std::remove(tmp.c_str());
     std::fprintf(stderr, "vmspace record: cannot execute %s\n", o.argv[0].c_str());
     return 2;
@@ -135,6 +159,13 @@ int cmd_record(const std::vector<std::string> &args) {
     std::perror("vmspace record: rename");
     std::remove(tmp.c_str());
     return 2;
+  }
+  if (r.truncated_by) {
+    std::fprintf(stderr,
+                 "vmspace record: stopped by %s: the program was killed; the trace (%ld calls, "
+                 "%ld checkpoints) ends there with a '# truncated' line\n",
+                 strsignal(r.truncated_by), r.calls, r.checkpoints);
+    return 128 + r.truncated_by;
   }
   std::fprintf(stderr,
                "vmspace record: %ld calls, %ld checkpoints, %ld unsupported markers; the program "
@@ -173,19 +204,32 @@ int report(const std::string &path, std::string_view text, bool json, int status
     unsupported++;
   const bool identical = status == vmspace::run_ok && stats.calls_differing == 0 &&
                          stats.checkpoints_differing == 0 && unsupported == 0;
+  // A recording stopped by a signal ends with "# truncated: SIGNAME" (the program was killed
+  // there): what it has can be identical, but it is not the whole run.
+  std::string truncated;
+  if (const size_t at = text.rfind("\n# truncated: "); at != std::string_view::npos) {
+    const size_t from = at + 14, end = text.find('\n', from);
+    truncated = std::string(text.substr(from, end == std::string_view::npos ? end : end - from));
+  }
   if (json) {
     std::printf(
         "{\"trace\": \"%s\", \"identical\": %s, \"calls\": %ld, \"calls_identical\": %ld, "
         "\"checkpoints\": %ld, \"checkpoints_identical\": %ld, \"unsupported\": %ld, "
-        "\"first_divergence\": \"%s\"}\n",
+        "\"truncated\": \"%s\", \"first_divergence\": \"%s\"}\n",
         json_escape(path).c_str(), identical ? "true" : "false", stats.calls, calls_same,
-        stats.checkpoints, cps_same, unsupported, json_escape(identical ? "" : first).c_str());
+        stats.checkpoints, cps_same, unsupported, json_escape(truncated).c_str(),
+        json_escape(identical ? "" : first).c_str());
   } else {
     std::printf("%ld/%ld calls identical, %ld/%ld checkpoints identical\n", calls_same, stats.calls,
                 cps_same, stats.checkpoints);
     if (unsupported)
       std::printf("%ld calls in the trace are marked unsupported and were not replayed\n",
                   unsupported);
+    if (!truncated.empty())
+      std::printf(
+          "the trace is truncated: its recording was stopped by %s, which killed the "
+          "program there\n",
+          truncated.c_str());
     if (!identical) {
       if (!context.empty())
         std::printf("the trace before the first divergence:\n%s", context.c_str());
