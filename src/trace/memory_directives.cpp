@@ -5,6 +5,7 @@
 
 #include "trace/script_check.hpp"
 #include "trace/symbols.hpp"
+#include "vmspace/abi.hpp"
 
 namespace vmspace {
 
@@ -43,11 +44,14 @@ bool recorded_touch(Process &p, const Directive &d, MemoryDirectiveIo &io) {
     io.error("@touch: bad si_code");
     return false;
   }
+  // SI_KERNEL (a non-canonical address): the kernel's si_addr is 0, the line's address is
+  // where the program's instruction pointed.
+  const uint64_t want_addr = want_code == lx::si_kernel ? 0 : addr;
   const bool same =
-      f.signal == want_sig && static_cast<uint64_t>(f.code) == want_code && f.addr == addr;
+      f.signal == want_sig && static_cast<uint64_t>(f.code) == want_code && f.addr == want_addr;
   count(io, same);
   if (!same)
-    io.mismatch(d.words[3] + " si_code=" + d.words[4] + " si_addr=" + fmt_hex(addr),
+    io.mismatch(d.words[3] + " si_code=" + d.words[4] + " si_addr=" + fmt_hex(want_addr),
                 f ? std::string(f.signal == 7 ? "SIGBUS" : "SIGSEGV") +
                         " si_code=" + std::to_string(f.code) + " si_addr=" + fmt_hex(f.addr)
                   : std::string("no fault"));

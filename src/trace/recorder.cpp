@@ -30,6 +30,7 @@
 #include "trace/recorder_impl.hpp"
 #include "trace/symbols.hpp"
 #include "trace/tracee.hpp"
+#include "trace/x86_operand.hpp"
 
 namespace vmspace::rec {
 
@@ -453,7 +454,7 @@ void Recorder::fault(pid_t t, Task &task, int sig) {
       std::string(sig == SIGSEGV ? "SIGSEGV" : "SIGBUS") + " " + std::to_string(si.si_code);
   std::string access = "read";
   // An instruction fetch faults at the instruction pointer.
-  user_regs_struct regs;
+  user_regs_struct regs{};
   const bool fetch = ::ptrace(PTRACE_GETREGS, t, nullptr, &regs) == 0 && regs.rip == addr;
   std::istringstream maps(slurp("/proc/" + std::to_string(task.tgid ? task.tgid : t) + "/maps"));
   std::string l;
@@ -469,6 +470,39 @@ void Recorder::fault(pid_t t, Task &task, int sig) {
     break;
   }
   if (fetch) access = "exec";
+  if (sig == SIGSEGV && si.si_code == lx::si_kernel && !exec_pending_) {
+    // A general-protection fault: siginfo has no address. When the instruction's memory
+    // operand is non-canonical (or an access starting just below the boundary reaches past
+    // it), the touch of its first non-canonical byte replays the fault.
+    uint8_t code[15];
+    size_t n = sizeof code;
+    while (n > 0 && !read_mem(t, regs.rip, code, n)) n--;  // the code may end at a page end
+    const MemOperand m = decode_mem_operand(code, n, regs);
+    constexpr uint64_t kBoundary = 1ull << 47, kWidest = 64;  // the widest access: AVX-512
+    auto first_noncanonical = [&](uint64_t a, uint64_t *out) {
+      if (!canonical(a)) return *out = a, true;
+      if (a < kBoundary && a >= kBoundary - kWidest) return *out = kBoundary, true;
+      return false;
+    };
+    uint64_t at = 0;
+    bool found = false, store = false;
+    if (m.ok && first_noncanonical(m.addr, &at)) {
+      found = true;
+      store = m.store;
+    } else if (m.ok && m.addr2 && first_noncanonical(m.addr2, &at)) {
+      found = true;
+      store = true;  // movs' destination (cmps reads it, but a fault is a fault)
+    }
+    if (!found) {
+      line(t, "# unsupported: " + what + " at rip " + fmt_hex(regs.rip) +
+                  " (a general-protection fault that is not a non-canonical access)");
+      unsupported_++;
+      return;
+    }
+    touches(t, task);
+    line(t, "@touch " + fmt_hex(at) + " 1 " + (store ? "write" : "read") + " " + what);
+    return;
+  }
   if (si.si_code <= 0 || access.empty() || exec_pending_) {
     line(t, "# --- " + what + " si_addr=" + fmt_hex(addr) + " --- (not replayed)");
     return;
