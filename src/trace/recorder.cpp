@@ -92,6 +92,13 @@ RecordResult Recorder::run() {
       continue;
     }
     if (!WIFSTOPPED(st)) continue;
+    if (stopped_by) {
+      // Dying: a call interrupted by the kill still reports its exit (-ENOSYS); nothing more
+      // goes into the trace, and a task that appeared meanwhile dies too.
+      ::kill(t, SIGKILL);
+      ::ptrace(PTRACE_CONT, t, nullptr, nullptr);
+      continue;
+    }
     if (!tasks_.count(t)) {
       // A new child can stop before its parent's fork event is seen: it waits (stopped)
       // until then, so that the fork comes first in the trace.
