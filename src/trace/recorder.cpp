@@ -70,14 +70,19 @@ RecordResult Recorder::run() {
   ::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
   int exit_status = 0;
   int stopped_by = 0;
+  auto stop_requested = [&] {
+    if (!o_.stop || !*o_.stop || stopped_by) return;
+    // Recording ends here: every traced task dies; their deaths are the last events.
+    stopped_by = *o_.stop;
+    for (const auto &[task, info] : tasks_) ::kill(task, SIGKILL);
+    for (pid_t task : early_) ::kill(task, SIGKILL);
+  };
   while (!tasks_.empty()) {
-    if (o_.stop && *o_.stop && !stopped_by) {
-      // Recording ends here: every traced task dies; their deaths are the last events.
-      stopped_by = *o_.stop;
-      for (const auto &[task, info] : tasks_) ::kill(task, SIGKILL);
-      for (pid_t task : early_) ::kill(task, SIGKILL);
-    }
+    stop_requested();
     pid_t t = next_stop(&st);
+    // Again: the handler kills the program before the wait returns its stop (a call the kill
+    // interrupted reports an exit of -ENOSYS, which must not reach the trace).
+    stop_requested();
     if (t < 0) {
       if (errno == EINTR) continue;
       break;
