@@ -650,7 +650,7 @@ std::string format_arg(ArgFmt f, const ArgVal &a) {
     case ArgFmt::mflags:
       return fmt_mmap_flags(a.v);
     case ArgFmt::path:
-      return fmt_string(a.s);
+      return a.is_str ? fmt_string(a.s) : fmt_addr(a.v);  // a string, or a guest address
     case ArgFmt::oflags:
       return fmt_open_flags(a.v);
     case ArgFmt::mode:

@@ -1,5 +1,6 @@
 #include "trace/memory_directives.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -119,6 +120,29 @@ bool run_memory_directive(Process &p, const Directive &d, MemoryDirectiveIo &io)
     if (expected != actual) io.mismatch(expected, actual);
   }
   return true;
+}
+
+Errno guest_path(Process &p, uint64_t addr, std::string *out) {
+  constexpr uint64_t kPathMax = 4096;
+  const uint64_t page = p.page_size();
+  out->clear();
+  char buf[kPathMax];
+  uint64_t got = 0;
+  while (got < kPathMax) {
+    const uint64_t a = addr + got;
+    if (a < addr) return Errno::fault;  // past the top of the address space
+    const uint64_t n = std::min(page - (a & (page - 1)), kPathMax - got);
+    const Fault f = p.read(a, buf + got, n);
+    const uint64_t loaded = f ? f.addr - a : n;
+    for (uint64_t k = 0; k < loaded; k++)
+      if (buf[got + k] == 0) {
+        out->assign(buf, got + k);
+        return Errno::none;
+      }
+    if (f) return Errno::fault;
+    got += n;
+  }
+  return Errno::nametoolong;
 }
 
 }  // namespace vmspace

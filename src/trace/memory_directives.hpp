@@ -10,6 +10,7 @@
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
 #include "vmspace/process.hpp"
+#include "vmspace/result.hpp"
 
 namespace vmspace {
 
@@ -24,5 +25,10 @@ struct MemoryDirectiveIo {
 
 // Runs d on p; false on bad input (reported through io.error or io.value).
 bool run_memory_directive(Process &p, const Directive &d, MemoryDirectiveIo &io);
+
+// A path argument given as a guest address, read as the kernel's getname reads it: page by
+// page up to its NUL; Errno::fault when a byte before the NUL cannot be loaded,
+// Errno::nametoolong when 4096 bytes (PATH_MAX) hold no NUL.
+Errno guest_path(Process &p, uint64_t addr, std::string *out);
 
 }  // namespace vmspace

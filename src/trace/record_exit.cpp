@@ -51,6 +51,13 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
     x.is_str = true;
     a.push_back(x);
   };
+  // A path argument: its string, or the address that could not be read.
+  auto path = [&](bool second) {
+    if (second ? task.path2_fault : task.path_fault)
+      num(second ? task.path2_addr : task.path_addr);
+    else
+      str(second ? task.path2 : task.path);
+  };
   bool memory = false;  // a checkpoint follows
   switch (nr) {
     case nr_mmap:
@@ -108,40 +115,40 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
       memory = true;
       break;
     case nr_open:
-      name = "open", str(task.path), num(r.rsi), num(r.rdx);
+      name = "open", path(false), num(r.rsi), num(r.rdx);
       break;
     case nr_creat:
-      name = "open", str(task.path), num(0x241), num(r.rsi);  // O_CREAT|O_WRONLY|O_TRUNC
+      name = "open", path(false), num(0x241), num(r.rsi);  // O_CREAT|O_WRONLY|O_TRUNC
       break;
     case nr_openat:
-      name = "openat", num(r.rdi), str(task.path), num(r.rdx), num(r.r10);
+      name = "openat", num(r.rdi), path(false), num(r.rdx), num(r.r10);
       break;
     case nr_close:
       name = "close", num(r.rdi);
       break;
     case nr_unlink:
-      name = "unlink", str(task.path);
+      name = "unlink", path(false);
       break;
     case nr_rmdir:
-      name = "rmdir", str(task.path);
+      name = "rmdir", path(false);
       break;
     case nr_unlinkat:
-      name = "unlinkat", num(r.rdi), str(task.path), num(r.rdx);
+      name = "unlinkat", num(r.rdi), path(false), num(r.rdx);
       break;
     case nr_link:
-      name = "link", str(task.path), str(task.path2);
+      name = "link", path(false), path(true);
       break;
     case nr_rename:
-      name = "rename", str(task.path), str(task.path2);
+      name = "rename", path(false), path(true);
       break;
     case nr_linkat:
-      name = "linkat", num(r.rdi), str(task.path), num(r.rdx), str(task.path2), num(r.r8);
+      name = "linkat", num(r.rdi), path(false), num(r.rdx), path(true), num(r.r8);
       break;
     case nr_renameat:
-      name = "renameat", num(r.rdi), str(task.path), num(r.rdx), str(task.path2);
+      name = "renameat", num(r.rdi), path(false), num(r.rdx), path(true);
       break;
     case nr_renameat2:
-      name = "renameat2", num(r.rdi), str(task.path), num(r.rdx), str(task.path2), num(r.r8);
+      name = "renameat2", num(r.rdi), path(false), num(r.rdx), path(true), num(r.r8);
       break;
     case nr_dup:
       name = "dup", num(r.rdi);
@@ -163,7 +170,7 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
       name = "ftruncate", num(r.rdi), num(r.rsi);
       break;
     case nr_memfd_create:
-      name = "memfd_create", str(task.path), num(r.rsi);
+      name = "memfd_create", path(false), num(r.rsi);
       break;
     case nr_fork:
     case nr_vfork:
@@ -278,7 +285,7 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
                                   : 0,
                   nr == nr_openat ? static_cast<long>(static_cast<int32_t>(r.rdi)) : -100,
                   static_cast<int>(ret));
-  if (ret < 0 && (nr == nr_open || nr == nr_creat || nr == nr_openat))
+  if (ret < 0 && !task.path_fault && (nr == nr_open || nr == nr_creat || nr == nr_openat))
     // A name that exists but could not be opened (EEXIST, EISDIR, ELOOP, ...): its stand-in
     // makes the replay fail the same way.
     files_.named(t, task.path, nr == nr_openat ? static_cast<int32_t>(r.rdi) : -100,

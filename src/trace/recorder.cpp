@@ -381,49 +381,68 @@ void Recorder::entry(pid_t t, Task &task) {
   const user_regs_struct &r = task.entry;
   const long nr = static_cast<long>(r.orig_rax);
   task.strings_ok = true;
+  task.path_fault = task.path2_fault = false;
+  // A path argument: its string, or (when not even its first byte can be read: EFAULT) its
+  // address. False when it cannot be recorded either way.
+  auto path_at = [&](uint64_t ptr, bool second) {
+    std::string &out = second ? task.path2 : task.path;
+    if (read_string(t, ptr, &out)) return true;
+    uint8_t byte;
+    if (read_mem(t, ptr, &byte, 1)) return false;
+    (second ? task.path2_fault : task.path_fault) = true;
+    (second ? task.path2_addr : task.path_addr) = ptr;
+    out.clear();
+    return true;
+  };
   if (tracked(nr) && !exec_pending_) touches(t, task);
   if (nr == nr_mmap && !(r.r10 & 0x20) && static_cast<int32_t>(r.r8) >= 0)
     files_.before_mmap(t, r.r8);
   switch (nr) {
     case nr_open:
     case nr_creat:
-      task.strings_ok = read_string(t, r.rdi, &task.path);
-      HostFiles::absolutize(t, &task.path);
+      task.strings_ok = path_at(r.rdi, false);
+      if (!task.path_fault) HostFiles::absolutize(t, &task.path);
       break;
     case nr_memfd_create:
-      task.strings_ok = read_string(t, r.rdi, &task.path);
+      task.strings_ok = path_at(r.rdi, false);
       break;
     case nr_unlink:
     case nr_rmdir:
-      task.strings_ok = read_string(t, r.rdi, &task.path);
-      HostFiles::absolutize(t, &task.path);
-      files_.named(t, task.path, -100);
+      task.strings_ok = path_at(r.rdi, false);
+      if (!task.path_fault) HostFiles::absolutize(t, &task.path);
+      if (!task.path_fault) files_.named(t, task.path, -100);
       break;
     case nr_unlinkat:
-      task.strings_ok = read_string(t, r.rsi, &task.path);
-      if (static_cast<int32_t>(r.rdi) == -100) HostFiles::absolutize(t, &task.path);  // AT_FDCWD
-      files_.named(t, task.path, static_cast<int32_t>(r.rdi));
+      task.strings_ok = path_at(r.rsi, false);
+      if (static_cast<int32_t>(r.rdi) == -100 && !task.path_fault)
+        HostFiles::absolutize(t, &task.path);  // AT_FDCWD
+      if (!task.path_fault) files_.named(t, task.path, static_cast<int32_t>(r.rdi));
       break;
     case nr_link:
     case nr_rename:
-      task.strings_ok = read_string(t, r.rdi, &task.path) && read_string(t, r.rsi, &task.path2);
-      HostFiles::absolutize(t, &task.path);
-      HostFiles::absolutize(t, &task.path2);
-      files_.named(t, task.path, -100);
-      if (nr == nr_rename) files_.named(t, task.path2, -100);  // a file it replaces
+      task.strings_ok = path_at(r.rdi, false) && path_at(r.rsi, true);
+      if (!task.path_fault) HostFiles::absolutize(t, &task.path);
+      if (!task.path2_fault) HostFiles::absolutize(t, &task.path2);
+      if (!task.path_fault) files_.named(t, task.path, -100);
+      if (nr == nr_rename && !task.path2_fault)
+        files_.named(t, task.path2, -100);  // a file it replaces
       break;
     case nr_linkat:
     case nr_renameat:
     case nr_renameat2:
-      task.strings_ok = read_string(t, r.rsi, &task.path) && read_string(t, r.r10, &task.path2);
-      if (static_cast<int32_t>(r.rdi) == -100) HostFiles::absolutize(t, &task.path);
-      if (static_cast<int32_t>(r.rdx) == -100) HostFiles::absolutize(t, &task.path2);
-      files_.named(t, task.path, static_cast<int32_t>(r.rdi));
-      if (nr != nr_linkat) files_.named(t, task.path2, static_cast<int32_t>(r.rdx));
+      task.strings_ok = path_at(r.rsi, false) && path_at(r.r10, true);
+      if (static_cast<int32_t>(r.rdi) == -100 && !task.path_fault)
+        HostFiles::absolutize(t, &task.path);
+      if (static_cast<int32_t>(r.rdx) == -100 && !task.path2_fault)
+        HostFiles::absolutize(t, &task.path2);
+      if (!task.path_fault) files_.named(t, task.path, static_cast<int32_t>(r.rdi));
+      if (nr != nr_linkat && !task.path2_fault)
+        files_.named(t, task.path2, static_cast<int32_t>(r.rdx));
       break;
     case nr_openat:
-      task.strings_ok = read_string(t, r.rsi, &task.path);
-      if (static_cast<int32_t>(r.rdi) == -100) HostFiles::absolutize(t, &task.path);  // AT_FDCWD
+      task.strings_ok = path_at(r.rsi, false);
+      if (static_cast<int32_t>(r.rdi) == -100 && !task.path_fault)
+        HostFiles::absolutize(t, &task.path);  // AT_FDCWD
       break;
     case nr_prctl:
       if (r.rdi == kPrSetVma && r.r8) task.strings_ok = read_string(t, r.r8, &task.path);

@@ -27,6 +27,10 @@ struct Task {
   std::string path2;                    // the second (link, rename: the new name)
   std::vector<std::string> argv, envp;  // execve's
   bool strings_ok = true;
+  // A path argument whose pointer cannot be read (the call fails with EFAULT): written as
+  // the address, which the replay finds unreadable too.
+  bool path_fault = false, path2_fault = false;
+  uint64_t path_addr = 0, path2_addr = 0;
   bool announced = false;   // fork/vfork/clone already written at its event
   bool serialized = false;  // the call entered alone (see Recorder::syscall_stop)
   pid_t lock = 0;           // the lock it holds: its process's, or kFilesLock

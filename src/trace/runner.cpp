@@ -260,6 +260,13 @@ class Runner {
     }
     if ((o_.strace_mode || o_.fill_fd_gaps) && c.expect.kind == Expectation::Value)
       inherited_placeholders(p, c, args);
+    // A path given as a number is a guest address: the string is read from guest memory as
+    // the kernel's getname does (EFAULT when it cannot be, ENAMETOOLONG at PATH_MAX).
+    Errno path_error = Errno::none;
+    for (size_t i = 0; i < args.size() && i < def.args.size(); i++)
+      if (def.args[i] == ArgFmt::path && !args[i].is_str && !args[i].opaque &&
+          path_error == Errno::none)
+        path_error = guest_path(p, args[i].v, &args[i].s);
     if (!o_.cwd.empty()) {
       // Relative paths of the log name files in the directory the program ran in.
       for (size_t i = 0; i < args.size() && i < def.args.size(); i++) {
@@ -284,7 +291,13 @@ class Runner {
     }
     const bool creates = is_clone || &def == fork_ || &def == vfork_;
     const uint64_t mm_before = p.mm_id();
-    CallOutcome res = def.exec(p, args);  // exit_group destroys p
+    CallOutcome res;
+    if (path_error != Errno::none) {
+      res.ok = false;
+      res.err = path_error;
+    } else {
+      res = def.exec(p, args);  // exit_group destroys p
+    }
     if (res.unsupported) {
       std::fprintf(o_.err, "%s: %s\n", where(file_, st.loc).c_str(), res.unsupported);
       return false;

@@ -225,10 +225,12 @@ bool ScriptChecker::check(const Stmt &st, std::string *error) {
   for (size_t i = 0; i < c.args.size(); i++) {
     const Expr &a = c.args[i];
     const ArgFmt f = def.args[i];
-    if (f == ArgFmt::path || (f == ArgFmt::optpath && a.kind == Expr::Str)) {
+    if (f == ArgFmt::path && numeric(a)) {
+      // A guest address: the runner reads the path from guest memory (EFAULT when it cannot).
+    } else if (f == ArgFmt::path || (f == ArgFmt::optpath && a.kind == Expr::Str)) {
       if (a.kind != Expr::Str) {
         *error = where(s, a.loc) + ": argument " + std::to_string(i + 1) + " of " + c.name +
-                 " must be a string";
+                 " must be a string or a guest address";
         return false;
       }
       if (a.truncated) {

@@ -269,6 +269,14 @@ Op Generator::file_op(Session &s) {
     op.kind = Op::Call;
     ArgVal p;
     p.s = path;
+    p.is_str = true;
+    if (pr == 99) {
+      // Now and then a path that is a guest address nothing maps: EFAULT (getname). (No
+      // random number is drawn for it: the sequences of other seeds stay as they were.)
+      p.s.clear();
+      p.is_str = false;
+      p.v = 0x1000;
+    }
     if (chance(0.5)) {
       op.name = "openat";
       ArgVal d;
@@ -291,6 +299,7 @@ Op Generator::file_op(Session &s) {
     op.name = "memfd_create";
     ArgVal n, f;
     n.s = chance(0.95) ? "mfd" + std::to_string(pick(5)) : std::string(250, 'x');
+    n.is_str = true;
     const uint64_t fl[] = {0,
                            lx::mfd_cloexec,
                            lx::mfd_allow_sealing,

@@ -436,8 +436,9 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
         vmspace::ArgVal a;
         const vmspace::ArgFmt f = def->args[i];
         const vmspace::Expr &e = c.args[i];
-        if (f == vmspace::ArgFmt::path) {
+        if (f == vmspace::ArgFmt::path && e.kind == vmspace::Expr::Str) {
           a.s = e.text;
+          a.is_str = true;
         } else if (f == vmspace::ArgFmt::optpath && e.kind == vmspace::Expr::Str) {
           a.s = e.text;
           a.is_str = true;

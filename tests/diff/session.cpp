@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "proc/maps.hpp"
+#include "trace/memory_directives.hpp"
 #include "trace/symbols.hpp"
 
 namespace difftest {
@@ -228,7 +229,7 @@ long syscall_nr(const std::string &name) {
       {"mlock", 149},    {"munlock", 150}, {"mlockall", 151}, {"munlockall", 152},
       {"prctl", 157},    {"mlock2", 325},  {"mseal", 462},    {"fsync", 74},
       {"fdatasync", 75}, {"read", 0},      {"write", 1},      {"pread64", 17},
-      {"pwrite64", 18},  {"lseek", 8},
+      {"pwrite64", 18},  {"lseek", 8},     {"unlink", 87},    {"rmdir", 84},
   };
   auto it = nrs.find(name);
   return it == nrs.end() ? -1 : it->second;
@@ -269,7 +270,8 @@ Answer Session::kernel(const Op &op) {
       for (size_t i = 0; i < op.args.size(); i++) {
         const vmspace::ArgVal &a = op.args[i];
         const vmspace::ArgFmt f = def->args[i];
-        if (f == vmspace::ArgFmt::path || (f == vmspace::ArgFmt::optpath && a.is_str) ||
+        if ((f == vmspace::ArgFmt::path && a.is_str) ||
+            (f == vmspace::ArgFmt::optpath && a.is_str) ||
             (f == vmspace::ArgFmt::vec && a.opaque) ||
             ((f == vmspace::ArgFmt::rbuf || f == vmspace::ArgFmt::wbuf) && a.is_str)) {
           // Strings, and buffers given by their contents: the oracle's own buffer.
@@ -349,7 +351,20 @@ Answer Session::vmspace(const Op &op) {
   switch (op.kind) {
     case Op::Call: {
       const vmspace::CallDef *def = vmspace::find_call(op.name);
-      vmspace::CallOutcome o = def->exec(*p, op.args);
+      // A path given as a number is a guest address (the oracle passes the pointer itself).
+      std::vector<vmspace::ArgVal> args = op.args;
+      vmspace::Errno path_error = vmspace::Errno::none;
+      for (size_t i = 0; i < args.size() && i < def->args.size(); i++)
+        if (def->args[i] == vmspace::ArgFmt::path && !args[i].is_str && !args[i].opaque &&
+            path_error == vmspace::Errno::none)
+          path_error = vmspace::guest_path(*p, args[i].v, &args[i].s);
+      vmspace::CallOutcome o;
+      if (path_error != vmspace::Errno::none) {
+        o.ok = false;
+        o.err = path_error;
+      } else {
+        o = def->exec(*p, args);
+      }
       a.ok = o.ok;
       a.value = o.value;
       a.err = static_cast<int>(o.err);
