@@ -14,6 +14,7 @@
 //   import_layout(text)    replace the address space by one described as maps (or smaps) text
 //   set_rlimit / rlimit    resource limits (RLIMIT_AS, DATA, STACK, MEMLOCK, NOFILE, ...)
 //   drop_privileges()      become an ordinary user (no CAP_SYS_RAWIO, CAP_IPC_LOCK)
+//   set_credentials(e, c)  the effective uid and capabilities a credential call left
 //   fork/vfork/clone/exit_group, execve(path, argv, envp)
 //
 // Arguments are taken as the kernel takes them: 64-bit registers, with descriptors truncated to
@@ -234,6 +235,9 @@ class Process {
   uint64_t capabilities() const;
   // Becomes an ordinary user (uid 65534) with no capabilities; there is no way back.
   void drop_privileges();
+  // Sets the effective identity as a credential call left it (a replay's @cred): root for
+  // file access when euid is 0, and the effective capability set (bit N: capability N).
+  void set_credentials(uint32_t euid, uint64_t effective_caps);
 
   // The working directory relative paths (AT_FDCWD) start from: an absolute guest path, or
   // empty for the sandbox directory. A replay sets the recorded program's (@cwd).

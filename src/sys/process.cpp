@@ -424,6 +424,11 @@ void Process::drop_privileges() {
   t->drop_privileges();
 }
 
+void Process::set_credentials(uint32_t euid, uint64_t effective_caps) {
+  VMS_LIVE_EXCLUSIVE();
+  t->set_credentials(euid == 0, effective_caps);
+}
+
 std::string Process::cwd() const {
   VMS_LIVE(std::string());
   return t->cwd();

@@ -186,6 +186,10 @@ class Task {
     privileged_ = false;
     caps_ = 0;
   }
+  void set_credentials(bool root, uint64_t caps) {
+    privileged_ = root;
+    caps_ = caps;
+  }
 
   // The working directory relative paths (AT_FDCWD) start from: an absolute guest path, or
   // empty for the sandbox directory. A replay sets the recorded program's (@cwd).

@@ -52,9 +52,9 @@ enum class ResultFmt : uint8_t { addr, dec, none };
 
 struct ArgVal {
   uint64_t v = 0;
-  std::string s;        // for path arguments
-  bool is_str = false;  // an optional string (optpath) that was given
-  bool opaque = false;  // a strace array or struct standing for guest memory
+  std::string s;           // for path arguments
+  bool is_str = false;     // an optional string (optpath) that was given
+  bool opaque = false;     // a strace array or struct standing for guest memory
   bool truncated = false;  // a string strace cut ("..."...): only its start is known
 };
 

@@ -152,4 +152,24 @@ const char *changes_namespace(long nr) {
   }
 }
 
+bool changes_credentials(long nr) {
+  switch (nr) {
+    case nr_setuid:
+    case nr_setgid:
+    case nr_setreuid:
+    case nr_setregid:
+    case nr_setgroups:
+    case nr_setresuid:
+    case nr_setresgid:
+    case nr_setfsuid:
+    case nr_setfsgid:
+    case nr_capset:
+    case nr_execve:
+    case nr_execveat:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace vmspace::rec

@@ -93,6 +93,16 @@ enum : long {
   nr_move_mount = 429,
   nr_fsmount = 432,
   nr_mount_setattr = 442,
+  nr_setuid = 105,
+  nr_setgid = 106,
+  nr_setreuid = 113,
+  nr_setregid = 114,
+  nr_setgroups = 116,
+  nr_setresuid = 117,
+  nr_setresgid = 119,
+  nr_setfsuid = 122,
+  nr_setfsgid = 123,
+  nr_capset = 126,
 };
 
 constexpr uint64_t kPrSetVma = lx::pr_set_vma;
@@ -114,6 +124,8 @@ bool copies_files(long nr, pid_t t, const user_regs_struct &r);
 // Calls that change what paths mean (mounts, the root, namespaces), which vmspace does not
 // model: the name recorded in an unsupported marker when they succeed, else null.
 const char *changes_namespace(long nr);
+// Calls that may change a task's effective uid or capabilities.
+bool changes_credentials(long nr);
 // Calls before which writes since the last call are looked for (@touch lines).
 bool tracked(long nr);
 

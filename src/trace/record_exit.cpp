@@ -59,6 +59,13 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
       str(second ? task.path2 : task.path);
   };
   bool memory = false;  // a checkpoint follows
+  if (changes_credentials(nr) && nr != nr_execve && nr != nr_execveat) {
+    // setuid, setresuid, capset, ...: what they left is read back (@cred), whatever the call
+    // returned (a setxid call of one thread, glibc's broadcast to the others, setfsuid's
+    // old value).
+    credentials(t, task);
+    return;
+  }
   switch (nr) {
     case nr_mmap:
       name = "mmap";
@@ -203,12 +210,14 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
     }
     case nr_setrlimit:
     case nr_prlimit64: {
-      // New limits for the tracee itself become @rlimit lines.
+      // New limits for the tracee itself, or another traced process, become @rlimit lines.
       if (ret != 0) return;
       const bool self = nr == nr_setrlimit || r.rdi == 0 || static_cast<pid_t>(r.rdi) == task.tgid;
       const uint64_t res = nr == nr_setrlimit ? r.rdi : r.rsi;
       const uint64_t ptr = nr == nr_setrlimit ? r.rsi : r.rdx;
-      if (!self || !ptr) return;
+      // prlimit64 on another traced process: the line is that process's.
+      const pid_t target = self ? t : static_cast<pid_t>(r.rdi);
+      if (!ptr || (!self && !tasks_.count(target))) return;
       uint64_t lim[2];
       if (!read_mem(t, ptr, lim, sizeof lim)) return;
       static const char *names[] = {
@@ -218,7 +227,7 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
           "RLIMIT_MSGQUEUE", "RLIMIT_NICE",  "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
       if (res >= 16) return;
       auto v = [](uint64_t x) { return x == ~0ull ? std::string("RLIM_INFINITY") : fmt_dec(x); };
-      line(t, std::string("@rlimit ") + names[res] + " " + v(lim[0]) + " " + v(lim[1]));
+      line(target, std::string("@rlimit ") + names[res] + " " + v(lim[0]) + " " + v(lim[1]));
       return;
     }
     case nr_pipe:
@@ -313,6 +322,7 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
   if (exec) exec_pending_ = false;
   if (tracked(nr) || exec) snapshot(t, task, exec ? nr_execve : nr, ret);
   if (memory && o_.checkpoints_each) checkpoint(t, task);
+  if (exec) credentials(t, task);  // execve recomputes capabilities (a root program regains them)
 }
 
 }  // namespace vmspace::rec

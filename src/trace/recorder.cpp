@@ -34,6 +34,27 @@
 
 namespace vmspace::rec {
 
+namespace {
+// /proc/TID/status: "Uid:\treal\teffective\tsaved\tfs" and "CapEff:\t<hex>".
+bool read_credentials(pid_t t, uint32_t *euid, uint64_t *caps) {
+  std::istringstream in(slurp("/proc/" + std::to_string(t) + "/status"));
+  std::string l;
+  bool uid = false, cap = false;
+  while (std::getline(in, l)) {
+    if (l.compare(0, 4, "Uid:") == 0) {
+      std::istringstream f(l.substr(4));
+      uint32_t real = 0;
+      uid = static_cast<bool>(f >> real >> *euid);
+    } else if (l.compare(0, 7, "CapEff:") == 0) {
+      *caps = std::strtoull(l.c_str() + 7, nullptr, 16);
+      cap = true;
+    }
+  }
+  return uid && cap;
+}
+
+}  // namespace
+
 RecordResult Recorder::run() {
   RecordResult r;
   std::vector<char *> argv;  // made before fork: the child allocates nothing
@@ -67,6 +88,11 @@ RecordResult Recorder::run() {
   if (o_.leader) *o_.leader = pid;
   tasks_[pid].tgid = pid;
   header(pid);
+  {
+    uint32_t euid = 0;
+    uint64_t caps = 0;
+    if (read_credentials(pid, &euid, &caps)) creds_[pid] = {euid, caps};
+  }
   ::ptrace(PTRACE_SYSCALL, pid, nullptr, nullptr);
   int exit_status = 0;
   int stopped_by = 0;
@@ -199,6 +225,7 @@ void Recorder::new_task(pid_t parent, Task &pt, pid_t child, int event) {
   c.tgid = (flags & kCloneThread) ? pt.tgid : child;
   // A child starts with its parent's address space (fork copies, vfork shares).
   if (c.tgid == child) snapshots_[child] = snapshots_[pt.tgid ? pt.tgid : parent];
+  if (c.tgid == child) creds_[child] = creds_[pt.tgid ? pt.tgid : parent];
   std::string call;
   if (nr == nr_fork) {
     call = "fork()";
@@ -540,6 +567,17 @@ void Recorder::fault(pid_t t, Task &task, int sig) {
   }
   touches(t, task);
   line(t, "@touch " + fmt_hex(addr) + " 1 " + access + " " + what);
+}
+
+void Recorder::credentials(pid_t t, const Task &task) {
+  const pid_t pid = task.tgid ? task.tgid : t;
+  uint32_t euid = 0;
+  uint64_t caps = 0;
+  if (!read_credentials(t, &euid, &caps)) return;
+  auto it = creds_.find(pid);
+  if (it != creds_.end() && it->second == std::make_pair(euid, caps)) return;
+  creds_[pid] = {euid, caps};
+  line(t, "@cred " + fmt_dec(euid) + " " + fmt_hex(caps));
 }
 
 void Recorder::checkpoint(pid_t t, const Task &task) {

@@ -86,6 +86,9 @@ class Recorder {
   void fault(pid_t t, Task &task, int sig);
 
   void checkpoint(pid_t t, const Task &task);
+  // After a call that may change credentials: "@cred EUID CAPEFF" when the process's
+  // effective uid or capabilities are not what the trace last said.
+  void credentials(pid_t t, const Task &task);
 
   void final_checkpoint(pid_t t, const Task &task);
 
@@ -103,6 +106,7 @@ class Recorder {
   long skipped_ = 0;  // checkpoints left out while several threads ran
   HostFiles files_{[this](pid_t t, const std::string &text) { line(t, text); }};
   pid_t leader_ = 0;
+  std::map<pid_t, std::pair<uint32_t, uint64_t>> creds_;  // per process: euid, CapEff
   long calls_ = 0, checkpoints_ = 0, unsupported_ = 0;
 };
 

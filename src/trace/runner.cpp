@@ -675,6 +675,16 @@ class Runner {
       p.set_cwd(d.words[0]);
       return true;
     }
+    if (d.name == "cred") {
+      // A credential call changed the effective uid or capabilities (setuid, capset, ...).
+      echo(st);
+      Process p = proc(d.pid, st.loc);
+      uint64_t euid = 0, caps = 0;
+      if (!p || !word_value(d.words[0], &euid, st.loc) || !word_value(d.words[1], &caps, st.loc))
+        return false;
+      p.set_credentials(static_cast<uint32_t>(euid), caps);
+      return true;
+    }
     if (d.name == "root") {
       echo(st);
       Process p = proc(d.pid, st.loc);

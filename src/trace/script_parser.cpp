@@ -377,6 +377,8 @@ class Reader {
     } else if (d.name == "cwd") {
       need(d.words.size() == 1 && !d.words[0].empty() && d.words[0][0] == '/',
            "expected an absolute directory");
+    } else if (d.name == "cred") {
+      need(d.words.size() == 2, "expected EUID CAPEFF (the effective uid, the CapEff bits)");
     } else if (d.name == "root") {
       need(d.words.size() == 1 && (d.words[0] == "off" || d.words[0] == "on"), "expected 'off'");
     } else {
