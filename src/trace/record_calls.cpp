@@ -172,4 +172,13 @@ bool changes_credentials(long nr) {
   }
 }
 
+std::string modelled_sysctl(const std::string &abs_path) {
+  const std::string dir = "/proc/sys/vm/";
+  if (abs_path.compare(0, dir.size(), dir) != 0) return "";
+  const std::string name = abs_path.substr(dir.size());
+  for (const ModelledSysctl &m : kModelledSysctls)
+    if (name == m.name) return name;
+  return "";
+}
+
 }  // namespace vmspace::rec

@@ -8,6 +8,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <string>
 
 namespace vmspace::rec {
 
@@ -103,6 +104,9 @@ enum : long {
   nr_setfsuid = 122,
   nr_setfsgid = 123,
   nr_capset = 126,
+  nr_write = 1,
+  nr_pwrite64 = 18,
+  nr_writev = 20,
 };
 
 constexpr uint64_t kPrSetVma = lx::pr_set_vma;
@@ -124,6 +128,18 @@ bool copies_files(long nr, pid_t t, const user_regs_struct &r);
 // Calls that change what paths mean (mounts, the root, namespaces), which vmspace does not
 // model: the name recorded in an unsupported marker when they succeed, else null.
 const char *changes_namespace(long nr);
+// The vm sysctls vmspace models (the names under /proc/sys/vm/), and Linux's defaults of them.
+struct ModelledSysctl {
+  const char *name;
+  const char *linux_default;
+};
+inline constexpr ModelledSysctl kModelledSysctls[] = {
+    {"max_map_count", "65530"}, {"mmap_min_addr", "65536"}, {"overcommit_memory", "0"},
+    {"overcommit_ratio", "50"}, {"overcommit_kbytes", "0"}, {"nr_hugepages", "0"},
+    {"legacy_va_layout", "0"}};
+// The sysctl a path names ("max_map_count" for /proc/sys/vm/max_map_count), or "" when it is
+// not one vmspace models.
+std::string modelled_sysctl(const std::string &abs_path);
 // Calls that may change a task's effective uid or capabilities.
 bool changes_credentials(long nr);
 // Calls before which writes since the last call are looked for (@touch lines).

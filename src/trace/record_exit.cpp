@@ -59,6 +59,25 @@ void Recorder::exit(pid_t t, Task &task, int64_t ret) {
       str(second ? task.path2 : task.path);
   };
   bool memory = false;  // a checkpoint follows
+  const pid_t proc = task.tgid ? task.tgid : t;
+  if ((nr == nr_write || nr == nr_pwrite64 || nr == nr_writev) && ret > 0) {
+    // A write to /proc/sys/vm/NAME: the value the kernel now has.
+    auto fds = sysctl_fds_.find(proc);
+    if (fds != sysctl_fds_.end()) {
+      auto it = fds->second.find(static_cast<int>(r.rdi));
+      if (it != fds->second.end()) sysctl_written(t, it->second);
+    }
+  }
+  if ((nr == nr_close || nr == nr_dup2 || nr == nr_dup3) && ret >= 0) {
+    auto fds = sysctl_fds_.find(proc);
+    if (fds != sysctl_fds_.end())
+      fds->second.erase(static_cast<int>(nr == nr_close ? r.rdi : r.rsi));
+  }
+  if ((nr == nr_open || nr == nr_openat || nr == nr_creat) && ret >= 0 && !task.path_fault) {
+    const uint64_t flags = nr == nr_openat ? r.rdx : nr == nr_open ? r.rsi : 1;
+    const std::string name = modelled_sysctl(task.path);
+    if (!name.empty() && (flags & 3) != 0) sysctl_fds_[proc][static_cast<int>(ret)] = name;
+  }
   if (changes_credentials(nr) && nr != nr_execve && nr != nr_execveat) {
     // setuid, setresuid, capset, ...: what they left is read back (@cred), whatever the call
     // returned (a setxid call of one thread, glibc's broadcast to the others, setfsuid's

@@ -199,6 +199,14 @@ void Recorder::header(pid_t pid) {
                  v(rl.rlim_cur).c_str(), v(rl.rlim_max).c_str());
   }
   if (::geteuid() != 0) std::fprintf(o_.out, "%d @root off\n", static_cast<int>(pid));
+  // The vm sysctls of this machine that are not Linux's defaults (a replay starts with those).
+  for (const ModelledSysctl &m : kModelledSysctls) {
+    std::string v = slurp(std::string("/proc/sys/vm/") + m.name);
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    if (!v.empty() && v != m.linux_default &&
+        v.find_first_not_of("0123456789") == std::string::npos)
+      std::fprintf(o_.out, "@sysctl vm.%s %s\n", m.name, v.c_str());
+  }
   // Descriptors the program inherits beyond 0-2 would be placeholders.
   for (int fd = 3; fd < 1024; fd++)
     if (::fcntl(fd, F_GETFD) >= 0 && !(::fcntl(fd, F_GETFD) & FD_CLOEXEC))
@@ -226,6 +234,7 @@ void Recorder::new_task(pid_t parent, Task &pt, pid_t child, int event) {
   // A child starts with its parent's address space (fork copies, vfork shares).
   if (c.tgid == child) snapshots_[child] = snapshots_[pt.tgid ? pt.tgid : parent];
   if (c.tgid == child) creds_[child] = creds_[pt.tgid ? pt.tgid : parent];
+  if (c.tgid == child) sysctl_fds_[child] = sysctl_fds_[pt.tgid ? pt.tgid : parent];
   std::string call;
   if (nr == nr_fork) {
     call = "fork()";
@@ -578,6 +587,13 @@ void Recorder::credentials(pid_t t, const Task &task) {
   if (it != creds_.end() && it->second == std::make_pair(euid, caps)) return;
   creds_[pid] = {euid, caps};
   line(t, "@cred " + fmt_dec(euid) + " " + fmt_hex(caps));
+}
+
+void Recorder::sysctl_written(pid_t t, const std::string &name) {
+  std::string v = slurp("/proc/sys/vm/" + name);
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return;
+  line(t, "@sysctl vm." + name + " " + v);
 }
 
 void Recorder::checkpoint(pid_t t, const Task &task) {

@@ -107,6 +107,11 @@ class Recorder {
   HostFiles files_{[this](pid_t t, const std::string &text) { line(t, text); }};
   pid_t leader_ = 0;
   std::map<pid_t, std::pair<uint32_t, uint64_t>> creds_;  // per process: euid, CapEff
+  // Per process: descriptors open for writing on a /proc/sys/vm file vmspace models, and
+  // which (a write to one becomes @sysctl with the value the kernel then has).
+  std::map<pid_t, std::map<int, std::string>> sysctl_fds_;
+  // After a write to one of them: "@sysctl vm.NAME VALUE".
+  void sysctl_written(pid_t t, const std::string &name);
   long calls_ = 0, checkpoints_ = 0, unsupported_ = 0;
 };
 

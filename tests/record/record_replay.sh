@@ -67,7 +67,7 @@ run sort sort -o "$W/sorted.txt" "$W/numbers.txt"
 run pipeline sh -c 'ls /usr/lib | wc -l'
 run threads python3 -c 'import threading; t = [threading.Thread(target=lambda: bytearray(10**6)) for i in range(4)]; [x.start() for x in t]; [x.join() for x in t]'
 # The seed documents' example programs, built from C.
-for p in seed_slides seed_manpage seed_passwd faults noncanonical efault credentials; do
+for p in seed_slides seed_manpage seed_passwd faults noncanonical efault credentials sysctl; do
   "$CC" -O2 -o "$W/$p" "$SRC/$p.c" || exit 2
 done
 printf 'Das ist eine kleine Testdatei.\nSie enthaelt nur zwei Zeilen Text.\n' > "$W/testdatei.txt"
@@ -107,6 +107,9 @@ run efault "$W/efault"
 # @cred and the child's @rlimit make its mlock calls fail and succeed as on the kernel. (No
 # strace log: its trace classes have no setresuid.)
 NO_STRACE_LOG=1 run credentials "$W/credentials"
+# A sysctl the program writes (vm.max_map_count lowered, mprotect splits until ENOMEM, the
+# value put back): @sysctl at the point of each write. (No strace log: it has no values.)
+NO_STRACE_LOG=1 run sysctl "$W/sysctl"
 # A trace replays without the originals of the files it maps: record a program and its data
 # file, delete both, replay.
 mkdir -p "$W/orig" && cp "$W/seed_manpage" "$W/datei" "$W/orig/"
