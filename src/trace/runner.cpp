@@ -16,6 +16,7 @@
 
 #include "proc/maps.hpp"
 #include "trace/calls.hpp"
+#include "trace/maps_compare.hpp"
 #include "trace/memory_directives.hpp"
 #include "trace/script_check.hpp"
 #include "trace/script_fs.hpp"
@@ -25,55 +26,6 @@
 #include "vmspace/system.hpp"
 
 namespace vmspace {
-
-namespace {
-
-std::vector<std::string> split_lines(const std::string &text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string l;
-  while (std::getline(in, l)) out.push_back(l);
-  return out;
-}
-
-// Maps lines compare field by field, blanks collapsed; "*" in the expected line matches any
-// field, and $ROOT stands for the sandbox directory.
-std::vector<std::string> fields(const std::string &line) {
-  std::vector<std::string> f;
-  std::istringstream in(line);
-  std::string w;
-  // The first five fields are blank-free; the name is the rest of the line.
-  for (int i = 0; i < 5 && (in >> w); i++) f.push_back(w);
-  std::string rest;
-  std::getline(in, rest);
-  size_t b = rest.find_first_not_of(' ');
-  if (b != std::string::npos) {
-    rest = rest.substr(b);
-    while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.pop_back();
-    f.push_back(rest);
-  }
-  return f;
-}
-
-}  // namespace
-
-bool maps_line_matches(const std::string &expected, const std::string &actual,
-                       const std::string &root) {
-  std::vector<std::string> e = fields(expected), a = fields(actual);
-  if (e.size() != a.size()) return false;
-  // Files on the kernel's internal shmem mount (device 00:01: MAP_SHARED|MAP_ANONYMOUS,
-  // memfd, SysV shm) take inode numbers from a counter shared by the whole machine: no guest
-  // can predict them, so they are not compared.
-  const bool shmem_inode = e.size() > 4 && e[3] == "00:01" && a[3] == "00:01";
-  for (size_t i = 0; i < e.size(); i++) {
-    if (e[i] == "*" || (i == 4 && shmem_inode)) continue;
-    std::string want = e[i];
-    size_t p = want.find("$ROOT");
-    if (p != std::string::npos) want.replace(p, 5, root);
-    if (want != a[i]) return false;
-  }
-  return true;
-}
 
 namespace {
 
@@ -408,7 +360,7 @@ class Runner {
         std::vector<std::string> want;
         for (const std::string &l : d.block)
           if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
-        std::vector<std::string> got = split_lines(actual);
+        std::vector<std::string> got = text_lines(actual);
         bool same = want.size() == got.size();
         for (size_t i = 0; same && i < want.size(); i++)
           same = maps_line_matches(want[i], got[i], root());
@@ -460,8 +412,8 @@ class Runner {
         // Lines compare by key; keys vmspace does not render yet (VmRSS, ...)
         // are skipped.
         std::map<std::string, std::string> have;
-        for (const std::string &l : split_lines(actual))
-          have[l.substr(0, l.find(':'))] = fields(l).size() > 1 ? l : l;
+        for (const std::string &l : text_lines(actual))
+          have[l.substr(0, l.find(':'))] = maps_fields(l).size() > 1 ? l : l;
         for (size_t i = 0; i < d.block.size(); i++) {
           const std::string &l = d.block[i];
           size_t colon = l.find(':');
@@ -615,7 +567,7 @@ class Runner {
       out("%s@%s%s {\n%s}\n", d.pid ? (std::to_string(d.pid) + " ").c_str() : "", d.name.c_str(),
           rollup ? "" : (" " + fmt_hex0x(addr)).c_str(), actual.c_str());
       if (d.has_block) {
-        std::vector<std::string> want, got = split_lines(actual);
+        std::vector<std::string> want, got = text_lines(actual);
         std::vector<SrcLoc> locs;
         for (size_t i = 0; i < d.block.size(); i++)
           if (d.block[i].find_first_not_of(" \t") != std::string::npos) {
@@ -627,8 +579,9 @@ class Runner {
         for (size_t i = 0; i < n; i++) {
           const std::string w = i < want.size() ? want[i] : "(nothing)";
           const std::string g = i < got.size() ? got[i] : "(nothing)";
-          const bool same = i < want.size() && i < got.size() &&
-                            (i == 0 ? maps_line_matches(w, g, root()) : fields(w) == fields(g));
+          const bool same =
+              i < want.size() && i < got.size() &&
+              (i == 0 ? maps_line_matches(w, g, root()) : maps_fields(w) == maps_fields(g));
           if (!same) mismatch(i < locs.size() ? locs[i] : st.loc, w, g);
         }
       }
