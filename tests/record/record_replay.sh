@@ -107,9 +107,15 @@ run efault "$W/efault"
 # @cred and the child's @rlimit make its mlock calls fail and succeed as on the kernel. (No
 # strace log: its trace classes have no setresuid.)
 NO_STRACE_LOG=1 run credentials "$W/credentials"
-# A sysctl the program writes (vm.max_map_count lowered, mprotect splits until ENOMEM, the
-# value put back): @sysctl at the point of each write. (No strace log: it has no values.)
+# A sysctl the program writes (vm.max_map_count, its own value written back: a lower one
+# would hit the tests running beside it): @sysctl at the point of the write, and the trace
+# must say so. (No strace log: it has no values.)
 NO_STRACE_LOG=1 run sysctl "$W/sysctl"
+if grep -q "wrote vm.max_map_count: yes" "$W/sysctl.out" &&
+   ! grep -q "@sysctl vm.max_map_count $(cat /proc/sys/vm/max_map_count)$" "$W/sysctl.trace"; then
+  echo "FAIL  sysctl: the write to vm.max_map_count is not in the trace as @sysctl"
+  fail=$((fail + 1))
+fi
 # A trace replays without the originals of the files it maps: record a program and its data
 # file, delete both, replay.
 mkdir -p "$W/orig" && cp "$W/seed_manpage" "$W/datei" "$W/orig/"
