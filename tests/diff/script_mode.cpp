@@ -16,6 +16,7 @@
 #include "script_mode.hpp"
 #include "session.hpp"
 #include "trace/calls.hpp"
+#include "trace/maps_compare.hpp"
 #include "trace/runner.hpp"
 #include "trace/script.hpp"
 #include "trace/symbols.hpp"
@@ -26,14 +27,6 @@ namespace {
 
 std::string where(const vmspace::Script &s, vmspace::SrcLoc l) {
   return s.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.col);
-}
-
-std::vector<std::string> lines_of(const std::string &t) {
-  std::vector<std::string> out;
-  std::istringstream in(t);
-  std::string l;
-  while (std::getline(in, l)) out.push_back(l);
-  return out;
 }
 
 bool number(const std::string &w, uint64_t *v) {
@@ -52,7 +45,7 @@ bool number(const std::string &w, uint64_t *v) {
 // and the sandbox directory becomes $ROOT.
 std::string portable_maps(const std::string &maps) {
   std::string out;
-  for (std::string l : lines_of(maps)) {
+  for (std::string l : vmspace::text_lines(maps)) {
     std::istringstream in(l);
     std::string range, perms, off, dev, ino;
     in >> range >> perms >> off >> dev >> ino;
@@ -162,7 +155,7 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
     // The kernel's maps without the oracle's own mappings, for @maps blocks.
     auto kernel_view = [&](int slot) {
       std::string out;
-      for (const std::string &l : lines_of(s.kernel_maps(slot))) {
+      for (const std::string &l : vmspace::text_lines(s.kernel_maps(slot))) {
         uint64_t start = std::strtoull(l.c_str(), nullptr, 16);
         bool own = false;
         for (auto &r : s.protected_ranges())
@@ -258,7 +251,7 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
             if (d.has_block) {
               // Line by line for the keys the block has (older blocks lack the RSS lines).
               std::map<std::string, std::string> got;
-              for (const std::string &l : lines_of(k)) got[l.substr(0, l.find(':'))] = l;
+              for (const std::string &l : vmspace::text_lines(k)) got[l.substr(0, l.find(':'))] = l;
               for (const std::string &l : d.block) {
                 const size_t b = l.find_first_not_of(" \t");
                 if (b == std::string::npos) continue;
@@ -284,7 +277,7 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
           if (k != v) problem(loc + ": vmspace's maps differ from the kernel's");
           std::string view = kernel_view(slot);
           if (d.has_block) {
-            std::vector<std::string> want, got = lines_of(view);
+            std::vector<std::string> want, got = vmspace::text_lines(view);
             for (const std::string &l : d.block)
               if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
             bool same = want.size() == got.size();
@@ -328,7 +321,7 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
                          loc.c_str());
           }
           if (d.has_block) {
-            std::vector<std::string> want, got = lines_of(k);
+            std::vector<std::string> want, got = vmspace::text_lines(k);
             for (const std::string &l : d.block)
               if (l.find_first_not_of(" \t") != std::string::npos) want.push_back(l);
             bool same = want.size() == got.size();
@@ -510,7 +503,7 @@ int run_script_mode(const std::string &oracle, const std::string &path, bool ann
   std::filesystem::remove_all(dir);
   if (annotate) {
     // The script again, comments kept, each call with the kernel's result.
-    std::vector<std::string> src = lines_of(ss.str());
+    std::vector<std::string> src = vmspace::text_lines(ss.str());
     for (size_t i = 0; i < src.size(); i++) {
       int line = static_cast<int>(i) + 1;
       auto a = annotated.find(line);
